@@ -1,0 +1,48 @@
+# Thin wrapper over CMake + Ninja. `make demo` runs a 3-node cluster on this
+# machine; `make test` runs every test through ctest. Both install missing
+# Debian 12 packages first (as root), configure, and build.
+BUILD ?= build
+DEB_PACKAGES := cmake ninja-build g++ pkg-config libboost-dev libboost-filesystem-dev \
+  libsodium-dev libmsgpack-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev \
+  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev nftables iproute2 procps python3
+
+.PHONY: all deps configure build demo test bench format clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing Debian packages; run as root:"; \
+	    echo "  apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(BUILD)/build.ninja: CMakeLists.txt | deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	cmake --build $(BUILD)
+
+demo: build
+	bash etc/demo/run.sh $(BUILD)/bin/vigil
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure --timeout 600
+
+bench: build
+	bash tests/bench/run_all.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.h' '*.cc')
+
+clean:
+	rm -rf $(BUILD)

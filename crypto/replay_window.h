@@ -1,0 +1,52 @@
+// Per-sender replay protection: boot id + sequence number sliding window
+// (the anti-replay window of RFC 4303 section 3.4.3) plus a clock-skew bound
+// on the send timestamp.
+#ifndef VIGIL_CRYPTO_REPLAY_WINDOW_H_
+#define VIGIL_CRYPTO_REPLAY_WINDOW_H_
+
+#include <bitset>
+#include <cstdint>
+
+namespace vigil::crypto {
+
+enum class ReplayVerdict {
+  kFresh,    // never seen: accept
+  kReplay,   // (boot, seq) already seen, or older than the window
+  kOldBoot,  // boot id older than the newest boot seen from this sender
+  kSkew,     // send timestamp outside +/- max_skew_ms of the local clock
+};
+
+const char* to_string(ReplayVerdict v);
+
+/// State for one sender. Boot ids are ordered: a sender picks a boot id that
+/// grows across restarts (start time in microseconds since the epoch), so a
+/// smaller boot id than the newest seen is an old incarnation.
+class ReplayWindow {
+ public:
+  /// Number of sequence numbers tracked below the highest seen.
+  static constexpr uint64_t kWindow = 1024;
+
+  explicit ReplayWindow(int64_t max_skew_ms = 30000) : max_skew_ms_(max_skew_ms) {}
+
+  /// Classifies (boot, seq, sent_ms) against what was recorded, without
+  /// recording anything. `now_ms` is local wall time in ms since the epoch.
+  ReplayVerdict check(uint64_t boot, uint64_t seq, int64_t sent_ms, int64_t now_ms) const;
+
+  /// Records an authenticated (boot, seq). Call only after check() returned
+  /// kFresh and the datagram opened. Returns true when `boot` is newer than
+  /// every boot recorded before (a peer restart or its first datagram).
+  bool record(uint64_t boot, uint64_t seq);
+
+  uint64_t boot() const { return boot_; }
+
+ private:
+  int64_t max_skew_ms_;
+  uint64_t boot_ = 0;
+  uint64_t highest_ = 0;  // highest seq recorded for boot_
+  bool any_ = false;      // false until the first record() for boot_
+  std::bitset<kWindow> seen_;  // bit i: highest_ - i was seen
+};
+
+}  // namespace vigil::crypto
+
+#endif  // VIGIL_CRYPTO_REPLAY_WINDOW_H_
