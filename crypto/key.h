@@ -27,12 +27,15 @@ Secret parse_secret_hex(std::string_view hex);
 
 /// Derives the heartbeat AEAD key for key version `version` of `secret`:
 /// BLAKE2b-256 (crypto_generichash) keyed with the secret over the fixed
-/// context "vigil/hb-key/v1", the cluster name and the version. Two clusters
-/// sharing a secret therefore still get different keys.
+/// context "vigil/hb-key/v1", the cluster name length (u32 little endian),
+/// the cluster name and the version (u32 little endian). Two clusters
+/// sharing a secret therefore still get different keys, and so do two
+/// versions of one secret.
 Key derive_key(const Secret& secret, std::string_view cluster_name, uint32_t version);
 
 /// 64-bit cluster id carried in clear in every datagram header: the first
-/// 8 bytes (little endian) of BLAKE2b over "vigil/cluster-id/v1" + name.
+/// 8 bytes (little endian) of unkeyed BLAKE2b-256 over
+/// "vigil/cluster-id/v1" + name.
 /// Not secret; used to drop other clusters' datagrams before decryption.
 uint64_t cluster_id(std::string_view cluster_name);
 

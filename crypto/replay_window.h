@@ -26,15 +26,23 @@ class ReplayWindow {
   /// Number of sequence numbers tracked below the highest seen.
   static constexpr uint64_t kWindow = 1024;
 
+  /// `max_skew_ms`: largest accepted |sent_ms - now_ms|, in milliseconds; a
+  /// negative value disables the skew check.
   explicit ReplayWindow(int64_t max_skew_ms = 30000) : max_skew_ms_(max_skew_ms) {}
 
   /// Classifies (boot, seq, sent_ms) against what was recorded, without
-  /// recording anything. `now_ms` is local wall time in ms since the epoch.
+  /// recording anything. `sent_ms` and `now_ms` are wall times in ms since
+  /// the epoch (sender's and local). Checks, in order: an older boot than
+  /// the newest recorded -> kOldBoot; skew -> kSkew; for the current boot, a
+  /// seq already recorded or at least kWindow below the highest -> kReplay.
+  /// A newer boot, or a seq above the highest, is kFresh.
   ReplayVerdict check(uint64_t boot, uint64_t seq, int64_t sent_ms, int64_t now_ms) const;
 
   /// Records an authenticated (boot, seq). Call only after check() returned
-  /// kFresh and the datagram opened. Returns true when `boot` is newer than
-  /// every boot recorded before (a peer restart or its first datagram).
+  /// kFresh and the datagram opened. A newer boot resets the window to hold
+  /// only `seq`; a seq above the highest slides the window up. Returns true
+  /// when `boot` is newer than every boot recorded before (a peer restart or
+  /// its first datagram); an older boot is ignored.
   bool record(uint64_t boot, uint64_t seq);
 
   uint64_t boot() const { return boot_; }
@@ -42,8 +50,8 @@ class ReplayWindow {
  private:
   int64_t max_skew_ms_;
   uint64_t boot_ = 0;
-  uint64_t highest_ = 0;  // highest seq recorded for boot_
-  bool any_ = false;      // false until the first record() for boot_
+  uint64_t highest_ = 0;       // highest seq recorded for boot_
+  bool any_ = false;           // false until the first record() for boot_
   std::bitset<kWindow> seen_;  // bit i: highest_ - i was seen
 };
 

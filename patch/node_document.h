@@ -25,11 +25,14 @@ class NodeDocument {
   /// Applies RFC 6902 ops to the staging copy atomically. Throws PatchError.
   void apply(const nlohmann::json& ops);
   /// Sets the value at a RFC 6901 pointer in the staging copy, creating
-  /// missing parent objects. Throws PatchError when a parent is not an object.
+  /// missing parent objects (an empty pointer replaces the whole copy).
+  /// Throws PatchError when an existing parent is not an object (arrays
+  /// included); the staging copy is then unchanged.
   void set(const nlohmann::json::json_pointer& ptr, nlohmann::json value);
 
-  /// When staging differs from committed: records the diff as the next gen in
-  /// the journal, makes staging committed, and returns the ops. Otherwise nullopt.
+  /// When staging differs from committed: records the diff (RFC 6902 ops from
+  /// nlohmann::json::diff) as the next gen in the journal, makes staging
+  /// committed, and returns the ops. Otherwise nullopt.
   std::optional<nlohmann::json> commit();
 
   uint64_t gen() const { return journal_.gen(); }
