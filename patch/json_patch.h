@@ -21,6 +21,15 @@ class PatchError : public std::runtime_error {
 /// Validates `ops` (an array of operation objects: add, remove, replace,
 /// move, copy, test) and applies them in order to `doc`. On any error throws
 /// PatchError and `doc` is unchanged.
+///
+/// Stricter than nlohmann::json::patch, as RFC 6902 requires: every member an
+/// op needs ("op", "path", "value", "from") must be present with the right
+/// type; array indices are "0" or digits without a leading zero (RFC 6901
+/// section 4); "-" only names the append position of an "add" target; an
+/// add's parent must exist and be an object or array (never null or a
+/// scalar, never created); "from" may not be a proper prefix of a move's
+/// "path" (section 4.4); the document root cannot be removed. Members not
+/// defined for an op are ignored (section 4).
 void apply_patch(nlohmann::json& doc, const nlohmann::json& ops);
 
 /// RFC 6902 ops that turn `from` into `to` (nlohmann::json::diff).

@@ -8,6 +8,7 @@
 //   "disabled": true: skipped; only "comment": a note, skipped.
 #include <cctype>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -34,6 +35,12 @@ struct Record {
   json body;
   std::string load_error;  // set when the suite file could not be read
 };
+
+// Shown by gtest for a failing case instead of the record's bytes.
+void PrintTo(const Record& r, std::ostream* os) {
+  *os << r.file << " record " << r.index;
+  if (!r.load_error.empty()) *os << " (" << r.load_error << ")";
+}
 
 std::string suite_path(const std::string& file) {
   return std::string(VIGIL_JSON_PATCH_TESTS_DIR) + "/" + file;
