@@ -1,0 +1,130 @@
+// The daemon's TOML configuration, one file per node (DESIGN "Config").
+//
+//   [cluster]
+//   name = "demo"                       # required
+//   nodes = ["n1", "n2", "n3"]          # required, non-empty, unique
+//   secret = "<64 hex digits>"          # exactly one of secret / secret_file;
+//   secret_file = "secret.hex"          #   a relative path is relative to this file's directory
+//   max_skew = "30s"                    # optional
+//
+//   [node]
+//   name = "n1"                         # required, one of cluster.nodes
+//   var_dir = "/var/lib/vigil"          # required; state and <var_dir>/api.sock
+//   commit_interval = "100ms"           # optional
+//   log_level = "info"                  # trace | debug | info | warn | error
+//   split_action = "disabled"           # crash | reboot | disabled
+//
+//   [hb.<id>]                           # one table per heartbeat path
+//   type = "unicast"                    # required ("multicast" is not supported yet)
+//   listen = "127.0.0.1:10001"          # required: IPv4:port or [IPv6]:port
+//   peers = { n2 = "127.0.0.2:10001" }  # other cluster nodes only
+//   interval = "500ms"                  # optional
+//   timeout = "2s"                      # optional, greater than interval
+//
+//   [hook.<name>]
+//   events = ["NodeStale", "NodeAlive"] # or ["all"]; required, non-empty
+//   command = ["/path/to/script", "arg"]# required, non-empty; run without a shell
+//   timeout = "30s"                     # optional
+//
+// Durations are strings read by parse_duration(). Unknown tables and keys are
+// errors.
+#ifndef VIGIL_AGENT_CONFIG_H_
+#define VIGIL_AGENT_CONFIG_H_
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/key.h"
+
+namespace vigil::agent {
+
+/// A UDP address: IPv4 dotted quad or IPv6 literal, and a port.
+struct Endpoint {
+  std::string host;  // "127.0.0.1" or "::1" (no brackets)
+  uint16_t port = 0;
+  /// "127.0.0.1:10001" or "[::1]:10001".
+  std::string text() const;
+  bool operator==(const Endpoint&) const = default;
+};
+
+/// Parses "a.b.c.d:port" or "[v6]:port" (port 1-65535; host names are not
+/// resolved). Throws std::invalid_argument naming the reason.
+Endpoint parse_endpoint(std::string_view text);
+
+/// One [hb.<id>] table.
+struct HeartbeatPathConfig {
+  std::string id;    // the table name
+  std::string type;  // "unicast"
+  Endpoint listen;
+  std::map<std::string, Endpoint> peers;  // node name -> address; never this node
+  std::chrono::milliseconds interval{500}, timeout{2000};
+};
+
+/// One [hook.<name>] table.
+struct HookConfig {
+  std::string name;
+  std::vector<std::string> events;  // kinds listed (empty when all_events)
+  bool all_events = false;          // events = ["all"]
+  std::vector<std::string> command;
+  std::chrono::milliseconds timeout{30000};
+  /// True when an event of `kind` runs this hook. Exec, ExecSuccess and
+  /// ExecFailed never do, even with "all" (a hook run publishes them).
+  bool wants(std::string_view kind) const;
+};
+
+struct Config {
+  std::filesystem::path source;  // the file loaded
+  std::string cluster_name;
+  std::vector<std::string> nodes;
+  vigil::crypto::Secret secret{};
+  std::chrono::milliseconds max_skew{30000};
+  std::string node_name;
+  std::filesystem::path var_dir;  // absolute; a relative value is taken from the file's directory
+  std::chrono::milliseconds commit_interval{100};
+  std::string log_level = "info";
+  std::string split_action = "disabled";
+  std::vector<HeartbeatPathConfig> hb;  // in table-name order
+  std::vector<HookConfig> hooks;        // in table-name order
+  std::filesystem::path api_socket() const { return var_dir / "api.sock"; }
+};
+
+/// A configuration that cannot be used. what() is
+/// "<file>: key '<dotted.key>': <reason>", or
+/// "<file>:<line>:<col>: key '': <reason>" for a TOML syntax error.
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(const std::filesystem::path& file, std::string key, std::string reason,
+              uint32_t line = 0, uint32_t column = 0);
+  const std::filesystem::path& file() const noexcept { return file_; }
+  /// Dotted key, e.g. "hb.lan.timeout"; empty for file-level errors.
+  const std::string& key() const noexcept { return key_; }
+  const std::string& reason() const noexcept { return reason_; }
+  /// Position of a TOML syntax error (1-based), 0 otherwise.
+  uint32_t line() const noexcept { return line_; }
+  uint32_t column() const noexcept { return column_; }
+
+ private:
+  std::filesystem::path file_;
+  std::string key_;
+  std::string reason_;
+  uint32_t line_ = 0;
+  uint32_t column_ = 0;
+};
+
+/// Reads and validates `file`. Throws ConfigError; an unreadable file gives
+/// key '' and the strerror() text as reason.
+Config load_config(const std::filesystem::path& file);
+
+/// Validates TOML text as if read from `source` (used in messages and to
+/// resolve relative secret_file and var_dir). Throws ConfigError.
+Config parse_config(std::string_view toml_text, const std::filesystem::path& source);
+
+}  // namespace vigil::agent
+
+#endif  // VIGIL_AGENT_CONFIG_H_

@@ -1,0 +1,364 @@
+#include "agent/config.h"
+
+#include <stdlib.h>
+
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace vigil::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+constexpr const char* kSecretHex =
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+// A complete three-node config for n1, with every optional key set.
+std::string full_config() {
+  return std::string(R"(
+[cluster]
+name = "demo"
+nodes = ["n1", "n2", "n3"]
+secret = ")") +
+         kSecretHex + R"("
+max_skew = "10s"
+
+[node]
+name = "n1"
+var_dir = "/var/lib/vigil/n1"
+commit_interval = "50ms"
+log_level = "debug"
+split_action = "disabled"
+
+[hb.lan]
+type = "unicast"
+listen = "127.0.0.1:10001"
+peers = { n2 = "127.0.0.2:10001", n3 = "127.0.0.3:10001" }
+interval = "250ms"
+timeout = "1.5s"
+
+[hb.v6]
+type = "unicast"
+listen = "[::1]:10002"
+peers = { n2 = "[::1]:10012" }
+
+[hook.notify]
+events = ["NodeStale", "NodeAlive"]
+command = ["/usr/local/bin/on-event", "--verbose"]
+timeout = "5s"
+
+[hook.audit]
+events = ["all"]
+command = ["/usr/local/bin/audit"]
+)";
+}
+
+// Replaces the first occurrence of `from` (which must exist) with `to`.
+std::string edit(std::string text, std::string_view from, std::string_view to) {
+  const auto pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << "test bug: '" << from << "' not in config";
+  if (pos != std::string::npos) text.replace(pos, from.size(), to);
+  return text;
+}
+
+const fs::path kSource = "/etc/vigil/n1.toml";
+
+// Parses `text` expecting a ConfigError; returns it.
+ConfigError expect_error(const std::string& text, const fs::path& source = kSource) {
+  try {
+    parse_config(text, source);
+  } catch (const ConfigError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "config accepted";
+  return ConfigError(source, "<none>", "<accepted>");
+}
+
+// Asserts the error names the file and the key, in the contract's format.
+void expect_names(const ConfigError& e, const std::string& key, const fs::path& file = kSource) {
+  EXPECT_EQ(e.key(), key);
+  EXPECT_EQ(std::string(e.what()).rfind(file.string() + ": key '" + key + "': ", 0), 0u)
+      << e.what();
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "vigil-config-test-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+  void write(const fs::path& rel, const std::string& text) const {
+    std::ofstream(path_ / rel) << text;
+  }
+
+ private:
+  fs::path path_;
+};
+
+TEST(Config, FullValidExampleLoads) {
+  const Config c = parse_config(full_config(), kSource);
+  EXPECT_EQ(c.source, kSource);
+  EXPECT_EQ(c.cluster_name, "demo");
+  EXPECT_EQ(c.nodes, (std::vector<std::string>{"n1", "n2", "n3"}));
+  EXPECT_EQ(c.secret[0], 0x00);
+  EXPECT_EQ(c.secret[1], 0x11);
+  EXPECT_EQ(c.secret[31], 0xff);
+  EXPECT_EQ(c.max_skew, milliseconds(10'000));
+  EXPECT_EQ(c.node_name, "n1");
+  EXPECT_EQ(c.var_dir, fs::path("/var/lib/vigil/n1"));
+  EXPECT_EQ(c.api_socket(), fs::path("/var/lib/vigil/n1/api.sock"));
+  EXPECT_EQ(c.commit_interval, milliseconds(50));
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.split_action, "disabled");
+
+  ASSERT_EQ(c.hb.size(), 2u);
+  const HeartbeatPathConfig& lan = c.hb[0];
+  EXPECT_EQ(lan.id, "lan");
+  EXPECT_EQ(lan.type, "unicast");
+  EXPECT_EQ(lan.listen, (Endpoint{"127.0.0.1", 10001}));
+  ASSERT_EQ(lan.peers.size(), 2u);
+  EXPECT_EQ(lan.peers.at("n2").text(), "127.0.0.2:10001");
+  EXPECT_EQ(lan.peers.at("n3").text(), "127.0.0.3:10001");
+  EXPECT_EQ(lan.interval, milliseconds(250));
+  EXPECT_EQ(lan.timeout, milliseconds(1500));
+  const HeartbeatPathConfig& v6 = c.hb[1];
+  EXPECT_EQ(v6.listen.host, "::1");
+  EXPECT_EQ(v6.listen.text(), "[::1]:10002");
+  EXPECT_EQ(v6.interval, milliseconds(500));  // defaults
+  EXPECT_EQ(v6.timeout, milliseconds(2000));
+
+  ASSERT_EQ(c.hooks.size(), 2u);
+  const HookConfig& audit = c.hooks[0];  // table-name order
+  EXPECT_EQ(audit.name, "audit");
+  EXPECT_TRUE(audit.all_events);
+  EXPECT_EQ(audit.timeout, milliseconds(30'000));
+  EXPECT_TRUE(audit.wants("NodeStale"));
+  EXPECT_FALSE(audit.wants("Exec"));  // hook runs never trigger hooks
+  EXPECT_FALSE(audit.wants("ExecFailed"));
+  const HookConfig& notify = c.hooks[1];
+  EXPECT_EQ(notify.events, (std::vector<std::string>{"NodeStale", "NodeAlive"}));
+  EXPECT_EQ(notify.command, (std::vector<std::string>{"/usr/local/bin/on-event", "--verbose"}));
+  EXPECT_EQ(notify.timeout, milliseconds(5000));
+  EXPECT_TRUE(notify.wants("NodeAlive"));
+  EXPECT_FALSE(notify.wants("ForgetPeer"));
+}
+
+TEST(Config, MinimalSingleNodeConfigTakesDefaults) {
+  const Config c = parse_config(std::string(R"(
+[cluster]
+name = "solo"
+nodes = ["n1"]
+secret = ")") + kSecretHex + R"("
+[node]
+name = "n1"
+var_dir = "/run/vigil"
+)",
+                                kSource);
+  EXPECT_EQ(c.max_skew, milliseconds(30'000));
+  EXPECT_EQ(c.commit_interval, milliseconds(100));
+  EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.split_action, "disabled");
+  EXPECT_TRUE(c.hb.empty());
+  EXPECT_TRUE(c.hooks.empty());
+}
+
+TEST(Config, MissingClusterNameNamesFileAndKey) {
+  expect_names(expect_error(edit(full_config(), "name = \"demo\"\n", "")), "cluster.name");
+}
+
+TEST(Config, BadSecretNamesFileAndKey) {
+  const auto e = expect_error(edit(full_config(), kSecretHex, "abcd"));
+  expect_names(e, "cluster.secret");
+  const auto e2 = expect_error(edit(full_config(), "secret = ", "# "));
+  expect_names(e2, "cluster.secret");
+}
+
+TEST(Config, SecretAndSecretFileTogetherAreRefused) {
+  const auto e =
+      expect_error(edit(full_config(), "max_skew", "secret_file = \"secret.hex\"\nmax_skew"));
+  expect_names(e, "cluster.secret_file");
+}
+
+TEST(Config, NodeNotInNodesNamesFileAndKey) {
+  const auto e = expect_error(edit(full_config(), "name = \"n1\"", "name = \"n9\""));
+  expect_names(e, "node.name");
+  EXPECT_NE(std::string(e.what()).find("n9"), std::string::npos);
+}
+
+TEST(Config, DuplicateOrInvalidNodeNamesAreRefused) {
+  expect_names(
+      expect_error(edit(full_config(), "\"n1\", \"n2\", \"n3\"", "\"n1\", \"n2\", \"n2\"")),
+      "cluster.nodes");
+  expect_names(expect_error(edit(full_config(), "nodes = [\"n1\", \"n2\", \"n3\"]", "nodes = []")),
+               "cluster.nodes");
+  expect_names(expect_error(edit(full_config(), "\"n3\"]", "\"bad name\"]")), "cluster.nodes");
+}
+
+TEST(Config, PeerNotInNodesNamesFileAndKey) {
+  const auto e =
+      expect_error(edit(full_config(), "n3 = \"127.0.0.3:10001\"", "n7 = \"127.0.0.3:10001\""));
+  expect_names(e, "hb.lan.peers.n7");
+}
+
+TEST(Config, SelfAsPeerIsRefused) {
+  const auto e =
+      expect_error(edit(full_config(), "n3 = \"127.0.0.3:10001\"", "n1 = \"127.0.0.3:10001\""));
+  expect_names(e, "hb.lan.peers.n1");
+}
+
+TEST(Config, BadDurationNamesFileAndKey) {
+  const auto e = expect_error(edit(full_config(), "interval = \"250ms\"", "interval = \"250us\""));
+  expect_names(e, "hb.lan.interval");
+  EXPECT_NE(std::string(e.what()).find("invalid duration '250us'"), std::string::npos);
+  expect_names(expect_error(edit(full_config(), "max_skew = \"10s\"", "max_skew = 10")),
+               "cluster.max_skew");
+  expect_names(
+      expect_error(edit(full_config(), "commit_interval = \"50ms\"", "commit_interval = \"0s\"")),
+      "node.commit_interval");
+}
+
+TEST(Config, TimeoutNotGreaterThanIntervalNamesFileAndKey) {
+  expect_names(expect_error(edit(full_config(), "timeout = \"1.5s\"", "timeout = \"250ms\"")),
+               "hb.lan.timeout");
+  expect_names(expect_error(edit(full_config(), "timeout = \"1.5s\"", "timeout = \"100ms\"")),
+               "hb.lan.timeout");
+}
+
+TEST(Config, BadListenAddressNamesFileAndKey) {
+  for (const char* bad :
+       {"127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "localhost:10001", "::1:10001", "[::1:10001",
+        "[nope]:1", "300.0.0.1:1", ":10001", "127.0.0.1:x"}) {
+    const auto e = expect_error(edit(full_config(), "listen = \"127.0.0.1:10001\"",
+                                     std::string("listen = \"") + bad + "\""));
+    expect_names(e, "hb.lan.listen");
+  }
+}
+
+TEST(Config, DuplicateListenAddressIsRefused) {
+  expect_names(
+      expect_error(edit(full_config(), "listen = \"[::1]:10002\"", "listen = \"127.0.0.1:10001\"")),
+      "hb.v6.listen");
+}
+
+TEST(Config, UnknownKeyNamesFileAndKey) {
+  expect_names(expect_error(edit(full_config(), "log_level", "colour = \"red\"\nlog_level")),
+               "node.colour");
+  expect_names(expect_error(edit(full_config(), "interval = \"250ms\"", "intreval = \"250ms\"")),
+               "hb.lan.intreval");
+  expect_names(expect_error(full_config() + "\n[arbitrator.a1]\nurl = \"x\"\n"), "arbitrator");
+  const auto e = expect_error(edit(full_config(), "log_level", "colour = \"red\"\nlog_level"));
+  EXPECT_EQ(e.reason(), "unknown key");
+}
+
+TEST(Config, UnsupportedOrUnknownHeartbeatTypeIsRefused) {
+  const auto e = expect_error(edit(full_config(), "type = \"unicast\"", "type = \"multicast\""));
+  expect_names(e, "hb.lan.type");
+  EXPECT_NE(e.reason().find("not supported yet"), std::string::npos);
+  expect_names(expect_error(edit(full_config(), "type = \"unicast\"", "type = \"carrier-pigeon\"")),
+               "hb.lan.type");
+}
+
+TEST(Config, EnumeratedValuesAreChecked) {
+  expect_names(expect_error(edit(full_config(), "log_level = \"debug\"", "log_level = \"loud\"")),
+               "node.log_level");
+  expect_names(
+      expect_error(edit(full_config(), "split_action = \"disabled\"", "split_action = \"panic\"")),
+      "node.split_action");
+}
+
+TEST(Config, HookTablesAreValidated) {
+  expect_names(expect_error(edit(full_config(), "events = [\"all\"]", "events = []")),
+               "hook.audit.events");
+  expect_names(expect_error(edit(full_config(), "events = [\"all\"]", "events = [\"Exec\"]")),
+               "hook.audit.events");
+  expect_names(
+      expect_error(edit(full_config(), "command = [\"/usr/local/bin/audit\"]", "command = []")),
+      "hook.audit.command");
+  expect_names(expect_error(edit(full_config(), "command = [\"/usr/local/bin/audit\"]",
+                                 "command = \"/usr/local/bin/audit | tee\"")),
+               "hook.audit.command");
+  // Seed 002 writes the list as one string.
+  const Config c = parse_config(
+      edit(full_config(), "events = [\"all\"]", "events = \"NodeStale, NodeAlive\""), kSource);
+  EXPECT_EQ(c.hooks[0].events, (std::vector<std::string>{"NodeStale", "NodeAlive"}));
+}
+
+TEST(Config, MultiNodeClusterNeedsAHeartbeatPath) {
+  std::string text = full_config();
+  text = text.substr(0, text.find("[hb.lan]"));
+  expect_names(expect_error(text), "hb");
+}
+
+TEST(Config, TomlSyntaxErrorReportsFileLineAndColumn) {
+  const auto e = expect_error("[cluster]\nname = \"demo\"\nnodes = [\"n1\",\n= oops\n");
+  EXPECT_EQ(e.key(), "");
+  EXPECT_GT(e.line(), 0u);
+  EXPECT_EQ(std::string(e.what()).rfind(kSource.string() + ":" + std::to_string(e.line()) + ":" +
+                                            std::to_string(e.column()) + ": key '': ",
+                                        0),
+            0u)
+      << e.what();
+  const auto e2 = expect_error("[cluster]\nname = \"demo\"\nname = \"again\"\n");
+  EXPECT_EQ(e2.line(), 3u);
+}
+
+TEST(Config, SecretFileIsReadRelativeToTheConfigDirectory) {
+  TempDir dir;
+  fs::create_directories(dir.path() / "keys");
+  dir.write("keys/secret.hex", std::string(kSecretHex) + "\n");
+  dir.write("n1.toml", edit(edit(full_config(), std::string("secret = \"") + kSecretHex + "\"",
+                                 "secret_file = \"keys/secret.hex\""),
+                            "var_dir = \"/var/lib/vigil/n1\"", "var_dir = \"state\""));
+  const Config c = load_config(dir.path() / "n1.toml");
+  EXPECT_EQ(c.secret[1], 0x11);
+  EXPECT_EQ(c.var_dir, dir.path() / "state");  // relative to the config directory too
+  EXPECT_EQ(c.source, dir.path() / "n1.toml");
+}
+
+TEST(Config, MissingOrBadSecretFileNamesFileAndKey) {
+  TempDir dir;
+  const std::string text = edit(full_config(), std::string("secret = \"") + kSecretHex + "\"",
+                                "secret_file = \"secret.hex\"");
+  dir.write("n1.toml", text);
+  ConfigError e = expect_error(text, dir.path() / "n1.toml");
+  expect_names(e, "cluster.secret_file", dir.path() / "n1.toml");
+  EXPECT_NE(std::string(e.what()).find((dir.path() / "secret.hex").string()), std::string::npos);
+  EXPECT_NE(std::string(e.what()).find("No such file"), std::string::npos);
+
+  dir.write("secret.hex", "not hex\n");
+  expect_names(expect_error(text, dir.path() / "n1.toml"), "cluster.secret_file",
+               dir.path() / "n1.toml");
+}
+
+TEST(Config, UnreadableFileGivesEmptyKeyAndStrerror) {
+  TempDir dir;
+  try {
+    load_config(dir.path() / "absent.toml");
+    FAIL() << "loaded a missing file";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "");
+    EXPECT_EQ(std::string(e.what()),
+              (dir.path() / "absent.toml").string() + ": key '': No such file or directory");
+  }
+}
+
+TEST(Config, OverlongSocketPathIsRefused) {
+  expect_names(expect_error(edit(full_config(), "var_dir = \"/var/lib/vigil/n1\"",
+                                 "var_dir = \"/" + std::string(120, 'v') + "\"")),
+               "node.var_dir");
+}
+
+TEST(Endpoint, ParsesAndFormatsBothFamilies) {
+  EXPECT_EQ(parse_endpoint("10.0.0.1:7000"), (Endpoint{"10.0.0.1", 7000}));
+  EXPECT_EQ(parse_endpoint("[fe80::1]:65535"), (Endpoint{"fe80::1", 65535}));
+  EXPECT_EQ((Endpoint{"fe80::1", 1}).text(), "[fe80::1]:1");
+  EXPECT_THROW(parse_endpoint("10.0.0.1:65536"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace vigil::agent

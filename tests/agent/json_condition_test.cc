@@ -1,0 +1,167 @@
+#include "agent/json_condition.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace vigil::agent {
+namespace {
+
+using nlohmann::json;
+
+bool eval(std::string_view cond, const json& root) {
+  return JsonCondition::parse(cond).evaluate(root);
+}
+
+const json kDoc = json::parse(R"({
+  "status": {"avail": "up", "count": 3, "ratio": 0.5, "frozen_at": "0001-01-01T00:00:00Z",
+             "provisioned": true, "rev": "7", "nothing": null},
+  "resources": {"fs#1": {"avail": "up"}, "ip.0": {"avail": "down"}},
+  "nodes": {"n1": {"frozen": 1, "gen": 4}, "n2": {"frozen": 1, "gen": 9}},
+  "list": [10, 20, 30],
+  "empty_obj": {}, "empty_list": [], "zero": 0, "blank": "", "no": false
+})");
+
+TEST(JsonCondition, EqualsComparesJsonValues) {
+  EXPECT_TRUE(eval(".status.avail=\"up\"", kDoc));
+  EXPECT_TRUE(eval(".status.avail=up", kDoc));  // unparsable VALUE is a string
+  EXPECT_FALSE(eval(".status.avail=down", kDoc));
+  EXPECT_TRUE(eval(".status.count=3", kDoc));
+  EXPECT_TRUE(eval(".status.count=3.0", kDoc));
+  EXPECT_TRUE(eval(".status.provisioned=true", kDoc));
+  EXPECT_TRUE(eval(".status.nothing=null", kDoc));
+  EXPECT_TRUE(eval(".nodes.n1={\"frozen\":1,\"gen\":4}", kDoc));
+  EXPECT_TRUE(eval(".list=[10,20,30]", kDoc));
+}
+
+TEST(JsonCondition, NotEqualsIsTheNegationOfEquals) {
+  EXPECT_TRUE(eval(".status.avail!=down", kDoc));
+  EXPECT_FALSE(eval(".status.avail!=up", kDoc));
+  EXPECT_FALSE(eval(".status.count!=3", kDoc));
+  EXPECT_TRUE(eval(".status.count!=\"x\"", kDoc));
+}
+
+TEST(JsonCondition, OrderingComparesNumbersNumerically) {
+  EXPECT_TRUE(eval(".status.count>2", kDoc));
+  EXPECT_FALSE(eval(".status.count>3", kDoc));
+  EXPECT_TRUE(eval(".status.count>=3", kDoc));
+  EXPECT_TRUE(eval(".status.count<10", kDoc));  // numeric, not "3" < "10" as text
+  EXPECT_TRUE(eval(".status.count<=3", kDoc));
+  EXPECT_FALSE(eval(".status.count<3", kDoc));
+  EXPECT_TRUE(eval(".status.ratio<1", kDoc));
+  EXPECT_TRUE(eval(".status.ratio>0.25", kDoc));
+  EXPECT_TRUE(eval(".list.1>=20", kDoc));  // array index segment
+}
+
+TEST(JsonCondition, OrderingComparesStringsLexicographically) {
+  EXPECT_TRUE(eval(".status.frozen_at=\"0001-01-01T00:00:00Z\"", kDoc));
+  EXPECT_FALSE(eval(".status.frozen_at>\"0001-01-01T00:00:00Z\"", kDoc));
+  EXPECT_TRUE(eval(".status.frozen_at<\"2026-01-01T00:00:00Z\"", kDoc));
+  EXPECT_TRUE(eval(".status.avail>=up", kDoc));
+  EXPECT_TRUE(eval(".status.avail<=uq", kDoc));
+}
+
+TEST(JsonCondition, MixedTypesNeverOrder) {
+  EXPECT_FALSE(eval(".status.rev>1", kDoc));  // string vs number
+  EXPECT_FALSE(eval(".status.rev<100", kDoc));
+  EXPECT_FALSE(eval(".status.provisioned>0", kDoc));  // bool vs number
+  EXPECT_FALSE(eval(".status.count>\"1\"", kDoc));
+}
+
+TEST(JsonCondition, StringEqualsNonStringValueByTextForm) {
+  EXPECT_TRUE(eval(".status.rev=7", kDoc));  // "7" = 7
+  EXPECT_FALSE(eval(".status.rev!=7", kDoc));
+  EXPECT_FALSE(eval(".status.rev=8", kDoc));
+  EXPECT_TRUE(eval(".s=true", json{{"s", "true"}}));
+  EXPECT_TRUE(eval(".s=null", json{{"s", "null"}}));
+  // A number compared with a quoted string stays a JSON comparison.
+  EXPECT_FALSE(eval(".status.count=\"3\"", kDoc));
+}
+
+TEST(JsonCondition, QuotedSegmentsHoldDotsAndHashes) {
+  EXPECT_TRUE(eval(".resources.\"fs#1\".avail=\"up\"", kDoc));
+  EXPECT_TRUE(eval(".resources.\"ip.0\".avail=down", kDoc));
+  EXPECT_FALSE(eval(".resources.ip.0.avail=down", kDoc));  // unquoted: two segments
+  EXPECT_TRUE(eval(".\"odd \\\"key\\\"\"=1", json{{"odd \"key\"", 1}}));
+}
+
+TEST(JsonCondition, WildcardRequiresEveryMatchToPass) {
+  EXPECT_TRUE(eval(".nodes.*.frozen=1", kDoc));
+  EXPECT_FALSE(eval(".nodes.*.gen>5", kDoc));  // n1 has 4
+  EXPECT_TRUE(eval(".nodes.*.gen>3", kDoc));
+  EXPECT_TRUE(eval(".list.*>=10", kDoc));
+  EXPECT_FALSE(eval(".list.*>10", kDoc));
+  EXPECT_TRUE(eval(".resources.*.avail", kDoc));
+  EXPECT_TRUE(JsonCondition::parse(".nodes.*.frozen").has_wildcard());
+}
+
+TEST(JsonCondition, WildcardWithZeroMatchesIsFalse) {
+  EXPECT_FALSE(eval(".empty_obj.*=1", kDoc));
+  EXPECT_FALSE(eval(".empty_list.*!=1", kDoc));
+  EXPECT_FALSE(eval(".missing.*!=1", kDoc));
+  EXPECT_FALSE(eval(".status.count.*!=1", kDoc));  // a scalar has no members
+}
+
+TEST(JsonCondition, MissingPathFailsEverythingButNotEquals) {
+  EXPECT_FALSE(eval(".status.missing=1", kDoc));
+  EXPECT_TRUE(eval(".status.missing!=1", kDoc));
+  EXPECT_FALSE(eval(".status.missing>1", kDoc));
+  EXPECT_FALSE(eval(".status.missing<1", kDoc));
+  EXPECT_FALSE(eval(".status.missing>=1", kDoc));
+  EXPECT_FALSE(eval(".status.missing<=1", kDoc));
+  EXPECT_FALSE(eval(".status.missing", kDoc));
+  EXPECT_FALSE(eval(".status.avail.deeper=1", kDoc));  // through a scalar
+  EXPECT_TRUE(eval(".list.7!=1", kDoc));               // index out of range
+  // With a wildcard, a member lacking the path counts as missing.
+  const json partial = json::parse(R"({"n":{"a":{"x":1},"b":{}}})");
+  EXPECT_FALSE(eval(".n.*.x=1", partial));
+  EXPECT_TRUE(eval(".n.*.x!=2", partial));
+}
+
+TEST(JsonCondition, BarePathMeansExistsAndTruthy) {
+  EXPECT_TRUE(eval(".status.provisioned", kDoc));
+  EXPECT_TRUE(eval(".status.count", kDoc));
+  EXPECT_TRUE(eval(".nodes", kDoc));
+  EXPECT_FALSE(eval(".status.nothing", kDoc));
+  EXPECT_FALSE(eval(".zero", kDoc));
+  EXPECT_FALSE(eval(".blank", kDoc));
+  EXPECT_FALSE(eval(".no", kDoc));
+  EXPECT_FALSE(eval(".empty_obj", kDoc));
+  EXPECT_FALSE(eval(".empty_list", kDoc));
+  EXPECT_EQ(JsonCondition::parse(".x").op(), JsonCondition::Op::kTruthy);
+}
+
+TEST(JsonCondition, AcceptsSeed002PathsWithoutLeadingDot) {
+  const json dataset = json::parse(R"({"monitor":{"nuc-cva":{"frozen":0}}})");
+  EXPECT_TRUE(eval("monitor.nuc-cva.frozen=0", dataset));
+  EXPECT_FALSE(eval("monitor.nuc-cva.frozen", dataset));  // 0 is not truthy: `node wait` times out
+  const json frozen = json::parse(R"({"monitor":{"nuc-cva":{"frozen":1700000000}}})");
+  EXPECT_TRUE(eval("monitor.nuc-cva.frozen", frozen));
+}
+
+TEST(JsonCondition, AllowsSpacesAroundTheOperatorAndKeepsTheText) {
+  const auto c = JsonCondition::parse(" .status.count >= 3 ");
+  EXPECT_TRUE(c.evaluate(kDoc));
+  EXPECT_EQ(c.text, " .status.count >= 3 ");
+  EXPECT_EQ(c.op(), JsonCondition::Op::kGe);
+  EXPECT_EQ(c.value(), json(3));
+  EXPECT_TRUE(eval(".status.avail = up", kDoc));
+  EXPECT_TRUE(eval(".=1", json(1)));  // "." is the root
+}
+
+TEST(JsonCondition, BadExpressionsThrowFilterErrorNamingTheText) {
+  for (const char* bad : {"", "   ", ".a..b", ".a.", ".a.\"b", ".a==1", ".a=", ".a >", ".a!1",
+                          ".a b", "=1", ".a.\"b\"c=1", ".a ~ 1"}) {
+    try {
+      JsonCondition::parse(bad);
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const FilterError& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.rfind(std::string("invalid filter '") + bad + "': ", 0), 0u) << what;
+      EXPECT_FALSE(e.reason().empty());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vigil::agent
