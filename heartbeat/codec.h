@@ -29,13 +29,21 @@ inline constexpr std::size_t kDefaultFragmentBudget = 1200;
 
 class Sealer {
  public:
-  /// `keyring` must outlive the Sealer; its current key seals.
+  /// `keyring` must outlive the Sealer; its current key seals. `sender`: the
+  /// local node name (1..kMaxSenderBytes bytes); `boot`: this daemon start's
+  /// boot id, growing across restarts; `budget`: plaintext bytes per
+  /// datagram. Throws std::invalid_argument when `sender` is empty or too
+  /// long, or `budget` is 0 or leaves no room under kMaxDatagramBytes for the
+  /// header and tag.
   Sealer(uint64_t cluster_id, std::string sender, uint64_t boot, const crypto::Keyring& keyring,
          std::size_t budget = kDefaultFragmentBudget);
 
   /// Splits and seals `payload`; `now_ms` is wall time, ms since the epoch.
   /// Returns one datagram per fragment (at least one, even for an empty
-  /// payload). Throws std::length_error above 65535 fragments.
+  /// payload), in fragment order. Every datagram takes the next seq (from 1)
+  /// and a fresh random nonce; all fragments of one call share a new msg_id
+  /// (from 1). Throws std::length_error above 65535 fragments and
+  /// std::logic_error when the keyring is empty.
   std::vector<std::vector<uint8_t>> seal(std::span<const uint8_t> payload, int64_t now_ms);
 
   uint64_t boot() const { return boot_; }
@@ -52,6 +60,7 @@ class Sealer {
 };
 
 struct OpenerOptions {
+  /// Accepted |sender clock - local clock| in ms; negative disables the check.
   int64_t max_skew_ms = 30000;
   ReassemblyLimits reassembly;
 };
@@ -67,21 +76,39 @@ class Opener {
 
   /// What one datagram yielded.
   struct Result {
-    std::string sender;     // authenticated sender name
+    std::string sender;  // authenticated sender name
     uint64_t boot = 0;
-    bool new_boot = false;  // first datagram of a newer boot of this sender
-    bool duplicate = false; // authentic, but (boot, seq) already seen: liveness only
+    bool new_boot = false;   // first datagram of a newer boot of this sender
+    bool duplicate = false;  // authentic, but (boot, seq) already seen: liveness only
     std::optional<std::vector<uint8_t>> payload;  // set when a whole message is ready
   };
 
   /// Processes one datagram. Returns nullopt when it was dropped (counted in
   /// drops()); otherwise the authenticated sender and, once all fragments
-  /// arrived, the message payload. `now_wall_ms`: ms since the epoch.
+  /// arrived, the message payload. `now` drives the reassembly timeout;
+  /// `now_wall_ms` (ms since the epoch) the clock-skew check.
+  ///
+  /// Checks in order: header (kOversize, kMalformed, kBadMagic, kBadVersion),
+  /// cluster id (kBadCluster), sender a member and not `self`
+  /// (kUnknownSender), key version in the keyring (kUnknownKey), AEAD
+  /// (kBadTag), replay window (kOldBoot, kSkew: dropped). An authentic
+  /// datagram whose (boot, seq) was already recorded, or fell behind the
+  /// window, is counted as kReplay and still returned with duplicate = true
+  /// and no payload: a copy arriving over a second path proves that path
+  /// alive. Once a fresh datagram is recorded a Result is always returned;
+  /// a fragment the reassembler refuses (kMalformed, kOversize) or an
+  /// eviction it makes (kReassemblyOverflow) is counted but does not hide
+  /// the sender or new_boot. On new_boot the sender's partial messages of
+  /// older boots are forgotten (not counted).
   std::optional<Result> open(std::span<const uint8_t> datagram, Clock::time_point now,
                              int64_t now_wall_ms);
 
-  /// Expires stale partial messages (counted as kReassemblyTimeout).
+  /// Expires stale partial messages (counted as kReassemblyTimeout); call
+  /// periodically, e.g. every timeout / 2.
   void expire(Clock::time_point now);
+
+  /// Incomplete messages held for reassembly, all senders.
+  std::size_t pending() const { return reassembler_.pending(); }
 
   void set_members(std::set<std::string> members) { members_ = std::move(members); }
   const DropCounters& drops() const { return drops_; }

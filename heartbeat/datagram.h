@@ -25,21 +25,30 @@ inline constexpr uint32_t kMagic = 0x5647494c;  // "VGIL"
 inline constexpr uint8_t kProtocolVersion = 1;
 /// Largest datagram accepted or produced, in bytes (header + ciphertext).
 inline constexpr std::size_t kMaxDatagramBytes = 65000;
+/// Longest sender node name, UTF-8 bytes.
+inline constexpr std::size_t kMaxSenderBytes = 255;
+/// Largest encoded header, bytes: every integer at its widest msgpack form
+/// and a kMaxSenderBytes sender name.
+inline constexpr std::size_t kMaxHeaderBytes = 342;
 
 struct Header {
   uint64_t cluster_id = 0;
   std::string sender;
   uint32_t key_version = 0;
-  uint64_t boot = 0;      // sender's boot id (start time, us since epoch)
-  uint64_t seq = 0;       // per-boot datagram sequence, from 1
-  int64_t sent_ms = 0;    // sender wall clock, ms since epoch
-  uint32_t msg_id = 0;    // per-boot message id, shared by its fragments
+  uint64_t boot = 0;    // sender's boot id (start time, us since epoch)
+  uint64_t seq = 0;     // per-boot datagram sequence, from 1
+  int64_t sent_ms = 0;  // sender wall clock, ms since epoch
+  uint32_t msg_id = 0;  // per-boot message id, shared by its fragments
   uint16_t frag_index = 0;
   uint16_t frag_count = 1;
   crypto::Nonce nonce{};
 };
 
-/// Serializes `h` and seals `payload` under `key`; returns the datagram.
+/// Serializes `h` and seals `payload` under `key`; returns the datagram
+/// (header bytes, then payload.size() + crypto::kTagBytes ciphertext bytes).
+/// Throws std::invalid_argument for a header parse_datagram() would refuse
+/// (empty sender or longer than kMaxSenderBytes, frag_count 0, frag_index >=
+/// frag_count) and std::length_error above kMaxDatagramBytes.
 std::vector<uint8_t> seal_datagram(const Header& h, const crypto::Key& key,
                                    std::span<const uint8_t> payload);
 
@@ -50,13 +59,20 @@ struct ParsedDatagram {
   std::span<const uint8_t> ciphertext;  // the rest
 };
 
-/// Parses the plain header. Returns nullopt and sets `why` (kMalformed,
-/// kBadMagic, kBadVersion, kOversize) when the bytes are not a datagram.
-/// Never throws.
+/// Parses the plain header. Returns nullopt and sets `why` when the bytes are
+/// not a datagram, checking in this order: more than kMaxDatagramBytes
+/// (kOversize); not led by a non-empty msgpack array (kMalformed);
+/// first element not kMagic (kBadMagic); second element missing or not
+/// kProtocolVersion (kBadVersion); any other field count, type, range or
+/// size wrong, including an empty sender, frag_count 0 and frag_index >=
+/// frag_count (kMalformed). Nothing is authenticated yet. Never throws.
 std::optional<ParsedDatagram> parse_datagram(std::span<const uint8_t> bytes, DropReason& why);
 
-/// Authenticates and decrypts. Returns false on a bad tag.
-bool open_datagram(const ParsedDatagram& d, const crypto::Key& key, std::vector<uint8_t>& plaintext);
+/// Authenticates and decrypts with `d.ad` as additional data; replaces
+/// `plaintext` on success. Returns false on a bad tag or a ciphertext shorter
+/// than the tag.
+bool open_datagram(const ParsedDatagram& d, const crypto::Key& key,
+                   std::vector<uint8_t>& plaintext);
 
 }  // namespace vigil::heartbeat
 

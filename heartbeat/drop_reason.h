@@ -9,19 +9,19 @@
 namespace vigil::heartbeat {
 
 enum class DropReason : uint8_t {
-  kMalformed = 0,      // header does not parse, or the message does not decode
-  kBadMagic,           // not a vigil datagram
-  kBadVersion,         // unsupported protocol version
-  kBadCluster,         // cluster id of another cluster
-  kUnknownSender,      // sender is not a cluster member, or is this node
-  kUnknownKey,         // key version not in the keyring
-  kBadTag,             // AEAD authentication failed (wrong key, forged, truncated)
-  kReplay,             // (boot, seq) already seen
-  kOldBoot,            // from an older incarnation of the sender
-  kSkew,               // send timestamp outside the accepted clock skew
-  kOversize,           // datagram, fragment count or message above the limits
-  kReassemblyTimeout,  // fragments of a message that never completed
-  kReassemblyOverflow, // too many messages pending reassembly for one sender
+  kMalformed = 0,       // header does not parse, or the message does not decode
+  kBadMagic,            // not a vigil datagram
+  kBadVersion,          // unsupported protocol version
+  kBadCluster,          // cluster id of another cluster
+  kUnknownSender,       // sender is not a cluster member, or is this node
+  kUnknownKey,          // key version not in the keyring
+  kBadTag,              // AEAD authentication failed (wrong key, forged, truncated)
+  kReplay,              // (boot, seq) already seen
+  kOldBoot,             // from an older incarnation of the sender
+  kSkew,                // send timestamp outside the accepted clock skew
+  kOversize,            // datagram, fragment count or message above the limits
+  kReassemblyTimeout,   // fragments of a message that never completed
+  kReassemblyOverflow,  // too many messages pending reassembly for one sender
   kCount
 };
 

@@ -8,9 +8,12 @@
 //   "fg": uint           full only: gen of the document carried in "f"
 //   "f": any             full only: the sender's whole node document
 // JSON values travel as native msgpack (map, array, str, int, float, bool, nil).
+// The map holds exactly the keys of its kind. Nesting depth counts containers
+// from the message map (depth 1) down, empty ones included.
 #ifndef VIGIL_HEARTBEAT_MESSAGE_H_
 #define VIGIL_HEARTBEAT_MESSAGE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -22,6 +25,9 @@
 #include <nlohmann/json.hpp>
 
 namespace vigil::heartbeat {
+
+/// Deepest container nesting encode() produces and decode() accepts.
+inline constexpr std::size_t kMaxDepth = 64;
 
 enum class MessageKind : uint8_t { kPing = 0, kPatch = 1, kFull = 2 };
 
@@ -54,11 +60,19 @@ class DecodeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Serializes `msg` to msgpack bytes.
+/// Serializes `msg` to msgpack bytes; only the fields of `msg.kind` are
+/// written. Floats that are NaN or infinite travel as nil, as in JSON text.
+/// Throws std::invalid_argument for a message decode() would refuse: deltas
+/// whose gens are not consecutive and ascending from >= 1, ops that are not
+/// an array of objects, binary JSON values, or nesting deeper than kMaxDepth.
 std::vector<uint8_t> encode(const Message& msg);
 
 /// Parses msgpack bytes. Throws DecodeError when the bytes are not a valid
-/// message (bad msgpack, wrong types, unknown kind, nesting deeper than 64).
+/// message: bad or truncated msgpack, trailing bytes, a missing, unknown or
+/// duplicate key, wrong types, unknown kind, delta gens not consecutive and
+/// ascending from >= 1, malformed UTF-8, bin/ext or non-finite float values,
+/// or nesting deeper than kMaxDepth. Containers may not declare more entries
+/// than the input has bytes, so memory stays proportional to the input size.
 Message decode(std::span<const uint8_t> bytes);
 
 }  // namespace vigil::heartbeat

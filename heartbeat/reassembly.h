@@ -31,15 +31,28 @@ class Reassembler {
   /// Adds fragment `index` of `count` of message (sender, boot, msg_id).
   /// Returns the whole payload when this fragment completes the message.
   /// A single-fragment message (count 1) is returned at once. On refusal
-  /// returns nullopt and sets `dropped` (kOversize, kReassemblyOverflow,
-  /// kMalformed for index >= count or a count that changed); an incomplete
-  /// message or a duplicate fragment returns nullopt and leaves `dropped` empty.
-  std::optional<std::vector<uint8_t>> add(const std::string& sender, uint64_t boot,
-                                          uint32_t msg_id, uint16_t index, uint16_t count,
+  /// returns nullopt and sets `dropped`:
+  ///  - kMalformed: count 0 or index >= count; or a count that differs from
+  ///    the one the message's first fragment announced (that partial is
+  ///    dropped too);
+  ///  - kOversize: count above max_fragments, or the message growing above
+  ///    max_message_bytes (the partial is dropped).
+  /// When a fragment starts a new message while its sender already has
+  /// max_pending_per_sender incomplete ones, the oldest of those (by first
+  /// fragment arrival) is evicted to make room and `dropped` is set to
+  /// kReassemblyOverflow; the new fragment is kept. Fresh messages carry the
+  /// newest state, so they win over stalled ones.
+  /// An incomplete message or a duplicate fragment returns nullopt and leaves
+  /// `dropped` empty. A fragment of a message that already completed starts a
+  /// new partial that times out: the replay window in front of the
+  /// reassembler is what removes duplicate datagrams.
+  std::optional<std::vector<uint8_t>> add(const std::string& sender, uint64_t boot, uint32_t msg_id,
+                                          uint16_t index, uint16_t count,
                                           std::span<const uint8_t> data, Clock::time_point now,
                                           std::optional<DropReason>& dropped);
 
-  /// Drops incomplete messages older than the timeout; returns how many.
+  /// Drops incomplete messages whose first fragment arrived more than
+  /// `timeout` before `now`; returns how many.
   std::size_t expire(Clock::time_point now);
 
   /// Forgets everything pending from `sender` (e.g. on a peer restart).

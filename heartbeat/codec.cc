@@ -1,0 +1,135 @@
+#include "heartbeat/codec.h"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+#include "crypto/aead.h"
+#include "heartbeat/datagram.h"
+
+namespace vigil::heartbeat {
+
+Sealer::Sealer(uint64_t cluster_id, std::string sender, uint64_t boot,
+               const crypto::Keyring& keyring, std::size_t budget)
+    : cluster_id_(cluster_id),
+      sender_(std::move(sender)),
+      boot_(boot),
+      keyring_(keyring),
+      budget_(budget) {
+  if (sender_.empty() || sender_.size() > kMaxSenderBytes) {
+    throw std::invalid_argument("sender name must be 1.." + std::to_string(kMaxSenderBytes) +
+                                " bytes");
+  }
+  constexpr std::size_t kMaxBudget = kMaxDatagramBytes - kMaxHeaderBytes - crypto::kTagBytes;
+  if (budget_ == 0 || budget_ > kMaxBudget) {
+    throw std::invalid_argument("fragment budget must be 1.." + std::to_string(kMaxBudget) +
+                                " bytes");
+  }
+}
+
+std::vector<std::vector<uint8_t>> Sealer::seal(std::span<const uint8_t> payload, int64_t now_ms) {
+  const std::size_t count = std::max<std::size_t>(1, (payload.size() + budget_ - 1) / budget_);
+  if (count > std::numeric_limits<uint16_t>::max()) {
+    throw std::length_error("payload of " + std::to_string(payload.size()) + " bytes needs " +
+                            std::to_string(count) + " fragments, above 65535");
+  }
+  if (keyring_.empty()) {
+    throw std::logic_error("cannot seal: the keyring holds no key");
+  }
+  const crypto::Key& key = keyring_.current();
+  Header h;
+  h.cluster_id = cluster_id_;
+  h.sender = sender_;
+  h.key_version = keyring_.current_version();
+  h.boot = boot_;
+  h.sent_ms = now_ms;
+  h.msg_id = ++msg_id_;
+  h.frag_count = static_cast<uint16_t>(count);
+
+  std::vector<std::vector<uint8_t>> datagrams;
+  datagrams.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t begin = i * budget_;
+    const std::size_t size = std::min(budget_, payload.size() - std::min(begin, payload.size()));
+    h.seq = ++seq_;
+    h.frag_index = static_cast<uint16_t>(i);
+    h.nonce = crypto::random_nonce();
+    datagrams.push_back(
+        seal_datagram(h, key, payload.subspan(std::min(begin, payload.size()), size)));
+  }
+  return datagrams;
+}
+
+Opener::Opener(uint64_t cluster_id, std::string self, std::set<std::string> members,
+               const crypto::Keyring& keyring, OpenerOptions options)
+    : cluster_id_(cluster_id),
+      self_(std::move(self)),
+      members_(std::move(members)),
+      keyring_(keyring),
+      options_(options),
+      reassembler_(options.reassembly) {}
+
+std::optional<Opener::Result> Opener::open(std::span<const uint8_t> datagram, Clock::time_point now,
+                                           int64_t now_wall_ms) {
+  DropReason why = DropReason::kMalformed;
+  std::optional<ParsedDatagram> parsed = parse_datagram(datagram, why);
+  if (!parsed) {
+    drops_.add(why);
+    return std::nullopt;
+  }
+  const Header& h = parsed->header;
+  if (h.cluster_id != cluster_id_) {
+    drops_.add(DropReason::kBadCluster);
+    return std::nullopt;
+  }
+  if (h.sender == self_ || !members_.contains(h.sender)) {
+    drops_.add(DropReason::kUnknownSender);
+    return std::nullopt;
+  }
+  const crypto::Key* key = keyring_.find(h.key_version);
+  if (key == nullptr) {
+    drops_.add(DropReason::kUnknownKey);
+    return std::nullopt;
+  }
+  if (!open_datagram(*parsed, *key, scratch_)) {
+    drops_.add(DropReason::kBadTag);
+    return std::nullopt;
+  }
+
+  // Authentic from here on: the sender holds the cluster key.
+  crypto::ReplayWindow& window = windows_.try_emplace(h.sender, options_.max_skew_ms).first->second;
+  Result result;
+  result.sender = h.sender;
+  result.boot = h.boot;
+  switch (window.check(h.boot, h.seq, h.sent_ms, now_wall_ms)) {
+    case crypto::ReplayVerdict::kFresh:
+      break;
+    case crypto::ReplayVerdict::kReplay:
+      drops_.add(DropReason::kReplay);
+      result.duplicate = true;
+      return result;
+    case crypto::ReplayVerdict::kOldBoot:
+      drops_.add(DropReason::kOldBoot);
+      return std::nullopt;
+    case crypto::ReplayVerdict::kSkew:
+      drops_.add(DropReason::kSkew);
+      return std::nullopt;
+  }
+  result.new_boot = window.record(h.boot, h.seq);
+  if (result.new_boot) {
+    reassembler_.forget(h.sender);
+  }
+  std::optional<DropReason> dropped;
+  result.payload = reassembler_.add(h.sender, h.boot, h.msg_id, h.frag_index, h.frag_count,
+                                    scratch_, now, dropped);
+  if (dropped) {
+    drops_.add(*dropped);
+  }
+  return result;
+}
+
+void Opener::expire(Clock::time_point now) {
+  drops_.add(DropReason::kReassemblyTimeout, reassembler_.expire(now));
+}
+
+}  // namespace vigil::heartbeat

@@ -1,0 +1,189 @@
+#include "heartbeat/json_msgpack.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "heartbeat/message.h"
+
+namespace vigil::heartbeat::detail {
+
+void pack_string(Packer& pk, std::string_view s) {
+  pk.pack_str(static_cast<uint32_t>(s.size()));
+  pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+
+void pack_json(Packer& pk, const nlohmann::json& value, std::size_t depth, std::size_t max_depth) {
+  using Type = nlohmann::json::value_t;
+  switch (value.type()) {
+    case Type::null:
+      pk.pack_nil();
+      return;
+    case Type::boolean:
+      if (value.get<bool>()) {
+        pk.pack_true();
+      } else {
+        pk.pack_false();
+      }
+      return;
+    case Type::number_integer:
+      pk.pack_int64(value.get<int64_t>());
+      return;
+    case Type::number_unsigned:
+      pk.pack_uint64(value.get<uint64_t>());
+      return;
+    case Type::number_float: {
+      const double d = value.get<double>();
+      if (std::isfinite(d)) {
+        pk.pack_double(d);
+      } else {
+        pk.pack_nil();
+      }
+      return;
+    }
+    case Type::string:
+      pack_string(pk, value.get_ref<const nlohmann::json::string_t&>());
+      return;
+    case Type::array: {
+      if (depth > max_depth) {
+        throw std::invalid_argument("json nesting deeper than " + std::to_string(max_depth));
+      }
+      const auto& array = value.get_ref<const nlohmann::json::array_t&>();
+      pk.pack_array(static_cast<uint32_t>(array.size()));
+      for (const auto& item : array) {
+        pack_json(pk, item, depth + 1, max_depth);
+      }
+      return;
+    }
+    case Type::object: {
+      if (depth > max_depth) {
+        throw std::invalid_argument("json nesting deeper than " + std::to_string(max_depth));
+      }
+      const auto& object = value.get_ref<const nlohmann::json::object_t&>();
+      pk.pack_map(static_cast<uint32_t>(object.size()));
+      for (const auto& [key, item] : object) {
+        pack_string(pk, key);
+        pack_json(pk, item, depth + 1, max_depth);
+      }
+      return;
+    }
+    case Type::binary:
+    case Type::discarded:
+      break;
+  }
+  throw std::invalid_argument("json value of type " + std::string(value.type_name()) +
+                              " has no msgpack form");
+}
+
+bool valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    std::size_t extra = 0;
+    uint32_t cp = 0;
+    uint32_t min = 0;
+    if ((c & 0xe0) == 0xc0) {
+      extra = 1;
+      cp = c & 0x1f;
+      min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2;
+      cp = c & 0x0f;
+      min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3;
+      cp = c & 0x07;
+      min = 0x10000;
+    } else {
+      return false;
+    }
+    if (static_cast<std::size_t>(end - p) <= extra) return false;
+    for (std::size_t i = 1; i <= extra; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    p += extra + 1;
+  }
+  return true;
+}
+
+std::string read_string(const msgpack::object& obj, const char* what) {
+  if (obj.type != msgpack::type::STR) {
+    throw DecodeError(std::string(what) + ": expected a string");
+  }
+  std::string s(obj.via.str.ptr, obj.via.str.size);
+  if (!valid_utf8(s)) {
+    throw DecodeError(std::string(what) + ": malformed UTF-8");
+  }
+  return s;
+}
+
+uint64_t read_uint(const msgpack::object& obj, const char* what) {
+  if (obj.type != msgpack::type::POSITIVE_INTEGER) {
+    throw DecodeError(std::string(what) + ": expected an unsigned integer");
+  }
+  return obj.via.u64;
+}
+
+nlohmann::json to_json(const msgpack::object& obj, std::size_t depth, std::size_t max_depth) {
+  switch (obj.type) {
+    case msgpack::type::NIL:
+      return nullptr;
+    case msgpack::type::BOOLEAN:
+      return obj.via.boolean;
+    case msgpack::type::POSITIVE_INTEGER:
+      return obj.via.u64;
+    case msgpack::type::NEGATIVE_INTEGER:
+      return obj.via.i64;
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64:
+      if (!std::isfinite(obj.via.f64)) {
+        throw DecodeError("json value: non-finite float");
+      }
+      return obj.via.f64;
+    case msgpack::type::STR:
+      return read_string(obj, "json string");
+    case msgpack::type::ARRAY: {
+      if (depth > max_depth) {
+        throw DecodeError("nesting deeper than " + std::to_string(max_depth));
+      }
+      nlohmann::json::array_t array;
+      array.reserve(obj.via.array.size);
+      for (uint32_t i = 0; i < obj.via.array.size; ++i) {
+        array.push_back(to_json(obj.via.array.ptr[i], depth + 1, max_depth));
+      }
+      return nlohmann::json(std::move(array));
+    }
+    case msgpack::type::MAP: {
+      if (depth > max_depth) {
+        throw DecodeError("nesting deeper than " + std::to_string(max_depth));
+      }
+      nlohmann::json::object_t object;
+      for (uint32_t i = 0; i < obj.via.map.size; ++i) {
+        const msgpack::object_kv& kv = obj.via.map.ptr[i];
+        std::string key = read_string(kv.key, "json object key");
+        auto [it, inserted] = object.try_emplace(std::move(key));
+        if (!inserted) {
+          throw DecodeError("json object: duplicate key \"" + it->first + "\"");
+        }
+        it->second = to_json(kv.val, depth + 1, max_depth);
+      }
+      return nlohmann::json(std::move(object));
+    }
+    case msgpack::type::BIN:
+      throw DecodeError("json value: bin is not a JSON type");
+    case msgpack::type::EXT:
+      throw DecodeError("json value: ext is not a JSON type");
+  }
+  throw DecodeError("json value: unknown msgpack type");
+}
+
+bool reference_input(msgpack::type::object_type, std::size_t, void*) { return true; }
+
+}  // namespace vigil::heartbeat::detail

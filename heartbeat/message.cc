@@ -1,0 +1,239 @@
+#include "heartbeat/message.h"
+
+#include <new>
+#include <string>
+
+#include "heartbeat/json_msgpack.h"
+
+namespace vigil::heartbeat {
+
+namespace {
+
+constexpr std::string_view kKeyKind = "k";
+constexpr std::string_view kKeyGens = "g";
+constexpr std::string_view kKeyDeltas = "d";
+constexpr std::string_view kKeyFullGen = "fg";
+constexpr std::string_view kKeyFull = "f";
+
+// Container depths inside the message map (depth 1).
+constexpr std::size_t kDepthField = 2;  // values of the message map
+constexpr std::size_t kDepthOps = 4;    // "d" -> [gen, ops] -> ops
+
+void check_ops(const nlohmann::json& ops, uint64_t gen) {
+  if (!ops.is_array()) {
+    throw std::invalid_argument("delta " + std::to_string(gen) + ": ops must be an array");
+  }
+  for (const auto& op : ops) {
+    if (!op.is_object()) {
+      throw std::invalid_argument("delta " + std::to_string(gen) + ": every op must be an object");
+    }
+  }
+}
+
+void pack_deltas(detail::Packer& pk, const std::vector<Delta>& deltas) {
+  pk.pack_array(static_cast<uint32_t>(deltas.size()));
+  uint64_t prev = 0;
+  for (std::size_t i = 0; i < deltas.size(); ++i) {
+    const Delta& delta = deltas[i];
+    if (delta.gen == 0 || (i > 0 && delta.gen != prev + 1)) {
+      throw std::invalid_argument("delta gens must be consecutive, ascending and >= 1");
+    }
+    prev = delta.gen;
+    check_ops(delta.ops, delta.gen);
+    pk.pack_array(2);
+    pk.pack_uint64(delta.gen);
+    detail::pack_json(pk, delta.ops, kDepthOps, kMaxDepth);
+  }
+}
+
+GenVector read_gens(const msgpack::object& obj) {
+  if (obj.type != msgpack::type::MAP) {
+    throw DecodeError("\"g\": expected a map");
+  }
+  GenVector gens;
+  for (uint32_t i = 0; i < obj.via.map.size; ++i) {
+    const msgpack::object_kv& kv = obj.via.map.ptr[i];
+    std::string node = detail::read_string(kv.key, "\"g\" key");
+    const uint64_t gen = detail::read_uint(kv.val, "\"g\" value");
+    if (!gens.emplace(std::move(node), gen).second) {
+      throw DecodeError("\"g\": duplicate node");
+    }
+  }
+  return gens;
+}
+
+std::vector<Delta> read_deltas(const msgpack::object& obj) {
+  if (obj.type != msgpack::type::ARRAY) {
+    throw DecodeError("\"d\": expected an array");
+  }
+  std::vector<Delta> deltas;
+  deltas.reserve(obj.via.array.size);
+  for (uint32_t i = 0; i < obj.via.array.size; ++i) {
+    const msgpack::object& entry = obj.via.array.ptr[i];
+    if (entry.type != msgpack::type::ARRAY || entry.via.array.size != 2) {
+      throw DecodeError("\"d\": each delta must be [gen, ops]");
+    }
+    Delta delta;
+    delta.gen = detail::read_uint(entry.via.array.ptr[0], "delta gen");
+    if (delta.gen == 0 || (!deltas.empty() && delta.gen != deltas.back().gen + 1)) {
+      throw DecodeError("\"d\": gens must be consecutive, ascending and >= 1");
+    }
+    const msgpack::object& ops = entry.via.array.ptr[1];
+    if (ops.type != msgpack::type::ARRAY) {
+      throw DecodeError("delta ops: expected an array");
+    }
+    for (uint32_t j = 0; j < ops.via.array.size; ++j) {
+      if (ops.via.array.ptr[j].type != msgpack::type::MAP) {
+        throw DecodeError("delta ops: every op must be a map");
+      }
+    }
+    delta.ops = detail::to_json(ops, kDepthOps, kMaxDepth);
+    deltas.push_back(std::move(delta));
+  }
+  return deltas;
+}
+
+Message read_message(const msgpack::object& root) {
+  if (root.type != msgpack::type::MAP) {
+    throw DecodeError("message: expected a map");
+  }
+  const msgpack::object* kind = nullptr;
+  const msgpack::object* gens = nullptr;
+  const msgpack::object* deltas = nullptr;
+  const msgpack::object* full_gen = nullptr;
+  const msgpack::object* full = nullptr;
+  for (uint32_t i = 0; i < root.via.map.size; ++i) {
+    const msgpack::object_kv& kv = root.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR) {
+      throw DecodeError("message: keys must be strings");
+    }
+    const std::string_view key(kv.key.via.str.ptr, kv.key.via.str.size);
+    const msgpack::object** slot = nullptr;
+    if (key == kKeyKind) {
+      slot = &kind;
+    } else if (key == kKeyGens) {
+      slot = &gens;
+    } else if (key == kKeyDeltas) {
+      slot = &deltas;
+    } else if (key == kKeyFullGen) {
+      slot = &full_gen;
+    } else if (key == kKeyFull) {
+      slot = &full;
+    } else {
+      throw DecodeError("message: unknown key");
+    }
+    if (*slot != nullptr) {
+      throw DecodeError("message: duplicate key \"" + std::string(key) + "\"");
+    }
+    *slot = &kv.val;
+  }
+  if (kind == nullptr) throw DecodeError("message: missing \"k\"");
+  if (gens == nullptr) throw DecodeError("message: missing \"g\"");
+
+  Message msg;
+  const uint64_t k = detail::read_uint(*kind, "\"k\"");
+  if (k > static_cast<uint64_t>(MessageKind::kFull)) {
+    throw DecodeError("message: unknown kind " + std::to_string(k));
+  }
+  msg.kind = static_cast<MessageKind>(k);
+  const bool is_patch = msg.kind == MessageKind::kPatch;
+  const bool is_full = msg.kind == MessageKind::kFull;
+  if ((deltas != nullptr) != is_patch) {
+    throw DecodeError(is_patch ? "patch: missing \"d\"" : "message: \"d\" outside a patch");
+  }
+  if ((full_gen != nullptr) != is_full || (full != nullptr) != is_full) {
+    throw DecodeError(is_full ? "full: missing \"fg\" or \"f\""
+                              : "message: \"fg\"/\"f\" outside a full");
+  }
+  msg.gens = read_gens(*gens);
+  if (is_patch) {
+    msg.deltas = read_deltas(*deltas);
+  }
+  if (is_full) {
+    msg.full_gen = detail::read_uint(*full_gen, "\"fg\"");
+    msg.full = detail::to_json(*full, kDepthField, kMaxDepth);
+  }
+  return msg;
+}
+
+}  // namespace
+
+std::string_view to_string(MessageKind kind) {
+  switch (kind) {
+    case MessageKind::kPing:
+      return "ping";
+    case MessageKind::kPatch:
+      return "patch";
+    case MessageKind::kFull:
+      return "full";
+  }
+  return "unknown";
+}
+
+std::vector<uint8_t> encode(const Message& msg) {
+  std::vector<uint8_t> out;
+  out.reserve(64);
+  detail::VectorWriter writer(out);
+  detail::Packer pk(writer);
+  switch (msg.kind) {
+    case MessageKind::kPing:
+      pk.pack_map(2);
+      break;
+    case MessageKind::kPatch:
+      pk.pack_map(3);
+      break;
+    case MessageKind::kFull:
+      pk.pack_map(4);
+      break;
+    default:
+      throw std::invalid_argument("message: unknown kind");
+  }
+  detail::pack_string(pk, kKeyKind);
+  pk.pack_uint8(static_cast<uint8_t>(msg.kind));
+  detail::pack_string(pk, kKeyGens);
+  pk.pack_map(static_cast<uint32_t>(msg.gens.size()));
+  for (const auto& [node, gen] : msg.gens) {
+    detail::pack_string(pk, node);
+    pk.pack_uint64(gen);
+  }
+  if (msg.kind == MessageKind::kPatch) {
+    detail::pack_string(pk, kKeyDeltas);
+    pack_deltas(pk, msg.deltas);
+  } else if (msg.kind == MessageKind::kFull) {
+    detail::pack_string(pk, kKeyFullGen);
+    pk.pack_uint64(msg.full_gen);
+    detail::pack_string(pk, kKeyFull);
+    detail::pack_json(pk, msg.full, kDepthField, kMaxDepth);
+  }
+  return out;
+}
+
+Message decode(std::span<const uint8_t> bytes) {
+  // Every declared entry takes at least one input byte (two for a map entry),
+  // so bounding counts by the input size bounds what msgpack-c preallocates.
+  const std::size_t n = bytes.size();
+  const msgpack::unpack_limit limit(/*array=*/n, /*map=*/n / 2, /*str=*/n, /*bin=*/0, /*ext=*/0,
+                                    /*depth=*/kMaxDepth);
+  const char* data = reinterpret_cast<const char*>(bytes.data());
+  std::size_t offset = 0;
+  msgpack::object_handle handle;
+  try {
+    handle = msgpack::unpack(data, n, offset, detail::reference_input, nullptr, limit);
+  } catch (const msgpack::depth_size_overflow&) {
+    throw DecodeError("nesting deeper than " + std::to_string(kMaxDepth));
+  } catch (const msgpack::insufficient_bytes&) {
+    throw DecodeError("truncated msgpack");
+  } catch (const msgpack::size_overflow&) {
+    throw DecodeError("msgpack container or string larger than the input");
+  } catch (const msgpack::unpack_error& e) {
+    throw DecodeError(std::string("bad msgpack: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    throw DecodeError("msgpack: out of memory");
+  }
+  if (offset != n) {
+    throw DecodeError("trailing bytes after the message");
+  }
+  return read_message(handle.get());
+}
+
+}  // namespace vigil::heartbeat
