@@ -1,0 +1,595 @@
+#include "agent/daemon.h"
+
+#include <csignal>
+
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "agent/api_server.h"
+#include "agent/dataset.h"
+#include "agent/dotted_path.h"
+#include "agent/event.h"
+#include "agent/event_bus.h"
+#include "agent/event_filter.h"
+#include "agent/hook_runner.h"
+#include "agent/json_condition.h"
+#include "agent/version.h"
+#include "crypto/key.h"
+#include "crypto/keyring.h"
+#include "heartbeat/codec.h"
+#include "heartbeat/message.h"
+#include "heartbeat/unicast_path.h"
+#include "membership/peer_table.h"
+#include "membership/replicator.h"
+#include "membership/stall_detector.h"
+#include "patch/json_patch.h"
+#include "patch/node_document.h"
+
+namespace vigil::agent {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t new_boot_id() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+asio::ip::udp::endpoint to_endpoint(const Endpoint& e) {
+  return {asio::ip::make_address(e.host), e.port};
+}
+
+std::vector<membership::PeerTable::PathSpec> path_specs(const Config& c) {
+  std::vector<membership::PeerTable::PathSpec> out;
+  for (const auto& hb : c.hb) {
+    membership::PeerTable::PathSpec spec{hb.id, hb.timeout, {}};
+    for (const auto& [name, ep] : hb.peers) spec.peers.insert(name);
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+std::vector<std::string> peer_names(const Config& c) {
+  std::vector<std::string> out;
+  for (const auto& n : c.nodes)
+    if (n != c.node_name) out.push_back(n);
+  return out;
+}
+
+json initial_document() {
+  return {{"labels", json::object()}, {"frozen", false},   {"frozen_at", nullptr},
+          {"boot_at", now_rfc3339()}, {"version", kVersion}, {"data", json::object()}};
+}
+
+// The period of the liveness check and of the stall detector, ms.
+constexpr milliseconds kCheckPeriod{100};
+// Scheduling jitter that is not counted as a local stall, ms.
+constexpr milliseconds kStallTolerance{150};
+// Minimum spacing of heartbeats sent out of schedule (to answer a peer), ms.
+constexpr milliseconds kEagerSendSpacing{20};
+// An SSE client with more than this many bytes unwritten is not fed more;
+// its bus queue then fills and the bus drops it (SubscriptionError).
+constexpr std::size_t kStreamBacklogBytes = 256 * 1024;
+
+}  // namespace
+
+class Daemon::Impl {
+ public:
+  explicit Impl(Config config);
+  int run();
+
+ private:
+  // Heartbeat transmit.
+  void tx_tick();
+  void send_now();
+  void send_soon();
+  // Heartbeat receive and liveness.
+  void on_datagram(const std::string& path, std::span<const uint8_t> bytes);
+  void check_tick();
+  void apply(const std::vector<membership::Transition>& transitions);
+  // The local document.
+  void schedule_commit(std::function<void(uint64_t)> done);
+  void commit();
+  void publish_document_change(const std::string& node, const json& before, const json& after,
+                               uint64_t gen, const json* ops, bool from_peer);
+  // Dataset and waits.
+  void dataset_changed();
+  void evaluate_waits();
+  // API.
+  void handle(const std::shared_ptr<ApiExchange>& ex);
+  void handle_events(const std::shared_ptr<ApiExchange>& ex, const json& body);
+  void handle_wait(const std::shared_ptr<ApiExchange>& ex, const json& body);
+  void handle_local_change(const std::shared_ptr<ApiExchange>& ex, const std::string& what,
+                           const json& body);
+  json hb_status() const;
+  void stop();
+
+  asio::io_context io_;
+  Config config_;
+  uint64_t boot_;
+  crypto::Keyring keyring_;
+  heartbeat::Sealer sealer_;
+  heartbeat::Opener opener_;
+  std::vector<std::unique_ptr<heartbeat::UnicastPath>> paths_;
+  membership::PeerTable peers_;
+  membership::StallDetector stall_;
+  patch::NodeDocument doc_;
+  membership::Replicator replicator_;
+  EventBus bus_;
+  HookRunner hooks_;
+  ApiServer api_;
+  asio::steady_timer tx_timer_, check_timer_, commit_timer_, eager_timer_;
+  asio::signal_set signals_;
+  milliseconds tx_interval_{500};
+  bool commit_pending_ = false, eager_pending_ = false, waits_pending_ = false;
+  Clock::time_point last_send_{};
+  std::vector<std::function<void(uint64_t)>> commit_waiters_;
+
+  struct Wait {
+    JsonCondition condition;
+    std::shared_ptr<ApiExchange> exchange;
+    std::unique_ptr<asio::steady_timer> timer;
+  };
+  std::map<uint64_t, Wait> waits_;  // by wait id
+  uint64_t waits_seq_ = 0;
+  uint64_t subscribers_seq_ = 0;
+};
+
+Daemon::Impl::Impl(Config config)
+    : config_(std::move(config)),
+      boot_(new_boot_id()),
+      keyring_([this] {
+        crypto::init();
+        crypto::Keyring ring;
+        ring.add(1, crypto::derive_key(config_.secret, config_.cluster_name, 1));
+        return ring;
+      }()),
+      sealer_(crypto::cluster_id(config_.cluster_name), config_.node_name, boot_, keyring_),
+      opener_(crypto::cluster_id(config_.cluster_name), config_.node_name,
+              std::set<std::string>(config_.nodes.begin(), config_.nodes.end()), keyring_,
+              heartbeat::OpenerOptions{.max_skew_ms = config_.max_skew.count(), .reassembly = {}}),
+      peers_(path_specs(config_)),
+      stall_(kCheckPeriod, kStallTolerance),
+      doc_(initial_document()),
+      replicator_(config_.node_name, peer_names(config_), doc_),
+      bus_(EventBus::Options{.node = config_.node_name}),
+      hooks_(io_, bus_, config_.hooks),
+      api_(io_, config_.api_socket(), [this](std::shared_ptr<ApiExchange> ex) { handle(ex); }),
+      tx_timer_(io_),
+      check_timer_(io_),
+      commit_timer_(io_),
+      eager_timer_(io_),
+      signals_(io_, SIGINT, SIGTERM) {
+  for (const auto& hb : config_.hb) {
+    std::map<std::string, heartbeat::UnicastPath::Endpoint> peers;
+    for (const auto& [name, ep] : hb.peers) peers[name] = to_endpoint(ep);
+    paths_.push_back(std::make_unique<heartbeat::UnicastPath>(
+        io_, hb.id, to_endpoint(hb.listen), std::move(peers),
+        [this](const std::string& path, std::span<const uint8_t> bytes,
+               const heartbeat::UnicastPath::Endpoint&) { on_datagram(path, bytes); }));
+  }
+  if (!config_.hb.empty()) {
+    tx_interval_ = config_.hb.front().interval;
+    for (const auto& hb : config_.hb) tx_interval_ = std::min(tx_interval_, hb.interval);
+  }
+  bus_.listen([this](const Event& e) { hooks_.on_event(e); });
+}
+
+int Daemon::Impl::run() {
+  for (auto& p : paths_) p->start();
+  api_.start();
+  spdlog::info("node {} of cluster {} started: boot {}, {} heartbeat path(s), api {}",
+               config_.node_name, config_.cluster_name, boot_, paths_.size(),
+               config_.api_socket().string());
+  bus_.publish(Event{.kind = "DaemonStart",
+                     .data = {{"node", config_.node_name}, {"boot", boot_}, {"version", kVersion}}});
+  signals_.async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: stopping", sig);
+    stop();
+  });
+  send_now();
+  tx_timer_.expires_after(tx_interval_);
+  tx_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) tx_tick();
+  });
+  check_tick();
+  io_.run();
+  spdlog::info("node {} stopped", config_.node_name);
+  return 0;
+}
+
+void Daemon::Impl::stop() {
+  boost::system::error_code ignore;
+  tx_timer_.cancel();
+  check_timer_.cancel();
+  commit_timer_.cancel();
+  eager_timer_.cancel();
+  signals_.cancel(ignore);
+  for (auto& p : paths_) p->stop();
+  api_.stop();
+  hooks_.kill_all();
+  io_.stop();
+}
+
+// ---- heartbeat transmit ----------------------------------------------------
+
+void Daemon::Impl::tx_tick() {
+  send_now();
+  tx_timer_.expires_after(tx_interval_);
+  tx_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) tx_tick();
+  });
+}
+
+void Daemon::Impl::send_now() {
+  auto msg = replicator_.outgoing(peers_.alive());
+  auto payload = heartbeat::encode(msg);
+  auto datagrams = sealer_.seal(payload, wall_ms());
+  for (auto& p : paths_) p->send_all(datagrams);
+  last_send_ = Clock::now();
+}
+
+void Daemon::Impl::send_soon() {
+  if (eager_pending_) return;
+  eager_pending_ = true;
+  auto due = last_send_ + kEagerSendSpacing;
+  eager_timer_.expires_at(std::max(due, Clock::now()));
+  eager_timer_.async_wait([this](boost::system::error_code ec) {
+    eager_pending_ = false;
+    if (!ec) send_now();
+  });
+}
+
+// ---- heartbeat receive and liveness ----------------------------------------
+
+void Daemon::Impl::on_datagram(const std::string& path, std::span<const uint8_t> bytes) {
+  auto now = Clock::now();
+  auto result = opener_.open(bytes, now, wall_ms());
+  if (!result) return;
+  apply(peers_.heard(result->sender, path, now));
+  if (!result->payload) return;
+  heartbeat::Message msg;
+  try {
+    msg = heartbeat::decode(*result->payload);
+  } catch (const heartbeat::DecodeError& e) {
+    opener_.count_drop(heartbeat::DropReason::kMalformed);
+    spdlog::debug("message from {} dropped: {}", result->sender, e.what());
+    return;
+  }
+  const std::string& sender = result->sender;
+  json before = replicator_.document(sender);
+  auto received = replicator_.receive(sender, result->boot, msg);
+  if (received.full) {
+    publish_document_change(sender, before, replicator_.document(sender),
+                            replicator_.applied_gen(sender), nullptr, true);
+  } else if (!received.applied.empty()) {
+    json ops = json::array();
+    for (const auto& d : received.applied)
+      for (const auto& op : d.ops) ops.push_back(op);
+    publish_document_change(sender, before, replicator_.document(sender),
+                            replicator_.applied_gen(sender), &ops, true);
+  }
+  if (received.resync)
+    spdlog::info("gap or bad delta from {}: full resync requested", sender);
+  if (received.changed()) dataset_changed();
+  if (received.resync || replicator_.behind(sender)) send_soon();
+}
+
+void Daemon::Impl::check_tick() {
+  auto now = Clock::now();
+  auto stall = stall_.on_tick(now);
+  if (stall > milliseconds::zero()) {
+    spdlog::warn("local loop stalled for {} ms: peer deadlines extended", stall.count());
+    peers_.credit(stall, now);
+  }
+  apply(peers_.check(now));
+  opener_.expire(now);
+  check_timer_.expires_after(kCheckPeriod);
+  check_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) check_tick();
+  });
+}
+
+void Daemon::Impl::apply(const std::vector<membership::Transition>& transitions) {
+  using Kind = membership::Transition::Kind;
+  for (const auto& t : transitions) {
+    Event e{.kind = std::string(membership::event_kind(t.kind)),
+            .labels = {{"node", t.node}},
+            .data = {{"node", t.node}}};
+    if (!t.path.empty()) {
+      e.labels["hb"] = t.path;
+      e.data["hb"] = t.path;
+    }
+    if (t.kind == Kind::kNodeStale || t.kind == Kind::kHeartbeatStale)
+      spdlog::warn("{} {}{}", e.kind, t.node, t.path.empty() ? "" : " on " + t.path);
+    else
+      spdlog::info("{} {}{}", e.kind, t.node, t.path.empty() ? "" : " on " + t.path);
+    bus_.publish(std::move(e));
+    if (t.kind == Kind::kNodeStale) {
+      replicator_.forget(t.node);
+      bus_.publish(Event{.kind = "ForgetPeer",
+                         .labels = {{"node", t.node}},
+                         .data = {{"node", t.node}}});
+    }
+    if (t.kind == Kind::kNodeAlive) send_soon();
+  }
+  if (!transitions.empty()) dataset_changed();
+}
+
+// ---- the local document -----------------------------------------------------
+
+void Daemon::Impl::schedule_commit(std::function<void(uint64_t)> done) {
+  if (done) commit_waiters_.push_back(std::move(done));
+  if (commit_pending_) return;
+  commit_pending_ = true;
+  commit_timer_.expires_after(config_.commit_interval);
+  commit_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) commit();
+  });
+}
+
+void Daemon::Impl::commit() {
+  commit_pending_ = false;
+  json before = doc_.committed();
+  if (auto ops = doc_.commit()) {
+    publish_document_change(config_.node_name, before, doc_.committed(), doc_.gen(), &*ops,
+                            false);
+    dataset_changed();
+    send_now();
+  }
+  auto waiters = std::move(commit_waiters_);
+  commit_waiters_.clear();
+  for (auto& w : waiters) w(doc_.gen());
+}
+
+void Daemon::Impl::publish_document_change(const std::string& node, const json& before,
+                                           const json& after, uint64_t gen, const json* ops,
+                                           bool from_peer) {
+  auto event = [&](std::string kind, json data) {
+    Event e{.kind = std::move(kind), .labels = {{"node", node}}, .data = std::move(data)};
+    if (from_peer) e.labels["from"] = "peer";
+    bus_.publish(std::move(e));
+  };
+  json data = {{"node", node}, {"gen", gen}, {"value", after}};
+  if (ops)
+    data["patch"] = *ops;
+  else
+    data["full"] = true;
+  event("NodeDataUpdated", std::move(data));
+  auto field = [](const json& doc, const char* key) {
+    return doc.is_object() && doc.contains(key) ? doc.at(key) : json();
+  };
+  if (field(before, "labels") != field(after, "labels"))
+    event("NodeStatusLabelsUpdated", {{"node", node}, {"labels", field(after, "labels")}});
+  if (field(before, "frozen") != field(after, "frozen"))
+    event("NodeFrozen", {{"node", node},
+                         {"frozen", field(after, "frozen")},
+                         {"frozen_at", field(after, "frozen_at")}});
+}
+
+// ---- dataset and waits ------------------------------------------------------
+
+void Daemon::Impl::dataset_changed() {
+  if (waits_.empty() || waits_pending_) return;
+  waits_pending_ = true;
+  asio::post(io_, [this] {
+    waits_pending_ = false;
+    evaluate_waits();
+  });
+}
+
+void Daemon::Impl::evaluate_waits() {
+  if (waits_.empty()) return;
+  json ds = build_dataset(config_, doc_, peers_, replicator_);
+  for (auto it = waits_.begin(); it != waits_.end();) {
+    if (it->second.condition.evaluate(ds)) {
+      auto ex = it->second.exchange;
+      it->second.timer->cancel();
+      it = waits_.erase(it);
+      ex->reply(200, {{"ok", true}});
+    } else {
+      ++it;
+    }
+  }
+}
+
+// ---- API --------------------------------------------------------------------
+
+void Daemon::Impl::handle(const std::shared_ptr<ApiExchange>& ex) {
+  const auto& req = ex->request();
+  json body;
+  if (!req.body.empty()) {
+    body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) return ex->reply(400, {{"error", "request body is not JSON"}});
+  }
+  const auto& t = req.target;
+  if (t == "/v1/status" && req.method == "GET")
+    return ex->reply(200, build_dataset(config_, doc_, peers_, replicator_));
+  if (t == "/v1/hb" && req.method == "GET") return ex->reply(200, hb_status());
+  if (t == "/v1/events") return handle_events(ex, body);
+  if (t == "/v1/wait" && req.method == "POST") return handle_wait(ex, body);
+  if (t.rfind("/v1/node/", 0) == 0 && req.method == "POST")
+    return handle_local_change(ex, t.substr(9), body);
+  ex->reply(404, {{"error", "no route " + req.method + " " + t}});
+}
+
+void Daemon::Impl::handle_events(const std::shared_ptr<ApiExchange>& ex, const json& body) {
+  EventFilterSet filters;
+  std::vector<std::string> texts;
+  try {
+    if (body.is_object() && body.contains("filters"))
+      for (const auto& f : body.at("filters")) {
+        texts.push_back(f.get<std::string>());
+        filters.add(EventFilter::parse(texts.back()));
+      }
+  } catch (const std::exception& e) {
+    return ex->reply(400, {{"error", e.what()}});
+  }
+  std::string name = "api#" + std::to_string(++subscribers_seq_);
+  auto id = std::make_shared<EventBus::SubscriberId>(0);
+  auto retry = std::make_shared<asio::steady_timer>(io_);
+  std::weak_ptr<ApiExchange> weak = ex;
+  auto drain = std::make_shared<std::function<void()>>();
+  *drain = [this, weak, id, retry, drain_weak = std::weak_ptr(drain)] {
+    auto ex = weak.lock();
+    if (!ex || ex->closed()) return;
+    if (ex->queued_bytes() > kStreamBacklogBytes) {
+      retry->expires_after(milliseconds(50));
+      retry->async_wait([drain_weak](boost::system::error_code ec) {
+        if (auto d = drain_weak.lock(); d && !ec) (*d)();
+      });
+      return;
+    }
+    for (auto& e : bus_.drain(*id)) ex->send_event(e.kind, to_json(e).dump());
+  };
+  ex->start_stream();
+  *id = bus_.subscribe(
+      name, std::move(filters), [this, drain] { asio::post(io_, [drain] { (*drain)(); }); },
+      [weak] {
+        if (auto ex = weak.lock()) ex->close();
+      });
+  ex->on_close([this, id, retry, drain] {
+    retry->cancel();
+    bus_.unsubscribe(*id);
+  });
+}
+
+void Daemon::Impl::handle_wait(const std::shared_ptr<ApiExchange>& ex, const json& body) {
+  if (!body.is_object() || !body.contains("filter") || !body["filter"].is_string())
+    return ex->reply(400, {{"error", "expected {\"filter\": \"PATH OP VALUE\", \"duration_ms\": N}"}});
+  std::optional<JsonCondition> cond;
+  try {
+    cond = JsonCondition::parse(body["filter"].get<std::string>());
+  } catch (const std::exception& e) {
+    return ex->reply(400, {{"error", e.what()}});
+  }
+  json ds = build_dataset(config_, doc_, peers_, replicator_);
+  if (cond->evaluate(ds)) return ex->reply(200, {{"ok", true}});
+  int64_t duration_ms = body.value("duration_ms", int64_t{0});
+  uint64_t id = ++waits_seq_;
+  auto& wait = waits_.emplace(id, Wait{std::move(*cond), ex, std::make_unique<asio::steady_timer>(io_)})
+                   .first->second;
+  if (duration_ms > 0) {
+    wait.timer->expires_after(milliseconds(duration_ms));
+    wait.timer->async_wait([this, id](boost::system::error_code ec) {
+      auto it = waits_.find(id);
+      if (ec || it == waits_.end()) return;
+      auto ex = it->second.exchange;
+      waits_.erase(it);
+      ex->reply(408, {{"error", "timeout"}});
+    });
+  }
+  // A client that goes away before the answer drops its wait.
+  ex->on_close([this, id] {
+    auto it = waits_.find(id);
+    if (it == waits_.end()) return;
+    it->second.timer->cancel();
+    waits_.erase(it);
+  });
+}
+
+void Daemon::Impl::handle_local_change(const std::shared_ptr<ApiExchange>& ex,
+                                       const std::string& what, const json& body) {
+  try {
+    if (what == "patch") {
+      if (!body.is_array()) return ex->reply(400, {{"error", "expected an RFC 6902 patch array"}});
+      doc_.apply(body);
+    } else if (what == "set") {
+      if (!body.is_object() || !body.contains("path") || !body["path"].is_string() ||
+          !body.contains("value"))
+        return ex->reply(400, {{"error", "expected {\"path\": \".a.b\", \"value\": V}"}});
+      auto ptr = dotted_to_pointer(body["path"].get<std::string>());
+      if (ptr.empty()) return ex->reply(400, {{"error", "path must name a key below the node"}});
+      doc_.set(ptr, body["value"]);
+    } else if (what == "freeze" || what == "unfreeze") {
+      bool frozen = what == "freeze";
+      if (doc_.staging().value("frozen", false) != frozen) {
+        doc_.set(json::json_pointer("/frozen"), frozen);
+        doc_.set(json::json_pointer("/frozen_at"), frozen ? json(now_rfc3339()) : json());
+      }
+    } else {
+      return ex->reply(404, {{"error", "no route POST /v1/node/" + what}});
+    }
+  } catch (const std::exception& e) {
+    return ex->reply(400, {{"error", e.what()}});
+  }
+  schedule_commit([ex](uint64_t gen) { ex->reply(200, {{"ok", true}, {"gen", gen}}); });
+}
+
+json Daemon::Impl::hb_status() const {
+  json out = {{"node", config_.node_name}, {"boot", boot_}, {"paths", json::array()}};
+  auto now = Clock::now();
+  for (const auto& p : paths_) {
+    const auto& c = p->counters();
+    json peers = json::object();
+    for (const auto& [name, ep] : p->peers()) {
+      json peer = {{"address", ep.address().to_string() + ":" + std::to_string(ep.port())}};
+      if (const auto* w = peers_.watcher(name, p->id())) {
+        peer["state"] = std::string(to_string(w->state()));
+        if (auto last = w->last_heard())
+          peer["last_heard_ms"] = std::chrono::duration_cast<milliseconds>(now - *last).count();
+        else
+          peer["last_heard_ms"] = nullptr;
+      }
+      peers[name] = std::move(peer);
+    }
+    out["paths"].push_back({{"id", p->id()},
+                            {"type", "unicast"},
+                            {"sent_datagrams", c.sent_datagrams},
+                            {"sent_bytes", c.sent_bytes},
+                            {"received_datagrams", c.received_datagrams},
+                            {"received_bytes", c.received_bytes},
+                            {"send_errors", c.send_errors},
+                            {"peers", std::move(peers)}});
+  }
+  json drops = json::object();
+  for (std::size_t i = 0; i < static_cast<std::size_t>(heartbeat::DropReason::kCount); ++i) {
+    auto r = static_cast<heartbeat::DropReason>(i);
+    drops[std::string(heartbeat::to_string(r))] = opener_.drops().get(r);
+  }
+  out["dropped"] = std::move(drops);
+  return out;
+}
+
+namespace {
+
+// A hook command given as a relative path with a '/' is relative to the
+// config file's directory, so configs can ship their hooks beside them.
+Config resolve_hook_commands(Config config) {
+  auto base = config.source.parent_path();
+  for (auto& hook : config.hooks) {
+    auto& exe = hook.command.front();
+    if (exe.find('/') != std::string::npos && exe.front() != '/')
+      exe = std::filesystem::absolute(base / exe).lexically_normal().string();
+  }
+  return config;
+}
+
+}  // namespace
+
+Daemon::Daemon(Config config)
+    : impl_(std::make_unique<Impl>(resolve_hook_commands(std::move(config)))) {}
+Daemon::~Daemon() = default;
+int Daemon::run() { return impl_->run(); }
+
+}  // namespace vigil::agent

@@ -1,0 +1,100 @@
+#include "agent/status_table.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace vigil::agent {
+
+using json = nlohmann::json;
+
+namespace {
+
+using Row = std::vector<std::string>;
+
+std::string render_rows(const std::vector<Row>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size());
+    }
+  std::ostringstream os;
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    os << line << "\n";
+  }
+  return os.str();
+}
+
+std::string text(const json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+}  // namespace
+
+std::string render_status_table(const json& ds) {
+  std::set<std::string> paths;
+  for (const auto& [name, peer] : ds.at("peers").items()) {
+    const json hb = peer.value("hb", json::object());
+    for (const auto& [id, state] : hb.items()) paths.insert(id);
+  }
+  Row head = {"NODE", "STATE", "FROZEN", "GEN", "LABELS"};
+  for (const auto& p : paths) head.push_back("HB:" + p);
+  std::vector<Row> rows = {head};
+  for (const auto& name : ds.at("cluster").at("nodes")) {
+    std::string n = name.get<std::string>();
+    json peer = ds["peers"].value(n, json::object());
+    json doc = ds["node"].value(n, json());
+    std::string labels;
+    if (doc.is_object()) {
+      const json all = doc.value("labels", json::object());
+      for (const auto& [k, v] : all.items()) labels += (labels.empty() ? "" : ",") + k + "=" + text(v);
+    }
+    Row r = {n, peer.value("state", "unknown"),
+             doc.is_object() ? (doc.value("frozen", false) ? "frozen" : "-") : "?",
+             std::to_string(peer.value("gen", uint64_t{0})), labels.empty() ? "-" : labels};
+    for (const auto& p : paths) r.push_back(peer.value("hb", json::object()).value(p, "-"));
+    rows.push_back(std::move(r));
+  }
+  return "cluster " + ds["cluster"].value("name", "") + "\n" + render_rows(rows);
+}
+
+std::string render_hb_table(const json& hb) {
+  std::vector<Row> rows = {{"PATH", "PEER", "ADDRESS", "STATE", "LAST HEARD", "TX PKTS", "TX BYTES",
+                            "RX PKTS", "RX BYTES"}};
+  for (const auto& p : hb.at("paths"))
+    for (const auto& [name, peer] : p.at("peers").items()) {
+      const auto& last = peer.value("last_heard_ms", json());
+      rows.push_back({p.value("id", ""), name, peer.value("address", ""),
+                      peer.value("state", "unknown"),
+                      last.is_number() ? std::to_string(last.get<int64_t>()) + "ms ago" : "never",
+                      text(p.value("sent_datagrams", json())), text(p.value("sent_bytes", json())),
+                      text(p.value("received_datagrams", json())),
+                      text(p.value("received_bytes", json()))});
+    }
+  std::string out = render_rows(rows);
+  std::string drops;
+  const json dropped = hb.value("dropped", json::object());
+  for (const auto& [reason, n] : dropped.items())
+    if (n.get<uint64_t>() > 0) drops += " " + reason + "=" + n.dump();
+  return out + "dropped:" + (drops.empty() ? " none" : drops) + "\n";
+}
+
+std::string render_event_line(const json& e) {
+  std::string line = e.value("at", "") + " " + e.value("kind", "");
+  const json labels = e.value("labels", json::object());
+  for (const auto& [k, v] : labels.items()) line += " " + k + "=" + text(v);
+  return line + " " + e.value("data", json::object()).dump();
+}
+
+}  // namespace vigil::agent

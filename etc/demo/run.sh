@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The main job: a real 3-node vigil cluster on this machine (127.0.0.1-3).
+# Starts the agents, shows them find each other, replicates a label, waits on
+# it from another node, kills n2 with SIGKILL, shows the NodeStale hook runs
+# on n1 and n3, then stops everything. Ends by itself; leaves nothing running.
+set -uo pipefail
+VIGIL=$(realpath "${1:-build/bin/vigil}")
+cd "$(dirname "$0")"
+DIR=/tmp/vigil-demo
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  wait 2>/dev/null
+}
+trap cleanup EXIT
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+rm -rf "$DIR"
+mkdir -p "$DIR"/{n1,n2,n3}
+step "starting 3 agents (logs in $DIR/nX/daemon.log)"
+for n in n1 n2 n3; do
+  "$VIGIL" daemon run --config "$n.toml" 2>"$DIR/$n/daemon.log" &
+  pids+=($!)
+  echo "$n: pid $!"
+done
+
+step "waiting until n1 sees every node alive"
+for _ in $(seq 50); do [ -S "$DIR/n1/api.sock" ] && break; sleep 0.1; done
+run "$VIGIL" --config n1.toml node wait --filter '.peers.*.state=alive' --duration 15s || exit 1
+run "$VIGIL" --config n1.toml daemon status
+
+step "setting a label on n1; n3 waits until it sees it"
+"$VIGIL" --config n3.toml node wait --filter '.node.n1.labels.rack=r7' --duration 10s &
+waiter=$!
+sleep 0.2
+run "$VIGIL" --config n1.toml node set .labels.rack=r7
+wait "$waiter"
+echo "vigil node wait on n3 exited $?"
+run "$VIGIL" --config n3.toml daemon status
+
+step "killing n2 with SIGKILL"
+kill -KILL "${pids[1]}"
+wait "${pids[1]}" 2>/dev/null
+run "$VIGIL" --config n1.toml node wait --filter '.peers.n2.state=stale' --duration 15s
+run "$VIGIL" --config n3.toml node wait --filter '.peers.n2.state=stale' --duration 15s
+sleep 1  # let the hooks finish writing
+run "$VIGIL" --config n1.toml daemon status
+for n in n1 n3; do
+  step "hook output on $n ($DIR/$n/hooks.log)"
+  grep NodeStale "$DIR/$n/hooks.log" || echo "(no NodeStale hook run on $n)"
+done
+
+step "stopping n1 and n3"
+kill -TERM "${pids[0]}" "${pids[2]}"
+wait "${pids[0]}" "${pids[2]}"
+pids=()
+echo "done: every agent stopped"

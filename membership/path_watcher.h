@@ -1,0 +1,44 @@
+// Liveness of one (heartbeat path, peer) pair: alive while the peer was
+// heard on that path within `timeout`, stale after.
+#ifndef VIGIL_MEMBERSHIP_PATH_WATCHER_H_
+#define VIGIL_MEMBERSHIP_PATH_WATCHER_H_
+
+#include <chrono>
+#include <optional>
+
+#include "membership/peer_state.h"
+
+namespace vigil::membership {
+
+class PathWatcher {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Duration = std::chrono::milliseconds;
+
+  explicit PathWatcher(Duration timeout) : timeout_(timeout) {}
+
+  /// An authenticated datagram arrived at `now`. Returns true when this made
+  /// the path alive (from unknown or stale).
+  bool heard(Clock::time_point now);
+
+  /// Returns true when the path just turned stale: alive, and nothing heard
+  /// for more than the timeout (ms) before `now`.
+  bool check(Clock::time_point now);
+
+  /// Moves the last-heard time forward by `d` ms (never past `now`): time
+  /// this daemon was stalled is not counted against the peer.
+  void credit(Duration d, Clock::time_point now);
+
+  PeerState state() const { return state_; }
+  std::optional<Clock::time_point> last_heard() const { return last_; }
+  Duration timeout() const { return timeout_; }
+
+ private:
+  Duration timeout_;
+  PeerState state_ = PeerState::kUnknown;
+  std::optional<Clock::time_point> last_;
+};
+
+}  // namespace vigil::membership
+
+#endif  // VIGIL_MEMBERSHIP_PATH_WATCHER_H_

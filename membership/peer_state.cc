@@ -1,0 +1,31 @@
+#include "membership/peer_state.h"
+
+namespace vigil::membership {
+
+std::string_view to_string(PeerState s) {
+  switch (s) {
+    case PeerState::kAlive:
+      return "alive";
+    case PeerState::kStale:
+      return "stale";
+    case PeerState::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+std::string_view event_kind(Transition::Kind k) {
+  switch (k) {
+    case Transition::Kind::kHeartbeatAlive:
+      return "HeartbeatAlive";
+    case Transition::Kind::kHeartbeatStale:
+      return "HeartbeatStale";
+    case Transition::Kind::kNodeAlive:
+      return "NodeAlive";
+    case Transition::Kind::kNodeStale:
+      break;
+  }
+  return "NodeStale";
+}
+
+}  // namespace vigil::membership

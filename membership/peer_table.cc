@@ -1,0 +1,88 @@
+#include "membership/peer_table.h"
+
+namespace vigil::membership {
+
+PeerTable::PeerTable(const std::vector<PathSpec>& paths) {
+  for (const auto& p : paths)
+    for (const auto& node : p.peers) peers_[node].paths.emplace(p.id, PathWatcher(p.timeout));
+}
+
+std::vector<Transition> PeerTable::heard(const std::string& node, const std::string& path,
+                                         Clock::time_point now) {
+  std::vector<Transition> out;
+  auto it = peers_.find(node);
+  if (it == peers_.end()) return out;
+  auto w = it->second.paths.find(path);
+  if (w == it->second.paths.end()) return out;
+  if (w->second.heard(now)) out.push_back({Transition::Kind::kHeartbeatAlive, node, path});
+  if (it->second.state != PeerState::kAlive) {
+    it->second.state = PeerState::kAlive;
+    out.push_back({Transition::Kind::kNodeAlive, node, ""});
+  }
+  return out;
+}
+
+std::vector<Transition> PeerTable::check(Clock::time_point now) {
+  std::vector<Transition> out;
+  std::vector<Transition> nodes;
+  for (auto& [node, peer] : peers_) {
+    bool any_alive = false;
+    for (auto& [path, w] : peer.paths) {
+      if (w.check(now)) out.push_back({Transition::Kind::kHeartbeatStale, node, path});
+      if (w.state() == PeerState::kAlive) any_alive = true;
+    }
+    if (peer.state == PeerState::kAlive && !any_alive) {
+      peer.state = PeerState::kStale;
+      nodes.push_back({Transition::Kind::kNodeStale, node, ""});
+    }
+  }
+  out.insert(out.end(), nodes.begin(), nodes.end());
+  return out;
+}
+
+void PeerTable::credit(Duration stall, Clock::time_point now) {
+  for (auto& [node, peer] : peers_)
+    for (auto& [path, w] : peer.paths) w.credit(stall, now);
+}
+
+PeerState PeerTable::state(const std::string& node) const {
+  auto it = peers_.find(node);
+  return it == peers_.end() ? PeerState::kUnknown : it->second.state;
+}
+
+const PathWatcher* PeerTable::watcher(const std::string& node, const std::string& path) const {
+  auto it = peers_.find(node);
+  if (it == peers_.end()) return nullptr;
+  auto w = it->second.paths.find(path);
+  return w == it->second.paths.end() ? nullptr : &w->second;
+}
+
+std::optional<PeerState> PeerTable::path_state(const std::string& node,
+                                               const std::string& path) const {
+  const PathWatcher* w = watcher(node, path);
+  if (!w) return std::nullopt;
+  return w->state();
+}
+
+std::vector<std::string> PeerTable::peers() const {
+  std::vector<std::string> out;
+  for (const auto& [node, peer] : peers_) out.push_back(node);
+  return out;
+}
+
+std::vector<std::string> PeerTable::paths_of(const std::string& node) const {
+  std::vector<std::string> out;
+  auto it = peers_.find(node);
+  if (it != peers_.end())
+    for (const auto& [path, w] : it->second.paths) out.push_back(path);
+  return out;
+}
+
+std::set<std::string> PeerTable::alive() const {
+  std::set<std::string> out;
+  for (const auto& [node, peer] : peers_)
+    if (peer.state == PeerState::kAlive) out.insert(node);
+  return out;
+}
+
+}  // namespace vigil::membership

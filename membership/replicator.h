@@ -1,0 +1,85 @@
+// The gen protocol (DESIGN.md, Wire protocol: gen vector, deltas): decides
+// what this node sends (ping, patch or full) from the acknowledgements in
+// its peers' gen vectors, and applies what peers send to its copy of their
+// node documents.
+//
+// Sender side: every message carries the gen vector {self: own gen, peer:
+// last gen applied from that peer}. The journal keeps deltas until every
+// live peer acknowledged them. A live peer that acknowledges gen 0, or a gen
+// older than the journal holds, gets a full document.
+// Receiver side: deltas apply in gen order; a gap, a failed apply, or a peer
+// restart makes this node advertise gen 0 for that peer until a full arrives.
+#ifndef VIGIL_MEMBERSHIP_REPLICATOR_H_
+#define VIGIL_MEMBERSHIP_REPLICATOR_H_
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "heartbeat/message.h"
+#include "patch/node_document.h"
+
+namespace vigil::membership {
+
+class Replicator {
+ public:
+  /// A patch message carrying more deltas than this is sent as a full.
+  static constexpr std::size_t kMaxDeltasPerMessage = 64;
+
+  /// `doc` is the local node document; it must outlive the Replicator.
+  Replicator(std::string self, std::vector<std::string> peers, patch::NodeDocument& doc);
+
+  /// The message to send now to every peer, given the peers currently alive.
+  /// Also trims the journal to the lowest acknowledgement among them.
+  heartbeat::Message outgoing(const std::set<std::string>& alive);
+
+  /// What receive() did.
+  struct Received {
+    bool full = false;                        // a full document replaced the copy
+    std::vector<heartbeat::Delta> applied;    // deltas applied, in order
+    bool resync = false;                      // a gap or bad delta: full requested
+    bool changed() const { return full || !applied.empty(); }
+  };
+
+  /// Applies a message from `sender` sent by its incarnation `boot` (the
+  /// datagram header's boot id). A boot other than the last one seen from
+  /// that sender means it restarted: its gens start over, so everything known
+  /// about it is reset and a full is requested. Unknown senders are ignored.
+  Received receive(const std::string& sender, uint64_t boot, const heartbeat::Message& msg);
+
+  /// The peer went stale: its acknowledgement no longer holds back journal
+  /// trimming, and a full document is requested when it comes back.
+  void forget(const std::string& peer);
+
+  /// True when `peer` acknowledged less than this node's gen (it needs data).
+  bool behind(const std::string& peer) const;
+
+  /// This node's copy of `peer`'s document (null until a full arrived).
+  const nlohmann::json& document(const std::string& peer) const;
+  /// Last gen of `peer` applied here (0: none yet, or a full is awaited).
+  uint64_t applied_gen(const std::string& peer) const;
+  /// Gen of this node that `peer` last acknowledged.
+  uint64_t acked_gen(const std::string& peer) const;
+  /// The gen vector this node advertises.
+  heartbeat::GenVector gens() const;
+
+ private:
+  struct Peer {
+    nlohmann::json doc;             // null until the first full
+    uint64_t applied = 0;           // gen of doc
+    bool need_full = true;          // advertise 0 until a full arrives
+    uint64_t acked = 0;             // our gen it acknowledged
+    uint64_t boot = 0;              // incarnation the state above belongs to
+  };
+  std::string self_;
+  patch::NodeDocument& doc_;
+  std::map<std::string, Peer> peers_;
+};
+
+}  // namespace vigil::membership
+
+#endif  // VIGIL_MEMBERSHIP_REPLICATOR_H_

@@ -1,0 +1,148 @@
+"""Integration: the CLI's documented exit codes and error messages, config
+errors, filters, waits and hooks that misbehave."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from vigil_cluster import Cluster, VIGIL  # noqa: E402
+
+SLOW_HOOK = os.path.join(os.path.dirname(__file__), "slow_hook.sh")
+
+
+def run(*args, env=None):
+    return subprocess.run([VIGIL] + list(args), capture_output=True, text=True, timeout=60, env=env)
+
+
+class ConfigErrorsTest(unittest.TestCase):
+    def write(self, text):
+        fd, path = tempfile.mkstemp(suffix=".toml")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        self.addCleanup(os.unlink, path)
+        return path
+
+    def test_malformed_config_fails_naming_the_key(self):
+        path = self.write('[cluster]\nname = "x"\nnodes = ["n1"]\nsecret = "abc"\n'
+                          '[node]\nname = "n1"\nvar_dir = "/tmp/vigil-cfgtest"\n')
+        res = run("daemon", "run", "--config", path)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn(path, res.stderr)
+        self.assertIn("cluster.secret", res.stderr)
+
+    def test_bad_duration_names_the_key(self):
+        path = self.write('[cluster]\nname = "x"\nnodes = ["n1", "n2"]\nsecret = "%s"\n'
+                          '[node]\nname = "n1"\nvar_dir = "/tmp/vigil-cfgtest"\n'
+                          '[hb.u1]\ntype = "unicast"\nlisten = "127.0.0.1:1"\n'
+                          'peers = { n2 = "127.0.0.2:1" }\ninterval = "soon"\n' % ("ab" * 32))
+        res = run("daemon", "run", "--config", path)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("hb.u1.interval", res.stderr)
+
+    def test_missing_config_is_a_usage_error(self):
+        env = dict(os.environ)
+        env.pop("VIGIL_CONFIG", None)
+        res = run("daemon", "status", env=env)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("--config", res.stderr)
+
+    def test_config_from_environment_and_unreachable_daemon(self):
+        c = Cluster("unreachable", size=2)
+        self.addCleanup(c.close)
+        env = dict(os.environ, VIGIL_CONFIG=c.config_path("n1"))
+        res = run("daemon", "status", env=env)
+        self.assertEqual(res.returncode, 3)
+        self.assertIn("cannot reach the daemon", res.stderr)
+
+
+class RunningClusterTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.c = Cluster("cli", size=2, hooks={"slow": {
+            "events": ["NodeStatusLabelsUpdated"], "command": lambda node: [SLOW_HOOK],
+            "timeout": "1s"}})
+        cls.c.start_all()
+        assert cls.c.wait("n1", ".peers.*.state=alive")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.close()
+
+    def test_wait_returns_at_once_when_condition_already_holds(self):
+        t = time.monotonic()
+        self.assertTrue(self.c.wait("n1", ".cluster.name=itest", "5s"))
+        self.assertLess(time.monotonic() - t, 4)
+
+    def test_wait_times_out_with_exit_1_and_timeout_on_stderr(self):
+        res = self.c.cli("n1", "node", "wait", "--filter", ".node.n1.labels.never=1",
+                         "--duration", "500ms")
+        self.assertEqual(res.returncode, 1)
+        self.assertEqual(res.stderr.strip(), "timeout")
+
+    def test_wait_with_bad_filter_exits_2(self):
+        res = self.c.cli("n1", "node", "wait", "--filter", ".a..b=1", "--duration", "1s")
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("invalid", res.stderr)
+
+    def test_events_with_bad_filter_exits_2(self):
+        res = self.c.cli("n1", "node", "events", "--filter", "NodeStale,.x~1", "--duration", "1s")
+        self.assertEqual(res.returncode, 2)
+
+    def test_events_filter_limit_and_json_format(self):
+        proc = subprocess.Popen([VIGIL, "--config", self.c.config_path("n2"), "node", "events",
+                                 "--format", "json", "--filter", "NodeDataUpdated,node=n1,from=peer",
+                                 "--limit", "1", "--duration", "20s"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        self.assertEqual(self.c.cli("n1", "node", "set", ".data.color=blue").returncode, 0)
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 1)
+        ev = json.loads(lines[0])
+        self.assertEqual(set(ev), {"kind", "id", "at", "labels", "data"})
+        self.assertEqual(ev["kind"], "NodeDataUpdated")
+        self.assertEqual(ev["labels"]["node"], "n1")
+        self.assertEqual(ev["labels"]["from"], "peer")
+        self.assertEqual(ev["data"]["value"]["data"]["color"], "blue")
+
+    def test_events_duration_ends_the_stream(self):
+        t = time.monotonic()
+        res = self.c.cli("n1", "node", "events", "--filter", "NeverHappens", "--duration", "1s")
+        self.assertEqual(res.returncode, 0)
+        self.assertLess(time.monotonic() - t, 10)
+
+    def test_hook_that_hangs_is_killed_and_reported(self):
+        stream = self.c.events("n1", "ExecFailed,hook=slow", "Exec,hook=slow")
+        self.assertEqual(self.c.cli("n1", "node", "set", ".labels.slow=yes").returncode, 0)
+        ev = stream.wait_for("ExecFailed", timeout=15, hook="slow")
+        self.assertIsNotNone(ev, stream.snapshot())
+        self.assertIn("timeout", ev["data"]["error"])
+        self.assertLess(ev["data"]["duration_ms"], 8000)
+        self.assertIsNotNone(stream.wait_for("Exec", timeout=1, hook="slow"))
+        # The daemon kept serving while the hook hung.
+        self.assertEqual(self.c.cli("n1", "daemon", "status").returncode, 0)
+
+    def test_status_table_lists_every_node(self):
+        res = self.c.cli("n1", "daemon", "status")
+        self.assertEqual(res.returncode, 0)
+        self.assertIn("NODE", res.stdout)
+        for n in ("n1", "n2"):
+            self.assertIn(n, res.stdout)
+        self.assertIn("HB:u1", res.stdout)
+
+    def test_hb_status_reports_paths_and_counters(self):
+        hb = self.c.hb("n1")
+        path = hb["paths"][0]
+        self.assertEqual(path["id"], "u1")
+        self.assertGreater(path["sent_datagrams"], 0)
+        self.assertGreater(path["received_datagrams"], 0)
+        self.assertEqual(path["peers"]["n2"]["state"], "alive")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

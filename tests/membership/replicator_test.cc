@@ -1,0 +1,163 @@
+#include "membership/replicator.h"
+
+#include <gtest/gtest.h>
+
+namespace vigil::membership {
+namespace {
+
+using heartbeat::MessageKind;
+using json = nlohmann::json;
+
+// Two nodes replicating each other's documents through Replicator only.
+struct Pair {
+  patch::NodeDocument doc_a{json{{"labels", json::object()}}};
+  patch::NodeDocument doc_b{json{{"labels", json::object()}}};
+  Replicator a{"a", {"a", "b"}, doc_a};
+  Replicator b{"b", {"a", "b"}, doc_b};
+  uint64_t boot_a = 100, boot_b = 200;
+
+  // a sends to b; returns what b did.
+  Replicator::Received a_to_b() { return b.receive("a", boot_a, a.outgoing({"b"})); }
+  Replicator::Received b_to_a() { return a.receive("b", boot_b, b.outgoing({"a"})); }
+};
+
+TEST(Replicator, FirstContactSendsPingThenFullOnRequest) {
+  Pair p;
+  // a has not heard b: b is not alive for a, so a pings.
+  EXPECT_EQ(p.a.outgoing({}).kind, MessageKind::kPing);
+  // b acknowledges gen 0 for a: a must send a full.
+  p.b_to_a();
+  auto msg = p.a.outgoing({"b"});
+  ASSERT_EQ(msg.kind, MessageKind::kFull);
+  EXPECT_EQ(msg.full_gen, 1u);
+  auto r = p.b.receive("a", p.boot_a, msg);
+  EXPECT_TRUE(r.full);
+  EXPECT_EQ(p.b.document("a"), p.doc_a.committed());
+  EXPECT_EQ(p.b.applied_gen("a"), 1u);
+}
+
+TEST(Replicator, CommittedChangeTravelsAsPatchAndIsAcknowledged) {
+  Pair p;
+  p.b_to_a();
+  p.a_to_b();  // full
+  p.b_to_a();  // b acks gen 1
+  EXPECT_EQ(p.a.acked_gen("b"), 1u);
+  EXPECT_EQ(p.a.outgoing({"b"}).kind, MessageKind::kPing);
+
+  p.doc_a.set(json::json_pointer("/labels/rack"), "r7");
+  ASSERT_TRUE(p.doc_a.commit());
+  auto msg = p.a.outgoing({"b"});
+  ASSERT_EQ(msg.kind, MessageKind::kPatch);
+  ASSERT_EQ(msg.deltas.size(), 1u);
+  EXPECT_EQ(msg.deltas[0].gen, 2u);
+  auto r = p.b.receive("a", p.boot_a, msg);
+  ASSERT_EQ(r.applied.size(), 1u);
+  EXPECT_EQ(p.b.document("a")["labels"]["rack"], "r7");
+  p.b_to_a();
+  EXPECT_EQ(p.a.acked_gen("b"), 2u);
+  EXPECT_EQ(p.doc_a.journal().size(), 0u);  // trimmed once acknowledged
+  EXPECT_EQ(p.a.outgoing({"b"}).kind, MessageKind::kPing);
+}
+
+TEST(Replicator, UnacknowledgedDeltasAreResentUntilAcknowledged) {
+  Pair p;
+  p.b_to_a();
+  p.a_to_b();
+  p.b_to_a();
+  p.doc_a.set(json::json_pointer("/labels/x"), 1);
+  p.doc_a.commit();
+  auto lost = p.a.outgoing({"b"});  // never delivered
+  ASSERT_EQ(lost.kind, MessageKind::kPatch);
+  p.doc_a.set(json::json_pointer("/labels/y"), 2);
+  p.doc_a.commit();
+  auto msg = p.a.outgoing({"b"});
+  ASSERT_EQ(msg.deltas.size(), 2u);  // gen 2 again, and gen 3
+  auto r = p.b.receive("a", p.boot_a, msg);
+  EXPECT_EQ(r.applied.size(), 2u);
+  EXPECT_EQ(p.b.document("a"), p.doc_a.committed());
+}
+
+TEST(Replicator, GapRequestsFullResync) {
+  Pair p;
+  p.b_to_a();
+  p.a_to_b();
+  p.b_to_a();
+  p.doc_a.set(json::json_pointer("/labels/x"), 1);
+  p.doc_a.commit();
+  auto msg = p.a.outgoing({"b"});
+  msg.deltas[0].gen = 5;  // b sees gen 5 after gen 1: a gap
+  auto r = p.b.receive("a", p.boot_a, msg);
+  EXPECT_TRUE(r.resync);
+  EXPECT_EQ(p.b.gens().at("a"), 0u);  // advertises 0: full wanted
+  p.b_to_a();
+  EXPECT_EQ(p.a.outgoing({"b"}).kind, MessageKind::kFull);
+}
+
+TEST(Replicator, DeltaThatFailsToApplyRequestsFullResync) {
+  Pair p;
+  p.b_to_a();
+  p.a_to_b();
+  p.b_to_a();
+  heartbeat::Message bad;
+  bad.kind = MessageKind::kPatch;
+  bad.gens = {{"a", 2}, {"b", 1}};
+  bad.deltas.push_back({2, json::parse(R"([{"op":"remove","path":"/nope"}])")});
+  auto r = p.b.receive("a", p.boot_a, bad);
+  EXPECT_TRUE(r.resync);
+  EXPECT_TRUE(r.applied.empty());
+  EXPECT_EQ(p.b.gens().at("a"), 0u);
+}
+
+TEST(Replicator, PeerRestartResetsItsStateAndAsksForFull) {
+  Pair p;
+  p.b_to_a();
+  p.a_to_b();
+  EXPECT_EQ(p.b.applied_gen("a"), 1u);
+  // a restarts: new boot, new document, gens start over.
+  patch::NodeDocument doc_a2{json{{"labels", {{"boot", 2}}}}};
+  Replicator a2{"a", {"a", "b"}, doc_a2};
+  auto ping = a2.outgoing({});
+  auto r = p.b.receive("a", 101, ping);
+  EXPECT_FALSE(r.changed());
+  EXPECT_EQ(p.b.gens().at("a"), 0u);
+  // b's answer acknowledges 0 for a, so a2 sends a full; b takes it.
+  a2.receive("b", p.boot_b, p.b.outgoing({"a"}));
+  auto full = a2.outgoing({"b"});
+  ASSERT_EQ(full.kind, MessageKind::kFull);
+  r = p.b.receive("a", 101, full);
+  EXPECT_TRUE(r.full);
+  EXPECT_EQ(p.b.document("a")["labels"]["boot"], 2);
+}
+
+TEST(Replicator, ForgottenPeerIsAskedForFullWhenItReturns) {
+  Pair p;
+  p.a_to_b();
+  p.b_to_a();  // b's document reaches a as a full
+  p.a_to_b();
+  p.b_to_a();
+  EXPECT_EQ(p.a.gens().at("b"), 1u);
+  p.a.forget("b");  // b went stale
+  EXPECT_EQ(p.a.gens().at("b"), 0u);
+  EXPECT_EQ(p.a.acked_gen("b"), 0u);
+  // b comes back and hears a advertise 0 for it: b answers with a full.
+  p.b.receive("a", p.boot_a, p.a.outgoing({}));
+  auto msg = p.b.outgoing({"a"});
+  ASSERT_EQ(msg.kind, MessageKind::kFull);
+  EXPECT_TRUE(p.a.receive("b", p.boot_b, msg).full);
+  EXPECT_EQ(p.a.gens().at("b"), 1u);
+}
+
+TEST(Replicator, TooManyDeltasAreSentAsFull) {
+  Pair p;
+  p.b_to_a();
+  p.a_to_b();
+  p.b_to_a();
+  for (std::size_t i = 0; i <= Replicator::kMaxDeltasPerMessage; ++i) {
+    p.doc_a.set(json::json_pointer("/labels/x"), i);
+    p.doc_a.commit();
+  }
+  EXPECT_EQ(p.a.outgoing({"b"}).kind, MessageKind::kFull);
+}
+
+}  // namespace
+}  // namespace vigil::membership
