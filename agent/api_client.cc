@@ -122,7 +122,7 @@ ApiClient::StreamEnd ApiClient::stream(
   std::function<void()> read_body = [&] {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
-    http::async_read(socket, buffer, parser, [&](boost::system::error_code ec, std::size_t) {
+    http::async_read_some(socket, buffer, parser, [&](boost::system::error_code ec, std::size_t) {
       if (finished) return;
       std::size_t got = sizeof chunk - parser.get().body().size;
       pending.append(chunk, got);
@@ -137,7 +137,7 @@ ApiClient::StreamEnd ApiClient::stream(
   std::function<void()> read_err = [&] {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
-    http::async_read(socket, buffer, parser, [&](boost::system::error_code ec, std::size_t) {
+    http::async_read_some(socket, buffer, parser, [&](boost::system::error_code ec, std::size_t) {
       err.body.append(chunk, sizeof chunk - parser.get().body().size);
       if (ec == http::error::need_buffer && !parser.is_done()) return read_err();
       error = err;

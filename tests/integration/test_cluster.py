@@ -66,7 +66,7 @@ class ClusterTest(unittest.TestCase):
     def test_sigkill_gives_node_stale_and_hook_gets_the_event(self):
         c = self.make("kill", hooks={"record": {
             "events": ["NodeStale"],
-            "command": lambda node: [HOOK, os.path.join(c.var_dir(node), "hook.out")]}})
+            "command": lambda node, var_dir: [HOOK, os.path.join(var_dir, "hook.out")]}})
         c.start_all()
         for n in c.nodes:
             self.assertTrue(c.wait(n, ".peers.*.state=alive"))

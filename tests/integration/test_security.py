@@ -11,8 +11,8 @@ from vigil_cluster import Cluster, OTHER_SECRET, SECRET, VIGIL  # noqa: E402
 
 
 class SecurityTest(unittest.TestCase):
-    def intruder(self, c, name, cluster_name, secret):
-        """A real vigil daemon posing as n2, aimed at n1, from 127.0.x.9."""
+    def intruder(self, c, name, cluster_name, secret, host):
+        """A real vigil daemon posing as n2, aimed at n1, from 127.0.x.<host>."""
         d = os.path.join(c.dir, name)
         os.makedirs(d)
         cfg = os.path.join(d, "vigil.toml")
@@ -22,7 +22,7 @@ class SecurityTest(unittest.TestCase):
                 'secret = "%s"' % secret,
                 "[node]", 'name = "n2"', 'var_dir = "%s"' % d,
                 "[hb.u1]", 'type = "unicast"',
-                'listen = "127.0.%d.9:%d"' % (c.net, c.port),
+                'listen = "127.0.%d.%d:%d"' % (c.net, host, c.port),
                 'peers = { n1 = "%s:%d" }' % (c.addr("n1"), c.port),
                 'interval = "100ms"', 'timeout = "1s"']) + "\n")
         proc = subprocess.Popen([VIGIL, "daemon", "run", "--config", cfg],
@@ -35,8 +35,8 @@ class SecurityTest(unittest.TestCase):
         self.addCleanup(c.close)
         c.start("n1")  # n2 stays down: only intruders speak for it
         stream = c.events("n1", "NodeAlive", "NodeDataUpdated")
-        self.intruder(c, "other-cluster", "elsewhere", SECRET)
-        self.intruder(c, "other-secret", "itest", OTHER_SECRET)
+        self.intruder(c, "other-cluster", "elsewhere", SECRET, 9)
+        self.intruder(c, "other-secret", "itest", OTHER_SECRET, 10)
         deadline = time.monotonic() + 10
         drops = {}
         while time.monotonic() < deadline:

@@ -65,6 +65,9 @@ class EventStream:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
 
 
 class Cluster:
@@ -125,7 +128,7 @@ class Cluster:
         for hook, spec in self.hooks.items():
             lines += ["[hook.%s]" % hook,
                       "events = [%s]" % ", ".join('"%s"' % e for e in spec["events"]),
-                      "command = [%s]" % ", ".join(json.dumps(c) for c in spec["command"](node)),
+                      "command = [%s]" % ", ".join(json.dumps(c) for c in spec["command"](node, self.var_dir(node))),
                       'timeout = "%s"' % spec.get("timeout", "10s")]
         return "\n".join(lines) + "\n"
 
@@ -133,10 +136,10 @@ class Cluster:
         return os.path.join(self.dir, node, "daemon.log")
 
     def start(self, node):
-        log = open(self.log_path(node), "a")
-        self.procs[node] = subprocess.Popen(
-            [VIGIL, "daemon", "run", "--config", self.config_path(node)],
-            stdout=log, stderr=log)
+        with open(self.log_path(node), "a") as log:
+            self.procs[node] = subprocess.Popen(
+                [VIGIL, "daemon", "run", "--config", self.config_path(node)],
+                stdout=log, stderr=log)
         sock = os.path.join(self.var_dir(node), "api.sock")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -55,8 +55,8 @@ TEST(Replicator, CommittedChangeTravelsAsPatchAndIsAcknowledged) {
   EXPECT_EQ(p.b.document("a")["labels"]["rack"], "r7");
   p.b_to_a();
   EXPECT_EQ(p.a.acked_gen("b"), 2u);
-  EXPECT_EQ(p.doc_a.journal().size(), 0u);  // trimmed once acknowledged
   EXPECT_EQ(p.a.outgoing({"b"}).kind, MessageKind::kPing);
+  EXPECT_EQ(p.doc_a.journal().size(), 0u);  // trimmed once acknowledged
 }
 
 TEST(Replicator, UnacknowledgedDeltasAreResentUntilAcknowledged) {
