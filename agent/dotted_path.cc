@@ -17,20 +17,14 @@ std::vector<std::string> split_dotted_path(std::string_view path) {
   while (true) {
     std::string seg;
     if (i < path.size() && path[i] == '"') {
-      ++i;
-      bool closed = false;
-      while (i < path.size()) {
-        char c = path[i++];
-        if (c == '\\' && i < path.size()) {
-          seg += path[i++];
-        } else if (c == '"') {
-          closed = true;
-          break;
-        } else {
-          seg += c;
-        }
-      }
-      if (!closed) fail("unterminated quote");
+      // A quoted segment is a JSON string: \" and \\ and \uXXXX escapes apply.
+      std::size_t end = i + 1;
+      while (end < path.size() && path[end] != '"') end += path[end] == '\\' ? 2 : 1;
+      if (end >= path.size()) fail("unterminated quote");
+      auto decoded = nlohmann::json::parse(path.substr(i, end + 1 - i), nullptr, false);
+      if (!decoded.is_string()) fail("bad quoted segment");
+      seg = decoded.get<std::string>();
+      i = end + 1;
       if (i < path.size() && path[i] != '.') fail("text after a closing quote");
     } else {
       while (i < path.size() && path[i] != '.') seg += path[i++];

@@ -11,8 +11,8 @@
 
 namespace vigil::agent {
 
-/// Splits a dotted path into its segments. A segment may be double-quoted to
-/// hold dots or other punctuation (\" and \\ escape inside quotes).
+/// Splits a dotted path into its segments. A segment may be double-quoted, as
+/// a JSON string, to hold dots or other punctuation (seed 001: ."fs#1").
 /// "" and "." give no segments. Throws std::invalid_argument on an empty
 /// segment ("a..b"), an unterminated quote, or text after a closing quote.
 std::vector<std::string> split_dotted_path(std::string_view path);

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "agent/dotted_path.h"
+
 namespace vigil::agent {
 namespace {
 
@@ -87,47 +89,31 @@ JsonCondition JsonCondition::parse(std::string_view text) {
   auto fail = [&](std::string_view reason) { throw FilterError(text, reason); };
   if (s.empty()) fail("empty condition");
 
-  std::size_t pos = 0;
-  bool root_only = false;
-  if (s[0] == '.') {
-    pos = 1;
-    root_only = pos == s.size() || is_space(s[pos]) || is_op_char(s[pos]);
-  } else if (is_op_char(s[0])) {
-    fail("missing path before the operator");
-  }
+  if (is_op_char(s[0])) fail("missing path before the operator");
 
-  // Path segments.
-  while (!root_only) {
-    Segment seg;
-    if (pos < s.size() && s[pos] == '"') {
+  // The path runs to the first blank or operator character outside quotes.
+  std::size_t pos = 0;
+  while (pos < s.size() && !is_space(s[pos]) && !is_op_char(s[pos])) {
+    if (s[pos] == '"') {
       const std::size_t len = quoted_length(s.substr(pos));
       if (len == std::string_view::npos) fail("unterminated quoted path segment");
-      const auto decoded =
-          nlohmann::json::parse(s.substr(pos, len), nullptr, /*allow_exceptions=*/false);
-      if (!decoded.is_string()) fail("bad quoted path segment");
-      seg.name = decoded.get<std::string>();
       pos += len;
     } else {
-      const std::size_t start = pos;
-      while (pos < s.size() && s[pos] != '.' && s[pos] != '"' && !is_space(s[pos]) &&
-             !is_op_char(s[pos])) {
-        ++pos;
-      }
-      seg.name = std::string(s.substr(start, pos - start));
-      if (seg.name.empty()) fail("empty path segment");
-      seg.wildcard = seg.name == "*";
-    }
-    if (!seg.wildcard && !seg.name.empty() &&
-        seg.name.find_first_not_of("0123456789") == std::string::npos && seg.name.size() < 19) {
-      seg.index = std::stoull(seg.name);
-    }
-    c.path_.push_back(std::move(seg));
-    if (pos < s.size() && s[pos] == '.') {
       ++pos;
-      if (pos == s.size() || is_space(s[pos]) || is_op_char(s[pos])) fail("empty path segment");
-      continue;
     }
-    break;
+  }
+  try {
+    for (auto& name : split_dotted_path(s.substr(0, pos))) {
+      Segment seg;
+      seg.wildcard = name == "*";
+      if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos &&
+          name.size() < 19)
+        seg.index = std::stoull(name);
+      seg.name = std::move(name);
+      c.path_.push_back(std::move(seg));
+    }
+  } catch (const std::invalid_argument& e) {
+    fail(e.what());
   }
 
   while (pos < s.size() && is_space(s[pos])) ++pos;

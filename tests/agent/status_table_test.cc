@@ -1,0 +1,49 @@
+#include "agent/status_table.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace vigil::agent {
+namespace {
+
+using json = nlohmann::json;
+
+TEST(StatusTable, OneRowPerNodeWithStatePathsAndLabels) {
+  json ds = json::parse(R"({
+    "cluster": {"name": "demo", "nodes": ["n1", "n2", "n3"]},
+    "node": {"n1": {"labels": {"rack": "r7"}, "frozen": true},
+             "n2": {"labels": {}, "frozen": false}},
+    "peers": {"n1": {"state": "alive", "gen": 4, "hb": {}},
+              "n2": {"state": "stale", "gen": 2, "hb": {"u1": "stale"}},
+              "n3": {"state": "unknown", "gen": 0, "hb": {"u1": "unknown"}}}})");
+  std::string out = render_status_table(ds);
+  EXPECT_EQ(out.rfind("cluster demo\n", 0), 0u) << out;
+  EXPECT_NE(out.find("HB:u1"), std::string::npos);
+  EXPECT_NE(out.find("n1    alive    frozen  4    rack=r7  -"), std::string::npos) << out;
+  EXPECT_NE(out.find("n2    stale    -       2    -        stale"), std::string::npos) << out;
+  EXPECT_NE(out.find("n3    unknown  ?       0    -        unknown"), std::string::npos) << out;
+}
+
+TEST(StatusTable, HeartbeatTableShowsPeersAndOnlyNonZeroDrops) {
+  json hb = json::parse(R"({"paths": [{"id": "u1", "sent_datagrams": 10, "sent_bytes": 900,
+    "received_datagrams": 8, "received_bytes": 700,
+    "peers": {"n2": {"address": "127.0.0.2:10001", "state": "alive", "last_heard_ms": 120},
+              "n3": {"address": "127.0.0.3:10001", "state": "unknown", "last_heard_ms": null}}}],
+    "dropped": {"bad_tag": 3, "replay": 0}})");
+  std::string out = render_hb_table(hb);
+  EXPECT_NE(out.find("120ms ago"), std::string::npos) << out;
+  EXPECT_NE(out.find("never"), std::string::npos) << out;
+  EXPECT_NE(out.find("dropped: bad_tag=3\n"), std::string::npos) << out;
+}
+
+TEST(StatusTable, EventLineHasTimeKindLabelsAndData) {
+  json e = {{"at", "2026-11-22T14:00:00.000Z"},
+            {"kind", "NodeStale"},
+            {"id", 3},
+            {"labels", {{"node", "n2"}}},
+            {"data", {{"node", "n2"}}}};
+  EXPECT_EQ(render_event_line(e), R"(2026-11-22T14:00:00.000Z NodeStale node=n2 {"node":"n2"})");
+}
+
+}  // namespace
+}  // namespace vigil::agent
