@@ -86,6 +86,29 @@ constexpr milliseconds kCheckPeriod{100};
 constexpr milliseconds kStallTolerance{150};
 // Minimum spacing of heartbeats sent out of schedule (to answer a peer), ms.
 constexpr milliseconds kEagerSendSpacing{20};
+// Limits on the local node document, so a full always fits one message
+// (heartbeat/message.h nests at most 64 levels; reassembly takes 1 MiB).
+constexpr int kMaxDocumentDepth = 48;
+constexpr std::size_t kMaxDocumentBytes = 512 * 1024;
+
+int json_depth(const json& j) {
+  int deepest = 0;
+  if (j.is_structured())
+    for (const auto& child : j) deepest = std::max(deepest, json_depth(child));
+  return j.is_structured() ? deepest + 1 : 0;
+}
+
+// Throws std::invalid_argument when `doc` exceeds the limits above.
+void check_document_limits(const json& doc) {
+  if (json_depth(doc) > kMaxDocumentDepth)
+    throw std::invalid_argument("node document would nest deeper than " +
+                                std::to_string(kMaxDocumentDepth) + " levels");
+  if (auto size = doc.dump().size(); size > kMaxDocumentBytes)
+    throw std::invalid_argument("node document would be " + std::to_string(size) +
+                                " bytes, above the " + std::to_string(kMaxDocumentBytes) +
+                                "-byte limit");
+}
+
 // An SSE client with more than this many bytes unwritten is not fed more;
 // its bus queue then fills and the bus drops it (SubscriptionError).
 constexpr std::size_t kStreamBacklogBytes = 256 * 1024;
@@ -511,24 +534,35 @@ void Daemon::Impl::handle_wait(const std::shared_ptr<ApiExchange>& ex, const jso
 void Daemon::Impl::handle_local_change(const std::shared_ptr<ApiExchange>& ex,
                                        const std::string& what, const json& body) {
   try {
+    // Every change is tried on a copy first: a change that fails, or breaks
+    // the document limits, leaves the staging document untouched.
+    patch::NodeDocument trial(doc_.staging(), 1);
+    json ops;
     if (what == "patch") {
       if (!body.is_array()) return ex->reply(400, {{"error", "expected an RFC 6902 patch array"}});
-      doc_.apply(body);
+      ops = body;
     } else if (what == "set") {
       if (!body.is_object() || !body.contains("path") || !body["path"].is_string() ||
           !body.contains("value"))
         return ex->reply(400, {{"error", "expected {\"path\": \".a.b\", \"value\": V}"}});
       auto ptr = dotted_to_pointer(body["path"].get<std::string>());
       if (ptr.empty()) return ex->reply(400, {{"error", "path must name a key below the node"}});
-      doc_.set(ptr, body["value"]);
+      trial.set(ptr, body["value"]);
+      ops = patch::diff(doc_.staging(), trial.staging());
     } else if (what == "freeze" || what == "unfreeze") {
       bool frozen = what == "freeze";
-      if (doc_.staging().value("frozen", false) != frozen) {
-        doc_.set(json::json_pointer("/frozen"), frozen);
-        doc_.set(json::json_pointer("/frozen_at"), frozen ? json(now_rfc3339()) : json());
-      }
+      if (doc_.staging().value("frozen", false) != frozen)
+        ops = {{{"op", "replace"}, {"path", "/frozen"}, {"value", frozen}},
+               {{"op", "replace"},
+                {"path", "/frozen_at"},
+                {"value", frozen ? json(now_rfc3339()) : json()}}};
     } else {
       return ex->reply(404, {{"error", "no route POST /v1/node/" + what}});
+    }
+    if (ops.is_array() && !ops.empty()) {
+      if (what != "set") trial.apply(ops);
+      check_document_limits(trial.staging());
+      doc_.apply(ops);
     }
   } catch (const std::exception& e) {
     return ex->reply(400, {{"error", e.what()}});

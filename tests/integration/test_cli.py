@@ -2,6 +2,7 @@
 errors, filters, waits and hooks that misbehave."""
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -126,6 +127,38 @@ class RunningClusterTest(unittest.TestCase):
         self.assertIsNotNone(stream.wait_for("Exec", timeout=1, hook="slow"))
         # The daemon kept serving while the hook hung.
         self.assertEqual(self.c.cli("n1", "daemon", "status").returncode, 0)
+
+    def test_too_deep_document_is_refused_and_changes_nothing(self):
+        before = self.c.status("n1")["node"]["n1"]
+        deep = "1"
+        for _ in range(60):
+            deep = '{"a": %s}' % deep
+        res = self.c.cli("n1", "node", "set", ".data.deep=" + deep)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("deeper than", res.stderr)
+        self.assertEqual(self.c.status("n1")["node"]["n1"], before)
+
+    def test_malformed_api_requests_get_400_and_daemon_keeps_serving(self):
+        sock_path = os.path.join(self.c.var_dir("n1"), "api.sock")
+        for raw in (b"GARBAGE\r\n\r\n",
+                    b"POST /v1/node/set HTTP/1.1\r\nContent-Length: 5\r\n\r\n{nope",
+                    b"POST /v1/wait HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(10)
+                s.connect(sock_path)
+                s.sendall(raw)
+                answer = b""
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    answer += chunk
+            self.assertTrue(answer.startswith(b"HTTP/1.1 400"), answer)
+        self.assertEqual(self.c.cli("n1", "daemon", "status").returncode, 0)
+
+    def test_api_socket_is_private(self):
+        mode = os.stat(os.path.join(self.c.var_dir("n1"), "api.sock")).st_mode & 0o777
+        self.assertEqual(mode, 0o600)
 
     def test_status_table_lists_every_node(self):
         res = self.c.cli("n1", "daemon", "status")
