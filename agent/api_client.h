@@ -42,10 +42,10 @@ class ApiClient {
   /// with each event's kind and data until it returns false (kStopped), the
   /// deadline passes (kDeadline), or the daemon closes the stream (kClosed).
   /// A non-200 answer returns its status and body via `error` and kClosed.
-  StreamEnd stream(const std::string& target, const std::string& body,
-                   std::optional<Clock::time_point> deadline,
-                   const std::function<bool(const std::string& kind, const std::string& data)>& on_event,
-                   std::optional<Response>& error);
+  StreamEnd stream(
+      const std::string& target, const std::string& body, std::optional<Clock::time_point> deadline,
+      const std::function<bool(const std::string& kind, const std::string& data)>& on_event,
+      std::optional<Response>& error);
 
  private:
   std::filesystem::path socket_;

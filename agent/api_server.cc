@@ -4,11 +4,11 @@
 
 #include <system_error>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 namespace vigil::agent {
 
@@ -47,10 +47,9 @@ void ApiExchange::read_request(std::function<void(std::shared_ptr<ApiExchange>)>
 void ApiExchange::watch_peer() {
   // The client sends nothing after its request; a completed read means it
   // closed the connection (or broke protocol): either way the exchange ends.
-  socket_.async_read_some(asio::buffer(&probe_, 1),
-                          [self = shared_from_this()](boost::system::error_code, std::size_t) {
-                            self->shutdown();
-                          });
+  socket_.async_read_some(
+      asio::buffer(&probe_, 1),
+      [self = shared_from_this()](boost::system::error_code, std::size_t) { self->shutdown(); });
 }
 
 void ApiExchange::reply(int status, const nlohmann::json& body) {

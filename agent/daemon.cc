@@ -6,12 +6,12 @@
 #include <map>
 #include <set>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "agent/api_server.h"
 #include "agent/dataset.h"
@@ -76,7 +76,7 @@ std::vector<std::string> peer_names(const Config& c) {
 }
 
 json initial_document() {
-  return {{"labels", json::object()}, {"frozen", false},   {"frozen_at", nullptr},
+  return {{"labels", json::object()}, {"frozen", false},     {"frozen_at", nullptr},
           {"boot_at", now_rfc3339()}, {"version", kVersion}, {"data", json::object()}};
 }
 
@@ -223,8 +223,6 @@ int Daemon::Impl::run() {
   spdlog::info("node {} of cluster {} started: boot {}, {} heartbeat path(s), api {}",
                config_.node_name, config_.cluster_name, boot_, paths_.size(),
                config_.api_socket().string());
-  bus_.publish(Event{.kind = "DaemonStart",
-                     .data = {{"node", config_.node_name}, {"boot", boot_}, {"version", kVersion}}});
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: stopping", sig);
@@ -312,8 +310,7 @@ void Daemon::Impl::on_datagram(const std::string& path, std::span<const uint8_t>
     publish_document_change(sender, before, replicator_.document(sender),
                             replicator_.applied_gen(sender), &ops, true);
   }
-  if (received.resync)
-    spdlog::info("gap or bad delta from {}: full resync requested", sender);
+  if (received.resync) spdlog::info("gap or bad delta from {}: full resync requested", sender);
   if (received.changed()) dataset_changed();
   if (received.resync || replicator_.behind(sender)) send_soon();
 }
@@ -350,9 +347,8 @@ void Daemon::Impl::apply(const std::vector<membership::Transition>& transitions)
     bus_.publish(std::move(e));
     if (t.kind == Kind::kNodeStale) {
       replicator_.forget(t.node);
-      bus_.publish(Event{.kind = "ForgetPeer",
-                         .labels = {{"node", t.node}},
-                         .data = {{"node", t.node}}});
+      bus_.publish(
+          Event{.kind = "ForgetPeer", .labels = {{"node", t.node}}, .data = {{"node", t.node}}});
     }
     if (t.kind == Kind::kNodeAlive) send_soon();
   }
@@ -375,8 +371,7 @@ void Daemon::Impl::commit() {
   commit_pending_ = false;
   json before = doc_.committed();
   if (auto ops = doc_.commit()) {
-    publish_document_change(config_.node_name, before, doc_.committed(), doc_.gen(), &*ops,
-                            false);
+    publish_document_change(config_.node_name, before, doc_.committed(), doc_.gen(), &*ops, false);
     dataset_changed();
     send_now();
   }
@@ -499,7 +494,8 @@ void Daemon::Impl::handle_events(const std::shared_ptr<ApiExchange>& ex, const j
 
 void Daemon::Impl::handle_wait(const std::shared_ptr<ApiExchange>& ex, const json& body) {
   if (!body.is_object() || !body.contains("filter") || !body["filter"].is_string())
-    return ex->reply(400, {{"error", "expected {\"filter\": \"PATH OP VALUE\", \"duration_ms\": N}"}});
+    return ex->reply(400,
+                     {{"error", "expected {\"filter\": \"PATH OP VALUE\", \"duration_ms\": N}"}});
   std::optional<JsonCondition> cond;
   try {
     cond = JsonCondition::parse(body["filter"].get<std::string>());
@@ -510,8 +506,9 @@ void Daemon::Impl::handle_wait(const std::shared_ptr<ApiExchange>& ex, const jso
   if (cond->evaluate(ds)) return ex->reply(200, {{"ok", true}});
   int64_t duration_ms = body.value("duration_ms", int64_t{0});
   uint64_t id = ++waits_seq_;
-  auto& wait = waits_.emplace(id, Wait{std::move(*cond), ex, std::make_unique<asio::steady_timer>(io_)})
-                   .first->second;
+  auto& wait =
+      waits_.emplace(id, Wait{std::move(*cond), ex, std::make_unique<asio::steady_timer>(io_)})
+          .first->second;
   if (duration_ms > 0) {
     wait.timer->expires_after(milliseconds(duration_ms));
     wait.timer->async_wait([this, id](boost::system::error_code ec) {

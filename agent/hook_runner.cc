@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
@@ -10,7 +11,6 @@
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "agent/event_bus.h"
 
@@ -119,26 +119,26 @@ void HookRunner::start(const HookConfig& hook, const Event& event) {
     env["EVENT"] = run->payload;
     env["VIGIL_EVENT"] = event.kind;
     std::weak_ptr<Run> weak = run;
-    run->child = bp::child(
-        bp::exe = exe, bp::args = args, bp::std_in < run->in, bp::std_out > run->out,
-        bp::std_err > run->err, env, io_, bp::limit_handles,
-        bp::on_exit([this, weak](int code, const std::error_code& ec) {
-          auto r = weak.lock();
-          if (!r || r->exited) return;
-          r->exited = true;
-          r->exit_code = code;
-          if (ec && r->error.empty()) r->error = ec.message();
-          r->timer.cancel();
-          // Give the pipes a bounded time to drain, then finish regardless.
-          r->drain.expires_after(kDrainGrace);
-          r->drain.async_wait([r](boost::system::error_code wec) {
-            if (wec) return;
-            boost::system::error_code ignore;
-            r->out.close(ignore);
-            r->err.close(ignore);
-          });
-          if (--r->pending == 0) finish(r);
-        }));
+    run->child =
+        bp::child(bp::exe = exe, bp::args = args, bp::std_in<run->in, bp::std_out> run->out,
+                  bp::std_err > run->err, env, io_, bp::limit_handles,
+                  bp::on_exit([this, weak](int code, const std::error_code& ec) {
+                    auto r = weak.lock();
+                    if (!r || r->exited) return;
+                    r->exited = true;
+                    r->exit_code = code;
+                    if (ec && r->error.empty()) r->error = ec.message();
+                    r->timer.cancel();
+                    // Give the pipes a bounded time to drain, then finish regardless.
+                    r->drain.expires_after(kDrainGrace);
+                    r->drain.async_wait([r](boost::system::error_code wec) {
+                      if (wec) return;
+                      boost::system::error_code ignore;
+                      r->out.close(ignore);
+                      r->err.close(ignore);
+                    });
+                    if (--r->pending == 0) finish(r);
+                  }));
   } catch (const std::exception& e) {
     exec.data["error"] = e.what();
     bus_.publish(exec);
@@ -183,8 +183,8 @@ void HookRunner::finish(const std::shared_ptr<Run>& run) {
   if (run->done) return;
   run->done = true;
   run->drain.cancel();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - run->started)
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  run->started)
                 .count();
   nlohmann::json data = {{"hook", run->hook.name},
                          {"pid", run->child.id()},
@@ -193,14 +193,12 @@ void HookRunner::finish(const std::shared_ptr<Run>& run) {
                          {"event", {{"id", run->event_id}}}};
   bool ok = run->exit_code == 0 && !run->timed_out && run->error.empty();
   if (!ok) {
-    std::string reason = run->timed_out ? "timeout after " + std::to_string(
-                                                                 run->hook.timeout.count()) +
-                                              "ms"
+    std::string reason = run->timed_out
+                             ? "timeout after " + std::to_string(run->hook.timeout.count()) + "ms"
                          : !run->error.empty() ? run->error
                                                : "exit code " + std::to_string(run->exit_code);
     data["error"] = reason;
-    spdlog::warn("hook {}: pid {} failed: {} ({} ms)", run->hook.name, run->child.id(), reason,
-                 ms);
+    spdlog::warn("hook {}: pid {} failed: {} ({} ms)", run->hook.name, run->child.id(), reason, ms);
   } else {
     spdlog::info("hook {}: pid {} succeeded ({} ms)", run->hook.name, run->child.id(), ms);
   }

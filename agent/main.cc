@@ -9,10 +9,10 @@
 #include <cstdio>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "agent/api_client.h"
 #include "agent/config.h"
@@ -52,7 +52,8 @@ class ExitError : public std::runtime_error {
 };
 
 Config load(const Options& o) {
-  if (o.config.empty()) throw ExitError(kExitUsage, "no config: pass --config FILE or set VIGIL_CONFIG");
+  if (o.config.empty())
+    throw ExitError(kExitUsage, "no config: pass --config FILE or set VIGIL_CONFIG");
   try {
     return load_config(o.config);
   } catch (const ConfigError& e) {
@@ -141,17 +142,18 @@ int cmd_node_events(const Options& o) {
   long seen = 0;
   std::optional<ApiClient::Response> error;
   try {
-    client.stream("/v1/events", json{{"filters", filters}}.dump(), deadline,
-                  [&](const std::string&, const std::string& data) {
-                    json j = json::parse(data, nullptr, false);
-                    if (j.is_discarded()) return true;
-                    if (o.format == "json")
-                      std::cout << j.dump() << std::endl;
-                    else
-                      std::cout << render_event_line(j) << std::endl;
-                    return !(o.limit > 0 && ++seen >= o.limit);
-                  },
-                  error);
+    client.stream(
+        "/v1/events", json{{"filters", filters}}.dump(), deadline,
+        [&](const std::string&, const std::string& data) {
+          json j = json::parse(data, nullptr, false);
+          if (j.is_discarded()) return true;
+          if (o.format == "json")
+            std::cout << j.dump() << std::endl;
+          else
+            std::cout << render_event_line(j) << std::endl;
+          return !(o.limit > 0 && ++seen >= o.limit);
+        },
+        error);
   } catch (const ApiUnavailable& e) {
     throw ExitError(kExitUnreachable, e.what());
   }
@@ -228,14 +230,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.add_option("--config", o.config, "node config file (TOML); default $VIGIL_CONFIG");
   auto add_format = [&](CLI::App* cmd) {
-    cmd->add_option("--format", o.format, "output format")
-        ->check(CLI::IsMember({"table", "json"}));
+    cmd->add_option("--format", o.format, "output format")->check(CLI::IsMember({"table", "json"}));
   };
 
   std::function<int()> action;
   auto* daemon = app.add_subcommand("daemon", "run or inspect the daemon")->require_subcommand(1);
-  daemon->add_subcommand("run", "run the daemon in the foreground, logs on stderr")
-      ->callback([&] { action = [&] { return cmd_daemon_run(o); }; });
+  daemon->add_subcommand("run", "run the daemon in the foreground, logs on stderr")->callback([&] {
+    action = [&] { return cmd_daemon_run(o); };
+  });
   auto* status = daemon->add_subcommand("status", "show the cluster as this node sees it");
   add_format(status);
   status->callback([&] { action = [&] { return cmd_daemon_status(o); }; });

@@ -58,7 +58,8 @@ std::string render_status_table(const json& ds) {
     std::string labels;
     if (doc.is_object()) {
       const json all = doc.value("labels", json::object());
-      for (const auto& [k, v] : all.items()) labels += (labels.empty() ? "" : ",") + k + "=" + text(v);
+      for (const auto& [k, v] : all.items())
+        labels += (labels.empty() ? "" : ",") + k + "=" + text(v);
     }
     Row r = {n, peer.value("state", "unknown"),
              doc.is_object() ? (doc.value("frozen", false) ? "frozen" : "-") : "?",
@@ -75,12 +76,11 @@ std::string render_hb_table(const json& hb) {
   for (const auto& p : hb.at("paths"))
     for (const auto& [name, peer] : p.at("peers").items()) {
       const auto& last = peer.value("last_heard_ms", json());
-      rows.push_back({p.value("id", ""), name, peer.value("address", ""),
-                      peer.value("state", "unknown"),
-                      last.is_number() ? std::to_string(last.get<int64_t>()) + "ms ago" : "never",
-                      text(p.value("sent_datagrams", json())), text(p.value("sent_bytes", json())),
-                      text(p.value("received_datagrams", json())),
-                      text(p.value("received_bytes", json()))});
+      rows.push_back(
+          {p.value("id", ""), name, peer.value("address", ""), peer.value("state", "unknown"),
+           last.is_number() ? std::to_string(last.get<int64_t>()) + "ms ago" : "never",
+           text(p.value("sent_datagrams", json())), text(p.value("sent_bytes", json())),
+           text(p.value("received_datagrams", json())), text(p.value("received_bytes", json()))});
     }
   std::string out = render_rows(rows);
   std::string drops;

@@ -39,9 +39,9 @@ class Replicator {
 
   /// What receive() did.
   struct Received {
-    bool full = false;                        // a full document replaced the copy
-    std::vector<heartbeat::Delta> applied;    // deltas applied, in order
-    bool resync = false;                      // a gap or bad delta: full requested
+    bool full = false;                      // a full document replaced the copy
+    std::vector<heartbeat::Delta> applied;  // deltas applied, in order
+    bool resync = false;                    // a gap or bad delta: full requested
     bool changed() const { return full || !applied.empty(); }
   };
 
@@ -69,11 +69,11 @@ class Replicator {
 
  private:
   struct Peer {
-    nlohmann::json doc;             // null until the first full
-    uint64_t applied = 0;           // gen of doc
-    bool need_full = true;          // advertise 0 until a full arrives
-    uint64_t acked = 0;             // our gen it acknowledged
-    uint64_t boot = 0;              // incarnation the state above belongs to
+    nlohmann::json doc;     // null until the first full
+    uint64_t applied = 0;   // gen of doc
+    bool need_full = true;  // advertise 0 until a full arrives
+    uint64_t acked = 0;     // our gen it acknowledged
+    uint64_t boot = 0;      // incarnation the state above belongs to
   };
   std::string self_;
   patch::NodeDocument& doc_;

@@ -357,12 +357,16 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     started = datetime.datetime.now(datetime.timezone.utc)
+    load_before = os.getloadavg()
     results = []
     for n in sizes:
         results.append(bench_size(n, args, log, idle=(n == max(sizes))))
 
     checks = verdicts(results, args)
     print()
+    print("load average before %s, after %s (1/5/15 min; %d CPUs)"
+          % (" ".join("%.2f" % x for x in load_before),
+             " ".join("%.2f" % x for x in os.getloadavg()), os.cpu_count()))
     print("%-5s %-34s %-34s %s" % ("N", "detection ms (median / p95 / max)",
                                    "convergence ms (median / p95 / max)", "false stale"))
     for r in results:
@@ -387,7 +391,9 @@ def main():
         summary = {
             "date": started.isoformat(timespec="seconds"),
             "machine": {"cpu_model": cpu_model(), "cpus": os.cpu_count(),
-                        "kernel": platform.release()},
+                        "kernel": platform.release(),
+                        "loadavg_1_5_15_before": [round(x, 2) for x in load_before],
+                        "loadavg_1_5_15_after": [round(x, 2) for x in os.getloadavg()]},
             "vigil": vigil,
             "settings": {"sizes": sizes, "detect_runs": args.detect_runs,
                          "converge_runs": args.converge_runs, "idle_seconds": args.idle_seconds,

@@ -9,9 +9,7 @@ using namespace std::chrono_literals;
 using Clock = PeerTable::Clock;
 using Kind = Transition::Kind;
 
-PeerTable two_paths() {
-  return PeerTable({{"u1", 2000ms, {"n2", "n3"}}, {"u2", 2000ms, {"n2"}}});
-}
+PeerTable two_paths() { return PeerTable({{"u1", 2000ms, {"n2", "n3"}}, {"u2", 2000ms, {"n2"}}}); }
 
 TEST(PeerTable, FirstHeardGivesHeartbeatAliveThenNodeAlive) {
   auto t = two_paths();
