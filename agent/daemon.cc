@@ -298,7 +298,8 @@ void Daemon::Impl::on_datagram(const std::string& path, std::span<const uint8_t>
     return;
   }
   const std::string& sender = result->sender;
-  json before = replicator_.document(sender);
+  // Pings change nothing: copy the previous document only when it may change.
+  json before = msg.kind == heartbeat::MessageKind::kPing ? json() : replicator_.document(sender);
   auto received = replicator_.receive(sender, result->boot, msg);
   if (received.full) {
     publish_document_change(sender, before, replicator_.document(sender),
@@ -483,8 +484,11 @@ void Daemon::Impl::handle_events(const std::shared_ptr<ApiExchange>& ex, const j
   ex->start_stream();
   *id = bus_.subscribe(
       name, std::move(filters), [this, drain] { asio::post(io_, [drain] { (*drain)(); }); },
-      [weak] {
-        if (auto ex = weak.lock()) ex->close();
+      [this, weak] {
+        // Dropped by the bus for a full queue: close outside the bus's delivery.
+        asio::post(io_, [weak] {
+          if (auto ex = weak.lock()) ex->close();
+        });
       });
   ex->on_close([this, id, retry, drain] {
     retry->cancel();
@@ -570,7 +574,8 @@ void Daemon::Impl::handle_local_change(const std::shared_ptr<ApiExchange>& ex,
 json Daemon::Impl::hb_status() const {
   json out = {{"node", config_.node_name}, {"boot", boot_}, {"paths", json::array()}};
   auto now = Clock::now();
-  for (const auto& p : paths_) {
+  for (std::size_t i = 0; i < paths_.size(); ++i) {
+    const auto& p = paths_[i];
     const auto& c = p->counters();
     json peers = json::object();
     for (const auto& [name, ep] : p->peers()) {
@@ -585,7 +590,7 @@ json Daemon::Impl::hb_status() const {
       peers[name] = std::move(peer);
     }
     out["paths"].push_back({{"id", p->id()},
-                            {"type", "unicast"},
+                            {"type", config_.hb[i].type},
                             {"sent_datagrams", c.sent_datagrams},
                             {"sent_bytes", c.sent_bytes},
                             {"received_datagrams", c.received_datagrams},

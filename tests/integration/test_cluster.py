@@ -54,6 +54,18 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(ds["node"]["n3"]["frozen"], True)
         self.assertIsNotNone(ds["node"]["n3"]["frozen_at"])
 
+    def test_large_document_travels_in_fragments(self):
+        c = self.make("fragments", size=2)
+        c.start_all()
+        self.assertTrue(c.wait("n2", ".peers.*.state=alive"))
+        blob = "x" * 20000  # far above the 1200-byte datagram budget
+        res = c.cli("n1", "node", "set", ".data.blob=" + blob)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertTrue(c.wait("n2", ".node.n1.data.blob=" + blob, "10s"))
+        hb = c.hb("n1")
+        self.assertGreaterEqual(hb["paths"][0]["sent_bytes"], 20000)
+        self.assertEqual(c.hb("n2")["dropped"]["reassembly_timeout"], 0)
+
     def test_bad_patch_is_refused_and_changes_nothing(self):
         c = self.make("badpatch", size=2)
         c.start_all()
