@@ -176,6 +176,18 @@ class Reader {
     if (out.count() <= 0) fail(key, "must be greater than 0");
   }
 
+  int64_t integer_at(const toml::table& t, std::string_view k, const std::string& key, int64_t min,
+                     int64_t max, int64_t fallback) const {
+    const toml::node* n = t.get(k);
+    if (n == nullptr) return fallback;
+    if (!n->is_integer()) fail(key, "expected an integer");
+    const int64_t v = n->as_integer()->get();
+    if (v < min || v > max)
+      fail(key, std::to_string(v) + " is out of range " + std::to_string(min) + "-" +
+                    std::to_string(max));
+    return v;
+  }
+
   Endpoint endpoint_at(const toml::node& n, const std::string& key) const {
     if (!n.is_string()) fail(key, "expected an address string such as \"127.0.0.1:10001\"");
     try {
@@ -207,8 +219,10 @@ Config Reader::read(const toml::table& root) {
       const std::string key = join("hb", k.str());
       if (!v.is_table()) fail(key, "expected a table");
       HeartbeatPathConfig path = read_hb(k.str(), *v.as_table(), c);
-      auto [it, fresh] = listen_owner.emplace(path.listen.text(), key);
-      if (!fresh) fail(key + ".listen", "address already used by " + it->second);
+      if (path.type == "unicast") {
+        auto [it, fresh] = listen_owner.emplace(path.listen.text(), key);
+        if (!fresh) fail(key + ".listen", "address already used by " + it->second);
+      }
       c.hb.push_back(std::move(path));
     }
   }
@@ -305,28 +319,39 @@ void Reader::read_node(const toml::table& t, Config& c) const {
 HeartbeatPathConfig Reader::read_hb(std::string_view id, const toml::table& t,
                                     const Config& c) const {
   const std::string prefix = join("hb", id);
-  check_keys(t, prefix, {"type", "listen", "peers", "interval", "timeout"});
   HeartbeatPathConfig hb;
   hb.id = std::string(id);
-
   hb.type = *string_at(t, "type", prefix + ".type", true);
-  if (hb.type == "multicast") fail(prefix + ".type", "multicast is not supported yet");
-  if (hb.type != "unicast")
-    fail(prefix + ".type", "unknown type '" + hb.type + "' (expected unicast)");
+  if (hb.type == "multicast") {
+    check_keys(t, prefix, {"type", "addr", "port", "intf", "ttl", "interval", "timeout"});
+    if (auto addr = string_at(t, "addr", prefix + ".addr", false)) hb.addr = *addr;
+    in_addr group{};
+    if (inet_pton(AF_INET, hb.addr.c_str(), &group) != 1 || !IN_MULTICAST(ntohl(group.s_addr)))
+      fail(prefix + ".addr", "'" + hb.addr + "' is not an IPv4 multicast group (224.0.0.0/4)");
+    hb.port = static_cast<uint16_t>(integer_at(t, "port", prefix + ".port", 1, 65535, hb.port));
+    if (auto intf = string_at(t, "intf", prefix + ".intf", false)) hb.intf = *intf;
+    hb.ttl = static_cast<int>(integer_at(t, "ttl", prefix + ".ttl", 1, 255, hb.ttl));
+    // Every other cluster node listens on the group.
+    for (const auto& n : c.nodes)
+      if (n != c.node_name) hb.peers.emplace(n, Endpoint{hb.addr, hb.port});
+  } else if (hb.type == "unicast") {
+    check_keys(t, prefix, {"type", "listen", "peers", "interval", "timeout"});
+    const toml::node* listen = t.get("listen");
+    if (listen == nullptr) fail(prefix + ".listen", "required key missing");
+    hb.listen = endpoint_at(*listen, prefix + ".listen");
 
-  const toml::node* listen = t.get("listen");
-  if (listen == nullptr) fail(prefix + ".listen", "required key missing");
-  hb.listen = endpoint_at(*listen, prefix + ".listen");
-
-  const toml::table* peers = table_at(t, "peers", prefix + ".peers", true);
-  for (auto&& [k, v] : *peers) {
-    const std::string name(k.str());
-    const std::string key = join(prefix + ".peers", name);
-    if (name == c.node_name) fail(key, "this node cannot be its own peer");
-    if (std::find(c.nodes.begin(), c.nodes.end(), name) == c.nodes.end()) {
-      fail(key, "node '" + name + "' is not in cluster.nodes");
+    const toml::table* peers = table_at(t, "peers", prefix + ".peers", true);
+    for (auto&& [k, v] : *peers) {
+      const std::string name(k.str());
+      const std::string key = join(prefix + ".peers", name);
+      if (name == c.node_name) fail(key, "this node cannot be its own peer");
+      if (std::find(c.nodes.begin(), c.nodes.end(), name) == c.nodes.end()) {
+        fail(key, "node '" + name + "' is not in cluster.nodes");
+      }
+      hb.peers.emplace(name, endpoint_at(v, key));
     }
-    hb.peers.emplace(name, endpoint_at(v, key));
+  } else {
+    fail(prefix + ".type", "unknown type '" + hb.type + "' (expected unicast or multicast)");
   }
 
   duration_at(t, "interval", prefix + ".interval", hb.interval);

@@ -15,9 +15,13 @@
 //   split_action = "disabled"           # crash | reboot | disabled
 //
 //   [hb.<id>]                           # one table per heartbeat path
-//   type = "unicast"                    # required ("multicast" is not supported yet)
-//   listen = "127.0.0.1:10001"          # required: IPv4:port or [IPv6]:port
-//   peers = { n2 = "127.0.0.2:10001" }  # other cluster nodes only
+//   type = "unicast"                    # required: unicast | multicast
+//   listen = "127.0.0.1:10001"          # unicast, required: IPv4:port or [IPv6]:port
+//   peers = { n2 = "127.0.0.2:10001" }  # unicast, required: other cluster nodes only
+//   addr = "224.3.29.71"                # multicast: IPv4 group (default 224.3.29.71)
+//   port = 10000                        # multicast: UDP port (default 10000)
+//   intf = "eth0"                       # multicast: interface name or local IPv4 address
+//   ttl = 1                             # multicast: 1-255 (default 1)
 //   interval = "500ms"                  # optional
 //   timeout = "2s"                      # optional, greater than interval
 //
@@ -60,9 +64,15 @@ Endpoint parse_endpoint(std::string_view text);
 /// One [hb.<id>] table.
 struct HeartbeatPathConfig {
   std::string id;    // the table name
-  std::string type;  // "unicast"
+  std::string type;  // "unicast" or "multicast"
+  // unicast
   Endpoint listen;
   std::map<std::string, Endpoint> peers;  // node name -> address; never this node
+  // multicast: one datagram per interval to the group reaches every peer
+  std::string addr = "224.3.29.71";  // IPv4 group, in 224.0.0.0/4
+  uint16_t port = 10000;
+  std::string intf;  // interface name ("eth0") or local IPv4 address; empty: system default
+  int ttl = 1;       // 1-255; 1 keeps heartbeats on the local link
   std::chrono::milliseconds interval{500}, timeout{2000};
 };
 

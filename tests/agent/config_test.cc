@@ -255,12 +255,51 @@ TEST(Config, UnknownKeyNamesFileAndKey) {
   EXPECT_EQ(e.reason(), "unknown key");
 }
 
-TEST(Config, UnsupportedOrUnknownHeartbeatTypeIsRefused) {
-  const auto e = expect_error(edit(full_config(), "type = \"unicast\"", "type = \"multicast\""));
+TEST(Config, UnknownHeartbeatTypeIsRefused) {
+  const auto e =
+      expect_error(edit(full_config(), "type = \"unicast\"", "type = \"carrier-pigeon\""));
   expect_names(e, "hb.lan.type");
-  EXPECT_NE(e.reason().find("not supported yet"), std::string::npos);
-  expect_names(expect_error(edit(full_config(), "type = \"unicast\"", "type = \"carrier-pigeon\"")),
-               "hb.lan.type");
+  EXPECT_NE(e.reason().find("unicast or multicast"), std::string::npos) << e.what();
+}
+
+TEST(Config, MulticastPathReachesEveryOtherNodeWithDefaults) {
+  const Config c = parse_config(full_config() + "\n[hb.mc]\ntype = \"multicast\"\n",
+                                "/etc/vigil/n1.toml");
+  ASSERT_EQ(c.hb.size(), 3u);
+  const auto& mc = c.hb[1];  // table-name order: lan, mc, v6
+  ASSERT_EQ(mc.id, "mc");
+  EXPECT_EQ(mc.type, "multicast");
+  EXPECT_EQ(mc.addr, "224.3.29.71");
+  EXPECT_EQ(mc.port, 10000);
+  EXPECT_EQ(mc.ttl, 1);
+  EXPECT_TRUE(mc.intf.empty());
+  ASSERT_EQ(mc.peers.size(), 2u);
+  EXPECT_EQ(mc.peers.at("n2").text(), "224.3.29.71:10000");
+}
+
+TEST(Config, MulticastKeysAreRead) {
+  const Config c = parse_config(full_config() +
+                                    "\n[hb.mc]\ntype = \"multicast\"\naddr = \"239.1.2.3\"\n"
+                                    "port = 12000\nintf = \"lo\"\nttl = 4\ninterval = \"1s\"\n"
+                                    "timeout = \"5s\"\n",
+                                "/etc/vigil/n1.toml");
+  const auto& mc = c.hb[1];
+  ASSERT_EQ(mc.id, "mc");
+  EXPECT_EQ(mc.addr, "239.1.2.3");
+  EXPECT_EQ(mc.port, 12000);
+  EXPECT_EQ(mc.intf, "lo");
+  EXPECT_EQ(mc.ttl, 4);
+  EXPECT_EQ(mc.interval, milliseconds(1000));
+  EXPECT_EQ(mc.timeout, milliseconds(5000));
+}
+
+TEST(Config, BadMulticastKeysNameTheKey) {
+  const std::string base = full_config() + "\n[hb.mc]\ntype = \"multicast\"\n";
+  expect_names(expect_error(base + "addr = \"10.0.0.1\"\n"), "hb.mc.addr");
+  expect_names(expect_error(base + "port = 0\n"), "hb.mc.port");
+  expect_names(expect_error(base + "port = \"x\"\n"), "hb.mc.port");
+  expect_names(expect_error(base + "ttl = 300\n"), "hb.mc.ttl");
+  expect_names(expect_error(base + "listen = \"127.0.0.1:1\"\n"), "hb.mc.listen");
 }
 
 TEST(Config, EnumeratedValuesAreChecked) {
