@@ -1,6 +1,9 @@
 #include "heartbeat/unicast_path.h"
 
 #include <chrono>
+#include <map>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -126,15 +129,182 @@ TEST(UnicastPathTest, SealedHeartbeatTravelsFromSealerToOpener) {
   EXPECT_EQ(opener.drops().total(), 0u);
 }
 
-TEST(UnicastPathTest, BindingAnAddressInUseThrows) {
+struct StateChange {
+  std::string path_id;
+  bool up;
+  std::string reason;
+};
+
+TEST(UnicastPathTest, StartReportsUpAndDescribesThePath) {
+  boost::asio::io_context io;
+  auto ignore = [](const std::string&, std::span<const uint8_t>, const Endpoint&) {};
+  const Endpoint peer(boost::asio::ip::make_address_v4("127.0.0.2"), 10002);
+  UnicastPath path(io, "hb#1", loopback_any_port(), {{"n2", peer}}, ignore);
+  std::vector<StateChange> changes;
+  path.on_state([&](const std::string& id, bool up, const std::string& reason) {
+    changes.push_back({id, up, reason});
+  });
+  EXPECT_FALSE(path.up());
+  EXPECT_EQ(path.type(), "unicast");
+  EXPECT_EQ(path.describe(), "listen 127.0.0.1:0");
+  path.start();
+  EXPECT_TRUE(path.up());
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].path_id, "hb#1");
+  EXPECT_TRUE(changes[0].up);
+  EXPECT_EQ(changes[0].reason, "");
+  EXPECT_EQ(path.describe(), "listen 127.0.0.1:" + std::to_string(path.local_endpoint().port()));
+  const auto peers = path.peers();
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_EQ(peers.at("n2"), peer);
+  EXPECT_EQ(path.counters().restarts, 0u);
+  EXPECT_EQ(path.down_reason(), "");
+}
+
+TEST(UnicastPathTest, BindConflictLeavesThePathDownUntilTheAddressIsFree) {
+  boost::asio::io_context io;
+  auto ignore = [](const std::string&, std::span<const uint8_t>, const Endpoint&) {};
+  auto first = std::make_unique<UnicastPath>(io, "hb#1", loopback_any_port(),
+                                             std::map<std::string, Endpoint>{}, ignore);
+  first->start();
+  const Endpoint taken = first->local_endpoint();
+  UnicastPath second(io, "hb#2", taken, {}, ignore);
+  std::vector<StateChange> changes;
+  second.on_state([&](const std::string& id, bool up, const std::string& reason) {
+    changes.push_back({id, up, reason});
+  });
+  EXPECT_NO_THROW(second.start());
+  EXPECT_FALSE(second.up());
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].path_id, "hb#2");
+  EXPECT_FALSE(changes[0].up);
+  EXPECT_EQ(changes[0].reason, "bind " + to_text(taken) + ": Address already in use");
+  EXPECT_EQ(second.down_reason(), changes[0].reason);
+  EXPECT_THROW(second.start(), std::logic_error) << "started, even though down";
+  EXPECT_THROW(first->start(), std::logic_error);
+
+  // Still taken at the first retry (default policy: 1 s): no new report.
+  run_until(io, [&] { return second.counters().restarts >= 1; });
+  EXPECT_EQ(second.counters().restarts, 1u);
+  EXPECT_FALSE(second.up());
+  EXPECT_EQ(changes.size(), 1u);
+
+  // Free the address: the next retry (2 s later) binds it.
+  first.reset();
+  run_until(
+      io, [&] { return second.up(); }, std::chrono::seconds(15));
+  ASSERT_TRUE(second.up());
+  EXPECT_EQ(second.counters().restarts, 2u);
+  EXPECT_EQ(second.local_endpoint(), taken);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_TRUE(changes[1].up);
+  EXPECT_EQ(changes[1].reason, "");
+  EXPECT_EQ(second.down_reason(), "");
+
+  // And it receives.
+  int handled = 0;
+  UnicastPath rx(io, "rx", loopback_any_port(), {},
+                 [&](const std::string&, std::span<const uint8_t>, const Endpoint&) { ++handled; });
+  rx.start();
+  second.set_peers({{"rx", rx.local_endpoint()}});
+  second.send_all({{1, 2}});
+  run_until(io, [&] { return handled == 1; });
+  EXPECT_EQ(handled, 1);
+}
+
+TEST(UnicastPathTest, ANonLocalAddressIsReportedWithTheAddress) {
+  boost::asio::io_context io;
+  auto ignore = [](const std::string&, std::span<const uint8_t>, const Endpoint&) {};
+  // 192.0.2.1 (TEST-NET-1, RFC 5737) is not assigned to this host.
+  const Endpoint elsewhere(boost::asio::ip::make_address_v4("192.0.2.1"), 10001);
+  UnicastPath path(io, "hb#1", elsewhere, {{"n2", loopback_any_port()}}, ignore);
+  std::string reason;
+  path.on_state([&](const std::string&, bool up, const std::string& r) {
+    if (!up) reason = r;
+  });
+  path.start();
+  EXPECT_FALSE(path.up());
+  EXPECT_EQ(reason, "bind 192.0.2.1:10001: Cannot assign requested address");
+  path.send_all({{1}, {2}});
+  EXPECT_EQ(path.counters().send_errors, 2u);
+  EXPECT_EQ(path.counters().sent_datagrams, 0u);
+}
+
+TEST(UnicastPathTest, RetriesBackOffExponentiallyUpToTheMaximum) {
+  using std::chrono::milliseconds;
+  const RetryPolicy defaults;
+  EXPECT_EQ(defaults.initial, std::chrono::seconds(1));
+  EXPECT_EQ(defaults.max, std::chrono::seconds(30));
+  std::vector<milliseconds> delays = {defaults.initial};
+  while (delays.size() < 8) delays.push_back(next_retry_delay(delays.back(), defaults));
+  EXPECT_EQ(delays,
+            (std::vector<milliseconds>{milliseconds(1000), milliseconds(2000), milliseconds(4000),
+                                       milliseconds(8000), milliseconds(16000), milliseconds(30000),
+                                       milliseconds(30000), milliseconds(30000)}));
+
+  // On a real path: 20, 40, 80, 80, ... ms while the address stays taken.
   boost::asio::io_context io;
   auto ignore = [](const std::string&, std::span<const uint8_t>, const Endpoint&) {};
   UnicastPath first(io, "hb#1", loopback_any_port(), {}, ignore);
   first.start();
   UnicastPath second(io, "hb#2", first.local_endpoint(), {}, ignore);
-  EXPECT_THROW(second.start(), boost::system::system_error);
-  EXPECT_FALSE(second.running());
-  EXPECT_THROW(first.start(), std::logic_error);
+  second.set_retry_policy({milliseconds(20), milliseconds(80)});
+  EXPECT_THROW(second.set_retry_policy({milliseconds(0), milliseconds(80)}), std::invalid_argument);
+  int reports = 0;
+  second.on_state([&](const std::string&, bool, const std::string&) { ++reports; });
+  second.start();
+  const auto began = std::chrono::steady_clock::now();
+  run_until(io, [&] { return second.counters().restarts >= 6; });
+  const auto took = std::chrono::steady_clock::now() - began;
+  EXPECT_GE(second.counters().restarts, 6u);
+  // 20 + 40 + 80 * 4 = 380 ms at least before the sixth attempt.
+  EXPECT_GE(took, milliseconds(370));
+  EXPECT_EQ(reports, 1) << "failed reopen attempts are not reported again";
+  EXPECT_FALSE(second.up());
+}
+
+TEST(UnicastPathTest, StopCancelsTheRetryAndStartMayFollow) {
+  boost::asio::io_context io;
+  auto ignore = [](const std::string&, std::span<const uint8_t>, const Endpoint&) {};
+  auto first = std::make_unique<UnicastPath>(io, "hb#1", loopback_any_port(),
+                                             std::map<std::string, Endpoint>{}, ignore);
+  first->start();
+  UnicastPath second(io, "hb#2", first->local_endpoint(), {}, ignore);
+  second.set_retry_policy({std::chrono::milliseconds(10), std::chrono::milliseconds(10)});
+  int reports = 0;
+  second.on_state([&](const std::string&, bool, const std::string&) { ++reports; });
+  second.start();
+  EXPECT_FALSE(second.up());
+  second.stop();
+  EXPECT_EQ(second.down_reason(), "");
+  first->stop();
+  // Nothing is pending any more: the loop runs dry at once, no retry happens.
+  io.run_for(std::chrono::seconds(5));
+  EXPECT_TRUE(io.stopped());
+  EXPECT_EQ(second.counters().restarts, 0u);
+  EXPECT_FALSE(second.up());
+  EXPECT_EQ(reports, 1);
+
+  // Started again, it binds the now free address at once.
+  first.reset();
+  second.start();
+  EXPECT_TRUE(second.up());
+  EXPECT_EQ(reports, 2);
+}
+
+TEST(UnicastPathTest, AStateHandlerMayStopThePath) {
+  boost::asio::io_context io;
+  auto ignore = [](const std::string&, std::span<const uint8_t>, const Endpoint&) {};
+  UnicastPath first(io, "hb#1", loopback_any_port(), {}, ignore);
+  first.start();
+  UnicastPath second(io, "hb#2", first.local_endpoint(), {}, ignore);
+  second.set_retry_policy({std::chrono::milliseconds(10), std::chrono::milliseconds(10)});
+  second.on_state([&](const std::string&, bool, const std::string&) { second.stop(); });
+  second.start();
+  first.stop();
+  io.run_for(std::chrono::seconds(5));
+  EXPECT_TRUE(io.stopped());
+  EXPECT_EQ(second.counters().restarts, 0u);
 }
 
 TEST(UnicastPathTest, SendErrorsAreCountedNotThrown) {
@@ -177,7 +347,7 @@ TEST(UnicastPathTest, StopEndsReceivingAndLetsTheLoopFinish) {
 
   rx.stop();
   rx.stop();  // idempotent
-  EXPECT_FALSE(rx.running());
+  EXPECT_FALSE(rx.up());
   tx.send_all({{2}});
   tx.stop();
   // With both sockets closed nothing is left pending: the loop runs dry.
@@ -207,7 +377,7 @@ TEST(UnicastPathTest, HandlerMayStopThePath) {
   io.restart();
   io.run_for(std::chrono::milliseconds(200));
   EXPECT_EQ(handled, 1);
-  EXPECT_FALSE(rx.running());
+  EXPECT_FALSE(rx.up());
 }
 
 TEST(UnicastPathTest, DestroyingAPathWithAPendingReceiveIsSafe) {

@@ -1,0 +1,219 @@
+#include "heartbeat/path.h"
+
+#include <cerrno>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
+
+namespace vigil::heartbeat {
+
+namespace {
+
+constexpr std::size_t kReceiveBufferBytes = 65536;
+constexpr std::chrono::seconds kWarningInterval{1};
+
+bool is_errno(const boost::system::error_code& ec, int value) {
+  return ec.category() == boost::system::system_category() && ec.value() == value;
+}
+
+}  // namespace
+
+std::string to_text(const Path::Endpoint& ep) {
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+std::chrono::milliseconds next_retry_delay(std::chrono::milliseconds previous,
+                                           const RetryPolicy& policy) {
+  if (previous >= policy.max / 2) return policy.max;
+  return std::max(previous * 2, policy.initial);
+}
+
+SocketPath::SocketPath(boost::asio::io_context& io, std::string id, Handler on_datagram)
+    : io_(io),
+      socket_(io),
+      id_(std::move(id)),
+      on_datagram_(std::move(on_datagram)),
+      retry_timer_(io),
+      buffer_(kReceiveBufferBytes) {}
+
+SocketPath::~SocketPath() { stop(); }
+
+void SocketPath::set_retry_policy(RetryPolicy policy) {
+  if (policy.initial <= std::chrono::milliseconds::zero() || policy.max < policy.initial) {
+    throw std::invalid_argument("retry policy of heartbeat path " + id_ +
+                                ": need 0 < initial <= max");
+  }
+  retry_ = policy;
+  if (!reported_down_) next_delay_ = retry_.initial;
+}
+
+void SocketPath::start() {
+  if (started_) throw std::logic_error("heartbeat path " + id_ + " is already started");
+  started_ = true;
+  next_delay_ = retry_.initial;
+  attempt_open();
+}
+
+void SocketPath::stop() {
+  started_ = false;
+  up_ = false;
+  reported_down_ = false;
+  down_reason_.clear();
+  ++retry_generation_;
+  retry_timer_.cancel();
+  close_socket();
+}
+
+void SocketPath::close_socket() {
+  ++socket_generation_;
+  if (!socket_.is_open()) return;
+  boost::system::error_code ec;
+  socket_.close(ec);
+  if (ec) warn("close", nullptr, ec);
+}
+
+void SocketPath::attempt_open() {
+  std::optional<std::string> failure;
+  try {
+    failure = open_socket();
+  } catch (const boost::system::system_error& e) {
+    failure = e.what();
+  }
+  if (!failure) {
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    if (ec) failure = "set non-blocking: " + ec.message();
+  }
+  if (failure) {
+    close_socket();
+    if (!reported_down_) {
+      go_down(*failure);
+      return;
+    }
+    const auto delay = next_delay_;
+    if (*failure != down_reason_) {
+      spdlog::warn("heartbeat path {}: still down: {}; next attempt in {} ms", id_, *failure,
+                   delay.count());
+      down_reason_ = *failure;
+    } else {
+      spdlog::debug("heartbeat path {}: still down: {}; next attempt in {} ms", id_, *failure,
+                    delay.count());
+    }
+    schedule_retry();
+    return;
+  }
+  const bool was_down = reported_down_;
+  up_ = true;
+  reported_down_ = false;
+  down_reason_.clear();
+  next_delay_ = retry_.initial;
+  if (was_down) {
+    spdlog::info("heartbeat path {}: up again after {} reopen attempt(s): {}", id_,
+                 counters_.restarts, describe());
+  } else {
+    spdlog::info("heartbeat path {}: up: {}", id_, describe());
+  }
+  receive();
+  if (on_state_) on_state_(id_, true, std::string());
+}
+
+void SocketPath::go_down(const std::string& reason) {
+  close_socket();
+  up_ = false;
+  reported_down_ = true;
+  down_reason_ = reason;
+  const auto delay = next_delay_;
+  schedule_retry();
+  spdlog::error("heartbeat path {} ({}) down: {}; retrying in {} ms, backing off to {} ms", id_,
+                type(), reason, delay.count(), retry_.max.count());
+  if (on_state_) on_state_(id_, false, reason);
+}
+
+void SocketPath::schedule_retry() {
+  const auto delay = next_delay_;
+  next_delay_ = next_retry_delay(next_delay_, retry_);
+  const uint64_t generation = ++retry_generation_;
+  retry_timer_.expires_after(delay);
+  retry_timer_.async_wait(
+      [this, alive = std::weak_ptr<char>(alive_), generation](const boost::system::error_code& ec) {
+        if (alive.expired() || ec) return;
+        if (generation != retry_generation_ || !started_ || up_) return;
+        ++counters_.restarts;
+        attempt_open();
+      });
+}
+
+void SocketPath::receive() {
+  const uint64_t generation = socket_generation_;
+  socket_.async_receive_from(
+      boost::asio::buffer(buffer_), from_,
+      [this, alive = std::weak_ptr<char>(alive_), generation](const boost::system::error_code& ec,
+                                                              std::size_t n) {
+        if (alive.expired() || ec == boost::asio::error::operation_aborted) return;
+        // Closed (and maybe reopened) after this completion was queued.
+        if (generation != socket_generation_ || !up_) return;
+        if (ec) {
+          ++counters_.receive_errors;
+          if (ec == boost::asio::error::bad_descriptor) {
+            go_down("receive: " + ec.message());
+            return;
+          }
+          warn("receive", nullptr, ec);
+        } else if (accept_received(std::span<const uint8_t>(buffer_.data(), n), from_)) {
+          ++counters_.received_datagrams;
+          counters_.received_bytes += n;
+          on_datagram_(id_, std::span<const uint8_t>(buffer_.data(), n), from_);
+        }
+        if (generation == socket_generation_ && up_) receive();
+      });
+}
+
+bool SocketPath::accept_received(std::span<const uint8_t>, const Endpoint&) { return true; }
+
+bool SocketPath::is_fatal_send_error(const boost::system::error_code& ec) const {
+  return is_errno(ec, EADDRNOTAVAIL) || is_errno(ec, ENODEV) || is_errno(ec, ENETDOWN);
+}
+
+bool SocketPath::send_datagrams(const Endpoint& to,
+                                const std::vector<std::vector<uint8_t>>& datagrams) {
+  for (const auto& d : datagrams) {
+    if (!up_) {
+      // Down or not started: the down state was already reported.
+      ++counters_.send_errors;
+      continue;
+    }
+    boost::system::error_code ec;
+    const std::size_t n = socket_.send_to(boost::asio::buffer(d), to, 0, ec);
+    if (ec) {
+      ++counters_.send_errors;
+      if (is_fatal_send_error(ec)) {
+        go_down("send to " + to_text(to) + ": " + ec.message());
+      } else {
+        warn("send", &to, ec);
+      }
+      continue;
+    }
+    ++counters_.sent_datagrams;
+    counters_.sent_bytes += n;
+  }
+  return up_;
+}
+
+void SocketPath::warn(const char* what, const Endpoint* to, const boost::system::error_code& ec) {
+  const auto now = std::chrono::steady_clock::now();
+  if (last_warning_ != std::chrono::steady_clock::time_point{} &&
+      now - last_warning_ < kWarningInterval) {
+    ++suppressed_warnings_;
+    return;
+  }
+  last_warning_ = now;
+  const std::string target = to != nullptr ? " to " + to_text(*to) : std::string();
+  spdlog::warn("heartbeat path {}: {}{} failed: {} ({} similar warnings suppressed)", id_, what,
+               target, ec.message(), suppressed_warnings_);
+  suppressed_warnings_ = 0;
+}
+
+}  // namespace vigil::heartbeat
