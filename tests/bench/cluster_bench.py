@@ -38,6 +38,8 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
