@@ -2,6 +2,7 @@
 
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/ip/multicast.hpp>
 #include <boost/asio/socket_base.hpp>
 
@@ -57,6 +59,11 @@ std::optional<std::string> MulticastPath::open_socket() {
   const std::string on = options_.intf.empty() ? std::string("default interface") : options_.intf;
   const std::string group = options_.group.to_string();
 
+  boost::system::error_code ec;
+  socket_.open(boost::asio::ip::udp::v4(), ec);
+  if (ec) return "open socket for group " + group + ": " + ec.message();
+  const int fd = socket_.native_handle();
+
   // The interface as ip(7) struct ip_mreqn: by index for a name, by address
   // for an address, neither (the route to the group decides) when empty.
   ip_mreqn mreq{};
@@ -72,15 +79,19 @@ std::optional<std::string> MulticastPath::open_socket() {
       const unsigned index = ::if_nametoindex(options_.intf.c_str());
       if (index == 0) return "interface " + options_.intf + ": " + errno_text(errno);
       mreq.imr_ifindex = static_cast<int>(index);
+      // A join on a down interface succeeds but nothing can be sent: report
+      // that as the reason instead of failing every send.
+      ifreq ifr{};
+      std::strncpy(ifr.ifr_name, options_.intf.c_str(), IFNAMSIZ - 1);
+      if (::ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+        return "interface " + options_.intf + ": " + errno_text(errno);
+      }
+      if ((ifr.ifr_flags & IFF_UP) == 0) return "interface " + options_.intf + " is down";
     }
   }
 
-  boost::system::error_code ec;
-  socket_.open(boost::asio::ip::udp::v4(), ec);
-  if (ec) return "open socket for group " + group + ": " + ec.message();
   socket_.set_option(boost::asio::socket_base::reuse_address(true), ec);
   if (ec) return "set SO_REUSEADDR: " + ec.message();
-  const int fd = socket_.native_handle();
 #ifdef IP_MULTICAST_ALL
   const int all = 0;
   if (::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &all, sizeof all) != 0) {
@@ -119,9 +130,7 @@ std::map<std::string, MulticastPath::Endpoint> MulticastPath::peers() const {
 int MulticastPath::native_handle() { return socket_.is_open() ? socket_.native_handle() : -1; }
 
 void MulticastPath::send_all(const std::vector<std::vector<uint8_t>>& datagrams) {
-  if (options_.loopback) {
-    for (const auto& d : datagrams) remember_sent(d);
-  }
+  for (const auto& d : datagrams) remember_sent(d);
   send_datagrams(group_endpoint(), datagrams);
 }
 
@@ -131,7 +140,6 @@ void MulticastPath::remember_sent(std::span<const uint8_t> datagram) {
 }
 
 bool MulticastPath::accept_received(std::span<const uint8_t> datagram, const Endpoint&) {
-  if (!options_.loopback) return true;
   std::optional<uint64_t> hash;  // computed only when a size matches
   for (auto& [size, h] : recent_) {
     if (size != datagram.size()) continue;
@@ -147,9 +155,14 @@ bool MulticastPath::accept_received(std::span<const uint8_t> datagram, const End
   return true;
 }
 
-bool MulticastPath::is_fatal_send_error(const boost::system::error_code& ec) const {
-  if (ec.category() == boost::system::system_category() && ec.value() == ENETUNREACH) return true;
-  return SocketPath::is_fatal_send_error(ec);
+std::optional<std::string> MulticastPath::fatal_send_error(const boost::system::error_code& ec,
+                                                           const Endpoint& to) const {
+  if (ec == boost::asio::error::network_unreachable) {
+    return "send to " + to_text(to) + " through " +
+           (options_.intf.empty() ? std::string("default interface") : options_.intf) + ": " +
+           ec.message();
+  }
+  return SocketPath::fatal_send_error(ec, to);
 }
 
 }  // namespace vigil::heartbeat

@@ -41,7 +41,8 @@ struct MulticastOptions {
   /// IP_MULTICAST_TTL, 0..255 router hops; 1 keeps datagrams on the link.
   int ttl = 1;
   /// IP_MULTICAST_LOOP: deliver our sends to sockets of this host too.
-  /// Needed when several agents share a host or network namespace.
+  /// Needed when several agents share a host or network namespace. No
+  /// effect on lo, where every send is delivered locally anyway.
   bool loopback = true;
 };
 
@@ -57,6 +58,8 @@ class MulticastPath : public SocketPath {
   ~MulticastPath() override;
 
   // start() (SocketPath) opens an IPv4 UDP socket and, in order:
+  //  - for an interface name, checks that the interface exists and is up
+  //    (SIOCGIFFLAGS): a join on a down interface succeeds, its sends fail;
   //  - sets SO_REUSEADDR, so every agent of a host binds the same port and
   //    each receives every datagram sent to the group;
   //  - sets IP_MULTICAST_ALL to 0 (Linux), so only datagrams of groups this
@@ -71,22 +74,26 @@ class MulticastPath : public SocketPath {
   //    its interface;
   //  - sets IP_MULTICAST_TTL and IP_MULTICAST_LOOP.
   // A failure names the step and the interface, e.g. "interface eth9: No
-  // such device", "join 224.3.29.71 on 10.9.9.9: No such device", and leaves
-  // the path down and retried.
+  // such device", "interface eth1 is down", "join 224.3.29.71 on 10.9.9.9:
+  // No such device" (not a local address), "join 224.3.29.71 on default
+  // interface: No such device" (no route to the group), and leaves the path
+  // down and retried.
 
   /// Sends every datagram once to group:port through the non-blocking
   /// socket. Never throws; errors are counted. EADDRNOTAVAIL, ENODEV,
   /// ENETDOWN and ENETUNREACH (interface gone or down, no route to the
   /// group) take the path down.
   ///
-  /// With loopback on, our own datagrams come back to this socket. They are
-  /// recognized (size and 64-bit hash of each of the last 64 datagrams sent)
-  /// and dropped before the handler and the received counters; they are
-  /// counted by own_datagrams_received(). A copy that comes back after 64
-  /// newer sends reaches the handler, which drops it as coming from itself.
-  /// Datagrams of other agents of the same host reach the handler as usual:
-  /// their source address (the interface address and the shared port) is
-  /// the same as ours and cannot tell them apart.
+  /// Our own datagrams come back to this socket with loopback on (and
+  /// always on lo, where sending is delivering). They are recognized (size
+  /// and 64-bit hash of each of the last 64 datagrams sent) and dropped
+  /// before the handler and the received counters; they are counted by
+  /// own_datagrams_received(). A copy that comes back after 64 newer sends
+  /// reaches the handler, which drops it as coming from itself. Datagrams of
+  /// other agents of the same host reach the handler as usual: their source
+  /// (the interface address, or 0.0.0.0 on lo when `intf` is not an
+  /// address, and the shared port) is the same as ours, so the source
+  /// cannot tell them apart.
   void send_all(const std::vector<std::vector<uint8_t>>& datagrams) override;
 
   /// Replaces the peer set (join, leave, config reload).
@@ -111,8 +118,10 @@ class MulticastPath : public SocketPath {
  protected:
   std::optional<std::string> open_socket() override;
   bool accept_received(std::span<const uint8_t> datagram, const Endpoint& from) override;
-  /// The SocketPath set plus ENETUNREACH: the one destination is unreachable.
-  bool is_fatal_send_error(const boost::system::error_code& ec) const override;
+  /// The SocketPath set plus ENETUNREACH (interface down, no route to the
+  /// group): the one destination is unreachable.
+  std::optional<std::string> fatal_send_error(const boost::system::error_code& ec,
+                                              const Endpoint& to) const override;
 
  private:
   static constexpr std::size_t kRecentSends = 64;

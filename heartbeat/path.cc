@@ -107,9 +107,9 @@ void SocketPath::attempt_open() {
   }
   const bool was_down = reported_down_;
   up_ = true;
+  proven_ = false;
   reported_down_ = false;
   down_reason_.clear();
-  next_delay_ = retry_.initial;
   if (was_down) {
     spdlog::info("heartbeat path {}: up again after {} reopen attempt(s): {}", id_,
                  counters_.restarts, describe());
@@ -163,9 +163,10 @@ void SocketPath::receive() {
           }
           warn("receive", nullptr, ec);
         } else if (accept_received(std::span<const uint8_t>(buffer_.data(), n), from_)) {
+          if (!proven_) mark_proven();
           ++counters_.received_datagrams;
           counters_.received_bytes += n;
-          on_datagram_(id_, std::span<const uint8_t>(buffer_.data(), n), from_);
+          if (on_datagram_) on_datagram_(id_, std::span<const uint8_t>(buffer_.data(), n), from_);
         }
         if (generation == socket_generation_ && up_) receive();
       });
@@ -173,8 +174,17 @@ void SocketPath::receive() {
 
 bool SocketPath::accept_received(std::span<const uint8_t>, const Endpoint&) { return true; }
 
-bool SocketPath::is_fatal_send_error(const boost::system::error_code& ec) const {
-  return is_errno(ec, EADDRNOTAVAIL) || is_errno(ec, ENODEV) || is_errno(ec, ENETDOWN);
+std::optional<std::string> SocketPath::fatal_send_error(const boost::system::error_code& ec,
+                                                        const Endpoint& to) const {
+  if (is_errno(ec, EADDRNOTAVAIL) || is_errno(ec, ENODEV) || is_errno(ec, ENETDOWN)) {
+    return "send to " + to_text(to) + ": " + ec.message();
+  }
+  return std::nullopt;
+}
+
+void SocketPath::mark_proven() {
+  proven_ = true;
+  next_delay_ = retry_.initial;
 }
 
 bool SocketPath::send_datagrams(const Endpoint& to,
@@ -189,8 +199,8 @@ bool SocketPath::send_datagrams(const Endpoint& to,
     const std::size_t n = socket_.send_to(boost::asio::buffer(d), to, 0, ec);
     if (ec) {
       ++counters_.send_errors;
-      if (is_fatal_send_error(ec)) {
-        go_down("send to " + to_text(to) + ": " + ec.message());
+      if (auto reason = fatal_send_error(ec, to)) {
+        go_down(*reason);
       } else {
         warn("send", &to, ec);
       }
@@ -198,6 +208,7 @@ bool SocketPath::send_datagrams(const Endpoint& to,
     }
     ++counters_.sent_datagrams;
     counters_.sent_bytes += n;
+    if (!proven_) mark_proven();
   }
   return up_;
 }

@@ -49,7 +49,8 @@ inline constexpr std::chrono::milliseconds kDefaultRetryInitial{1000};
 inline constexpr std::chrono::milliseconds kDefaultRetryMax{30000};
 
 /// Exponential backoff of reopen attempts: `initial`, then twice the previous
-/// delay, capped at `max` (both > 0, initial <= max).
+/// delay, capped at `max` (both > 0, initial <= max). The delay starts again
+/// from `initial` once the reopened path has sent or received a datagram.
 struct RetryPolicy {
   std::chrono::milliseconds initial = kDefaultRetryInitial;
   std::chrono::milliseconds max = kDefaultRetryMax;
@@ -66,7 +67,7 @@ class Path {
   using Endpoint = boost::asio::ip::udp::endpoint;
   /// Called on the io_context thread for every datagram received; the span
   /// is valid only during the call. The handler may call stop() but must not
-  /// destroy the path.
+  /// destroy the path. An empty handler ignores what is received.
   using Handler = std::function<void(const std::string& path_id, std::span<const uint8_t> datagram,
                                      const Endpoint& from)>;
   /// Up/down notifications. `up` false carries a human reason, e.g.
@@ -153,9 +154,13 @@ class SocketPath : public Path {
   /// Whether a received datagram goes to the handler (and the received
   /// counters); false drops it silently. Default: every datagram.
   virtual bool accept_received(std::span<const uint8_t> datagram, const Endpoint& from);
-  /// Whether `ec`, returned by a send, means the socket can no longer be used
-  /// and must be reopened. Default: EADDRNOTAVAIL, ENODEV, ENETDOWN.
-  virtual bool is_fatal_send_error(const boost::system::error_code& ec) const;
+  /// Whether `ec`, returned by a send to `to`, means the socket can no
+  /// longer be used and must be reopened: the reason to report, or
+  /// std::nullopt for an error that is only counted. Default: EADDRNOTAVAIL,
+  /// ENODEV, ENETDOWN, reported as "send to 224.3.29.71:10000: No such
+  /// device".
+  virtual std::optional<std::string> fatal_send_error(const boost::system::error_code& ec,
+                                                      const Endpoint& to) const;
 
   /// Sends every datagram to `to` with a synchronous send on the
   /// non-blocking socket, counting bytes and errors. Returns false when the
@@ -176,12 +181,18 @@ class SocketPath : public Path {
   void schedule_retry();
   void receive();
   void close_socket();
+  void mark_proven();
 
   std::string id_;
   Handler on_datagram_;
   boost::asio::steady_timer retry_timer_;
   RetryPolicy retry_;
+  // The delay before the next reopen attempt. It goes back to the policy's
+  // initial delay only once a send or receive succeeds after an open, so a
+  // path that opens but cannot send (interface down) flaps no faster than
+  // the backoff.
   std::chrono::milliseconds next_delay_ = kDefaultRetryInitial;
+  bool proven_ = false;  // a send or receive succeeded since the last open
   bool started_ = false;
   bool up_ = false;
   bool reported_down_ = false;  // the state handler was told about the current down period

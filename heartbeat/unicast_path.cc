@@ -1,5 +1,6 @@
 #include "heartbeat/unicast_path.h"
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/socket_base.hpp>
 
 namespace vigil::heartbeat {
@@ -21,6 +22,24 @@ std::optional<std::string> UnicastPath::open_socket() {
   socket_.bind(listen_, ec);
   if (ec) return "bind " + to_text(listen_) + ": " + ec.message();
   return std::nullopt;
+}
+
+std::optional<std::string> UnicastPath::fatal_send_error(const boost::system::error_code& ec,
+                                                         const Endpoint& to) const {
+  if (auto reason = SocketPath::fatal_send_error(ec, to)) return reason;
+  if (ec != boost::asio::error::network_unreachable || listen_.address().is_unspecified()) {
+    return std::nullopt;
+  }
+  // Is the bound address still ours? A probe socket bound to it (any port)
+  // fails with EADDRNOTAVAIL once it is gone.
+  boost::asio::ip::udp::socket probe(io_);
+  boost::system::error_code probe_ec;
+  probe.open(listen_.protocol(), probe_ec);
+  if (probe_ec) return std::nullopt;
+  probe.bind(Endpoint(listen_.address(), 0), probe_ec);
+  if (probe_ec != boost::system::errc::address_not_available) return std::nullopt;
+  return "send to " + to_text(to) + ": " + ec.message() + " (local address " +
+         listen_.address().to_string() + " is no longer assigned)";
 }
 
 UnicastPath::Endpoint UnicastPath::local_endpoint() const { return socket_.local_endpoint(); }

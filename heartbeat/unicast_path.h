@@ -37,10 +37,11 @@ class UnicastPath : public SocketPath {
   /// Sends every datagram to every peer with a synchronous send on the
   /// non-blocking socket (best effort: errors, including a full socket
   /// buffer or a path that is down, are counted and logged at most once per
-  /// second, never thrown). EADDRNOTAVAIL, ENODEV or ENETDOWN (the local
-  /// address or its interface is gone) take the path down; an unreachable
-  /// peer (ENETUNREACH, EHOSTUNREACH) is only counted, since other peers may
-  /// still be reachable.
+  /// second, never thrown). EADDRNOTAVAIL, ENODEV or ENETDOWN take the path
+  /// down. ENETUNREACH takes it down only when the bound address is no
+  /// longer assigned to this host (Linux reports a vanished source address
+  /// that way; checked by binding a probe socket to it); otherwise, like
+  /// EHOSTUNREACH, it concerns one peer and is only counted.
   void send_all(const std::vector<std::vector<uint8_t>>& datagrams) override;
   /// Sends to one peer by node name; unknown names are ignored.
   void send_to(const std::string& peer, const std::vector<std::vector<uint8_t>>& datagrams);
@@ -56,6 +57,8 @@ class UnicastPath : public SocketPath {
 
  protected:
   std::optional<std::string> open_socket() override;
+  std::optional<std::string> fatal_send_error(const boost::system::error_code& ec,
+                                              const Endpoint& to) const override;
 
  private:
   Endpoint listen_;
