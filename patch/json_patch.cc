@@ -1,12 +1,12 @@
-// RFC 6902 JSON Patch: a strict validation pass per operation, then
-// nlohmann::json::patch_inplace on a working copy.
+// RFC 6902 JSON Patch: a strict check of each operation against the current
+// document, then a direct change of it.
 //
 // nlohmann's patch_inplace accepts some patches RFC 6902 rejects (it turns a
 // null parent into an object, silently ignores a remove below a scalar, and
-// asserts on an add below a scalar). Each operation is therefore checked
-// against the current state of the working copy before nlohmann applies it
-// (a "test" is decided entirely by that check), and the caller's document is
-// only replaced once every operation succeeded.
+// asserts on an add below a scalar), so operations are checked and applied
+// here. A patch of several operations works on a copy that replaces the
+// caller's document only once every operation succeeded; a single operation
+// (the usual heartbeat delta) is fully checked first and applied in place.
 #include "patch/json_patch.h"
 
 #include <cstddef>
@@ -231,39 +231,66 @@ Op parse_op(const json& op) {
   return parsed;
 }
 
-void run(json& doc, json single_op) {
-  json ops = json::array();
-  ops.push_back(std::move(single_op));
-  doc.patch_inplace(ops);
+// The mutable container holding the last token of `path` (validated).
+json& parent_of(json& doc, const Tokens& path) {
+  return const_cast<json&>(resolve(doc, path, path.size() - 1));
 }
 
-// RFC 6902 section 5: applies one checked operation to `doc`.
+// Section 4.1, after check_add_target(): inserts or replaces `value`.
+void do_add(json& doc, const Tokens& path, json value) {
+  if (path.empty()) {
+    doc = std::move(value);
+    return;
+  }
+  json& parent = parent_of(doc, path);
+  if (parent.is_object()) {
+    parent[path.back()] = std::move(value);
+  } else if (path.back() == "-") {
+    parent.push_back(std::move(value));
+  } else {
+    const auto index = parse_index(path.back(), path, path.size() - 1);
+    parent.insert(parent.begin() + static_cast<std::ptrdiff_t>(*index), std::move(value));
+  }
+}
+
+// Section 4.2, after resolve() found the target.
+void do_remove(json& doc, const Tokens& path) {
+  json& parent = parent_of(doc, path);
+  if (parent.is_object())
+    parent.erase(path.back());
+  else
+    parent.erase(*parse_index(path.back(), path, path.size() - 1));
+}
+
+// RFC 6902 section 5: applies one operation to `doc`. Every check happens
+// before `doc` changes, except for move, whose add is checked after its
+// remove (section 4.4).
 void apply_op(json& doc, const Op& op) {
   const json& source = *op.source;
   switch (op.kind) {
     case OpKind::kAdd:
       check_add_target(doc, op.path);
-      run(doc, source);
+      do_add(doc, op.path, source.at("value"));
       return;
     case OpKind::kRemove:
       if (op.path.empty()) throw Failure{"cannot remove the document root"};
       resolve(doc, op.path, op.path.size());
-      run(doc, source);
+      do_remove(doc, op.path);
       return;
     case OpKind::kReplace:
-      resolve(doc, op.path, op.path.size());
-      run(doc, source);
+      const_cast<json&>(resolve(doc, op.path, op.path.size())) = source.at("value");
       return;
     case OpKind::kTest:
       if (resolve(doc, op.path, op.path.size()) != source.at("value")) {
         throw Failure{"test failed: the value at the path differs"};
       }
       return;
-    case OpKind::kCopy:
-      resolve(doc, op.from, op.from.size());
+    case OpKind::kCopy: {
+      json value = resolve(doc, op.from, op.from.size());
       check_add_target(doc, op.path);
-      run(doc, source);
+      do_add(doc, op.path, std::move(value));
       return;
+    }
     case OpKind::kMove: {
       json value = resolve(doc, op.from, op.from.size());
       if (is_proper_prefix(op.from, op.path)) {
@@ -274,9 +301,9 @@ void apply_op(json& doc, const Op& op) {
       if (op.from == op.path) return;
       // Section 4.4: a remove at "from" followed by an add at "path"; the add
       // is checked against the document after the removal.
-      run(doc, json{{"op", "remove"}, {"path", source.at("from")}});
+      do_remove(doc, op.from);
       check_add_target(doc, op.path);
-      run(doc, json{{"op", "add"}, {"path", source.at("path")}, {"value", std::move(value)}});
+      do_add(doc, op.path, std::move(value));
       return;
     }
   }
@@ -299,7 +326,13 @@ void apply_patch(json& doc, const json& ops) {
       throw PatchError(describe(i, ops[i]) + ": " + f.reason);
     }
   }
-  json work = doc;
+  // A single operation other than move is checked whole before it changes
+  // anything, so it applies in place; otherwise work on a copy so a failure
+  // half-way leaves `doc` untouched.
+  const bool in_place = parsed.size() == 1 && parsed[0].kind != OpKind::kMove;
+  json copy;
+  if (!in_place) copy = doc;
+  json& work = in_place ? doc : copy;
   for (std::size_t i = 0; i < parsed.size(); ++i) {
     try {
       apply_op(work, parsed[i]);
@@ -309,7 +342,7 @@ void apply_patch(json& doc, const json& ops) {
       throw PatchError(describe(i, ops[i]) + ": " + e.what());
     }
   }
-  doc.swap(work);
+  if (!in_place) doc.swap(copy);
 }
 
 json diff(const json& from, const json& to) { return json::diff(from, to); }
