@@ -19,6 +19,7 @@
 #include "agent/event.h"
 #include "agent/event_bus.h"
 #include "agent/event_filter.h"
+#include "agent/heartbeat_paths.h"
 #include "agent/hook_runner.h"
 #include "agent/json_condition.h"
 #include "agent/version.h"
@@ -26,7 +27,6 @@
 #include "crypto/keyring.h"
 #include "heartbeat/codec.h"
 #include "heartbeat/message.h"
-#include "heartbeat/unicast_path.h"
 #include "membership/peer_table.h"
 #include "membership/replicator.h"
 #include "membership/stall_detector.h"
@@ -52,10 +52,6 @@ uint64_t new_boot_id() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count());
-}
-
-asio::ip::udp::endpoint to_endpoint(const Endpoint& e) {
-  return {asio::ip::make_address(e.host), e.port};
 }
 
 std::vector<membership::PeerTable::PathSpec> path_specs(const Config& c) {
@@ -122,11 +118,12 @@ class Daemon::Impl {
 
  private:
   // Heartbeat transmit.
-  void tx_tick();
+  HeartbeatPaths::Datagrams heartbeat();
   void send_now();
   void send_soon();
   // Heartbeat receive and liveness.
   void on_datagram(const std::string& path, std::span<const uint8_t> bytes);
+  void on_path_state(const std::string& path, bool up, const std::string& reason);
   void check_tick();
   void apply(const std::vector<membership::Transition>& transitions);
   // The local document.
@@ -152,7 +149,6 @@ class Daemon::Impl {
   crypto::Keyring keyring_;
   heartbeat::Sealer sealer_;
   heartbeat::Opener opener_;
-  std::vector<std::unique_ptr<heartbeat::UnicastPath>> paths_;
   membership::PeerTable peers_;
   membership::StallDetector stall_;
   patch::NodeDocument doc_;
@@ -160,9 +156,9 @@ class Daemon::Impl {
   EventBus bus_;
   HookRunner hooks_;
   ApiServer api_;
-  asio::steady_timer tx_timer_, check_timer_, commit_timer_, eager_timer_;
+  HeartbeatPaths paths_;
+  asio::steady_timer check_timer_, commit_timer_, eager_timer_;
   asio::signal_set signals_;
-  milliseconds tx_interval_{500};
   bool commit_pending_ = false, eager_pending_ = false, waits_pending_ = false;
   Clock::time_point last_send_{};
   std::vector<std::function<void(uint64_t)>> commit_waiters_;
@@ -197,29 +193,25 @@ Daemon::Impl::Impl(Config config)
       bus_(EventBus::Options{.node = config_.node_name}),
       hooks_(io_, bus_, config_.hooks),
       api_(io_, config_.api_socket(), [this](std::shared_ptr<ApiExchange> ex) { handle(ex); }),
-      tx_timer_(io_),
+      paths_(
+          io_, config_,
+          [this](const std::string& path, std::span<const uint8_t> bytes) {
+            on_datagram(path, bytes);
+          },
+          [this](const std::string& path, bool up, const std::string& reason) {
+            on_path_state(path, up, reason);
+          },
+          [this] { return heartbeat(); }),
       check_timer_(io_),
       commit_timer_(io_),
       eager_timer_(io_),
       signals_(io_, SIGINT, SIGTERM) {
-  for (const auto& hb : config_.hb) {
-    std::map<std::string, heartbeat::UnicastPath::Endpoint> peers;
-    for (const auto& [name, ep] : hb.peers) peers[name] = to_endpoint(ep);
-    paths_.push_back(std::make_unique<heartbeat::UnicastPath>(
-        io_, hb.id, to_endpoint(hb.listen), std::move(peers),
-        [this](const std::string& path, std::span<const uint8_t> bytes,
-               const heartbeat::UnicastPath::Endpoint&) { on_datagram(path, bytes); }));
-  }
-  if (!config_.hb.empty()) {
-    tx_interval_ = config_.hb.front().interval;
-    for (const auto& hb : config_.hb) tx_interval_ = std::min(tx_interval_, hb.interval);
-  }
   bus_.listen([this](const Event& e) { hooks_.on_event(e); });
 }
 
 int Daemon::Impl::run() {
-  for (auto& p : paths_) p->start();
   api_.start();
+  paths_.start();
   spdlog::info("node {} of cluster {} started: boot {}, {} heartbeat path(s), api {}",
                config_.node_name, config_.cluster_name, boot_, paths_.size(),
                config_.api_socket().string());
@@ -227,11 +219,6 @@ int Daemon::Impl::run() {
     if (ec) return;
     spdlog::info("signal {}: stopping", sig);
     stop();
-  });
-  send_now();
-  tx_timer_.expires_after(tx_interval_);
-  tx_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) tx_tick();
   });
   check_tick();
   io_.run();
@@ -241,12 +228,11 @@ int Daemon::Impl::run() {
 
 void Daemon::Impl::stop() {
   boost::system::error_code ignore;
-  tx_timer_.cancel();
   check_timer_.cancel();
   commit_timer_.cancel();
   eager_timer_.cancel();
   signals_.cancel(ignore);
-  for (auto& p : paths_) p->stop();
+  paths_.stop();
   api_.stop();
   hooks_.kill_all();
   io_.stop();
@@ -254,21 +240,13 @@ void Daemon::Impl::stop() {
 
 // ---- heartbeat transmit ----------------------------------------------------
 
-void Daemon::Impl::tx_tick() {
-  send_now();
-  tx_timer_.expires_after(tx_interval_);
-  tx_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) tx_tick();
-  });
+HeartbeatPaths::Datagrams Daemon::Impl::heartbeat() {
+  auto msg = replicator_.outgoing(peers_.alive());
+  last_send_ = Clock::now();
+  return sealer_.seal(heartbeat::encode(msg), wall_ms());
 }
 
-void Daemon::Impl::send_now() {
-  auto msg = replicator_.outgoing(peers_.alive());
-  auto payload = heartbeat::encode(msg);
-  auto datagrams = sealer_.seal(payload, wall_ms());
-  for (auto& p : paths_) p->send_all(datagrams);
-  last_send_ = Clock::now();
-}
+void Daemon::Impl::send_now() { paths_.send_all(heartbeat()); }
 
 void Daemon::Impl::send_soon() {
   if (eager_pending_) return;
@@ -285,15 +263,20 @@ void Daemon::Impl::send_soon() {
 
 void Daemon::Impl::on_datagram(const std::string& path, std::span<const uint8_t> bytes) {
   auto now = Clock::now();
+  const heartbeat::DropCounters drops_before = opener_.drops();
   auto result = opener_.open(bytes, now, wall_ms());
+  paths_.count_drops(path, drops_before, opener_.drops());
   if (!result) return;
+  paths_.count_received(path, result->sender, bytes.size());
   apply(peers_.heard(result->sender, path, now));
   if (!result->payload) return;
   heartbeat::Message msg;
   try {
     msg = heartbeat::decode(*result->payload);
   } catch (const heartbeat::DecodeError& e) {
+    const heartbeat::DropCounters undecoded = opener_.drops();
     opener_.count_drop(heartbeat::DropReason::kMalformed);
+    paths_.count_drops(path, undecoded, opener_.drops());
     spdlog::debug("message from {} dropped: {}", result->sender, e.what());
     return;
   }
@@ -314,6 +297,18 @@ void Daemon::Impl::on_datagram(const std::string& path, std::span<const uint8_t>
   if (received.resync) spdlog::info("gap or bad delta from {}: full resync requested", sender);
   if (received.changed()) dataset_changed();
   if (received.resync || replicator_.behind(sender)) send_soon();
+}
+
+void Daemon::Impl::on_path_state(const std::string& path, bool up, const std::string& reason) {
+  if (up)
+    spdlog::info("heartbeat path {} is up", path);
+  else
+    spdlog::error("heartbeat path {} is down: {} (retrying)", path, reason);
+  Event e{.kind = "DaemonHeartbeatUpdated",
+          .labels = {{"hb", path}},
+          .data = {{"hb", path}, {"state", up ? "up" : "down"}}};
+  if (!up) e.data["reason"] = reason;
+  bus_.publish(std::move(e));
 }
 
 void Daemon::Impl::check_tick() {
@@ -572,39 +567,15 @@ void Daemon::Impl::handle_local_change(const std::shared_ptr<ApiExchange>& ex,
 }
 
 json Daemon::Impl::hb_status() const {
-  json out = {{"node", config_.node_name}, {"boot", boot_}, {"paths", json::array()}};
-  auto now = Clock::now();
-  for (std::size_t i = 0; i < paths_.size(); ++i) {
-    const auto& p = paths_[i];
-    const auto& c = p->counters();
-    json peers = json::object();
-    for (const auto& [name, ep] : p->peers()) {
-      json peer = {{"address", ep.address().to_string() + ":" + std::to_string(ep.port())}};
-      if (const auto* w = peers_.watcher(name, p->id())) {
-        peer["state"] = std::string(to_string(w->state()));
-        if (auto last = w->last_heard())
-          peer["last_heard_ms"] = std::chrono::duration_cast<milliseconds>(now - *last).count();
-        else
-          peer["last_heard_ms"] = nullptr;
-      }
-      peers[name] = std::move(peer);
-    }
-    out["paths"].push_back({{"id", p->id()},
-                            {"type", config_.hb[i].type},
-                            {"sent_datagrams", c.sent_datagrams},
-                            {"sent_bytes", c.sent_bytes},
-                            {"received_datagrams", c.received_datagrams},
-                            {"received_bytes", c.received_bytes},
-                            {"send_errors", c.send_errors},
-                            {"peers", std::move(peers)}});
-  }
   json drops = json::object();
   for (std::size_t i = 0; i < static_cast<std::size_t>(heartbeat::DropReason::kCount); ++i) {
     auto r = static_cast<heartbeat::DropReason>(i);
     drops[std::string(heartbeat::to_string(r))] = opener_.drops().get(r);
   }
-  out["dropped"] = std::move(drops);
-  return out;
+  return {{"node", config_.node_name},
+          {"boot", boot_},
+          {"paths", paths_.status(peers_)},
+          {"dropped", std::move(drops)}};
 }
 
 namespace {

@@ -71,23 +71,33 @@ std::string render_status_table(const json& ds) {
 }
 
 std::string render_hb_table(const json& hb) {
-  std::vector<Row> rows = {{"PATH", "PEER", "ADDRESS", "STATE", "LAST HEARD", "TX PKTS", "TX BYTES",
-                            "RX PKTS", "RX BYTES"}};
-  for (const auto& p : hb.at("paths"))
+  auto drops_text = [](const json& dropped) {
+    std::string out;
+    for (const auto& [reason, n] : dropped.items())
+      if (n.get<uint64_t>() > 0) out += " " + reason + "=" + n.dump();
+    return out.empty() ? std::string(" none") : out;
+  };
+  std::vector<Row> rows = {
+      {"PATH", "TYPE", "STATUS", "PEER", "ADDRESS", "STATE", "LAST HEARD", "RX PKTS", "RX BYTES"}};
+  std::string totals;
+  for (const auto& p : hb.at("paths")) {
+    const std::string id = p.value("id", "");
     for (const auto& [name, peer] : p.at("peers").items()) {
       const auto& last = peer.value("last_heard_ms", json());
-      rows.push_back(
-          {p.value("id", ""), name, peer.value("address", ""), peer.value("state", "unknown"),
-           last.is_number() ? std::to_string(last.get<int64_t>()) + "ms ago" : "never",
-           text(p.value("sent_datagrams", json())), text(p.value("sent_bytes", json())),
-           text(p.value("received_datagrams", json())), text(p.value("received_bytes", json()))});
+      rows.push_back({id, p.value("type", ""), p.value("up", false) ? "up" : "down", name,
+                      peer.value("address", ""), peer.value("state", "unknown"),
+                      last.is_number() ? std::to_string(last.get<int64_t>()) + "ms ago" : "never",
+                      text(peer.value("received_datagrams", json())),
+                      text(peer.value("received_bytes", json()))});
     }
-  std::string out = render_rows(rows);
-  std::string drops;
-  const json dropped = hb.value("dropped", json::object());
-  for (const auto& [reason, n] : dropped.items())
-    if (n.get<uint64_t>() > 0) drops += " " + reason + "=" + n.dump();
-  return out + "dropped:" + (drops.empty() ? " none" : drops) + "\n";
+    totals += "path " + id + " (" + p.value("describe", "") + "): sent " +
+              text(p.value("sent_datagrams", json())) + " datagrams, " +
+              text(p.value("sent_bytes", json())) + " bytes; send errors " +
+              text(p.value("send_errors", json())) +
+              "; dropped:" + drops_text(p.value("dropped", json::object())) + "\n";
+  }
+  return render_rows(rows) + totals +
+         "dropped (all paths):" + drops_text(hb.value("dropped", json::object())) + "\n";
 }
 
 std::string render_event_line(const json& e) {

@@ -74,18 +74,22 @@ class Cluster:
     """N agents n1..nN with one unicast path each (or `paths` paths)."""
 
     def __init__(self, name, size=3, interval="200ms", timeout="1s", hooks=None,
-                 secret=SECRET, cluster_name="itest", paths=1):
+                 secret=SECRET, cluster_name="itest", paths=1, netns=None):
+        """`paths`: a count of unicast paths, or a list of path specs such as
+        {"type": "unicast"} or {"type": "multicast", "addr": "239.1.1.1"}.
+        `netns`: a NetNS to run the daemons in (addresses 127.0.0.x then)."""
         self.name = name
         self.size = size
         self.nodes = ["n%d" % i for i in range(1, size + 1)]
         # A per-test second octet keeps tests' addresses apart.
-        self.net = 100 + zlib.crc32(name.encode()) % 100
+        self.netns = netns
+        self.net = 0 if netns else 100 + zlib.crc32(name.encode()) % 100
         self.port = 20000 + zlib.crc32(name.encode()) % 20000
         self.interval, self.timeout = interval, timeout
         self.hooks = hooks or {}
         self.secret = secret
         self.cluster_name = cluster_name
-        self.paths = paths
+        self.paths = [{"type": "unicast"}] * paths if isinstance(paths, int) else paths
         self.dir = tempfile.mkdtemp(prefix="vigil-%s-" % name)
         self.procs = {}
         self.streams = []
@@ -114,17 +118,20 @@ class Cluster:
             'var_dir = "%s"' % self.var_dir(node),
             'log_level = "debug"',
         ]
-        for p in range(self.paths):
-            peers = ", ".join('%s = "%s:%d"' % (n, self.addr(n), self.port + p)
-                              for n in self.nodes if n != node)
-            lines += [
-                "[hb.u%d]" % (p + 1),
-                'type = "unicast"',
-                'listen = "%s:%d"' % (self.addr(node), self.port + p),
-                "peers = { %s }" % peers,
-                'interval = "%s"' % self.interval,
-                'timeout = "%s"' % self.timeout,
-            ]
+        for p, spec in enumerate(self.paths):
+            lines += ["[hb.u%d]" % (p + 1) if spec["type"] == "unicast" else "[hb.m%d]" % (p + 1),
+                      'type = "%s"' % spec["type"],
+                      'interval = "%s"' % spec.get("interval", self.interval),
+                      'timeout = "%s"' % spec.get("timeout", self.timeout)]
+            if spec["type"] == "unicast":
+                peers = ", ".join('%s = "%s:%d"' % (n, self.addr(n), self.port + p)
+                                  for n in self.nodes if n != node)
+                lines += ['listen = "%s:%d"' % (self.addr(node), self.port + p),
+                          "peers = { %s }" % peers]
+            else:
+                lines += ['addr = "%s"' % spec.get("addr", "239.7.7.7"),
+                          "port = %d" % (self.port + p),
+                          'intf = "%s"' % self.addr(node)]
         for hook, spec in self.hooks.items():
             lines += ["[hook.%s]" % hook,
                       "events = [%s]" % ", ".join('"%s"' % e for e in spec["events"]),
@@ -137,8 +144,9 @@ class Cluster:
 
     def start(self, node):
         with open(self.log_path(node), "a") as log:
+            prefix = self.netns.prefix() if self.netns else []
             self.procs[node] = subprocess.Popen(
-                [VIGIL, "daemon", "run", "--config", self.config_path(node)],
+                prefix + [VIGIL, "daemon", "run", "--config", self.config_path(node)],
                 stdout=log, stderr=log)
         sock = os.path.join(self.var_dir(node), "api.sock")
         deadline = time.monotonic() + 10

@@ -1,0 +1,104 @@
+"""Fault injection: packet loss, partitions, asymmetric and per-path cuts,
+made with nftables rules inside a network namespace the test creates.
+Skipped, with a message, without root."""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from netns import NetNS  # noqa: E402
+from vigil_cluster import Cluster  # noqa: E402
+
+
+class FaultTest(unittest.TestCase):
+    def cluster(self, name, **kw):
+        ns = NetNS(name)
+        self.addCleanup(ns.close)
+        c = Cluster(name, netns=ns, **kw)
+        self.addCleanup(c.close)
+        c.start_all()
+        for n in c.nodes:
+            self.assertTrue(c.wait(n, ".peers.*.state=alive"), c.log(n))
+        return ns, c
+
+    def peer_path_state(self, c, node, path_id, peer):
+        for p in c.hb(node)["paths"]:
+            if p["id"] == path_id:
+                return p["peers"][peer]["state"]
+        raise KeyError(path_id)
+
+    def test_20_percent_loss_raises_no_stale_and_changes_still_converge(self):
+        ns, c = self.cluster("loss", interval="200ms", timeout="2s")
+        streams = {n: c.events(n, "NodeStale") for n in c.nodes}
+        ns.loss(20)
+        self.assertEqual(c.cli("n1", "node", "set", ".labels.lossy=yes").returncode, 0)
+        for n in ("n2", "n3"):
+            self.assertTrue(c.wait(n, ".node.n1.labels.lossy=yes", "10s"))
+        time.sleep(12)  # 60 intervals under loss
+        self.assertEqual(c.cli("n3", "node", "set", ".labels.late=1").returncode, 0)
+        for n in ("n1", "n2"):
+            self.assertTrue(c.wait(n, ".node.n3.labels.late=1", "10s"))
+        for n, s in streams.items():
+            self.assertEqual(s.matching("NodeStale"), [], "%s: %s" % (n, s.snapshot()))
+
+    def test_partition_is_seen_on_both_sides_and_heals_with_convergence(self):
+        ns, c = self.cluster("partition", interval="200ms", timeout="1s")
+        streams = {n: c.events(n, "NodeStale", "NodeAlive") for n in c.nodes}
+        start = time.monotonic()
+        for other in ("n2", "n3"):
+            ns.drop(c.addr("n1"), c.addr(other))
+            ns.drop(c.addr(other), c.addr("n1"))
+        seen = [streams["n1"].wait_for("NodeStale", 10, node="n2"),
+                streams["n1"].wait_for("NodeStale", 10, node="n3"),
+                streams["n2"].wait_for("NodeStale", 10, node="n1"),
+                streams["n3"].wait_for("NodeStale", 10, node="n1")]
+        elapsed = time.monotonic() - start
+        self.assertTrue(all(seen), [s.snapshot() for s in streams.values()])
+        # timeout + interval is 1.2 s; the bound is generous for a loaded machine.
+        self.assertLess(elapsed, 5.0)
+        self.assertEqual(c.status("n2")["peers"]["n3"]["state"], "alive")
+        # Both sides change while apart.
+        self.assertEqual(c.cli("n1", "node", "set", ".labels.side=a").returncode, 0)
+        self.assertEqual(c.cli("n2", "node", "set", ".labels.side=b").returncode, 0)
+        ns.heal()
+        self.assertIsNotNone(streams["n1"].wait_for("NodeAlive", 10, node="n2"))
+        self.assertIsNotNone(streams["n2"].wait_for("NodeAlive", 10, node="n1"))
+        for n in ("n2", "n3"):
+            self.assertTrue(c.wait(n, ".node.n1.labels.side=a", "10s"))
+        self.assertTrue(c.wait("n1", ".node.n2.labels.side=b", "10s"))
+        self.assertTrue(c.wait("n1", ".peers.*.state=alive", "10s"))
+
+    def test_asymmetric_loss_with_a_second_path_raises_no_stale(self):
+        ns, c = self.cluster("asym", interval="200ms", timeout="1s", paths=2)
+        stream = c.events("n2", "NodeStale")
+        ns.drop(c.addr("n1"), c.addr("n2"), port=c.port)  # n1 -> n2 on u1 only
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.peer_path_state(c, "n2", "u1", "n1") != "stale":
+            time.sleep(0.2)
+        self.assertEqual(self.peer_path_state(c, "n2", "u1", "n1"), "stale")
+        self.assertEqual(self.peer_path_state(c, "n2", "u2", "n1"), "alive")
+        self.assertEqual(self.peer_path_state(c, "n1", "u1", "n2"), "alive")  # n2 -> n1 is fine
+        time.sleep(2)
+        self.assertEqual(stream.matching("NodeStale"), [], stream.snapshot())
+        self.assertEqual(c.status("n2")["peers"]["n1"]["state"], "alive")
+
+    def test_two_paths_one_cut_keeps_the_node_and_both_cut_make_it_stale(self):
+        ns, c = self.cluster("twopaths", interval="200ms", timeout="1s",
+                             paths=[{"type": "unicast"}, {"type": "multicast"}])
+        stream = c.events("n1", "HeartbeatStale", "NodeStale")
+        # Cut the unicast path between n1 and n2, both ways.
+        ns.drop(c.addr("n1"), c.addr("n2"), port=c.port)
+        ns.drop(c.addr("n2"), c.addr("n1"), port=c.port)
+        self.assertIsNotNone(stream.wait_for("HeartbeatStale", 10, node="n2", hb="u1"))
+        time.sleep(2)
+        self.assertEqual(stream.matching("NodeStale"), [], stream.snapshot())
+        self.assertEqual(c.status("n1")["peers"]["n2"]["hb"], {"u1": "stale", "m2": "alive"})
+        # Cut the multicast path from n2 as well: now n2 is stale for n1.
+        ns.drop_from(c.addr("n2"), port=c.port + 1)
+        self.assertIsNotNone(stream.wait_for("NodeStale", 10, node="n2"))
+        self.assertEqual(c.status("n1")["peers"]["n3"]["state"], "alive")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

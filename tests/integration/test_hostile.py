@@ -1,0 +1,147 @@
+"""Hostile input on loopback: garbage, truncated, oversize and forged
+datagrams, fragments that never complete, a flood, and replays of a
+restarted agent's old datagrams. Each is dropped and counted, memory stays
+bounded, and the real agents keep hearing each other."""
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from vigil_cluster import Cluster, OTHER_SECRET, SECRET  # noqa: E402
+
+FORGE = os.environ.get("VIGIL_FORGE", "vigil-forge")
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Relay:
+    """Forwards UDP datagrams from `listen` to `target`, keeping a copy."""
+
+    def __init__(self, listen, target):
+        self.target = target
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(listen)
+        self.sock.settimeout(0.2)
+        self.recorded = []
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.recorded.append(data)
+            self.sock.sendto(data, self.target)
+
+    def replay(self, datagrams):
+        for d in datagrams:
+            self.sock.sendto(d, self.target)
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+class HostileInputTest(unittest.TestCase):
+    def forge(self, c, kind, count, secret=SECRET, sender="n2"):
+        res = subprocess.run([FORGE, "--to", "%s:%d" % (c.addr("n1"), c.port), "--kind", kind,
+                              "--count", str(count), "--cluster", c.cluster_name,
+                              "--secret", secret, "--sender", sender],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(res.returncode, 0, res.stderr)
+
+    def test_garbage_is_dropped_counted_and_heartbeats_keep_flowing(self):
+        c = Cluster("hostile", size=4, interval="200ms", timeout="2s")
+        self.addCleanup(c.close)
+        for n in ("n1", "n2", "n3"):  # n4 never runs: forged fragments claim to be it
+            c.start(n)
+        for n in ("n2", "n3"):
+            self.assertTrue(c.wait("n1", ".peers.%s.state=alive" % n))
+        stream = c.events("n1", "NodeStale")
+        rss_before = rss_kib(c.procs["n1"].pid)
+
+        self.forge(c, "random", 2000)
+        self.forge(c, "truncated", 1000)
+        self.forge(c, "oversize", 50)
+        self.forge(c, "wrong-key", 1000, secret=OTHER_SECRET)
+        self.forge(c, "incomplete", 500, sender="n4")
+        self.forge(c, "random", 100000)  # the flood
+        time.sleep(7)  # past the 5 s reassembly timeout
+
+        drops = c.hb("n1")["dropped"]
+        self.assertGreater(drops["malformed"] + drops["bad_magic"] + drops["bad_version"], 1000, drops)
+        self.assertGreater(drops["bad_tag"], 500, drops)
+        self.assertGreater(drops["oversize"], 0, drops)
+        self.assertGreater(drops["reassembly_timeout"] + drops["reassembly_overflow"], 100, drops)
+        # Per-path counters see the same drops.
+        path_drops = c.hb("n1")["paths"][0]["dropped"]
+        self.assertEqual(path_drops["bad_tag"], drops["bad_tag"])
+        # Memory stays bounded: reassembly holds at most 8 partial messages per sender.
+        self.assertLess(rss_kib(c.procs["n1"].pid) - rss_before, 30 * 1024)
+        # The real agents never stopped hearing each other.
+        self.assertEqual(stream.matching("NodeStale", node="n2"), [], stream.snapshot())
+        self.assertEqual(stream.matching("NodeStale", node="n3"), [], stream.snapshot())
+        ds = c.status("n1")
+        self.assertEqual(ds["peers"]["n2"]["state"], "alive")
+        self.assertEqual(ds["peers"]["n3"]["state"], "alive")
+        self.assertEqual(c.procs["n1"].poll(), None)
+
+    def test_restart_applies_a_full_and_never_the_old_boots_replayed_messages(self):
+        c = Cluster("replay", size=2, interval="200ms", timeout="1s")
+        self.addCleanup(c.close)
+        relay_addr = ("127.0.%d.20" % c.net, c.port)
+        relay = Relay(relay_addr, (c.addr("n1"), c.port))
+        self.addCleanup(relay.close)
+        # n2 reaches n1 only through the relay, which records everything.
+        with open(c.config_path("n2")) as f:
+            text = f.read()
+        with open(c.config_path("n2"), "w") as f:
+            f.write(text.replace('n1 = "%s:%d"' % (c.addr("n1"), c.port),
+                                 'n1 = "%s:%d"' % relay_addr))
+        c.start_all()
+        self.assertTrue(c.wait("n1", ".peers.n2.state=alive"))
+        for i in range(5):
+            self.assertEqual(c.cli("n2", "node", "set", ".labels.old=%d" % i).returncode, 0)
+        self.assertTrue(c.wait("n1", ".node.n2.labels.old=4"))
+        old_boot = list(relay.recorded)
+        self.assertGreater(len(old_boot), 5)
+
+        c.kill("n2")
+        self.assertTrue(c.wait("n1", ".peers.n2.state=stale"))
+        stream = c.events("n1", "NodeAlive", "NodeDataUpdated,node=n2")
+        c.start("n2")
+        self.assertIsNotNone(stream.wait_for("NodeAlive", 10, node="n2"))
+        self.assertTrue(c.wait("n1", ".node.n2.labels.old!=4"))  # the restarted n2 has no labels
+        full = [e for e in stream.matching("NodeDataUpdated") if e["data"].get("full")]
+        self.assertTrue(full, stream.snapshot())
+        updates_before = len(stream.matching("NodeDataUpdated"))
+        old_boot_drops = c.hb("n1")["dropped"]["old_boot"]
+
+        relay.replay(old_boot)
+        time.sleep(1.5)
+        self.assertGreaterEqual(c.hb("n1")["dropped"]["old_boot"] - old_boot_drops,
+                                len(old_boot) // 2)
+        self.assertEqual(len(stream.matching("NodeDataUpdated")), updates_before,
+                         "an old boot's message was applied")
+        self.assertEqual(c.status("n1")["node"]["n2"]["labels"], {})
+        self.assertEqual(c.status("n1")["peers"]["n2"]["state"], "alive")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
