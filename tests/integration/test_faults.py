@@ -99,6 +99,45 @@ class FaultTest(unittest.TestCase):
         self.assertIsNotNone(stream.wait_for("NodeStale", 10, node="n2"))
         self.assertEqual(c.status("n1")["peers"]["n3"]["state"], "alive")
 
+    def test_multicast_only_cluster_converges_with_one_datagram_per_interval(self):
+        ns, c = self.cluster("mconly", size=4, interval="200ms", timeout="1s",
+                             paths=[{"type": "multicast"}])
+        self.assertEqual(c.cli("n3", "node", "set", ".labels.via=group").returncode, 0)
+        for n in ("n1", "n2", "n4"):
+            self.assertTrue(c.wait(n, ".node.n3.labels.via=group", "10s"))
+        before = c.hb("n1")["paths"][0]["sent_datagrams"]
+        time.sleep(2.0)
+        sent = c.hb("n1")["paths"][0]["sent_datagrams"] - before
+        # 2 s / 200 ms = 10 heartbeats; three peers would triple that over unicast.
+        self.assertGreaterEqual(sent, 5)
+        self.assertLessEqual(sent, 16)
+        self.assertEqual(c.hb("n1")["paths"][0]["type"], "multicast")
+        self.assertEqual(c.hb("n1")["dropped"]["unknown_sender"], 0)  # own datagrams filtered
+
+    def test_path_that_cannot_bind_is_down_retried_and_never_stops_the_others(self):
+        ns = NetNS("pathdown")
+        self.addCleanup(ns.close)
+        c = Cluster("pathdown", size=2, netns=ns)
+        self.addCleanup(c.close)
+        # n1 gets a second path on an address the namespace does not have yet.
+        port = c.port + 9
+        with open(c.config_path("n1"), "a") as f:
+            f.write('[hb.u9]\ntype = "unicast"\nlisten = "192.0.2.1:%d"\n'
+                    'peers = { n2 = "%s:%d" }\n' % (port, c.addr("n2"), port))
+        c.start_all()
+        self.assertTrue(c.wait("n1", ".peers.n2.state=alive"), c.log("n1"))
+        u9 = next(p for p in c.hb("n1")["paths"] if p["id"] == "u9")
+        self.assertFalse(u9["up"])
+        self.assertIn("heartbeat path u9 is down", c.log("n1"))
+        self.assertIn("192.0.2.1", c.log("n1"))
+        stream = c.events("n1", "DaemonHeartbeatUpdated")
+        ns.exec("ip", "addr", "add", "192.0.2.1/32", "dev", "lo")
+        ev = stream.wait_for("DaemonHeartbeatUpdated", 40, hb="u9")
+        self.assertIsNotNone(ev, c.log("n1"))
+        self.assertEqual(ev["data"]["state"], "up")
+        self.assertTrue(next(p for p in c.hb("n1")["paths"] if p["id"] == "u9")["up"])
+        self.assertEqual(c.status("n1")["peers"]["n2"]["state"], "alive")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
