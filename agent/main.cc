@@ -70,6 +70,16 @@ std::optional<std::chrono::milliseconds> duration_option(const Options& o) {
   }
 }
 
+// Throws the ExitError for a daemon's error answer: 400 (bad input) is a
+// usage error, anything else a failure; the message is its "error" member.
+[[noreturn]] void refused(const ApiClient::Response& res) {
+  json answer = json::parse(res.body, nullptr, false);
+  std::string why = answer.is_object() && answer.contains("error") && answer["error"].is_string()
+                        ? answer["error"].get<std::string>()
+                        : res.body;
+  throw ExitError(res.status == 400 ? kExitUsage : kExitFailed, why);
+}
+
 // Sends a request and returns the parsed JSON answer; non-2xx -> ExitError.
 json call(const Options& o, const std::string& method, const std::string& target,
           const json& body = nullptr) {
@@ -80,14 +90,8 @@ json call(const Options& o, const std::string& method, const std::string& target
   } catch (const ApiUnavailable& e) {
     throw ExitError(kExitUnreachable, e.what());
   }
-  json answer = json::parse(res.body, nullptr, false);
-  if (res.status / 100 != 2) {
-    std::string why = answer.is_object() && answer.contains("error")
-                          ? answer["error"].get<std::string>()
-                          : res.body;
-    throw ExitError(res.status == 400 ? kExitUsage : kExitFailed, why);
-  }
-  return answer;
+  if (res.status / 100 != 2) refused(res);
+  return json::parse(res.body, nullptr, false);
 }
 
 int cmd_daemon_run(const Options& o) {
@@ -107,21 +111,13 @@ int cmd_daemon_run(const Options& o) {
   }
 }
 
-int cmd_daemon_status(const Options& o) {
-  json ds = call(o, "GET", "/v1/status");
+// GET `target` and print it as JSON or through `render`.
+int show(const Options& o, const std::string& target, std::string (*render)(const json&)) {
+  json answer = call(o, "GET", target);
   if (o.format == "json")
-    std::cout << ds.dump(2) << "\n";
+    std::cout << answer.dump(2) << "\n";
   else
-    std::cout << render_status_table(ds);
-  return kExitOk;
-}
-
-int cmd_hb_status(const Options& o) {
-  json hb = call(o, "GET", "/v1/hb");
-  if (o.format == "json")
-    std::cout << hb.dump(2) << "\n";
-  else
-    std::cout << render_hb_table(hb);
+    std::cout << render(answer);
   return kExitOk;
 }
 
@@ -157,11 +153,7 @@ int cmd_node_events(const Options& o) {
   } catch (const ApiUnavailable& e) {
     throw ExitError(kExitUnreachable, e.what());
   }
-  if (error) {
-    json answer = json::parse(error->body, nullptr, false);
-    throw ExitError(error->status == 400 ? kExitUsage : kExitFailed,
-                    answer.is_object() ? answer.value("error", error->body) : error->body);
-  }
+  if (error) refused(*error);
   return kExitOk;
 }
 
@@ -188,9 +180,7 @@ int cmd_node_wait(const Options& o) {
     std::cerr << "timeout" << std::endl;
     return kExitFailed;
   }
-  json answer = json::parse(res.body, nullptr, false);
-  throw ExitError(res.status == 400 ? kExitUsage : kExitFailed,
-                  answer.is_object() ? answer.value("error", res.body) : res.body);
+  refused(res);
 }
 
 int cmd_node_set(const Options& o) {
@@ -240,7 +230,7 @@ int main(int argc, char** argv) {
   });
   auto* status = daemon->add_subcommand("status", "show the cluster as this node sees it");
   add_format(status);
-  status->callback([&] { action = [&] { return cmd_daemon_status(o); }; });
+  status->callback([&] { action = [&] { return show(o, "/v1/status", render_status_table); }; });
 
   auto* node = app.add_subcommand("node", "events, waits and the local node document")
                    ->require_subcommand(1);
@@ -273,7 +263,7 @@ int main(int argc, char** argv) {
   auto* hb = app.add_subcommand("hb", "heartbeat paths")->require_subcommand(1);
   auto* hb_status = hb->add_subcommand("status", "per path and peer: state, counters, drops");
   add_format(hb_status);
-  hb_status->callback([&] { action = [&] { return cmd_hb_status(o); }; });
+  hb_status->callback([&] { action = [&] { return show(o, "/v1/hb", render_hb_table); }; });
 
   try {
     app.parse(argc, argv);
