@@ -18,9 +18,11 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
-  /// Binds the heartbeat paths and the API socket, then runs until SIGTERM
+  /// Opens the API socket and the heartbeat paths, then runs until SIGTERM
   /// or SIGINT. Returns the process exit code: 0 after a clean stop.
-  /// Throws std::system_error when a socket cannot be bound.
+  /// Throws std::system_error when the API socket cannot be bound (another
+  /// daemon serves it, or the directory is not writable). A heartbeat path
+  /// that cannot open does not throw: it is down and retries by itself.
   int run();
 
  private:
