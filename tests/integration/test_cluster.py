@@ -147,6 +147,15 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(ds["peers"]["n2"]["state"], "alive")
         self.assertEqual(ds["peers"]["n3"]["state"], "alive")
 
+    def test_log_on_a_full_disk_does_not_stop_the_daemon(self):
+        c = self.make("fulldisk", size=2)
+        c.start("n1", log_path="/dev/full")  # every log write fails with ENOSPC
+        c.start("n2")
+        self.assertTrue(c.wait("n1", ".peers.*.state=alive"))
+        self.assertEqual(c.cli("n1", "node", "set", ".labels.disk=full").returncode, 0)
+        self.assertTrue(c.wait("n2", ".node.n1.labels.disk=full"))
+        self.assertIsNone(c.procs["n1"].poll())
+
     def test_sigterm_stops_cleanly(self):
         c = self.make("sigterm", size=2)
         c.start_all()

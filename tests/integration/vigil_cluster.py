@@ -142,8 +142,9 @@ class Cluster:
     def log_path(self, node):
         return os.path.join(self.dir, node, "daemon.log")
 
-    def start(self, node):
-        with open(self.log_path(node), "a") as log:
+    def start(self, node, log_path=None):
+        """Starts `node`; its stderr goes to `log_path` (default: its daemon.log)."""
+        with open(log_path or self.log_path(node), "a") as log:
             prefix = self.netns.prefix() if self.netns else []
             self.procs[node] = subprocess.Popen(
                 prefix + [VIGIL, "daemon", "run", "--config", self.config_path(node)],
