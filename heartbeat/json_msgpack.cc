@@ -1,12 +1,30 @@
 #include "heartbeat/json_msgpack.h"
 
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include "heartbeat/message.h"
 
 namespace vigil::heartbeat::detail {
+
+namespace {
+
+// Packs `d` in the msgpack float 64 format: 0xcb, then the IEEE 754 bits big
+// endian. msgpack-c's pack_double writes an integral double as an integer
+// (1.0 as 1, so it would arrive as a JSON integer), and converts 2^64 to
+// uint64_t on the way, which is undefined; a JSON float must stay a float.
+void pack_float64(Packer& pk, double d) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &d, sizeof bits);
+  char buf[9];
+  buf[0] = static_cast<char>(0xcb);
+  for (int i = 0; i < 8; ++i) buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  pk.pack_bin_body(buf, sizeof buf);  // appends the bytes as they are
+}
+
+}  // namespace
 
 void pack_string(Packer& pk, std::string_view s) {
   pk.pack_str(static_cast<uint32_t>(s.size()));
@@ -35,7 +53,7 @@ void pack_json(Packer& pk, const nlohmann::json& value, std::size_t depth, std::
     case Type::number_float: {
       const double d = value.get<double>();
       if (std::isfinite(d)) {
-        pk.pack_double(d);
+        pack_float64(pk, d);
       } else {
         pk.pack_nil();
       }
