@@ -1,37 +1,88 @@
 #!/usr/bin/env bash
-# Runs every vigil benchmark: the microbenchmarks (vigil_bench) and the
-# cluster benchmarks (real agents on loopback). Usage:
-#   tests/bench/run_all.sh [BUILD_DIR] [cluster_bench.py options...]
-# BUILD_DIR defaults to "build". Results are printed and also written to
-# BUILD_DIR/bench/ (vigil_bench.json, cluster_bench.json).
+# Runs every vigil benchmark. Usage:
+#   tests/bench/run_all.sh [BUILD_DIR] [--quick] [cluster_bench.py options...]
+# BUILD_DIR defaults to "build". Steps:
+#   1. the microbenchmarks (vigil_bench), garbage rejection included;
+#   2. the cluster benchmarks on loopback (cluster_bench.py, N = 3, 5, 10);
+#   3. as root, with iproute2 and nftables, in a private network namespace:
+#      a. detection and convergence at N = 10, unicast + multicast paths,
+#         0 % and 10 % loss;
+#      b. idle bytes per node at N = 3, 10, 20: unicast, then multicast;
+#      c. a garbage flood at one agent of three (needs BUILD_DIR/bin/vigil-forge),
+#         that agent pinned to CPU 0 with SCHED_FIFO, the senders on the others.
+#      Not root: step 3 is skipped with a message.
+# --quick runs every step as a smoke check (about 2 minutes). Other options go
+# to step 2 only. Results are printed and written to BUILD_DIR/bench/*.json.
 # Extra flags for vigil_bench go in $VIGIL_BENCH_FLAGS, e.g.
 #   VIGIL_BENCH_FLAGS="--benchmark_repetitions=5" tests/bench/run_all.sh build
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-build="${1:-build}"
-shift || true
+build="build"
+if [[ $# -gt 0 && "$1" != -* ]]; then
+  build="$1"
+  shift
+fi
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
+quick=()
+rest=()
+for a in "$@"; do
+  if [[ "$a" == --quick ]]; then quick=(--quick); else rest+=("$a"); fi
+done
 
 bench="$build/bin/vigil_bench"
 vigil="$build/bin/vigil"
+forge="$build/bin/vigil-forge"
 for exe in "$bench" "$vigil"; do
   if [[ ! -x "$exe" ]]; then
-    echo "run_all.sh: $exe not found; build first (make build, or ninja -C $build vigil vigil_bench)" >&2
+    echo "run_all.sh: $exe not found; build first (make build, or ninja -C $build vigil vigil_bench vigil-forge)" >&2
     exit 2
   fi
 done
 out="$build/bench"
 mkdir -p "$out"
+cluster=(python3 "$here/cluster_bench.py" --vigil "$vigil" "${quick[@]}")
+status=0
+started=$SECONDS
 
 echo "== microbenchmarks: $bench"
+micro_flags=()
+[[ ${#quick[@]} -gt 0 ]] && micro_flags=(--benchmark_min_time=0.05)
 # shellcheck disable=SC2086
 "$bench" --benchmark_out="$out/vigil_bench.json" --benchmark_out_format=json \
-  ${VIGIL_BENCH_FLAGS:-}
+  "${micro_flags[@]}" ${VIGIL_BENCH_FLAGS:-} || status=1
 
 echo
-echo "== cluster benchmarks: $vigil"
-python3 "$here/cluster_bench.py" --vigil "$vigil" --json "$out/cluster_bench.json" "$@"
+echo "== cluster benchmarks on loopback: $vigil"
+"${cluster[@]}" --json "$out/cluster_bench.json" "${rest[@]}" || status=1
+
 echo
-echo "results: $out/vigil_bench.json $out/cluster_bench.json"
+if [[ $(id -u) -ne 0 ]] || ! command -v ip >/dev/null || ! command -v nft >/dev/null; then
+  echo "== skipped: the multicast, loss, idle-bytes and flood benchmarks need root, ip and nft"
+  echo "   (they run in a private network namespace)"
+else
+  echo "== N = 10, unicast + multicast paths, 0 % and 10 % loss (network namespace)"
+  "${cluster[@]}" --json "$out/cluster_paths.json" --paths unicast,multicast --sizes 10 \
+    --loss 0,10 --phases convergence,detection || status=1
+  for paths in unicast multicast; do
+    echo
+    echo "== idle bytes per node, $paths, N = 3, 10, 20 (network namespace)"
+    "${cluster[@]}" --json "$out/cluster_idle_$paths.json" --netns --paths "$paths" \
+      --sizes 3,10,20 --idle-sizes all --phases idle || status=1
+  done
+  echo
+  if [[ -x "$forge" ]]; then
+    echo "== garbage flood at one agent (network namespace)"
+    # n1 runs SCHED_FIFO on CPU 0 for the 10 s flood, so that on a shared
+    # machine it still gets one whole core; the senders run on the other CPUs.
+    "${cluster[@]}" --json "$out/cluster_flood.json" --forge "$forge" --phases flood \
+      --flood-rt || status=1
+  else
+    echo "== skipped: the garbage flood needs $forge (ninja -C $build vigil-forge)"
+  fi
+fi
+echo
+echo "results in $out: $(cd "$out" && ls -- *.json | tr '\n' ' ')"
+echo "total $((SECONDS - started)) s"
+exit $status
