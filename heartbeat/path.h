@@ -180,6 +180,13 @@ class SocketPath : public Path {
   void go_down(const std::string& reason);
   void schedule_retry();
   void receive();
+  /// Handles one receive completion; false when it took the path down.
+  bool handle_received(const boost::system::error_code& ec, std::size_t n);
+  /// Datagrams read per readiness wake-up at most (the first asynchronously,
+  /// the rest with non-blocking reads), so a flood cannot starve timers.
+  static constexpr std::size_t kReceiveBatch = 64;
+  /// SO_RCVBUF asked for, bytes (the kernel may grant less).
+  static constexpr int kReceiveBufferBytes = 4 << 20;
   void close_socket();
   void mark_proven();
 
