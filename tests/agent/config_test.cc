@@ -263,8 +263,8 @@ TEST(Config, UnknownHeartbeatTypeIsRefused) {
 }
 
 TEST(Config, MulticastPathReachesEveryOtherNodeWithDefaults) {
-  const Config c = parse_config(full_config() + "\n[hb.mc]\ntype = \"multicast\"\n",
-                                "/etc/vigil/n1.toml");
+  const Config c =
+      parse_config(full_config() + "\n[hb.mc]\ntype = \"multicast\"\n", "/etc/vigil/n1.toml");
   ASSERT_EQ(c.hb.size(), 3u);
   const auto& mc = c.hb[1];  // table-name order: lan, mc, v6
   ASSERT_EQ(mc.id, "mc");
