@@ -17,7 +17,7 @@ std::vector<std::string> split_dotted_path(std::string_view path) {
   while (true) {
     std::string seg;
     if (i < path.size() && path[i] == '"') {
-      // A quoted segment is a JSON string: \" and \\ and \uXXXX escapes apply.
+      // A quoted segment is a JSON string: \" and \\ and \u escapes apply.
       std::size_t end = i + 1;
       while (end < path.size() && path[end] != '"') end += path[end] == '\\' ? 2 : 1;
       if (end >= path.size()) fail("unterminated quote");
