@@ -1,6 +1,10 @@
 #include "heartbeat/path.h"
 
+#include <sys/socket.h>
+
+#include <array>
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -89,7 +93,7 @@ void SocketPath::attempt_open() {
     // A larger receive buffer absorbs bursts (a flood, a stalled loop);
     // best effort: the kernel caps it at net.core.rmem_max.
     boost::system::error_code ignored;
-    socket_.set_option(boost::asio::socket_base::receive_buffer_size(kReceiveBufferBytes), ignored);
+    socket_.set_option(boost::asio::socket_base::receive_buffer_size(kSocketBufferBytes), ignored);
   }
   if (failure) {
     close_socket();
@@ -150,6 +154,15 @@ void SocketPath::schedule_retry() {
       });
 }
 
+struct SocketPath::Batch {
+  // Left uninitialized: the kernel writes only the bytes it delivers, so
+  // untouched pages cost no memory.
+  std::unique_ptr<uint8_t[]> data{new uint8_t[kBatch * kReceiveBufferBytes]};
+  std::array<mmsghdr, kBatch> headers{};
+  std::array<iovec, kBatch> iov{};
+  std::array<sockaddr_storage, kBatch> names{};
+};
+
 void SocketPath::receive() {
   const uint64_t generation = socket_generation_;
   socket_.async_receive_from(
@@ -159,20 +172,52 @@ void SocketPath::receive() {
         if (alive.expired() || ec == boost::asio::error::operation_aborted) return;
         // Closed (and maybe reopened) after this completion was queued.
         if (generation != socket_generation_ || !up_) return;
-        if (!handle_received(ec, n)) return;
-        // Drain what else is queued with non-blocking reads before waiting
-        // again: one readiness wait per burst instead of one per datagram.
-        for (std::size_t i = 1; i < kReceiveBatch && generation == socket_generation_ && up_; ++i) {
-          boost::system::error_code rec;
-          const std::size_t got = socket_.receive_from(boost::asio::buffer(buffer_), from_, 0, rec);
-          if (rec == boost::asio::error::would_block || rec == boost::asio::error::try_again) break;
-          if (!handle_received(rec, got)) return;
-        }
-        if (generation == socket_generation_ && up_) receive();
+        if (!handle_received(ec, std::span<const uint8_t>(buffer_.data(), n), from_, generation))
+          return;
+        // One readiness wait per burst instead of one per datagram.
+        if (!drain(generation)) return;
+        receive();
       });
 }
 
-bool SocketPath::handle_received(const boost::system::error_code& ec, std::size_t n) {
+bool SocketPath::drain(uint64_t generation) {
+  if (!batch_) batch_ = std::make_unique<Batch>();
+  Batch& b = *batch_;
+  for (std::size_t call = 0; call < kBatchCalls; ++call) {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      b.iov[i] = {b.data.get() + i * kReceiveBufferBytes, kReceiveBufferBytes};
+      b.headers[i].msg_hdr = {};
+      b.headers[i].msg_hdr.msg_iov = &b.iov[i];
+      b.headers[i].msg_hdr.msg_iovlen = 1;
+      b.headers[i].msg_hdr.msg_name = &b.names[i];
+      b.headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    }
+    const int got =
+        ::recvmmsg(socket_.native_handle(), b.headers.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (got < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return true;
+      return handle_received(boost::system::error_code(errno, boost::system::system_category()), {},
+                             Endpoint(), generation);
+    }
+    for (int i = 0; i < got; ++i) {
+      Endpoint from;
+      const auto& hdr = b.headers[i].msg_hdr;
+      if (hdr.msg_namelen <= from.capacity()) {
+        std::memcpy(from.data(), hdr.msg_name, hdr.msg_namelen);
+        from.resize(hdr.msg_namelen);
+      }
+      std::span<const uint8_t> datagram(b.data.get() + i * kReceiveBufferBytes,
+                                        b.headers[i].msg_len);
+      if (!handle_received({}, datagram, from, generation)) return false;
+    }
+    if (static_cast<std::size_t>(got) < kBatch) return true;  // the socket is empty
+  }
+  return true;
+}
+
+bool SocketPath::handle_received(const boost::system::error_code& ec,
+                                 std::span<const uint8_t> datagram, const Endpoint& from,
+                                 uint64_t generation) {
   if (ec) {
     ++counters_.receive_errors;
     if (ec == boost::asio::error::bad_descriptor) {
@@ -180,13 +225,13 @@ bool SocketPath::handle_received(const boost::system::error_code& ec, std::size_
       return false;
     }
     warn("receive", nullptr, ec);
-  } else if (accept_received(std::span<const uint8_t>(buffer_.data(), n), from_)) {
+  } else if (accept_received(datagram, from)) {
     if (!proven_) mark_proven();
     ++counters_.received_datagrams;
-    counters_.received_bytes += n;
-    if (on_datagram_) on_datagram_(id_, std::span<const uint8_t>(buffer_.data(), n), from_);
+    counters_.received_bytes += datagram.size();
+    if (on_datagram_) on_datagram_(id_, datagram, from);
   }
-  return true;
+  return generation == socket_generation_ && up_;
 }
 
 bool SocketPath::accept_received(std::span<const uint8_t>, const Endpoint&) { return true; }

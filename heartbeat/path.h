@@ -180,13 +180,20 @@ class SocketPath : public Path {
   void go_down(const std::string& reason);
   void schedule_retry();
   void receive();
-  /// Handles one receive completion; false when it took the path down.
-  bool handle_received(const boost::system::error_code& ec, std::size_t n);
-  /// Datagrams read per readiness wake-up at most (the first asynchronously,
-  /// the rest with non-blocking reads), so a flood cannot starve timers.
-  static constexpr std::size_t kReceiveBatch = 64;
+  /// Handles one received datagram (or receive error); false when the path
+  /// went down or was stopped or reopened by the handler.
+  bool handle_received(const boost::system::error_code& ec, std::span<const uint8_t> datagram,
+                       const Endpoint& from, uint64_t generation);
+  /// Reads what else is queued with recvmmsg(2), kBatch datagrams per call,
+  /// at most kBatchCalls calls per wake-up (so timers still run under a
+  /// flood). Returns false when a handler took the path down.
+  bool drain(uint64_t generation);
+  static constexpr std::size_t kBatch = 32;
+  static constexpr std::size_t kBatchCalls = 8;
   /// SO_RCVBUF asked for, bytes (the kernel may grant less).
-  static constexpr int kReceiveBufferBytes = 4 << 20;
+  static constexpr int kSocketBufferBytes = 4 << 20;
+  struct Batch;  // recvmmsg buffers, allocated on first use
+  std::unique_ptr<Batch> batch_;
   void close_socket();
   void mark_proven();
 
