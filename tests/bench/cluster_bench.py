@@ -120,20 +120,6 @@ def event_wall_seconds(at):
     return t.replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
-class TimedEventStream(EventStream):
-    """An EventStream that also notes when each event line arrived."""
-
-    def _read(self):
-        for line in self.proc.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            event["_rx_mono"] = time.monotonic()
-            with self._lock:
-                self.events.append(event)
-
-
 class BenchCluster(Cluster):
     """The test harness cluster, with the daemon's default log level (info).
     Takes the harness's `paths` (path specs) and `netns` (a NetNS) too."""
@@ -338,7 +324,7 @@ def run_detection(c, runs, log):
     for i in range(runs):
         victim = c.nodes[(i + 1) % len(c.nodes)]
         survivors = [n for n in c.nodes if n != victim]
-        streams = {n: TimedEventStream(c, n, "NodeStale") for n in survivors}
+        streams = {n: EventStream(c, n, "NodeStale") for n in survivors}
         try:
             time.sleep(0.5)  # the subscriptions are live
             dead = [n for n, s in streams.items() if s.proc.poll() is not None]
@@ -525,7 +511,7 @@ def run_flood(args, log, ns):
             subprocess.run(["chrt", "-f", "-a", "-p", "1", str(pid)], check=True,
                            stdout=subprocess.DEVNULL)
         result["sched_fifo"] = bool(args.flood_rt)
-        streams = {m: TimedEventStream(c, m, "NodeStale", "HeartbeatStale") for m in c.nodes}
+        streams = {m: EventStream(c, m, "NodeStale", "HeartbeatStale") for m in c.nodes}
         time.sleep(0.5)  # the subscriptions are live
         log_lines_before = {m: len(c.log(m).splitlines()) for m in c.nodes}
         hb0 = c.hb(target)

@@ -38,6 +38,7 @@ class EventStream:
                 event = json.loads(line)
             except ValueError:
                 continue
+            event["_rx_mono"] = time.monotonic()  # when the line arrived (benchmarks)
             with self._lock:
                 self.events.append(event)
 
