@@ -122,7 +122,7 @@ class Daemon::Impl {
   void send_now();
   void send_soon();
   // Heartbeat receive and liveness.
-  void on_datagram(const std::string& path, std::span<const uint8_t> bytes);
+  void on_datagram(std::size_t index, const std::string& path, std::span<const uint8_t> bytes);
   void on_path_state(const std::string& path, bool up, const std::string& reason);
   void check_tick();
   void apply(const std::vector<membership::Transition>& transitions);
@@ -195,8 +195,8 @@ Daemon::Impl::Impl(Config config)
       api_(io_, config_.api_socket(), [this](std::shared_ptr<ApiExchange> ex) { handle(ex); }),
       paths_(
           io_, config_,
-          [this](const std::string& path, std::span<const uint8_t> bytes) {
-            on_datagram(path, bytes);
+          [this](std::size_t index, const std::string& path, std::span<const uint8_t> bytes) {
+            on_datagram(index, path, bytes);
           },
           [this](const std::string& path, bool up, const std::string& reason) {
             on_path_state(path, up, reason);
@@ -261,11 +261,12 @@ void Daemon::Impl::send_soon() {
 
 // ---- heartbeat receive and liveness ----------------------------------------
 
-void Daemon::Impl::on_datagram(const std::string& path, std::span<const uint8_t> bytes) {
+void Daemon::Impl::on_datagram(std::size_t index, const std::string& path,
+                               std::span<const uint8_t> bytes) {
   auto now = Clock::now();
   const heartbeat::DropCounters drops_before = opener_.drops();
   auto result = opener_.open(bytes, now, wall_ms());
-  paths_.count_drops(path, drops_before, opener_.drops());
+  paths_.count_drops(index, drops_before, opener_.drops());
   if (!result) return;
   paths_.count_received(path, result->sender, bytes.size());
   apply(peers_.heard(result->sender, path, now));
@@ -276,7 +277,7 @@ void Daemon::Impl::on_datagram(const std::string& path, std::span<const uint8_t>
   } catch (const heartbeat::DecodeError& e) {
     const heartbeat::DropCounters undecoded = opener_.drops();
     opener_.count_drop(heartbeat::DropReason::kMalformed);
-    paths_.count_drops(path, undecoded, opener_.drops());
+    paths_.count_drops(index, undecoded, opener_.drops());
     spdlog::debug("message from {} dropped: {}", result->sender, e.what());
     return;
   }

@@ -47,10 +47,11 @@ HeartbeatPaths::HeartbeatPaths(asio::io_context& io, const Config& config, Recei
                                StateChange on_state, Heartbeat heartbeat)
     : io_(io), heartbeat_(std::move(heartbeat)) {
   for (const auto& hb : config.hb) {
-    auto path =
-        make_path(io, hb,
-                  [on_receive](const std::string& id, std::span<const uint8_t> bytes,
-                               const heartbeat::Path::Endpoint&) { on_receive(id, bytes); });
+    const std::size_t index = paths_.size();
+    auto path = make_path(
+        io, hb,
+        [on_receive, index](const std::string& id, std::span<const uint8_t> bytes,
+                            const heartbeat::Path::Endpoint&) { on_receive(index, id, bytes); });
     path->on_state(on_state);
     auto group = std::find_if(groups_.begin(), groups_.end(),
                               [&](const Group& g) { return g.interval == hb.interval; });
@@ -59,7 +60,7 @@ HeartbeatPaths::HeartbeatPaths(asio::io_context& io, const Config& config, Recei
       group = std::prev(groups_.end());
     }
     group->paths.push_back(path.get());
-    drops_[hb.id];
+    drops_.emplace_back();
     paths_.push_back(std::move(path));
   }
 }
@@ -96,9 +97,9 @@ void HeartbeatPaths::count_received(const std::string& path, const std::string& 
   c.bytes += bytes;
 }
 
-void HeartbeatPaths::count_drops(const std::string& path, const heartbeat::DropCounters& before,
+void HeartbeatPaths::count_drops(std::size_t index, const heartbeat::DropCounters& before,
                                  const heartbeat::DropCounters& after) {
-  auto& mine = drops_[path];
+  auto& mine = drops_[index];
   for (std::size_t i = 0; i < after.by_reason.size(); ++i)
     mine.by_reason[i] += after.by_reason[i] - before.by_reason[i];
 }
@@ -106,7 +107,8 @@ void HeartbeatPaths::count_drops(const std::string& path, const heartbeat::DropC
 json HeartbeatPaths::status(const membership::PeerTable& table) const {
   json out = json::array();
   auto now = std::chrono::steady_clock::now();
-  for (const auto& p : paths_) {
+  for (std::size_t i = 0; i < paths_.size(); ++i) {
+    const auto& p = paths_[i];
     const auto& c = p->counters();
     json peers = json::object();
     for (const auto& [name, ep] : p->peers()) {
@@ -127,7 +129,7 @@ json HeartbeatPaths::status(const membership::PeerTable& table) const {
       peers[name] = std::move(peer);
     }
     json drops = json::object();
-    const auto& d = drops_.at(p->id());
+    const auto& d = drops_[i];
     for (std::size_t i = 0; i < d.by_reason.size(); ++i)
       drops[std::string(heartbeat::to_string(static_cast<heartbeat::DropReason>(i)))] =
           d.by_reason[i];

@@ -32,8 +32,9 @@ namespace vigil::agent {
 class HeartbeatPaths {
  public:
   using Datagrams = std::vector<std::vector<uint8_t>>;
-  /// A datagram arrived on `path`.
-  using Receive = std::function<void(const std::string& path, std::span<const uint8_t> bytes)>;
+  /// A datagram arrived on path number `index` (config order), id `path`.
+  using Receive = std::function<void(std::size_t index, const std::string& path,
+                                     std::span<const uint8_t> bytes)>;
   /// A path went up or down (reason says why it is down).
   using StateChange =
       std::function<void(const std::string& path, bool up, const std::string& reason)>;
@@ -55,9 +56,10 @@ class HeartbeatPaths {
 
   /// Counts a datagram that authenticated as `peer` on `path`.
   void count_received(const std::string& path, const std::string& peer, std::size_t bytes);
-  /// Adds the drops an Opener counted while handling one datagram of `path`:
+  /// Adds the drops an Opener counted while handling one datagram of path
+  /// number `index`:
   /// the difference between its counters `before` and `after`.
-  void count_drops(const std::string& path, const heartbeat::DropCounters& before,
+  void count_drops(std::size_t index, const heartbeat::DropCounters& before,
                    const heartbeat::DropCounters& after);
 
   /// `hb status` JSON: {"paths": [{id, type, describe, up, sent/received
@@ -83,7 +85,7 @@ class HeartbeatPaths {
   Heartbeat heartbeat_;
   std::vector<std::unique_ptr<heartbeat::Path>> paths_;
   std::vector<Group> groups_;
-  std::map<std::string, heartbeat::DropCounters> drops_;                  // by path
+  std::vector<heartbeat::DropCounters> drops_;                            // by path index
   std::map<std::pair<std::string, std::string>, PeerCounters> received_;  // (path, peer)
 };
 

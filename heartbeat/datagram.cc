@@ -1,6 +1,7 @@
 #include "heartbeat/datagram.h"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <new>
 #include <stdexcept>
@@ -32,16 +33,142 @@ enum Field : uint32_t {
   kFieldNonce,
 };
 
+// The header is read by a small fixed-purpose msgpack reader instead of
+// msgpack::unpack: it runs on every datagram, garbage included, so it must
+// not allocate. It accepts exactly what msgpack::unpack accepted with the
+// limits below: scalars only (depth 1), strings up to kMaxSenderBytes, bins
+// up to kNonceBytes, no ext, arrays of 1..kMaxHeaderArray fields.
+
+// One header field as read off the wire.
+struct Scalar {
+  enum Kind { kUint, kNegInt, kStr, kBin, kOther } kind = kOther;
+  uint64_t u = 0;                  // kUint
+  int64_t i = 0;                   // kNegInt
+  std::span<const uint8_t> bytes;  // kStr, kBin
+};
+
+class Reader {
+ public:
+  explicit Reader(std::span<const uint8_t> in) : in_(in) {}
+  std::size_t offset() const { return pos_; }
+
+  // Big-endian unsigned integer of `n` bytes; false when truncated.
+  bool be(std::size_t n, uint64_t& out) {
+    if (in_.size() - pos_ < n) return false;
+    out = 0;
+    for (std::size_t k = 0; k < n; ++k) out = (out << 8) | in_[pos_ + k];
+    pos_ += n;
+    return true;
+  }
+
+  bool array_header(uint32_t& n) {
+    if (pos_ >= in_.size()) return false;
+    const uint8_t t = in_[pos_++];
+    uint64_t v = 0;
+    if (t >= 0x90 && t <= 0x9f) {
+      n = t & 0x0f;
+      return true;
+    }
+    if (t == 0xdc && be(2, v)) {
+      n = static_cast<uint32_t>(v);
+      return true;
+    }
+    if (t == 0xdd && be(4, v)) {
+      n = static_cast<uint32_t>(v);
+      return true;
+    }
+    return false;
+  }
+
+  // One scalar; false on truncation, containers, ext, or sizes above the
+  // limits.
+  bool scalar(Scalar& s) {
+    if (pos_ >= in_.size()) return false;
+    const uint8_t t = in_[pos_++];
+    uint64_t v = 0;
+    if (t <= 0x7f) return set_uint(s, t);
+    if (t >= 0xe0) return set_int(s, static_cast<int8_t>(t));
+    if (t >= 0xa0 && t <= 0xbf) return blob(s, Scalar::kStr, t & 0x1f, kMaxSenderBytes);
+    switch (t) {
+      case 0xc0:  // nil
+      case 0xc2:  // false
+      case 0xc3:  // true
+        s.kind = Scalar::kOther;
+        return true;
+      case 0xca:
+        s.kind = Scalar::kOther;
+        return be(4, v);
+      case 0xcb:
+        s.kind = Scalar::kOther;
+        return be(8, v);
+      case 0xcc:
+        return be(1, v) && set_uint(s, v);
+      case 0xcd:
+        return be(2, v) && set_uint(s, v);
+      case 0xce:
+        return be(4, v) && set_uint(s, v);
+      case 0xcf:
+        return be(8, v) && set_uint(s, v);
+      case 0xd0:
+        return be(1, v) && set_int(s, static_cast<int8_t>(v));
+      case 0xd1:
+        return be(2, v) && set_int(s, static_cast<int16_t>(v));
+      case 0xd2:
+        return be(4, v) && set_int(s, static_cast<int32_t>(v));
+      case 0xd3:
+        return be(8, v) && set_int(s, static_cast<int64_t>(v));
+      case 0xd9:
+        return be(1, v) && blob(s, Scalar::kStr, v, kMaxSenderBytes);
+      case 0xda:
+        return be(2, v) && blob(s, Scalar::kStr, v, kMaxSenderBytes);
+      case 0xdb:
+        return be(4, v) && blob(s, Scalar::kStr, v, kMaxSenderBytes);
+      case 0xc4:
+        return be(1, v) && blob(s, Scalar::kBin, v, crypto::kNonceBytes);
+      case 0xc5:
+        return be(2, v) && blob(s, Scalar::kBin, v, crypto::kNonceBytes);
+      case 0xc6:
+        return be(4, v) && blob(s, Scalar::kBin, v, crypto::kNonceBytes);
+      default:  // containers (depth limit), ext (limit 0), 0xc1 (never used)
+        return false;
+    }
+  }
+
+ private:
+  static bool set_uint(Scalar& s, uint64_t v) {
+    s.kind = Scalar::kUint;
+    s.u = v;
+    return true;
+  }
+  // msgpack-c reads a signed encoding of a non-negative value as unsigned.
+  static bool set_int(Scalar& s, int64_t v) {
+    if (v >= 0) return set_uint(s, static_cast<uint64_t>(v));
+    s.kind = Scalar::kNegInt;
+    s.i = v;
+    return true;
+  }
+  bool blob(Scalar& s, Scalar::Kind kind, uint64_t size, std::size_t limit) {
+    if (size > limit || in_.size() - pos_ < size) return false;
+    s.kind = kind;
+    s.bytes = in_.subspan(pos_, size);
+    pos_ += size;
+    return true;
+  }
+
+  std::span<const uint8_t> in_;
+  std::size_t pos_ = 0;
+};
+
 // Each reader returns false when the field has the wrong type or range.
-bool read_uint(const msgpack::object& o, uint64_t max, uint64_t& out) {
-  if (o.type != msgpack::type::POSITIVE_INTEGER || o.via.u64 > max) return false;
-  out = o.via.u64;
+bool read_uint(const Scalar& o, uint64_t max, uint64_t& out) {
+  if (o.kind != Scalar::kUint || o.u > max) return false;
+  out = o.u;
   return true;
 }
 
-bool read_int64(const msgpack::object& o, int64_t& out) {
-  if (o.type == msgpack::type::NEGATIVE_INTEGER) {
-    out = o.via.i64;
+bool read_int64(const Scalar& o, int64_t& out) {
+  if (o.kind == Scalar::kNegInt) {
+    out = o.i;
     return true;
   }
   uint64_t u = 0;
@@ -50,17 +177,17 @@ bool read_int64(const msgpack::object& o, int64_t& out) {
   return true;
 }
 
-bool read_header_fields(const msgpack::object* f, Header& h) {
+bool read_header_fields(const Scalar* f, Header& h) {
   uint64_t u = 0;
   if (!read_uint(f[kFieldCluster], std::numeric_limits<uint64_t>::max(), h.cluster_id)) {
     return false;
   }
-  const msgpack::object& sender = f[kFieldSender];
-  if (sender.type != msgpack::type::STR || sender.via.str.size == 0 ||
-      sender.via.str.size > kMaxSenderBytes) {
+  const Scalar& sender = f[kFieldSender];
+  if (sender.kind != Scalar::kStr || sender.bytes.empty() ||
+      sender.bytes.size() > kMaxSenderBytes) {
     return false;
   }
-  h.sender.assign(sender.via.str.ptr, sender.via.str.size);
+  h.sender.assign(reinterpret_cast<const char*>(sender.bytes.data()), sender.bytes.size());
   if (!read_uint(f[kFieldKeyVersion], std::numeric_limits<uint32_t>::max(), u)) return false;
   h.key_version = static_cast<uint32_t>(u);
   if (!read_uint(f[kFieldBoot], std::numeric_limits<uint64_t>::max(), h.boot)) return false;
@@ -73,10 +200,9 @@ bool read_header_fields(const msgpack::object* f, Header& h) {
   if (!read_uint(f[kFieldFragCount], std::numeric_limits<uint16_t>::max(), u)) return false;
   h.frag_count = static_cast<uint16_t>(u);
   if (h.frag_count == 0 || h.frag_index >= h.frag_count) return false;
-  const msgpack::object& nonce = f[kFieldNonce];
-  if (nonce.type != msgpack::type::BIN || nonce.via.bin.size != h.nonce.size()) return false;
-  std::copy_n(reinterpret_cast<const unsigned char*>(nonce.via.bin.ptr), h.nonce.size(),
-              h.nonce.begin());
+  const Scalar& nonce = f[kFieldNonce];
+  if (nonce.kind != Scalar::kBin || nonce.bytes.size() != h.nonce.size()) return false;
+  std::copy_n(nonce.bytes.begin(), h.nonce.size(), h.nonce.begin());
   return true;
 }
 
@@ -85,41 +211,35 @@ std::optional<ParsedDatagram> parse(std::span<const uint8_t> bytes, DropReason& 
     why = DropReason::kOversize;
     return std::nullopt;
   }
-  const msgpack::unpack_limit limit(/*array=*/kMaxHeaderArray, /*map=*/0,
-                                    /*str=*/kMaxSenderBytes, /*bin=*/crypto::kNonceBytes,
-                                    /*ext=*/0, /*depth=*/1);
-  std::size_t offset = 0;
-  msgpack::object_handle handle;
-  try {
-    handle = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size(), offset,
-                             detail::reference_input, nullptr, limit);
-  } catch (const msgpack::unpack_error&) {
+  Reader r(bytes);
+  uint32_t n = 0;
+  std::array<Scalar, kMaxHeaderArray> f;
+  if (!r.array_header(n) || n == 0 || n > kMaxHeaderArray) {
     why = DropReason::kMalformed;
     return std::nullopt;
   }
-  const msgpack::object& root = handle.get();
-  if (root.type != msgpack::type::ARRAY || root.via.array.size == 0) {
-    why = DropReason::kMalformed;
-    return std::nullopt;
+  for (uint32_t k = 0; k < n; ++k) {
+    if (!r.scalar(f[k])) {
+      why = DropReason::kMalformed;
+      return std::nullopt;
+    }
   }
-  const msgpack::object* f = root.via.array.ptr;
-  const uint32_t n = root.via.array.size;
-  if (f[kFieldMagic].type != msgpack::type::POSITIVE_INTEGER || f[kFieldMagic].via.u64 != kMagic) {
+  if (f[kFieldMagic].kind != Scalar::kUint || f[kFieldMagic].u != kMagic) {
     why = DropReason::kBadMagic;
     return std::nullopt;
   }
-  if (n <= kFieldVersion || f[kFieldVersion].type != msgpack::type::POSITIVE_INTEGER ||
-      f[kFieldVersion].via.u64 != kProtocolVersion) {
+  if (n <= kFieldVersion || f[kFieldVersion].kind != Scalar::kUint ||
+      f[kFieldVersion].u != kProtocolVersion) {
     why = DropReason::kBadVersion;
     return std::nullopt;
   }
   ParsedDatagram d;
-  if (n != kHeaderFields || !read_header_fields(f, d.header)) {
+  if (n != kHeaderFields || !read_header_fields(f.data(), d.header)) {
     why = DropReason::kMalformed;
     return std::nullopt;
   }
-  d.ad = bytes.first(offset);
-  d.ciphertext = bytes.subspan(offset);
+  d.ad = bytes.first(r.offset());
+  d.ciphertext = bytes.subspan(r.offset());
   return d;
 }
 
