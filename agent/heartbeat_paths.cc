@@ -45,7 +45,7 @@ std::unique_ptr<heartbeat::Path> make_path(asio::io_context& io, const Heartbeat
 
 HeartbeatPaths::HeartbeatPaths(asio::io_context& io, const Config& config, Receive on_receive,
                                StateChange on_state, Heartbeat heartbeat)
-    : io_(io), heartbeat_(std::move(heartbeat)) {
+    : heartbeat_(std::move(heartbeat)) {
   for (const auto& hb : config.hb) {
     const std::size_t index = paths_.size();
     auto path = make_path(

@@ -81,7 +81,6 @@ class HeartbeatPaths {
   };
   void tick(Group& group);
 
-  boost::asio::io_context& io_;
   Heartbeat heartbeat_;
   std::vector<std::unique_ptr<heartbeat::Path>> paths_;
   std::vector<Group> groups_;

@@ -12,6 +12,8 @@
 #include "heartbeat/codec.h"
 #include "heartbeat/message.h"
 
+#include "tests/bench/bench_support.h"
+
 namespace {
 
 using vigil::heartbeat::Message;
@@ -20,12 +22,6 @@ using vigil::heartbeat::Opener;
 using vigil::heartbeat::Sealer;
 
 constexpr uint64_t kBoot = 1717000000000000;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A patch heartbeat: one replace op on /labels/x whose delta is ~200 bytes,
 // plus the gen vector of a 3-node cluster.
@@ -37,15 +33,6 @@ Message patch_message() {
       {1042, nlohmann::json::array(
                  {{{"op", "replace"}, {"path", "/labels/x"}, {"value", std::string(160, 'v')}}})});
   return m;
-}
-
-vigil::crypto::Keyring bench_keyring() {
-  vigil::crypto::init();
-  vigil::crypto::Secret secret;
-  secret.fill(0x5a);
-  vigil::crypto::Keyring ring;
-  ring.add(1, vigil::crypto::derive_key(secret, "bench", 1));
-  return ring;
 }
 
 void BM_Encode(benchmark::State& state) {
@@ -72,10 +59,10 @@ void BM_Decode(benchmark::State& state) {
 BENCHMARK(BM_Decode);
 
 void BM_SealDatagram(benchmark::State& state) {
-  const vigil::crypto::Keyring ring = bench_keyring();
+  const vigil::crypto::Keyring ring = vigil::bench::keyring();
   Sealer sealer(vigil::crypto::cluster_id("bench"), "node-1", kBoot, ring);
   const std::vector<uint8_t> payload = vigil::heartbeat::encode(patch_message());
-  const int64_t now = wall_ms();
+  const int64_t now = vigil::bench::wall_ms();
   for (auto _ : state) {
     auto datagrams = sealer.seal(payload, now);
     benchmark::DoNotOptimize(datagrams.data());
@@ -88,7 +75,7 @@ BENCHMARK(BM_SealDatagram);
 // fresh seq, so the replay window sees each exactly once.
 void BM_OpenDatagram(benchmark::State& state) {
   constexpr std::size_t kBatch = 512;
-  const vigil::crypto::Keyring ring = bench_keyring();
+  const vigil::crypto::Keyring ring = vigil::bench::keyring();
   const uint64_t cluster = vigil::crypto::cluster_id("bench");
   Sealer sealer(cluster, "node-2", kBoot, ring);
   Opener opener(cluster, "node-1", {"node-1", "node-2", "node-3"}, ring);
@@ -96,12 +83,12 @@ void BM_OpenDatagram(benchmark::State& state) {
   std::vector<std::vector<uint8_t>> batch;
   std::size_t next = 0;
   const auto now = Opener::Clock::now();
-  int64_t now_wall = wall_ms();
+  int64_t now_wall = vigil::bench::wall_ms();
   for (auto _ : state) {
     if (next == batch.size()) {
       state.PauseTiming();
       batch.clear();
-      now_wall = wall_ms();
+      now_wall = vigil::bench::wall_ms();
       for (std::size_t i = 0; i < kBatch; ++i) batch.push_back(sealer.seal(payload, now_wall)[0]);
       next = 0;
       state.ResumeTiming();

@@ -30,6 +30,8 @@
 #include "membership/replicator.h"
 #include "patch/node_document.h"
 
+#include "tests/bench/bench_support.h"
+
 namespace {
 
 using nlohmann::json;
@@ -40,21 +42,6 @@ using vigil::heartbeat::Sealer;
 
 constexpr uint64_t kBoot = 1717000000000000;
 constexpr std::size_t kBatch = 4096;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-vigil::crypto::Keyring bench_keyring() {
-  vigil::crypto::init();
-  vigil::crypto::Secret secret;
-  secret.fill(0x5a);
-  vigil::crypto::Keyring ring;
-  ring.add(1, vigil::crypto::derive_key(secret, "bench", 1));
-  return ring;
-}
 
 // The shape of an agent's node document: labels, frozen state, boot time,
 // version and a data subtree holding `data_keys` extra entries of ~40 bytes
@@ -129,7 +116,7 @@ class Sender {
 };
 
 void BM_ReceivePipeline(benchmark::State& state) {
-  const vigil::crypto::Keyring ring = bench_keyring();
+  const vigil::crypto::Keyring ring = vigil::bench::keyring();
   const uint64_t cluster = vigil::crypto::cluster_id("bench");
   Sender sender(ring, cluster, state.range(0));
 
@@ -142,7 +129,7 @@ void BM_ReceivePipeline(benchmark::State& state) {
   // Prime: node-1 holds node-2's document at gen 1.
   {
     const auto now = Opener::Clock::now();
-    const int64_t now_wall = wall_ms();
+    const int64_t now_wall = vigil::bench::wall_ms();
     std::optional<Opener::Result> r;
     for (const auto& datagram : sender.full(now_wall)) r = opener.open(datagram, now, now_wall);
     if (!r || !r->payload ||
@@ -157,14 +144,14 @@ void BM_ReceivePipeline(benchmark::State& state) {
   std::size_t next = 0;
   std::size_t wire_bytes = 0;
   auto now = Opener::Clock::now();
-  int64_t now_wall = wall_ms();
+  int64_t now_wall = vigil::bench::wall_ms();
   bool failed = false;
   for (auto _ : state) {
     if (next == batch.size()) {
       state.PauseTiming();
       batch.clear();
       now = Opener::Clock::now();
-      now_wall = wall_ms();
+      now_wall = vigil::bench::wall_ms();
       for (std::size_t i = 0; i < kBatch; ++i) batch.push_back(sender.next_patch(now_wall));
       next = 0;
       state.ResumeTiming();

@@ -29,6 +29,8 @@
 #include "heartbeat/codec.h"
 #include "heartbeat/drop_reason.h"
 
+#include "tests/bench/bench_support.h"
+
 namespace {
 
 using vigil::heartbeat::DropReason;
@@ -38,26 +40,11 @@ using vigil::heartbeat::Sealer;
 constexpr uint64_t kBoot = 1717000000000000;
 constexpr std::size_t kBatch = 1024;
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-vigil::crypto::Keyring keyring(unsigned char fill, const std::string& cluster_name) {
-  vigil::crypto::init();
-  vigil::crypto::Secret secret;
-  secret.fill(fill);
-  vigil::crypto::Keyring ring;
-  ring.add(1, vigil::crypto::derive_key(secret, cluster_name, 1));
-  return ring;
-}
-
 // `count` datagrams of `payload_bytes` plaintext, one fragment each.
 std::vector<std::vector<uint8_t>> sealed_batch(Sealer& sealer, std::size_t payload_bytes,
                                                std::size_t count) {
   const std::vector<uint8_t> payload(payload_bytes, 0x5a);
-  const int64_t now = wall_ms();
+  const int64_t now = vigil::bench::wall_ms();
   std::vector<std::vector<uint8_t>> out;
   out.reserve(count);
   for (std::size_t i = 0; i < count; ++i) out.push_back(sealer.seal(payload, now).at(0));
@@ -71,7 +58,7 @@ void run_rejects(benchmark::State& state, Opener& opener,
                  const std::vector<std::vector<uint8_t>>& batch, DropReason expected,
                  bool any_header_reason = false) {
   const auto now = Opener::Clock::now();
-  const int64_t now_wall = wall_ms();
+  const int64_t now_wall = vigil::bench::wall_ms();
   std::size_t next = 0;
   std::size_t bytes = 0;
   std::size_t accepted = 0;
@@ -99,8 +86,8 @@ void run_rejects(benchmark::State& state, Opener& opener,
 }
 
 void BM_RejectBadCluster(benchmark::State& state) {
-  const auto ours = keyring(0x5a, "bench");
-  const auto theirs = keyring(0xc3, "other");
+  const auto ours = vigil::bench::keyring(0x5a, "bench");
+  const auto theirs = vigil::bench::keyring(0xc3, "other");
   Sealer sealer(vigil::crypto::cluster_id("other"), "node-2", kBoot, theirs);
   const auto batch = sealed_batch(sealer, 200, kBatch);
   Opener opener(vigil::crypto::cluster_id("bench"), "node-1", {"node-1", "node-2", "node-3"}, ours);
@@ -111,8 +98,8 @@ BENCHMARK(BM_RejectBadCluster);
 void BM_RejectBadTag(benchmark::State& state) {
   const auto payload_bytes = static_cast<std::size_t>(state.range(0));
   const uint64_t cluster = vigil::crypto::cluster_id("bench");
-  const auto ours = keyring(0x5a, "bench");
-  const auto wrong = keyring(0xc3, "bench");  // same cluster name, another secret
+  const auto ours = vigil::bench::keyring(0x5a, "bench");
+  const auto wrong = vigil::bench::keyring(0xc3, "bench");  // same cluster name, another secret
   Sealer sealer(cluster, "node-2", kBoot, wrong, std::max<std::size_t>(payload_bytes, 1));
   // Large datagrams: fewer of them, so the batch stays in a sane memory size.
   const std::size_t count = payload_bytes > 8192 ? 64 : kBatch;
@@ -129,7 +116,7 @@ void BM_RejectRandom(benchmark::State& state) {
     d.resize(1 + rng() % 1500);
     for (auto& b : d) b = static_cast<uint8_t>(rng());
   }
-  const auto ours = keyring(0x5a, "bench");
+  const auto ours = vigil::bench::keyring(0x5a, "bench");
   Opener opener(vigil::crypto::cluster_id("bench"), "node-1", {"node-1", "node-2", "node-3"}, ours);
   run_rejects(state, opener, batch, DropReason::kMalformed, /*any_header_reason=*/true);
 }
