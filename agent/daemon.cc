@@ -573,10 +573,14 @@ json Daemon::Impl::hb_status() const {
     auto r = static_cast<heartbeat::DropReason>(i);
     drops[std::string(heartbeat::to_string(r))] = opener_.drops().get(r);
   }
+  json paths = paths_.status(peers_);
+  uint64_t kernel_drops = 0;
+  for (const auto& p : paths) kernel_drops += p.value("kernel_drops", uint64_t{0});
   return {{"node", config_.node_name},
           {"boot", boot_},
-          {"paths", paths_.status(peers_)},
-          {"dropped", std::move(drops)}};
+          {"paths", std::move(paths)},
+          {"dropped", std::move(drops)},
+          {"kernel_drops", kernel_drops}};
 }
 
 namespace {

@@ -143,6 +143,7 @@ json HeartbeatPaths::status(const membership::PeerTable& table) const {
                    {"received_bytes", c.received_bytes},
                    {"send_errors", c.send_errors},
                    {"restarts", c.restarts},
+                   {"kernel_drops", c.kernel_drops},
                    {"dropped", std::move(drops)},
                    {"peers", std::move(peers)}});
   }

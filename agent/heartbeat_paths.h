@@ -63,7 +63,8 @@ class HeartbeatPaths {
                    const heartbeat::DropCounters& after);
 
   /// `hb status` JSON: {"paths": [{id, type, describe, up, sent/received
-  /// datagrams and bytes, send_errors, restarts, dropped: {reason: n},
+  /// datagrams and bytes, send_errors, restarts, kernel_drops (datagrams
+  /// the kernel dropped at the full receive buffer), dropped: {reason: n},
   /// peers: {name: {address, state, last_heard_ms, received_datagrams,
   /// received_bytes}}}]}. last_heard_ms is ms ago, null when never heard.
   nlohmann::json status(const membership::PeerTable& peers) const;

@@ -94,10 +94,13 @@ std::string render_hb_table(const json& hb) {
               text(p.value("sent_datagrams", json())) + " datagrams, " +
               text(p.value("sent_bytes", json())) + " bytes; send errors " +
               text(p.value("send_errors", json())) +
-              "; dropped:" + drops_text(p.value("dropped", json::object())) + "\n";
+              "; dropped:" + drops_text(p.value("dropped", json::object())) +
+              "; kernel drops (receive buffer full) " + text(p.value("kernel_drops", json())) +
+              "\n";
   }
   return render_rows(rows) + totals +
-         "dropped (all paths):" + drops_text(hb.value("dropped", json::object())) + "\n";
+         "dropped (all paths):" + drops_text(hb.value("dropped", json::object())) +
+         "; kernel drops " + text(hb.value("kernel_drops", json())) + "\n";
 }
 
 std::string render_event_line(const json& e) {

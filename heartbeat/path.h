@@ -28,8 +28,11 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
+
+#include "heartbeat/receive_moderation.h"
 
 namespace vigil::heartbeat {
 
@@ -41,6 +44,10 @@ struct PathCounters {
   uint64_t send_errors = 0;     // sends that failed (incl. would-block, path down)
   uint64_t receive_errors = 0;  // receive completions with an error other than a close
   uint64_t restarts = 0;        // attempts to reopen the socket after the path went down
+  /// Datagrams the kernel dropped because the socket's receive buffer was
+  /// full (the socket's SO_RXQ_OVFL count, summed over reopens). Seen when
+  /// the next datagram is read.
+  uint64_t kernel_drops = 0;
 };
 
 /// Delay before the first reopen attempt after a path goes down.
@@ -121,9 +128,9 @@ class Path {
   StateHandler on_state_;
 };
 
-/// The lifecycle shared by the UDP drivers: one socket, a receive loop into a
-/// 65536-byte buffer, the down state with its backoff retry, counted sends
-/// and rate-limited warnings. A driver implements open_socket() (create,
+/// The lifecycle shared by the UDP drivers: one socket, a moderated receive
+/// loop (see receive_moderation.h) reading batches with recvmmsg(2), the down
+/// state with its backoff retry, counted sends and rate-limited warnings. A driver implements open_socket() (create,
 /// configure and bind `socket_`) and the descriptive accessors.
 class SocketPath : public Path {
  public:
@@ -172,6 +179,16 @@ class SocketPath : public Path {
   void warn(const char* what, const Endpoint* to, const boost::system::error_code& ec);
 
   boost::asio::io_context& io_;
+
+ private:
+  // socket_ belongs to this io_context, which is never run, so that the
+  // socket is not registered with io_'s epoll: a registered socket wakes the
+  // loop for every datagram, even while polling. Its readiness is watched
+  // through ready_, on io_, only while waiting.
+  boost::asio::io_context socket_io_;
+
+ protected:
+  /// Opened and bound by open_socket(); sends are synchronous (non-blocking).
   boost::asio::ip::udp::socket socket_;
   PathCounters counters_;
 
@@ -179,21 +196,41 @@ class SocketPath : public Path {
   void attempt_open();
   void go_down(const std::string& reason);
   void schedule_retry();
-  void receive();
+  /// Waits for the socket to become readable, then runs read_pass().
+  void wait_readable();
+  /// Reads what is queued, then lets moderation_ choose how the next pass
+  /// starts: readiness, at once (posted), or after the poll interval.
+  void read_pass(uint64_t generation);
   /// Handles one received datagram (or receive error); false when the path
   /// went down or was stopped or reopened by the handler.
   bool handle_received(const boost::system::error_code& ec, std::span<const uint8_t> datagram,
                        const Endpoint& from, uint64_t generation);
-  /// Reads what else is queued with recvmmsg(2), kBatch datagrams per call,
-  /// at most kBatchCalls calls per wake-up (so timers still run under a
-  /// flood). Returns false when a handler took the path down.
-  bool drain(uint64_t generation);
+  /// Reads what is queued with recvmmsg(2), kBatch datagrams per call, at
+  /// most kBatchCalls calls (so timers and the API still run under a
+  /// flood). Adds the datagrams read to `read`; sets `capped` when it
+  /// stopped at the limit. Returns false when a handler took the path down.
+  bool drain(uint64_t generation, std::size_t& read, bool& capped);
+  /// Adds the growth of the socket's kernel drop count (SO_RXQ_OVFL, a
+  /// wrapping 32-bit count) to counters_.kernel_drops; warns at most once a
+  /// second while it grows.
+  void note_kernel_drops(uint32_t socket_drops);
   static constexpr std::size_t kBatch = 32;
   static constexpr std::size_t kBatchCalls = 8;
-  /// SO_RCVBUF asked for, bytes (the kernel may grant less).
+  /// Receive buffer asked for, bytes: SO_RCVBUFFORCE when privileged, else
+  /// SO_RCVBUF (capped by net.core.rmem_max).
   static constexpr int kSocketBufferBytes = 4 << 20;
   struct Batch;  // recvmmsg buffers, allocated on first use
   std::unique_ptr<Batch> batch_;
+  ReceiveModeration moderation_;
+  /// A duplicate of socket_'s descriptor: registered with io_ (assigned to
+  /// ready_) while waiting for readiness, released while polling.
+  boost::asio::posix::stream_descriptor ready_;
+  int ready_fd_ = -1;
+  /// Stops watching readiness (polling from now on).
+  void unwatch_readable();
+  boost::asio::steady_timer poll_timer_;
+  uint32_t socket_drops_ = 0;  // the open socket's last SO_RXQ_OVFL count
+  std::chrono::steady_clock::time_point last_drop_warning_{};
   void close_socket();
   void mark_proven();
 
@@ -216,8 +253,6 @@ class SocketPath : public Path {
   // value and is ignored.
   uint64_t socket_generation_ = 0;
   uint64_t retry_generation_ = 0;
-  Endpoint from_;
-  std::vector<uint8_t> buffer_;
   // Completions hold a weak reference: once the path is gone they return
   // without touching it.
   std::shared_ptr<char> alive_ = std::make_shared<char>(0);

@@ -24,25 +24,26 @@ TEST(StatusTable, OneRowPerNodeWithStatePathsAndLabels) {
   EXPECT_NE(out.find("n3    unknown  ?       0    -        unknown"), std::string::npos) << out;
 }
 
-TEST(StatusTable, HeartbeatTableShowsPeersCountersAndOnlyNonZeroDrops) {
+TEST(StatusTable, HeartbeatTableShowsPeersCountersKernelDropsAndOnlyNonZeroDrops) {
   json hb = json::parse(R"({"paths": [{"id": "u1", "type": "unicast", "up": true,
     "describe": "listen 127.0.0.1:10001", "sent_datagrams": 10, "sent_bytes": 900,
-    "send_errors": 0, "dropped": {"bad_tag": 2, "replay": 0},
+    "send_errors": 0, "dropped": {"bad_tag": 2, "replay": 0}, "kernel_drops": 5,
     "peers": {"n2": {"address": "127.0.0.2:10001", "state": "alive", "last_heard_ms": 120,
                      "received_datagrams": 8, "received_bytes": 700},
               "n3": {"address": "127.0.0.3:10001", "state": "unknown", "last_heard_ms": null,
                      "received_datagrams": 0, "received_bytes": 0}}}],
-    "dropped": {"bad_tag": 3, "replay": 0}})");
+    "dropped": {"bad_tag": 3, "replay": 0}, "kernel_drops": 5})");
   std::string out = render_hb_table(hb);
   EXPECT_NE(out.find("u1    unicast  up      n2    127.0.0.2:10001  alive    120ms ago   8"),
             std::string::npos)
       << out;
   EXPECT_NE(out.find("never"), std::string::npos) << out;
   EXPECT_NE(out.find("path u1 (listen 127.0.0.1:10001): sent 10 datagrams, 900 bytes; send "
-                     "errors 0; dropped: bad_tag=2\n"),
+                     "errors 0; dropped: bad_tag=2; kernel drops (receive buffer full) 5\n"),
             std::string::npos)
       << out;
-  EXPECT_NE(out.find("dropped (all paths): bad_tag=3\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("dropped (all paths): bad_tag=3; kernel drops 5\n"), std::string::npos)
+      << out;
 }
 
 TEST(StatusTable, EventLineHasTimeKindLabelsAndData) {

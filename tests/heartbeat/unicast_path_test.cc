@@ -1,10 +1,12 @@
 #include "heartbeat/unicast_path.h"
 
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -389,6 +391,86 @@ TEST(UnicastPathTest, DestroyingAPathWithAPendingReceiveIsSafe) {
   }
   io.run_for(std::chrono::seconds(5));
   EXPECT_TRUE(io.stopped()) << "the aborted receive completed and nothing re-armed it";
+}
+
+// Sends `count` datagrams of `size` bytes to `to` from a plain socket; the
+// first 4 bytes of each are its number, little-endian.
+void send_numbered(const Endpoint& to, uint32_t first, uint32_t count, std::size_t size) {
+  boost::asio::io_context io;
+  boost::asio::ip::udp::socket s(io, Endpoint(boost::asio::ip::address_v4::loopback(), 0));
+  std::vector<uint8_t> d(size, 0x5a);
+  for (uint32_t i = first; i < first + count; ++i) {
+    std::memcpy(d.data(), &i, sizeof i);
+    s.send_to(boost::asio::buffer(d), to);
+  }
+}
+
+uint32_t number_of(const std::vector<uint8_t>& d) {
+  uint32_t n = 0;
+  std::memcpy(&n, d.data(), sizeof n);
+  return n;
+}
+
+TEST(UnicastPathTest, AStreamOfDatagramsIsReadInOrderWithEveryLossCounted) {
+  // 20,000 datagrams sent as fast as one thread can: the path reads them
+  // with readiness waits, then polls; each one is either handed over once,
+  // in order, or counted as a kernel drop.
+  boost::asio::io_context io;
+  std::vector<uint32_t> got;
+  UnicastPath rx(io, "rx", loopback_any_port(), {},
+                 [&](const std::string&, std::span<const uint8_t> d, const Endpoint&) {
+                   ASSERT_EQ(d.size(), 200u);
+                   got.push_back(number_of({d.begin(), d.end()}));
+                 });
+  rx.start();
+  constexpr uint32_t kCount = 20000;
+  std::thread sender(send_numbered, rx.local_endpoint(), 0, kCount, 200);
+  run_until(io, [&] { return got.size() + rx.counters().kernel_drops >= kCount; });
+  sender.join();
+  // Drops are reported with the next datagram read: send one more.
+  send_numbered(rx.local_endpoint(), kCount, 1, 200);
+  run_until(io, [&] { return !got.empty() && got.back() == kCount; });
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.back(), kCount);
+  EXPECT_EQ(got.size() + rx.counters().kernel_drops, kCount + 1);
+  EXPECT_EQ(rx.counters().received_datagrams, got.size());
+  for (std::size_t i = 1; i < got.size(); ++i) ASSERT_LT(got[i - 1], got[i]) << "at " << i;
+}
+
+TEST(UnicastPathTest, DatagramsDroppedAtAFullReceiveBufferAreCounted) {
+  // Nothing reads while 40,000 datagrams of 1,400 bytes (56 MB) arrive: more
+  // than any receive buffer the path can get (at most 2 x 4 MiB).
+  boost::asio::io_context io;
+  uint64_t got = 0;
+  UnicastPath rx(io, "rx", loopback_any_port(), {},
+                 [&](const std::string&, std::span<const uint8_t>, const Endpoint&) { ++got; });
+  rx.start();
+  constexpr uint32_t kCount = 40000;
+  send_numbered(rx.local_endpoint(), 0, kCount, 1400);
+  run_until(io, [&] { return got > 0 && rx.counters().received_datagrams == got; });
+  io.run_for(std::chrono::milliseconds(100));  // the queue is empty
+  send_numbered(rx.local_endpoint(), kCount, 1, 1400);
+  run_until(io, [&] { return got + rx.counters().kernel_drops == kCount + 1; });
+  EXPECT_GT(rx.counters().kernel_drops, 0u);
+  EXPECT_LT(got, uint64_t{kCount});
+  EXPECT_EQ(got + rx.counters().kernel_drops, kCount + 1);
+}
+
+TEST(UnicastPathTest, StopWhilePollingLeavesNothingPending) {
+  boost::asio::io_context io;
+  uint64_t got = 0;
+  UnicastPath rx(io, "rx", loopback_any_port(), {},
+                 [&](const std::string&, std::span<const uint8_t>, const Endpoint&) { ++got; });
+  rx.start();
+  std::thread sender(send_numbered, rx.local_endpoint(), 0, 20000, 100);
+  run_until(io, [&] { return got >= 1000; });
+  rx.stop();
+  sender.join();
+  const uint64_t at_stop = got;
+  io.restart();
+  io.run_for(std::chrono::seconds(5));
+  EXPECT_TRUE(io.stopped()) << "a poll timer or readiness wait was left pending";
+  EXPECT_EQ(got, at_stop) << "datagrams were handed over after stop()";
 }
 
 }  // namespace
