@@ -460,9 +460,11 @@ def udp_snmp(pid):
     return dict(zip(rows[0][1:], (int(v) for v in rows[1][1:])))
 
 
-def forge_command(kind, c, target, forge):
+def forge_command(kind, c, target, forge, pool=0):
     cmd = [forge, "--to", "%s:%d" % (c.addr(target), c.port), "--count", "1000000000",
            "--sender", c.nodes[1]]
+    if pool:
+        cmd += ["--pool", str(pool)]
     if kind == "bad-tag":
         return cmd + ["--kind", "wrong-key", "--cluster", c.cluster_name, "--secret", OTHER_SECRET]
     if kind == "bad-cluster":
@@ -490,7 +492,7 @@ def run_flood(args, log, ns):
     hz = os.sysconf("SC_CLK_TCK")
     procs, streams, profilers = [], {}, []
     result = {"nodes": n, "paths": [p["type"] for p in args.path_specs], "target": target,
-              "senders": senders, "seconds": seconds,
+              "senders": senders, "sender_pool": args.flood_pool, "seconds": seconds,
               "interval": args.interval, "timeout": args.timeout}
     try:
         c.start_all()
@@ -538,7 +540,8 @@ def run_flood(args, log, ns):
         t0 = time.monotonic()
         for kind in senders:
             procs.append(subprocess.Popen(
-                ns.prefix() + sender_prefix + forge_command(kind, c, target, args.forge),
+                ns.prefix() + sender_prefix + forge_command(kind, c, target, args.forge,
+                                                            args.flood_pool),
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
         samples = []
         while True:
@@ -554,6 +557,7 @@ def run_flood(args, log, ns):
             u = path_status(h, "u1")
             samples.append({"t_s": round(ts - t0, 2), "api_ms": round(api_ms, 1),
                             "dropped": sum(h["dropped"].values()),
+                            "kernel_drops": h.get("kernel_drops"),
                             "last_heard_ms": {p: u["peers"][p]["last_heard_ms"] for p in peers}})
         dead = [(p.args, p.returncode, p.stderr.read()) for p in procs if p.poll() is not None]
         sender_ticks = 0
@@ -619,6 +623,9 @@ def run_flood(args, log, ns):
             "senders_cpu_s": round(sender_ticks / hz, 2),
             "datagrams_read_by_daemon": read,
             "kernel_socket_drops": socket_drops,
+            # The same drops as n1 itself counts them (SO_RXQ_OVFL); seen
+            # with the next datagram read, so after the drain.
+            "kernel_drops_reported_by_n1": hb2.get("kernel_drops", 0) - hb0.get("kernel_drops", 0),
             "offered_per_s": round((read + socket_drops) / elapsed),
             "udp_snmp_delta": {k: snmp2[k] - snmp0[k] for k in snmp2 if snmp2[k] - snmp0[k]},
             "heartbeats_received_from_peers": hb_from,
@@ -642,8 +649,10 @@ def run_flood(args, log, ns):
                ", ".join("%s %d" % kv for kv in sorted(dropped.items())),
                result["daemon_cpu_pct"], result["dropped_per_cpu_s"]))
         log("  offered %d/s; n1 read %d datagrams, the kernel dropped %d at n1's full socket"
-            " buffer; senders used %.1f CPU s; n1 ran %d ms and waited %d ms for a CPU"
-            % (result["offered_per_s"], read, socket_drops, result["senders_cpu_s"],
+            " buffer (n1 counted %d); senders used %.1f CPU s; n1 ran %d ms and waited %d ms"
+            " for a CPU"
+            % (result["offered_per_s"], read, socket_drops,
+               result["kernel_drops_reported_by_n1"], result["senders_cpu_s"],
                result["daemon_ran_ms"], result["daemon_runqueue_wait_ms"]))
         log("  heartbeats n1 received during the flood: %s (about %.0f expected per peer);"
             " max last heard %s ms; max hb status time %s ms"
@@ -740,6 +749,9 @@ def parse_args(argv=None):
     ap.add_argument("--flood-size", type=int, default=3, help="agents in the flood cluster")
     ap.add_argument("--flood-senders", default="bad-tag,bad-cluster,bad-tag,bad-cluster",
                     help="one vigil-forge process per item, of: %s" % ", ".join(FLOOD_SENDERS))
+    ap.add_argument("--flood-pool", type=int, default=0, metavar="P",
+                    help="each sender builds P datagrams once and resends them with sendmmsg "
+                         "(a faster flood; default 0: every datagram sealed afresh)")
     ap.add_argument("--flood-perf", metavar="PREFIX",
                     help="profile n1 during the flood: perf record into PREFIX.data, perf stat"
                     " (syscalls, context switches) into PREFIX.stat; slows n1 down")

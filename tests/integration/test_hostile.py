@@ -81,8 +81,24 @@ class HostileInputTest(unittest.TestCase):
         self.forge(c, "oversize", 50)
         self.forge(c, "wrong-key", 1000, secret=OTHER_SECRET)
         self.forge(c, "incomplete", 500, sender="n4")
+        time.sleep(1)  # n1 has read the datagrams above
+        before_flood = c.hb("n1")
         self.forge(c, "random", 100000)  # the flood
         time.sleep(7)  # past the 5 s reassembly timeout
+
+        # Every flood datagram was either dropped by n1 with a reason or
+        # dropped by the kernel at n1's full receive buffer (counted with the
+        # next datagram read; heartbeats keep arriving). A kernel drop may
+        # also hit a heartbeat, hence the small margin.
+        after_flood = c.hb("n1")
+        flood_drops = (sum(after_flood["dropped"].values())
+                       - sum(before_flood["dropped"].values())
+                       - (after_flood["dropped"]["reassembly_timeout"]
+                          - before_flood["dropped"]["reassembly_timeout"])
+                       + after_flood["kernel_drops"] - before_flood["kernel_drops"])
+        self.assertGreaterEqual(flood_drops, 100000, (before_flood, after_flood))
+        self.assertLessEqual(flood_drops, 100000 + 100, (before_flood, after_flood))
+        self.assertEqual(after_flood["kernel_drops"], after_flood["paths"][0]["kernel_drops"])
 
         drops = c.hb("n1")["dropped"]
         self.assertGreater(drops["malformed"] + drops["bad_magic"] + drops["bad_version"], 1000, drops)

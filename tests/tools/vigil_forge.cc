@@ -3,7 +3,12 @@
 // test's own network namespace.
 //
 //   vigil-forge --to 127.0.0.1:10001 --kind KIND [--count N] [--cluster NAME]
-//               [--secret HEX] [--sender NAME]
+//               [--secret HEX] [--sender NAME] [--pool P]
+//
+// --pool P builds P distinct datagrams first, then sends them round-robin
+// with sendmmsg(2), 64 per call: a faster flood, for benchmarks (the
+// receiver still checks each one; a bad tag stays a bad tag). Without it,
+// every datagram is built just before it is sent.
 //
 // KIND:
 //   random       N datagrams of random bytes (1-1500 bytes)
@@ -22,6 +27,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -50,7 +56,7 @@ int64_t now_ms() {
 int main(int argc, char** argv) {
   std::string to, kind, cluster = "itest", sender = "n2";
   std::string secret_hex(64, '0');
-  long count = 1;
+  long count = 1, pool = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--to")
@@ -65,6 +71,8 @@ int main(int argc, char** argv) {
       secret_hex = v;
     else if (k == "--sender")
       sender = v;
+    else if (k == "--pool")
+      pool = std::stol(v);
     else
       return usage(("unknown option " + k).c_str());
   }
@@ -75,15 +83,13 @@ int main(int argc, char** argv) {
   addr.sin_port = htons(static_cast<uint16_t>(std::stoi(to.substr(colon + 1))));
   if (inet_pton(AF_INET, to.substr(0, colon).c_str(), &addr.sin_addr) != 1)
     return usage("bad --to address");
+  if (pool < 0 || count < 0) return usage("--pool and --count must be >= 0");
 
   crypto::init();
   crypto::Key key = crypto::derive_key(crypto::parse_secret_hex(secret_hex), cluster, 1);
   std::mt19937_64 rng(42);
   const uint64_t boot = static_cast<uint64_t>(now_ms()) * 1000;
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  long sent = 0;
-  for (long n = 0; n < count; ++n) {
-    std::vector<uint8_t> d;
+  auto make = [&](long n, std::vector<uint8_t>& d) {
     heartbeat::Header h;
     h.cluster_id = crypto::cluster_id(cluster);
     h.sender = sender;
@@ -109,10 +115,43 @@ int main(int argc, char** argv) {
       h.frag_count = 3;
       d = heartbeat::seal_datagram(h, key, payload);
     } else {
-      return usage("unknown --kind");
+      return false;
     }
-    if (sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr) >= 0)
-      ++sent;
+    return true;
+  };
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  long sent = 0;
+  if (pool == 0) {
+    std::vector<uint8_t> d;
+    for (long n = 0; n < count; ++n) {
+      if (!make(n, d)) return usage("unknown --kind");
+      if (sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr) >= 0)
+        ++sent;
+    }
+  } else {
+    std::vector<std::vector<uint8_t>> built(static_cast<std::size_t>(pool));
+    for (long n = 0; n < pool; ++n)
+      if (!make(n, built[static_cast<std::size_t>(n)])) return usage("unknown --kind");
+    constexpr long kBatch = 64;
+    std::vector<iovec> iov(kBatch);
+    std::vector<mmsghdr> msgs(kBatch);
+    long next = 0;
+    while (sent < count) {
+      const long batch = std::min(kBatch, count - sent);
+      for (long i = 0; i < batch; ++i) {
+        auto& d = built[static_cast<std::size_t>((next + i) % pool)];
+        iov[i] = {d.data(), d.size()};
+        msgs[i] = {};
+        msgs[i].msg_hdr.msg_name = &addr;
+        msgs[i].msg_hdr.msg_namelen = sizeof addr;
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+      }
+      const int n = sendmmsg(fd, msgs.data(), static_cast<unsigned>(batch), 0);
+      if (n <= 0) break;
+      sent += n;
+      next = (next + n) % pool;
+    }
   }
   close(fd);
   std::printf("sent %ld\n", sent);
