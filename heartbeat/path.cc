@@ -295,7 +295,7 @@ bool SocketPath::drain(uint64_t generation, std::size_t& read, bool& capped) {
 
 void SocketPath::note_kernel_drops(uint32_t socket_drops) {
   const uint32_t grown = socket_drops - socket_drops_;  // wraps like the kernel's count
-  if (grown == 0 || grown > (1u << 31)) return;        // not newer than what we saw
+  if (grown == 0 || grown > (1u << 31)) return;         // not newer than what we saw
   socket_drops_ = socket_drops;
   counters_.kernel_drops += grown;
   const auto now = std::chrono::steady_clock::now();

@@ -10,8 +10,8 @@ ReceiveModeration::ReceiveModeration(std::chrono::microseconds poll_interval)
     throw std::invalid_argument("receive moderation: the poll interval must be > 0");
 }
 
-ReceiveModeration::Next ReceiveModeration::after_read(Clock::time_point now,
-                                                      std::size_t datagrams, bool capped) {
+ReceiveModeration::Next ReceiveModeration::after_read(Clock::time_point now, std::size_t datagrams,
+                                                      bool capped) {
   if (capped) {
     polling_ = true;
     return Next::kPollNow;

@@ -42,8 +42,7 @@ TEST(StatusTable, HeartbeatTableShowsPeersCountersKernelDropsAndOnlyNonZeroDrops
                      "errors 0; dropped: bad_tag=2; kernel drops (receive buffer full) 5\n"),
             std::string::npos)
       << out;
-  EXPECT_NE(out.find("dropped (all paths): bad_tag=3; kernel drops 5\n"), std::string::npos)
-      << out;
+  EXPECT_NE(out.find("dropped (all paths): bad_tag=3; kernel drops 5\n"), std::string::npos) << out;
 }
 
 TEST(StatusTable, EventLineHasTimeKindLabelsAndData) {
