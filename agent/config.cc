@@ -201,13 +201,14 @@ class Reader {
   void read_node(const toml::table& t, Config& c) const;
   HeartbeatPathConfig read_hb(std::string_view id, const toml::table& t, const Config& c) const;
   HookConfig read_hook(std::string_view name, const toml::table& t) const;
+  ArbitratorConfig read_arbitrator(std::string_view name, const toml::table& t) const;
 
   fs::path source_;
   fs::path base_dir_;
 };
 
 Config Reader::read(const toml::table& root) {
-  check_keys(root, "", {"cluster", "node", "hb", "hook"});
+  check_keys(root, "", {"cluster", "node", "hb", "hook", "arbitrator"});
   Config c;
   c.source = source_;
   read_cluster(*table_at(root, "cluster", "cluster", true), c);
@@ -236,11 +237,33 @@ Config Reader::read(const toml::table& root) {
       c.hooks.push_back(read_hook(k.str(), *v.as_table()));
     }
   }
+
+  if (const toml::table* arbitrators = table_at(root, "arbitrator", "arbitrator", false)) {
+    for (auto&& [k, v] : *arbitrators) {
+      if (!v.is_table()) fail(join("arbitrator", k.str()), "expected a table");
+      c.arbitrators.push_back(read_arbitrator(k.str(), *v.as_table()));
+    }
+  }
   return c;
 }
 
+ArbitratorConfig Reader::read_arbitrator(std::string_view name, const toml::table& t) const {
+  const std::string prefix = join("arbitrator", name);
+  check_keys(t, prefix, {"uri", "weight", "timeout"});
+  ArbitratorConfig a;
+  a.name = std::string(name);
+  try {
+    a.uri = parse_arbitrator_uri(*string_at(t, "uri", prefix + ".uri", true));
+  } catch (const std::invalid_argument& e) {
+    fail(prefix + ".uri", e.what());
+  }
+  a.weight = static_cast<uint32_t>(integer_at(t, "weight", prefix + ".weight", 1, 1000, a.weight));
+  duration_at(t, "timeout", prefix + ".timeout", a.timeout);
+  return a;
+}
+
 void Reader::read_cluster(const toml::table& t, Config& c) const {
-  check_keys(t, "cluster", {"name", "nodes", "secret", "secret_file", "max_skew"});
+  check_keys(t, "cluster", {"name", "nodes", "secret", "secret_file", "max_skew", "quorum"});
   c.cluster_name = *string_at(t, "name", "cluster.name", true);
 
   c.nodes = *strings_at(t, "nodes", "cluster.nodes", true);
@@ -282,6 +305,10 @@ void Reader::read_cluster(const toml::table& t, Config& c) const {
   }
 
   duration_at(t, "max_skew", "cluster.max_skew", c.max_skew);
+  if (const toml::node* q = t.get("quorum")) {
+    if (!q->is_boolean()) fail("cluster.quorum", "expected true or false");
+    c.quorum = q->as_boolean()->get();
+  }
 }
 
 void Reader::read_node(const toml::table& t, Config& c) const {

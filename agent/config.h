@@ -6,6 +6,7 @@
 //   secret = "<64 hex digits>"          # exactly one of secret / secret_file;
 //   secret_file = "secret.hex"          #   a relative path is relative to this file's directory
 //   max_skew = "30s"                    # optional
+//   quorum = false                      # optional: split analysis when a peer goes stale
 //
 //   [node]
 //   name = "n1"                         # required, one of cluster.nodes
@@ -30,6 +31,11 @@
 //   command = ["/path/to/script", "arg"]# required, non-empty; run without a shell
 //   timeout = "30s"                     # optional
 //
+//   [arbitrator.<name>]                 # votes in split analysis (membership/quorum.h)
+//   uri = "tcp://192.0.2.10:1234"       # required: tcp://HOST:PORT or http://HOST[:PORT]/PATH
+//   weight = 1                          # optional, 1-1000 votes
+//   timeout = "1s"                      # optional: bounds one reachability check
+//
 // Durations are strings read by parse_duration(). Unknown tables and keys are
 // errors.
 #ifndef VIGIL_AGENT_CONFIG_H_
@@ -44,6 +50,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/arbitrator_uri.h"
 #include "crypto/key.h"
 
 namespace vigil::agent {
@@ -88,12 +95,21 @@ struct HookConfig {
   bool wants(std::string_view kind) const;
 };
 
+/// One [arbitrator.<name>] table.
+struct ArbitratorConfig {
+  std::string name;  // the table name
+  ArbitratorUri uri;
+  uint32_t weight = 1;                    // votes, 1-1000
+  std::chrono::milliseconds timeout{1000};  // one whole check
+};
+
 struct Config {
   std::filesystem::path source;  // the file loaded
   std::string cluster_name;
   std::vector<std::string> nodes;
   vigil::crypto::Secret secret{};
   std::chrono::milliseconds max_skew{30000};
+  bool quorum = false;  // cluster.quorum: act on a lost majority (node.split_action)
   std::string node_name;
   std::filesystem::path var_dir;  // absolute; a relative value is taken from the file's directory
   std::chrono::milliseconds commit_interval{100};
@@ -101,6 +117,7 @@ struct Config {
   std::string split_action = "disabled";
   std::vector<HeartbeatPathConfig> hb;  // in table-name order
   std::vector<HookConfig> hooks;        // in table-name order
+  std::vector<ArbitratorConfig> arbitrators;  // in table-name order
   std::filesystem::path api_socket() const { return var_dir / "api.sock"; }
 };
 

@@ -22,6 +22,7 @@
 #include "agent/heartbeat_paths.h"
 #include "agent/hook_runner.h"
 #include "agent/json_condition.h"
+#include "agent/split_analysis.h"
 #include "agent/version.h"
 #include "crypto/key.h"
 #include "crypto/keyring.h"
@@ -157,6 +158,7 @@ class Daemon::Impl {
   HookRunner hooks_;
   ApiServer api_;
   HeartbeatPaths paths_;
+  SplitAnalysis split_;
   asio::steady_timer check_timer_, commit_timer_, eager_timer_;
   asio::signal_set signals_;
   bool commit_pending_ = false, eager_pending_ = false, waits_pending_ = false;
@@ -202,6 +204,14 @@ Daemon::Impl::Impl(Config config)
             on_path_state(path, up, reason);
           },
           [this] { return heartbeat(); }),
+      split_(
+          io_, config_,
+          [this] {
+            std::vector<std::string> alive = {config_.node_name};
+            for (const auto& n : peers_.alive()) alive.push_back(n);
+            return alive;
+          },
+          [this](Event e) { bus_.publish(std::move(e)); }),
       check_timer_(io_),
       commit_timer_(io_),
       eager_timer_(io_),
@@ -212,6 +222,7 @@ Daemon::Impl::Impl(Config config)
 int Daemon::Impl::run() {
   api_.start();
   paths_.start();
+  split_.start();
   spdlog::info("node {} of cluster {} started: boot {}, {} heartbeat path(s), api {}",
                config_.node_name, config_.cluster_name, boot_, paths_.size(),
                config_.api_socket().string());
@@ -232,6 +243,7 @@ void Daemon::Impl::stop() {
   commit_timer_.cancel();
   eager_timer_.cancel();
   signals_.cancel(ignore);
+  split_.stop();
   paths_.stop();
   api_.stop();
   hooks_.kill_all();
@@ -346,8 +358,12 @@ void Daemon::Impl::apply(const std::vector<membership::Transition>& transitions)
       replicator_.forget(t.node);
       bus_.publish(
           Event{.kind = "ForgetPeer", .labels = {{"node", t.node}}, .data = {{"node", t.node}}});
+      split_.peer_lost(t.node);
     }
-    if (t.kind == Kind::kNodeAlive) send_soon();
+    if (t.kind == Kind::kNodeAlive) {
+      split_.peer_back(t.node);
+      send_soon();
+    }
   }
   if (!transitions.empty()) dataset_changed();
 }
@@ -415,7 +431,7 @@ void Daemon::Impl::dataset_changed() {
 
 void Daemon::Impl::evaluate_waits() {
   if (waits_.empty()) return;
-  json ds = build_dataset(config_, doc_, peers_, replicator_);
+  json ds = build_dataset(config_, doc_, peers_, replicator_, split_.status());
   for (auto it = waits_.begin(); it != waits_.end();) {
     if (it->second.condition.evaluate(ds)) {
       auto ex = it->second.exchange;
@@ -439,7 +455,7 @@ void Daemon::Impl::handle(const std::shared_ptr<ApiExchange>& ex) {
   }
   const auto& t = req.target;
   if (t == "/v1/status" && req.method == "GET")
-    return ex->reply(200, build_dataset(config_, doc_, peers_, replicator_));
+    return ex->reply(200, build_dataset(config_, doc_, peers_, replicator_, split_.status()));
   if (t == "/v1/hb" && req.method == "GET") return ex->reply(200, hb_status());
   if (t == "/v1/events") return handle_events(ex, body);
   if (t == "/v1/wait" && req.method == "POST") return handle_wait(ex, body);
@@ -502,7 +518,7 @@ void Daemon::Impl::handle_wait(const std::shared_ptr<ApiExchange>& ex, const jso
   } catch (const std::exception& e) {
     return ex->reply(400, {{"error", e.what()}});
   }
-  json ds = build_dataset(config_, doc_, peers_, replicator_);
+  json ds = build_dataset(config_, doc_, peers_, replicator_, split_.status());
   if (cond->evaluate(ds)) return ex->reply(200, {{"ok", true}});
   int64_t duration_ms = body.value("duration_ms", int64_t{0});
   uint64_t id = ++waits_seq_;

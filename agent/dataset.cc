@@ -11,8 +11,10 @@ namespace vigil::agent {
 
 nlohmann::json build_dataset(const Config& config, const patch::NodeDocument& local,
                              const membership::PeerTable& peers,
-                             const membership::Replicator& replicator) {
-  nlohmann::json ds = {{"cluster", {{"name", config.cluster_name}, {"nodes", config.nodes}}},
+                             const membership::Replicator& replicator,
+                             const nlohmann::json& quorum) {
+  nlohmann::json ds = {
+      {"cluster", {{"name", config.cluster_name}, {"nodes", config.nodes}, {"quorum", quorum}}},
                        {"node", nlohmann::json::object()},
                        {"peers", nlohmann::json::object()}};
   ds["node"][config.node_name] = local.committed();

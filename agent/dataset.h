@@ -3,6 +3,9 @@
 //
 //   .cluster.name               cluster name
 //   .cluster.nodes              member node names
+//   .cluster.quorum             this daemon's split analysis view
+//                               (SplitAnalysis::status(): enabled, split_action,
+//                               has_quorum, votes, arbitrators)
 //   .node.<name>                the document that node publishes (labels, frozen,
 //                               frozen_at, boot_at, version, data); absent until known
 //   .peers.<name>.state         this daemon's view: alive | stale | unknown
@@ -26,9 +29,11 @@ namespace agent {
 
 struct Config;
 
+/// The dataset above; `quorum` goes to .cluster.quorum as is.
 nlohmann::json build_dataset(const Config& config, const patch::NodeDocument& local,
                              const membership::PeerTable& peers,
-                             const membership::Replicator& replicator);
+                             const membership::Replicator& replicator,
+                             const nlohmann::json& quorum);
 
 }  // namespace agent
 }  // namespace vigil

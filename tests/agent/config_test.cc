@@ -165,6 +165,50 @@ var_dir = "/run/vigil"
   EXPECT_EQ(c.split_action, "disabled");
   EXPECT_TRUE(c.hb.empty());
   EXPECT_TRUE(c.hooks.empty());
+  EXPECT_FALSE(c.quorum);
+  EXPECT_TRUE(c.arbitrators.empty());
+}
+
+TEST(Config, QuorumAndArbitratorsAreRead) {
+  const Config c = parse_config(edit(full_config(), "max_skew", "quorum = true\nmax_skew") + R"(
+[arbitrator.site3]
+uri = "http://[::1]:8080/health"
+weight = 2
+timeout = "250ms"
+
+[arbitrator.a1]
+uri = "tcp://127.0.0.9:1234"
+)",
+                                kSource);
+  EXPECT_TRUE(c.quorum);
+  ASSERT_EQ(c.arbitrators.size(), 2u);
+  EXPECT_EQ(c.arbitrators[0].name, "a1");  // table-name order
+  EXPECT_EQ(c.arbitrators[0].uri.scheme, ArbitratorUri::Scheme::kTcp);
+  EXPECT_EQ(c.arbitrators[0].uri.host, "127.0.0.9");
+  EXPECT_EQ(c.arbitrators[0].uri.port, 1234);
+  EXPECT_EQ(c.arbitrators[0].weight, 1u);
+  EXPECT_EQ(c.arbitrators[0].timeout, milliseconds(1000));
+  EXPECT_EQ(c.arbitrators[1].name, "site3");
+  EXPECT_EQ(c.arbitrators[1].uri.scheme, ArbitratorUri::Scheme::kHttp);
+  EXPECT_EQ(c.arbitrators[1].uri.target, "/health");
+  EXPECT_EQ(c.arbitrators[1].weight, 2u);
+  EXPECT_EQ(c.arbitrators[1].timeout, milliseconds(250));
+}
+
+TEST(Config, BadQuorumAndArbitratorKeysNameFileAndKey) {
+  expect_names(expect_error(edit(full_config(), "max_skew", "quorum = \"yes\"\nmax_skew")),
+               "cluster.quorum");
+  expect_names(expect_error(full_config() + "\n[arbitrator.a1]\nuri = \"udp://1.2.3.4:5\"\n"),
+               "arbitrator.a1.uri");
+  expect_names(expect_error(full_config() + "\n[arbitrator.a1]\nweight = 1\n"),
+               "arbitrator.a1.uri");
+  expect_names(expect_error(full_config() +
+                            "\n[arbitrator.a1]\nuri = \"tcp://127.0.0.1:1\"\nweight = 0\n"),
+               "arbitrator.a1.weight");
+  expect_names(expect_error(full_config() +
+                            "\n[arbitrator.a1]\nuri = \"tcp://127.0.0.1:1\"\ntimeout = \"0s\"\n"),
+               "arbitrator.a1.timeout");
+  expect_names(expect_error(full_config() + "\n[arbitrator]\na1 = 3\n"), "arbitrator.a1");
 }
 
 TEST(Config, MissingClusterNameNamesFileAndKey) {
@@ -250,7 +294,9 @@ TEST(Config, UnknownKeyNamesFileAndKey) {
                "node.colour");
   expect_names(expect_error(edit(full_config(), "interval = \"250ms\"", "intreval = \"250ms\"")),
                "hb.lan.intreval");
-  expect_names(expect_error(full_config() + "\n[arbitrator.a1]\nurl = \"x\"\n"), "arbitrator");
+  expect_names(expect_error(full_config() + "\n[arbitrator.a1]\nurl = \"x\"\n"),
+               "arbitrator.a1.url");
+  expect_names(expect_error(full_config() + "\n[arbitrators.a1]\nuri = \"x\"\n"), "arbitrators");
   const auto e = expect_error(edit(full_config(), "log_level", "colour = \"red\"\nlog_level"));
   EXPECT_EQ(e.reason(), "unknown key");
 }
