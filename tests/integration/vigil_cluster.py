@@ -75,10 +75,13 @@ class Cluster:
     """N agents n1..nN with one unicast path each (or `paths` paths)."""
 
     def __init__(self, name, size=3, interval="200ms", timeout="1s", hooks=None,
-                 secret=SECRET, cluster_name="itest", paths=1, netns=None):
+                 secret=SECRET, cluster_name="itest", paths=1, netns=None, quorum=False,
+                 arbitrators=None):
         """`paths`: a count of unicast paths, or a list of path specs such as
         {"type": "unicast"} or {"type": "multicast", "addr": "239.1.1.1"}.
-        `netns`: a NetNS to run the daemons in (addresses 127.0.0.x then)."""
+        `netns`: a NetNS to run the daemons in (addresses 127.0.0.x then).
+        `quorum`: cluster.quorum (node.split_action stays "disabled").
+        `arbitrators`: {name: uri} for [arbitrator.<name>] tables."""
         self.name = name
         self.size = size
         self.nodes = ["n%d" % i for i in range(1, size + 1)]
@@ -90,6 +93,8 @@ class Cluster:
         self.hooks = hooks or {}
         self.secret = secret
         self.cluster_name = cluster_name
+        self.quorum = quorum
+        self.arbitrators = arbitrators or {}
         self.paths = [{"type": "unicast"}] * paths if isinstance(paths, int) else paths
         self.dir = tempfile.mkdtemp(prefix="vigil-%s-" % name)
         self.procs = {}
@@ -114,6 +119,7 @@ class Cluster:
             'name = "%s"' % self.cluster_name,
             "nodes = [%s]" % ", ".join('"%s"' % n for n in self.nodes),
             'secret = "%s"' % self.secret,
+            "quorum = %s" % ("true" if self.quorum else "false"),
             "[node]",
             'name = "%s"' % node,
             'var_dir = "%s"' % self.var_dir(node),
@@ -133,6 +139,8 @@ class Cluster:
                 lines += ['addr = "%s"' % spec.get("addr", "239.7.7.7"),
                           "port = %d" % (self.port + p),
                           'intf = "%s"' % self.addr(node)]
+        for name, uri in self.arbitrators.items():
+            lines += ["[arbitrator.%s]" % name, 'uri = "%s"' % uri, 'timeout = "1s"']
         for hook, spec in self.hooks.items():
             lines += ["[hook.%s]" % hook,
                       "events = [%s]" % ", ".join('"%s"' % e for e in spec["events"]),
