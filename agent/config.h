@@ -99,7 +99,7 @@ struct HookConfig {
 struct ArbitratorConfig {
   std::string name;  // the table name
   ArbitratorUri uri;
-  uint32_t weight = 1;                    // votes, 1-1000
+  uint32_t weight = 1;                      // votes, 1-1000
   std::chrono::milliseconds timeout{1000};  // one whole check
 };
 
@@ -115,8 +115,8 @@ struct Config {
   std::chrono::milliseconds commit_interval{100};
   std::string log_level = "info";
   std::string split_action = "disabled";
-  std::vector<HeartbeatPathConfig> hb;  // in table-name order
-  std::vector<HookConfig> hooks;        // in table-name order
+  std::vector<HeartbeatPathConfig> hb;        // in table-name order
+  std::vector<HookConfig> hooks;              // in table-name order
   std::vector<ArbitratorConfig> arbitrators;  // in table-name order
   std::filesystem::path api_socket() const { return var_dir / "api.sock"; }
 };

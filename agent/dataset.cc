@@ -15,8 +15,8 @@ nlohmann::json build_dataset(const Config& config, const patch::NodeDocument& lo
                              const nlohmann::json& quorum) {
   nlohmann::json ds = {
       {"cluster", {{"name", config.cluster_name}, {"nodes", config.nodes}, {"quorum", quorum}}},
-                       {"node", nlohmann::json::object()},
-                       {"peers", nlohmann::json::object()}};
+      {"node", nlohmann::json::object()},
+      {"peers", nlohmann::json::object()}};
   ds["node"][config.node_name] = local.committed();
   ds["peers"][config.node_name] = {
       {"state", "alive"}, {"gen", local.gen()}, {"hb", nlohmann::json::object()}};

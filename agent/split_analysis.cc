@@ -93,11 +93,10 @@ void SplitAnalysis::on_checked(Arbitrator& a, bool reachable, const std::string&
   } else {
     spdlog::warn("arbitrator {} ({}) is not reachable: {}", a.config.name, a.config.uri.text(),
                  error);
-    publish_(Event{.kind = "ArbitratorError",
-                   .labels = {{"arbitrator", a.config.name}},
-                   .data = {{"arbitrator", a.config.name},
-                            {"uri", a.config.uri.text()},
-                            {"error", error}}});
+    publish_(Event{
+        .kind = "ArbitratorError",
+        .labels = {{"arbitrator", a.config.name}},
+        .data = {{"arbitrator", a.config.name}, {"uri", a.config.uri.text()}, {"error", error}}});
   }
   json reach = json::object();
   for (const auto& x : arbitrators_)
@@ -155,16 +154,16 @@ void SplitAnalysis::count_and_act(const std::string& lost) {
   spdlog::critical(
       "split analysis after losing {}: NO QUORUM, {} of {} votes (needed {}); split action: {}",
       lost, c.present, c.total, c.needed, action);
-  publish_(Event{.kind = "NodeSplitAction",
-                 .data = {{"action", action},
-                          {"lost", lost},
-                          {"votes", {{"total", c.total}, {"present", c.present}, {"needed", c.needed}}},
-                          {"alive", alive},
-                          {"arbitrators", reach}}});
+  publish_(
+      Event{.kind = "NodeSplitAction",
+            .data = {{"action", action},
+                     {"lost", lost},
+                     {"votes", {{"total", c.total}, {"present", c.present}, {"needed", c.needed}}},
+                     {"alive", alive},
+                     {"arbitrators", reach}}});
   if (action == "disabled") return;
   spdlog::default_logger()->flush();
-  if (auto failure = action_(action))
-    spdlog::error("split action {} failed: {}", action, *failure);
+  if (auto failure = action_(action)) spdlog::error("split action {} failed: {}", action, *failure);
 }
 
 json SplitAnalysis::status() const {

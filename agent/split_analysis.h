@@ -93,8 +93,8 @@ class SplitAnalysis {
   Action action_;
   std::vector<std::unique_ptr<Arbitrator>> arbitrators_;
   boost::asio::steady_timer refresh_timer_;
-  bool armed_ = true;         // the next lost majority runs the action
-  bool analysing_ = false;    // checks for an analysis are in flight
+  bool armed_ = true;       // the next lost majority runs the action
+  bool analysing_ = false;  // checks for an analysis are in flight
   std::vector<std::string> lost_while_analysing_;
   std::shared_ptr<char> alive_token_ = std::make_shared<char>(0);
 };

@@ -40,6 +40,31 @@ std::string text(const json& v) {
   return v.dump();
 }
 
+// "quorum: held, 2 of 3 votes (needed 2); split action disabled; arbitrator
+// a1 reachable\n", or "" when the dataset has no quorum object.
+std::string quorum_line(const json& q) {
+  if (!q.is_object()) return "";
+  const json votes = q.value("votes", json::object());
+  std::string line = "quorum: ";
+  if (!q.value("enabled", false))
+    line += "not enforced";
+  else
+    line += q.value("has_quorum", false) ? "held" : "LOST";
+  line += ", " + text(votes.value("present", json())) + " of " +
+          text(votes.value("total", json())) + " votes (needed " +
+          text(votes.value("needed", json())) + "); split action " + q.value("split_action", "?");
+  const json arbitrators = q.value("arbitrators", json::object());
+  for (const auto& [name, a] : arbitrators.items()) {
+    const json reachable = a.value("reachable", json());
+    line += "; arbitrator " + name + " " +
+            (reachable.is_null() ? "not checked yet"
+             : reachable.get<bool>()
+                 ? "reachable"
+                 : "unreachable (" + a.value("error", json()).get<std::string>() + ")");
+  }
+  return line + "\n";
+}
+
 }  // namespace
 
 std::string render_status_table(const json& ds) {
@@ -67,7 +92,8 @@ std::string render_status_table(const json& ds) {
     for (const auto& p : paths) r.push_back(peer.value("hb", json::object()).value(p, "-"));
     rows.push_back(std::move(r));
   }
-  return "cluster " + ds["cluster"].value("name", "") + "\n" + render_rows(rows);
+  return "cluster " + ds["cluster"].value("name", "") + "\n" + render_rows(rows) +
+         quorum_line(ds["cluster"].value("quorum", json()));
 }
 
 std::string render_hb_table(const json& hb) {

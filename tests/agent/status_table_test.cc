@@ -22,6 +22,25 @@ TEST(StatusTable, OneRowPerNodeWithStatePathsAndLabels) {
   EXPECT_NE(out.find("n1    alive    frozen  4    rack=r7  -"), std::string::npos) << out;
   EXPECT_NE(out.find("n2    stale    -       2    -        stale"), std::string::npos) << out;
   EXPECT_NE(out.find("n3    unknown  ?       0    -        unknown"), std::string::npos) << out;
+  EXPECT_EQ(out.find("quorum"), std::string::npos) << "no quorum object, no quorum line";
+}
+
+TEST(StatusTable, QuorumLineShowsVotesActionAndArbitrators) {
+  json ds = json::parse(R"({
+    "cluster": {"name": "demo", "nodes": ["n1", "n2"],
+                "quorum": {"enabled": true, "split_action": "disabled", "has_quorum": false,
+                           "votes": {"total": 4, "present": 1, "needed": 3},
+                           "arbitrators": {
+                             "a1": {"reachable": false, "error": "connect: refused"},
+                             "a2": {"reachable": null, "error": null}}}},
+    "node": {}, "peers": {"n1": {"state": "alive", "gen": 1, "hb": {}}}})");
+  EXPECT_NE(render_status_table(ds).find(
+                "quorum: LOST, 1 of 4 votes (needed 3); split action disabled; arbitrator a1 "
+                "unreachable (connect: refused); arbitrator a2 not checked yet\n"),
+            std::string::npos)
+      << render_status_table(ds);
+  ds["cluster"]["quorum"]["enabled"] = false;
+  EXPECT_NE(render_status_table(ds).find("quorum: not enforced, 1 of 4"), std::string::npos);
 }
 
 TEST(StatusTable, HeartbeatTableShowsPeersCountersKernelDropsAndOnlyNonZeroDrops) {
