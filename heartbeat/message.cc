@@ -1,7 +1,10 @@
 #include "heartbeat/message.h"
 
+#include <cstdio>
 #include <new>
 #include <string>
+
+#include <sodium.h>
 
 #include "heartbeat/json_msgpack.h"
 
@@ -14,6 +17,8 @@ constexpr std::string_view kKeyGens = "g";
 constexpr std::string_view kKeyDeltas = "d";
 constexpr std::string_view kKeyFullGen = "fg";
 constexpr std::string_view kKeyFull = "f";
+constexpr std::string_view kKeyVersions = "kv";
+constexpr std::string_view kKeyOffer = "ko";
 
 // Container depths inside the message map (depth 1).
 constexpr std::size_t kDepthField = 2;  // values of the message map
@@ -44,6 +49,44 @@ void pack_deltas(detail::Packer& pk, const std::vector<Delta>& deltas) {
     pk.pack_uint64(delta.gen);
     detail::pack_json(pk, delta.ops, kDepthOps, kMaxDepth);
   }
+}
+
+void check_key_versions(const std::vector<uint32_t>& versions) {
+  if (versions.size() > kMaxKeyVersions)
+    throw std::invalid_argument("more than " + std::to_string(kMaxKeyVersions) + " key versions");
+  for (std::size_t i = 1; i < versions.size(); ++i)
+    if (versions[i] <= versions[i - 1])
+      throw std::invalid_argument("key versions must be strictly ascending");
+}
+
+std::vector<uint32_t> read_key_versions(const msgpack::object& obj) {
+  if (obj.type != msgpack::type::ARRAY) throw DecodeError("\"kv\": expected an array");
+  std::vector<uint32_t> versions;
+  for (uint32_t i = 0; i < obj.via.array.size; ++i) {
+    const uint64_t v = detail::read_uint(obj.via.array.ptr[i], "key version");
+    if (v > UINT32_MAX) throw DecodeError("\"kv\": version out of range");
+    versions.push_back(static_cast<uint32_t>(v));
+  }
+  try {
+    check_key_versions(versions);
+  } catch (const std::invalid_argument& e) {
+    throw DecodeError(std::string("\"kv\": ") + e.what());
+  }
+  return versions;
+}
+
+KeyOffer read_key_offer(const msgpack::object& obj) {
+  if (obj.type != msgpack::type::ARRAY || obj.via.array.size != 2)
+    throw DecodeError("\"ko\": expected [version, secret]");
+  const uint64_t v = detail::read_uint(obj.via.array.ptr[0], "key offer version");
+  if (v == 0 || v > UINT32_MAX) throw DecodeError("\"ko\": version out of range");
+  KeyOffer offer{.version = static_cast<uint32_t>(v)};
+  try {
+    offer.secret = crypto::parse_secret_hex(detail::read_string(obj.via.array.ptr[1], "key offer"));
+  } catch (const std::invalid_argument&) {
+    throw DecodeError("\"ko\": the secret is not 64 hex digits");
+  }
+  return offer;
 }
 
 GenVector read_gens(const msgpack::object& obj) {
@@ -102,6 +145,8 @@ Message read_message(const msgpack::object& root) {
   const msgpack::object* deltas = nullptr;
   const msgpack::object* full_gen = nullptr;
   const msgpack::object* full = nullptr;
+  const msgpack::object* key_versions = nullptr;
+  const msgpack::object* key_offer = nullptr;
   for (uint32_t i = 0; i < root.via.map.size; ++i) {
     const msgpack::object_kv& kv = root.via.map.ptr[i];
     if (kv.key.type != msgpack::type::STR) {
@@ -119,6 +164,10 @@ Message read_message(const msgpack::object& root) {
       slot = &full_gen;
     } else if (key == kKeyFull) {
       slot = &full;
+    } else if (key == kKeyVersions) {
+      slot = &key_versions;
+    } else if (key == kKeyOffer) {
+      slot = &key_offer;
     } else {
       throw DecodeError("message: unknown key");
     }
@@ -153,6 +202,8 @@ Message read_message(const msgpack::object& root) {
     msg.full_gen = detail::read_uint(*full_gen, "\"fg\"");
     msg.full = detail::to_json(*full, kDepthField, kMaxDepth);
   }
+  if (key_versions != nullptr) msg.key_versions = read_key_versions(*key_versions);
+  if (key_offer != nullptr) msg.key_offer = read_key_offer(*key_offer);
   return msg;
 }
 
@@ -175,15 +226,19 @@ std::vector<uint8_t> encode(const Message& msg) {
   out.reserve(64);
   detail::VectorWriter writer(out);
   detail::Packer pk(writer);
+  check_key_versions(msg.key_versions);
+  if (msg.key_offer && msg.key_offer->version == 0)
+    throw std::invalid_argument("key offer: version 0");
+  const uint32_t optional = (msg.key_versions.empty() ? 0 : 1) + (msg.key_offer ? 1 : 0);
   switch (msg.kind) {
     case MessageKind::kPing:
-      pk.pack_map(2);
+      pk.pack_map(2 + optional);
       break;
     case MessageKind::kPatch:
-      pk.pack_map(3);
+      pk.pack_map(3 + optional);
       break;
     case MessageKind::kFull:
-      pk.pack_map(4);
+      pk.pack_map(4 + optional);
       break;
     default:
       throw std::invalid_argument("message: unknown kind");
@@ -204,6 +259,21 @@ std::vector<uint8_t> encode(const Message& msg) {
     pk.pack_uint64(msg.full_gen);
     detail::pack_string(pk, kKeyFull);
     detail::pack_json(pk, msg.full, kDepthField, kMaxDepth);
+  }
+  if (!msg.key_versions.empty()) {
+    detail::pack_string(pk, kKeyVersions);
+    pk.pack_array(static_cast<uint32_t>(msg.key_versions.size()));
+    for (uint32_t v : msg.key_versions) pk.pack_uint32(v);
+  }
+  if (msg.key_offer) {
+    detail::pack_string(pk, kKeyOffer);
+    pk.pack_array(2);
+    pk.pack_uint32(msg.key_offer->version);
+    char hex[2 * crypto::kSecretBytes + 1];
+    for (std::size_t i = 0; i < crypto::kSecretBytes; ++i)
+      std::snprintf(hex + 2 * i, 3, "%02x", msg.key_offer->secret[i]);
+    detail::pack_string(pk, std::string_view(hex, 2 * crypto::kSecretBytes));
+    sodium_memzero(hex, sizeof hex);
   }
   return out;
 }

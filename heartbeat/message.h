@@ -7,8 +7,13 @@
 //                        ops being the RFC 6902 operation array as msgpack
 //   "fg": uint           full only: gen of the document carried in "f"
 //   "f": any             full only: the sender's whole node document
+//   "kv": array of uint  optional, any kind: the key versions the sender holds,
+//                        ascending, at most kMaxKeyVersions
+//   "ko": [uint, str]    optional, any kind: a key offer, [version, 64 hex
+//                        digits of the secret], sent by the node leading a
+//                        secret rotation (the message itself is sealed)
 // JSON values travel as native msgpack (map, array, str, int, float, bool, nil).
-// The map holds exactly the keys of its kind. Nesting depth counts containers
+// The map holds exactly the keys of its kind, plus the optional ones. Nesting depth counts containers
 // from the message map (depth 1) down, empty ones included.
 #ifndef VIGIL_HEARTBEAT_MESSAGE_H_
 #define VIGIL_HEARTBEAT_MESSAGE_H_
@@ -16,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -24,10 +30,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/key.h"
+
 namespace vigil::heartbeat {
 
 /// Deepest container nesting encode() produces and decode() accepts.
 inline constexpr std::size_t kMaxDepth = 64;
+/// Most key versions one message may list.
+inline constexpr std::size_t kMaxKeyVersions = 16;
 
 enum class MessageKind : uint8_t { kPing = 0, kPatch = 1, kFull = 2 };
 
@@ -46,12 +56,22 @@ struct Delta {
   nlohmann::json ops;  // array of RFC 6902 operation objects
 };
 
+/// A secret distributed during a rotation: derive_key(secret, cluster,
+/// version) is the key of `version`.
+struct KeyOffer {
+  uint32_t version = 0;  // >= 1
+  crypto::Secret secret{};
+  bool operator==(const KeyOffer&) const = default;
+};
+
 struct Message {
   MessageKind kind = MessageKind::kPing;
   GenVector gens;
   std::vector<Delta> deltas;  // kPatch only
   uint64_t full_gen = 0;      // kFull only
   nlohmann::json full;        // kFull only
+  std::vector<uint32_t> key_versions;  // ascending; empty: not sent
+  std::optional<KeyOffer> key_offer;
 };
 
 /// Thrown by decode() on malformed input; what() names the problem.
@@ -64,13 +84,17 @@ class DecodeError : public std::runtime_error {
 /// written. Floats that are NaN or infinite travel as nil, as in JSON text.
 /// Throws std::invalid_argument for a message decode() would refuse: deltas
 /// whose gens are not consecutive and ascending from >= 1, ops that are not
-/// an array of objects, binary JSON values, or nesting deeper than kMaxDepth.
+/// an array of objects, binary JSON values, nesting deeper than kMaxDepth, key
+/// versions not ascending or more than kMaxKeyVersions, or a key offer of
+/// version 0.
 std::vector<uint8_t> encode(const Message& msg);
 
 /// Parses msgpack bytes. Throws DecodeError when the bytes are not a valid
 /// message: bad or truncated msgpack, trailing bytes, a missing, unknown or
 /// duplicate key, wrong types, unknown kind, delta gens not consecutive and
-/// ascending from >= 1, malformed UTF-8, bin/ext or non-finite float values,
+/// ascending from >= 1, key versions not ascending or too many, a key offer
+/// of version 0 or whose secret is not 64 hex digits, malformed UTF-8,
+/// bin/ext or non-finite float values,
 /// or nesting deeper than kMaxDepth. Containers may not declare more entries
 /// than the input has bytes, so memory stays proportional to the input size.
 Message decode(std::span<const uint8_t> bytes);

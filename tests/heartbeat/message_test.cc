@@ -63,6 +63,84 @@ TEST(MessageTest, PingRoundTripsGensIncludingLargeValues) {
   EXPECT_TRUE(back.full.is_null());
 }
 
+TEST(MessageTest, KeyVersionsAndKeyOfferRoundTripOnEveryKind) {
+  KeyOffer offer{.version = 7};
+  for (std::size_t i = 0; i < offer.secret.size(); ++i) offer.secret[i] = static_cast<uint8_t>(i * 7);
+  for (auto kind : {MessageKind::kPing, MessageKind::kPatch, MessageKind::kFull}) {
+    Message m;
+    m.kind = kind;
+    m.gens = {{"n1", 3}};
+    if (kind == MessageKind::kPatch) m.deltas = {{1, json::array()}};
+    if (kind == MessageKind::kFull) m.full = json::object();
+    m.key_versions = {1, 2, 7};
+    m.key_offer = offer;
+    const Message back = decode(encode(m));
+    EXPECT_EQ(back.kind, kind);
+    EXPECT_EQ(back.key_versions, (std::vector<uint32_t>{1, 2, 7}));
+    ASSERT_TRUE(back.key_offer.has_value());
+    EXPECT_EQ(*back.key_offer, offer);
+  }
+  // Both are optional: a message without them decodes without them.
+  Message plain;
+  plain.gens = {{"n1", 1}};
+  const Message back = decode(encode(plain));
+  EXPECT_TRUE(back.key_versions.empty());
+  EXPECT_FALSE(back.key_offer.has_value());
+}
+
+TEST(MessageTest, BadKeyVersionsAndOffersAreRefused) {
+  Message m;
+  m.gens = {{"n1", 1}};
+  m.key_versions = {2, 1};
+  EXPECT_THROW(encode(m), std::invalid_argument);
+  m.key_versions.assign(kMaxKeyVersions + 1, 0);
+  for (std::size_t i = 0; i < m.key_versions.size(); ++i) m.key_versions[i] = uint32_t(i + 1);
+  EXPECT_THROW(encode(m), std::invalid_argument);
+  m.key_versions = {};
+  m.key_offer = KeyOffer{.version = 0};
+  EXPECT_THROW(encode(m), std::invalid_argument);
+
+  auto with = [](std::string_view key, auto&& pack_value) {
+    Raw r;
+    r.pk().pack_map(3);
+    r.str("k").pk().pack_uint8(0);
+    r.str("g").pk().pack_map(0);
+    r.str(key);
+    pack_value(r);
+    return r.bytes();
+  };
+  EXPECT_THROW(decode(with("kv", [](Raw& r) { r.pk().pack_uint8(1); })), DecodeError);
+  EXPECT_THROW(decode(with("kv",
+                           [](Raw& r) {
+                             r.pk().pack_array(2);
+                             r.pk().pack_uint8(2);
+                             r.pk().pack_uint8(2);
+                           })),
+               DecodeError);
+  EXPECT_THROW(decode(with("ko",
+                           [](Raw& r) {
+                             r.pk().pack_array(2);
+                             r.pk().pack_uint8(0);
+                             r.str(std::string(64, 'a'));
+                           })),
+               DecodeError);
+  EXPECT_THROW(decode(with("ko",
+                           [](Raw& r) {
+                             r.pk().pack_array(2);
+                             r.pk().pack_uint8(2);
+                             r.str(std::string(63, 'a'));
+                           })),
+               DecodeError);
+  EXPECT_THROW(decode(with("ko",
+                           [](Raw& r) {
+                             r.pk().pack_array(2);
+                             r.pk().pack_uint8(2);
+                             r.str(std::string(64, 'z'));
+                           })),
+               DecodeError);
+  EXPECT_THROW(decode(with("ko", [](Raw& r) { r.pk().pack_uint8(2); })), DecodeError);
+}
+
 TEST(MessageTest, PatchRoundTripsDeltasWithNestedJson) {
   Message m;
   m.kind = MessageKind::kPatch;
