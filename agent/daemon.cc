@@ -22,6 +22,7 @@
 #include "agent/heartbeat_paths.h"
 #include "agent/hook_runner.h"
 #include "agent/json_condition.h"
+#include "agent/secret_rotation.h"
 #include "agent/split_analysis.h"
 #include "agent/version.h"
 #include "crypto/key.h"
@@ -141,6 +142,7 @@ class Daemon::Impl {
   void handle_wait(const std::shared_ptr<ApiExchange>& ex, const json& body);
   void handle_local_change(const std::shared_ptr<ApiExchange>& ex, const std::string& what,
                            const json& body);
+  void handle_rotate(const std::shared_ptr<ApiExchange>& ex, const json& body);
   json hb_status() const;
   void stop();
 
@@ -148,6 +150,7 @@ class Daemon::Impl {
   Config config_;
   uint64_t boot_;
   crypto::Keyring keyring_;
+  SecretRotation rotation_;
   heartbeat::Sealer sealer_;
   heartbeat::Opener opener_;
   membership::PeerTable peers_;
@@ -178,12 +181,11 @@ class Daemon::Impl {
 Daemon::Impl::Impl(Config config)
     : config_(std::move(config)),
       boot_(new_boot_id()),
-      keyring_([this] {
+      keyring_([] {
         crypto::init();
-        crypto::Keyring ring;
-        ring.add(1, crypto::derive_key(config_.secret, config_.cluster_name, 1));
-        return ring;
+        return crypto::Keyring();
       }()),
+      rotation_(config_, keyring_, [this](Event e) { bus_.publish(std::move(e)); }),
       sealer_(crypto::cluster_id(config_.cluster_name), config_.node_name, boot_, keyring_),
       opener_(crypto::cluster_id(config_.cluster_name), config_.node_name,
               std::set<std::string>(config_.nodes.begin(), config_.nodes.end()), keyring_,
@@ -253,7 +255,9 @@ void Daemon::Impl::stop() {
 // ---- heartbeat transmit ----------------------------------------------------
 
 HeartbeatPaths::Datagrams Daemon::Impl::heartbeat() {
-  auto msg = replicator_.outgoing(peers_.alive());
+  const auto alive = peers_.alive();
+  auto msg = replicator_.outgoing(alive);
+  rotation_.prepare(msg, alive, Clock::now());
   last_send_ = Clock::now();
   return sealer_.seal(heartbeat::encode(msg), wall_ms());
 }
@@ -294,6 +298,7 @@ void Daemon::Impl::on_datagram(std::size_t index, const std::string& path,
     return;
   }
   const std::string& sender = result->sender;
+  rotation_.on_message(sender, msg, now);
   // Pings change nothing: copy the previous document only when it may change.
   json before = msg.kind == heartbeat::MessageKind::kPing ? json() : replicator_.document(sender);
   auto received = replicator_.receive(sender, result->boot, msg);
@@ -356,6 +361,7 @@ void Daemon::Impl::apply(const std::vector<membership::Transition>& transitions)
     bus_.publish(std::move(e));
     if (t.kind == Kind::kNodeStale) {
       replicator_.forget(t.node);
+      rotation_.forget(t.node);
       bus_.publish(
           Event{.kind = "ForgetPeer", .labels = {{"node", t.node}}, .data = {{"node", t.node}}});
       split_.peer_lost(t.node);
@@ -457,6 +463,7 @@ void Daemon::Impl::handle(const std::shared_ptr<ApiExchange>& ex) {
   if (t == "/v1/status" && req.method == "GET")
     return ex->reply(200, build_dataset(config_, doc_, peers_, replicator_, split_.status()));
   if (t == "/v1/hb" && req.method == "GET") return ex->reply(200, hb_status());
+  if (t == "/v1/hb/rotate" && req.method == "POST") return handle_rotate(ex, body);
   if (t == "/v1/events") return handle_events(ex, body);
   if (t == "/v1/wait" && req.method == "POST") return handle_wait(ex, body);
   if (t.rfind("/v1/node/", 0) == 0 && req.method == "POST")
@@ -583,6 +590,22 @@ void Daemon::Impl::handle_local_change(const std::shared_ptr<ApiExchange>& ex,
   schedule_commit([ex](uint64_t gen) { ex->reply(200, {{"ok", true}, {"gen", gen}}); });
 }
 
+void Daemon::Impl::handle_rotate(const std::shared_ptr<ApiExchange>& ex, const json& body) {
+  std::optional<crypto::Secret> secret;
+  if (body.is_object() && body.contains("secret")) {
+    try {
+      secret = crypto::parse_secret_hex(body["secret"].get<std::string>());
+    } catch (const std::exception& e) {
+      return ex->reply(400, {{"error", std::string("secret: ") + e.what()}});
+    }
+  } else if (!body.is_null() && !(body.is_object() && body.empty())) {
+    return ex->reply(400, {{"error", "expected {} or {\"secret\": \"<64 hex digits>\"}"}});
+  }
+  rotation_.request(secret, peers_.alive(),
+                    [ex](int status, const json& answer) { ex->reply(status, answer); });
+  send_now();  // the offer goes out now; alone, this also completes the switch
+}
+
 json Daemon::Impl::hb_status() const {
   json drops = json::object();
   for (std::size_t i = 0; i < static_cast<std::size_t>(heartbeat::DropReason::kCount); ++i) {
@@ -592,11 +615,9 @@ json Daemon::Impl::hb_status() const {
   json paths = paths_.status(peers_);
   uint64_t kernel_drops = 0;
   for (const auto& p : paths) kernel_drops += p.value("kernel_drops", uint64_t{0});
-  return {{"node", config_.node_name},
-          {"boot", boot_},
-          {"paths", std::move(paths)},
-          {"dropped", std::move(drops)},
-          {"kernel_drops", kernel_drops}};
+  return {{"node", config_.node_name},    {"boot", boot_},
+          {"paths", std::move(paths)},    {"dropped", std::move(drops)},
+          {"kernel_drops", kernel_drops}, {"key", rotation_.status()}};
 }
 
 namespace {

@@ -5,8 +5,10 @@
 //   1  the operation failed: `node wait` timed out, the daemon refused a change
 //   2  usage error: bad arguments, bad config, bad filter
 //   3  the daemon could not be reached
+#include <cctype>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -23,6 +25,7 @@
 #include "agent/json_condition.h"
 #include "agent/status_table.h"
 #include "agent/version.h"
+#include "crypto/key.h"
 
 namespace {
 
@@ -43,6 +46,7 @@ struct Options {
   long limit = 0;
   std::string assignment;
   std::string patch;
+  std::string secret_file;
 };
 
 class ExitError : public std::runtime_error {
@@ -70,14 +74,15 @@ std::optional<std::chrono::milliseconds> duration_option(const Options& o) {
   }
 }
 
-// Throws the ExitError for a daemon's error answer: 400 (bad input) is a
-// usage error, anything else a failure; the message is its "error" member.
+// Throws the ExitError for a daemon's error answer: 400 (bad input) and 409
+// (refused in the current state) are usage errors, anything else a failure;
+// the message is its "error" member.
 [[noreturn]] void refused(const ApiClient::Response& res) {
   json answer = json::parse(res.body, nullptr, false);
   std::string why = answer.is_object() && answer.contains("error") && answer["error"].is_string()
                         ? answer["error"].get<std::string>()
                         : res.body;
-  throw ExitError(res.status == 400 ? kExitUsage : kExitFailed, why);
+  throw ExitError(res.status == 400 || res.status == 409 ? kExitUsage : kExitFailed, why);
 }
 
 // Sends a request and returns the parsed JSON answer; non-2xx -> ExitError.
@@ -108,6 +113,9 @@ int cmd_daemon_run(const Options& o) {
   } catch (const std::system_error& e) {
     spdlog::critical("cannot start: {}", e.what());
     return kExitFailed;
+  } catch (const std::runtime_error& e) {  // a keyring file that cannot be used
+    spdlog::critical("cannot start: {}", e.what());
+    return kExitUsage;
   }
 }
 
@@ -204,6 +212,41 @@ int cmd_node_patch(const Options& o) {
   return kExitOk;
 }
 
+// Waits for the whole rotation: every alive node acknowledges the new
+// secret, then this node seals with it.
+constexpr std::chrono::seconds kRotateTimeout{60};
+
+int cmd_hb_rotate(const Options& o) {
+  json body = json::object();
+  if (!o.secret_file.empty()) {
+    std::ifstream in(o.secret_file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in && !in.eof())
+      throw ExitError(kExitUsage, "--secret-file " + o.secret_file + ": cannot read");
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+    try {
+      vigil::crypto::parse_secret_hex(text);
+    } catch (const std::exception& e) {
+      throw ExitError(kExitUsage, "--secret-file " + o.secret_file + ": " + e.what());
+    }
+    body["secret"] = text;
+  }
+  ApiClient client(load(o).api_socket());
+  ApiClient::Response res;
+  try {
+    res = client.request("POST", "/v1/hb/rotate", body.dump(), kRotateTimeout);
+  } catch (const ApiUnavailable& e) {
+    throw ExitError(kExitUnreachable, e.what());
+  }
+  if (res.status != 200) refused(res);
+  json answer = json::parse(res.body, nullptr, false);
+  if (o.format == "json")
+    std::cout << answer.dump() << "\n";
+  else
+    std::cout << "heartbeats sealed with secret version " << answer.value("version", 0) << "\n";
+  return kExitOk;
+}
+
 int cmd_node_simple(const Options& o, const std::string& what) {
   json answer = call(o, "POST", "/v1/node/" + what, nullptr);
   if (o.format == "json") std::cout << answer.dump() << "\n";
@@ -264,6 +307,12 @@ int main(int argc, char** argv) {
   auto* hb_status = hb->add_subcommand("status", "per path and peer: state, counters, drops");
   add_format(hb_status);
   hb_status->callback([&] { action = [&] { return show(o, "/v1/hb", render_hb_table); }; });
+  auto* hb_rotate =
+      hb->add_subcommand("rotate", "switch every node to a new heartbeat secret, without downtime");
+  hb_rotate->add_option("--secret-file", o.secret_file,
+                        "file with the new secret (64 hex digits); default: a random one");
+  add_format(hb_rotate);
+  hb_rotate->callback([&] { action = [&] { return cmd_hb_rotate(o); }; });
 
   try {
     app.parse(argc, argv);

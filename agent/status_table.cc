@@ -124,9 +124,17 @@ std::string render_hb_table(const json& hb) {
               "; kernel drops (receive buffer full) " + text(p.value("kernel_drops", json())) +
               "\n";
   }
+  std::string key;
+  if (const json k = hb.value("key", json()); k.is_object()) {
+    std::string held;
+    for (const auto& v : k.value("versions", json::array()))
+      held += (held.empty() ? "" : ", ") + v.dump();
+    key = "secret: sealing with version " + text(k.value("current", json())) + "; held " + held +
+          (k.value("rotating", false) ? "; a rotation led here is in progress" : "") + "\n";
+  }
   return render_rows(rows) + totals +
          "dropped (all paths):" + drops_text(hb.value("dropped", json::object())) +
-         "; kernel drops " + text(hb.value("kernel_drops", json())) + "\n";
+         "; kernel drops " + text(hb.value("kernel_drops", json())) + "\n" + key;
 }
 
 std::string render_event_line(const json& e) {

@@ -13,8 +13,8 @@
 //                        digits of the secret], sent by the node leading a
 //                        secret rotation (the message itself is sealed)
 // JSON values travel as native msgpack (map, array, str, int, float, bool, nil).
-// The map holds exactly the keys of its kind, plus the optional ones. Nesting depth counts containers
-// from the message map (depth 1) down, empty ones included.
+// The map holds exactly the keys of its kind, plus the optional ones. Nesting depth counts
+// containers from the message map (depth 1) down, empty ones included.
 #ifndef VIGIL_HEARTBEAT_MESSAGE_H_
 #define VIGIL_HEARTBEAT_MESSAGE_H_
 
@@ -67,9 +67,9 @@ struct KeyOffer {
 struct Message {
   MessageKind kind = MessageKind::kPing;
   GenVector gens;
-  std::vector<Delta> deltas;  // kPatch only
-  uint64_t full_gen = 0;      // kFull only
-  nlohmann::json full;        // kFull only
+  std::vector<Delta> deltas;           // kPatch only
+  uint64_t full_gen = 0;               // kFull only
+  nlohmann::json full;                 // kFull only
   std::vector<uint32_t> key_versions;  // ascending; empty: not sent
   std::optional<KeyOffer> key_offer;
 };

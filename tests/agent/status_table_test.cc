@@ -51,7 +51,8 @@ TEST(StatusTable, HeartbeatTableShowsPeersCountersKernelDropsAndOnlyNonZeroDrops
                      "received_datagrams": 8, "received_bytes": 700},
               "n3": {"address": "127.0.0.3:10001", "state": "unknown", "last_heard_ms": null,
                      "received_datagrams": 0, "received_bytes": 0}}}],
-    "dropped": {"bad_tag": 3, "replay": 0}, "kernel_drops": 5})");
+    "dropped": {"bad_tag": 3, "replay": 0}, "kernel_drops": 5,
+    "key": {"current": 2, "versions": [1, 2], "rotating": true}})");
   std::string out = render_hb_table(hb);
   EXPECT_NE(out.find("u1    unicast  up      n2    127.0.0.2:10001  alive    120ms ago   8"),
             std::string::npos)
@@ -62,6 +63,10 @@ TEST(StatusTable, HeartbeatTableShowsPeersCountersKernelDropsAndOnlyNonZeroDrops
             std::string::npos)
       << out;
   EXPECT_NE(out.find("dropped (all paths): bad_tag=3; kernel drops 5\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("secret: sealing with version 2; held 1, 2; a rotation led here is in "
+                     "progress\n"),
+            std::string::npos)
+      << out;
 }
 
 TEST(StatusTable, EventLineHasTimeKindLabelsAndData) {

@@ -65,7 +65,8 @@ TEST(MessageTest, PingRoundTripsGensIncludingLargeValues) {
 
 TEST(MessageTest, KeyVersionsAndKeyOfferRoundTripOnEveryKind) {
   KeyOffer offer{.version = 7};
-  for (std::size_t i = 0; i < offer.secret.size(); ++i) offer.secret[i] = static_cast<uint8_t>(i * 7);
+  for (std::size_t i = 0; i < offer.secret.size(); ++i)
+    offer.secret[i] = static_cast<uint8_t>(i * 7);
   for (auto kind : {MessageKind::kPing, MessageKind::kPatch, MessageKind::kFull}) {
     Message m;
     m.kind = kind;
