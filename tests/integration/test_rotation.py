@@ -1,0 +1,159 @@
+"""Secret rotation without downtime: `vigil hb rotate` switches every node to
+a new secret while heartbeats keep flowing; it is refused while a node is not
+alive; a node that cannot save the new secret (a full disk) stops the switch
+and the cluster stays on the old one. The full-disk test mounts a tmpfs (root
+only; skipped otherwise)."""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from vigil_cluster import Cluster  # noqa: E402
+
+
+class RotationTest(unittest.TestCase):
+    def key(self, c, node):
+        return c.hb(node)["key"]
+
+    def wait_key(self, c, node, version, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.key(c, node)["current"] == version:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def cluster(self, name):
+        c = Cluster(name, size=3, interval="200ms", timeout="1s")
+        self.addCleanup(c.close)
+        c.start_all()
+        for n in c.nodes:
+            self.assertTrue(c.wait(n, ".peers.*.state=alive"), c.log(n))
+        return c
+
+    def test_rotation_switches_every_node_without_a_stale(self):
+        c = self.cluster("rotate")
+        streams = {n: c.events(n, "NodeStale", "HeartbeatRotateRequest", "HeartbeatSecretUpdated",
+                               "HeartbeatRotateSuccess", "HeartbeatRotateError") for n in c.nodes}
+        for n in c.nodes:
+            self.assertEqual(self.key(c, n), {"current": 1, "versions": [1], "rotating": False})
+
+        res = c.cli("n1", "hb", "rotate", "--format", "json")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(json.loads(res.stdout), {"version": 2})
+        for n in c.nodes:
+            self.assertTrue(self.wait_key(c, n, 2), (n, self.key(c, n)))
+            self.assertTrue(streams[n].wait_for("HeartbeatRotateSuccess", 10), streams[n].snapshot())
+            self.assertEqual(streams[n].matching("HeartbeatRotateSuccess")[0]["data"]["version"], 2)
+        self.assertEqual(streams["n1"].matching("HeartbeatRotateRequest")[0]["data"],
+                         {"version": 2, "leader": "n1"})
+        for n in ("n2", "n3"):
+            updated = streams[n].matching("HeartbeatSecretUpdated")
+            self.assertEqual([e["data"] for e in updated], [{"version": 2, "from": "n1"}])
+        # Each node keeps its secrets in var_dir, readable by its owner only.
+        for n in c.nodes:
+            path = os.path.join(c.var_dir(n), "keyring.json")
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+            with open(path) as f:
+                stored = json.load(f)
+            self.assertEqual(stored["current"], 2)
+            self.assertEqual(sorted(stored["secrets"]), ["1", "2"])
+        # Heartbeats never stopped, and changes still flow with the new key.
+        self.assertEqual(c.cli("n2", "node", "set", ".labels.rotated=yes").returncode, 0)
+        for n in ("n1", "n3"):
+            self.assertTrue(c.wait(n, ".node.n2.labels.rotated=yes", "10s"))
+        for n, s in streams.items():
+            self.assertEqual(s.matching("NodeStale"), [], "%s: %s" % (n, s.snapshot()))
+            self.assertEqual(s.matching("HeartbeatRotateError"), [], "%s: %s" % (n, s.snapshot()))
+        # A restarted node reads the new secret from its keyring file.
+        c.stop("n3")
+        c.start("n3")
+        self.assertTrue(c.wait("n3", ".peers.*.state=alive"), c.log("n3"))
+        self.assertTrue(c.wait("n1", ".peers.n3.state=alive"), c.log("n1"))
+        self.assertEqual(self.key(c, "n3")["current"], 2)
+
+    def test_rotation_with_a_given_secret_and_bad_input(self):
+        c = self.cluster("rotategiven")
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d)
+        bad = os.path.join(d, "bad")
+        with open(bad, "w") as f:
+            f.write("not hex\n")
+        res = c.cli("n2", "hb", "rotate", "--secret-file", bad)
+        self.assertEqual(res.returncode, 2, res.stderr)
+        self.assertIn("--secret-file", res.stderr)
+        good = os.path.join(d, "good")
+        with open(good, "w") as f:
+            f.write("ab" * 32 + "\n")
+        res = c.cli("n2", "hb", "rotate", "--secret-file", good)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("version 2", res.stdout)
+        with open(os.path.join(c.var_dir("n3"), "keyring.json")) as f:
+            self.assertEqual(json.load(f)["secrets"]["2"], "ab" * 32)
+
+    def test_rotation_is_refused_while_a_node_is_not_alive(self):
+        c = self.cluster("rotatestale")
+        c.kill("n3")
+        self.assertTrue(c.wait("n1", ".peers.n3.state=stale"))
+        res = c.cli("n1", "hb", "rotate")
+        self.assertEqual(res.returncode, 2, res.stderr)
+        self.assertIn("n3 is not alive", res.stderr)
+        self.assertEqual(self.key(c, "n1")["current"], 1)
+        self.assertFalse(os.path.exists(os.path.join(c.var_dir("n1"), "keyring.json")))
+
+    def test_a_node_that_cannot_save_the_secret_keeps_everyone_on_the_old_one(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to mount a small tmpfs as a full disk")
+        c = Cluster("rotatefull", size=3, interval="200ms", timeout="1s")
+        self.addCleanup(c.close)
+        var3 = c.var_dir("n3")
+        config3 = c.config_text("n3")
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", var3],
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            self.skipTest("cannot mount a tmpfs: %s" % res.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", var3], capture_output=True)
+        with open(c.config_path("n3"), "w") as f:
+            f.write(config3)
+        log3 = os.path.join(c.dir, "n3.log")  # not on the full disk
+        c.start("n1")
+        c.start("n2")
+        c.start("n3", log_path=log3)
+        for n in c.nodes:
+            self.assertTrue(c.wait(n, ".peers.*.state=alive"))
+        fd = os.open(os.path.join(var3, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
+        try:  # fill the disk
+            while os.write(fd, b"\0" * 4096) > 0:
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        streams = {n: c.events(n, "NodeStale", "HeartbeatRotateError", "HeartbeatRotateSuccess")
+                   for n in c.nodes}
+        start = time.monotonic()
+        res = c.cli("n1", "hb", "rotate", timeout=120)
+        self.assertEqual(res.returncode, 1, res.stderr)
+        self.assertIn("not acknowledged", res.stderr)
+        self.assertLess(time.monotonic() - start, 60)
+        err = streams["n3"].wait_for("HeartbeatRotateError", 5)
+        self.assertTrue(err, streams["n3"].snapshot())
+        self.assertIn("No space left on device", err["data"]["error"])
+        self.assertTrue(streams["n1"].wait_for("HeartbeatRotateError", 5), streams["n1"].snapshot())
+        for n in c.nodes:
+            self.assertEqual(self.key(c, n)["current"], 1, n)
+            self.assertEqual(streams[n].matching("NodeStale"), [], streams[n].snapshot())
+            self.assertEqual(streams[n].matching("HeartbeatRotateSuccess"), [])
+        # The cluster still works on the old secret.
+        self.assertEqual(c.cli("n3", "node", "set", ".labels.after=1").returncode, 0)
+        self.assertTrue(c.wait("n1", ".node.n3.labels.after=1", "10s"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
