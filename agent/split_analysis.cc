@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/arbitrator_probe.h"
-#include "membership/quorum.h"
 
 namespace vigil::agent {
 
@@ -118,26 +117,26 @@ void SplitAnalysis::peer_lost(const std::string& node) {
   });
 }
 
-void SplitAnalysis::peer_back(const std::string&) {
-  if (!config_.quorum || armed_) return;
+membership::QuorumCount SplitAnalysis::count(std::size_t alive_nodes) const {
   std::vector<membership::ArbitratorVote> votes;
   for (const auto& a : arbitrators_)
     votes.push_back({a->config.name, a->config.weight, a->reachable.value_or(false)});
-  const auto c = membership::count_votes(config_.nodes.size(), alive_().size(), votes);
+  return membership::count_votes(config_.nodes.size(), alive_nodes, votes);
+}
+
+void SplitAnalysis::peer_back(const std::string&) {
+  if (!config_.quorum || armed_) return;
+  const auto c = count(alive_().size());
   if (!c.has_quorum()) return;
   armed_ = true;
   spdlog::info("quorum regained: {} of {} votes (needed {})", c.present, c.total, c.needed);
 }
 
 void SplitAnalysis::count_and_act(const std::string& lost) {
-  std::vector<membership::ArbitratorVote> votes;
   json reach = json::object();
-  for (const auto& a : arbitrators_) {
-    votes.push_back({a->config.name, a->config.weight, a->reachable.value_or(false)});
-    reach[a->config.name] = a->reachable.value_or(false);
-  }
+  for (const auto& a : arbitrators_) reach[a->config.name] = a->reachable.value_or(false);
   const auto alive = alive_();
-  const auto c = membership::count_votes(config_.nodes.size(), alive.size(), votes);
+  const auto c = count(alive.size());
   if (c.has_quorum()) {
     spdlog::info("split analysis after losing {}: quorum held, {} of {} votes (needed {})", lost,
                  c.present, c.total, c.needed);
@@ -167,17 +166,15 @@ void SplitAnalysis::count_and_act(const std::string& lost) {
 }
 
 json SplitAnalysis::status() const {
-  std::vector<membership::ArbitratorVote> votes;
   json arbitrators = json::object();
   for (const auto& a : arbitrators_) {
-    votes.push_back({a->config.name, a->config.weight, a->reachable.value_or(false)});
     arbitrators[a->config.name] = {
         {"uri", a->config.uri.text()},
         {"weight", a->config.weight},
         {"reachable", a->reachable ? json(*a->reachable) : json()},
         {"error", a->reachable.value_or(true) ? json() : json(a->error)}};
   }
-  const auto c = membership::count_votes(config_.nodes.size(), alive_().size(), votes);
+  const auto c = count(alive_().size());
   return {{"enabled", config_.quorum},
           {"split_action", config_.split_action},
           {"has_quorum", c.has_quorum()},

@@ -35,6 +35,7 @@
 
 #include "agent/config.h"
 #include "agent/event.h"
+#include "membership/quorum.h"
 
 namespace vigil::agent {
 
@@ -85,6 +86,8 @@ class SplitAnalysis {
   void on_checked(Arbitrator& a, bool reachable, const std::string& error);
   void refresh();
   void count_and_act(const std::string& lost);
+  /// The votes with `alive_nodes` alive and the arbitrators' last states.
+  membership::QuorumCount count(std::size_t alive_nodes) const;
 
   boost::asio::io_context& io_;
   const Config& config_;
