@@ -213,7 +213,10 @@ Daemon::Impl::Impl(Config config)
             for (const auto& n : peers_.alive()) alive.push_back(n);
             return alive;
           },
-          [this](Event e) { bus_.publish(std::move(e)); }),
+          [this](Event e) {
+            bus_.publish(std::move(e));
+            dataset_changed();  // .cluster.quorum changed
+          }),
       check_timer_(io_),
       commit_timer_(io_),
       eager_timer_(io_),
