@@ -260,7 +260,7 @@ void Daemon::Impl::stop() {
 HeartbeatPaths::Datagrams Daemon::Impl::heartbeat() {
   const auto alive = peers_.alive();
   auto msg = replicator_.outgoing(alive);
-  rotation_.prepare(msg, alive, Clock::now());
+  rotation_.prepare(msg, Clock::now());
   last_send_ = Clock::now();
   return sealer_.seal(heartbeat::encode(msg), wall_ms());
 }
@@ -364,7 +364,6 @@ void Daemon::Impl::apply(const std::vector<membership::Transition>& transitions)
     bus_.publish(std::move(e));
     if (t.kind == Kind::kNodeStale) {
       replicator_.forget(t.node);
-      rotation_.forget(t.node);
       bus_.publish(
           Event{.kind = "ForgetPeer", .labels = {{"node", t.node}}, .data = {{"node", t.node}}});
       split_.peer_lost(t.node);

@@ -34,9 +34,12 @@ membership::KeyRotation load_rotation(const Config& config, crypto::Keyring& rin
 SecretRotation::SecretRotation(const Config& config, crypto::Keyring& ring, Publish publish,
                                membership::KeyRotation::Options options)
     : config_(config),
+      peers_(config.nodes.begin(), config.nodes.end()),
       file_(keyring_path(config)),
       publish_(std::move(publish)),
-      rotation_(load_rotation(config, ring, options)) {}
+      rotation_(load_rotation(config, ring, options)) {
+  peers_.erase(config.node_name);
+}
 
 bool SecretRotation::save(std::optional<heartbeat::KeyOffer> extra, std::string& error) {
   StoredKeyring k{.current = rotation_.current(), .secrets = rotation_.secrets()};
@@ -83,11 +86,8 @@ void SecretRotation::on_message(const std::string& sender, const heartbeat::Mess
                  .data = {{"version", offer.version}, {"from", sender}}});
 }
 
-void SecretRotation::forget(const std::string& peer) { rotation_.forget(peer); }
-
-void SecretRotation::prepare(heartbeat::Message& msg, const std::set<std::string>& alive,
-                             Clock::time_point now) {
-  const auto sel = rotation_.select(alive, now);
+void SecretRotation::prepare(heartbeat::Message& msg, Clock::time_point now) {
+  const auto sel = rotation_.select(peers_, now);
   const auto retired = rotation_.retire_expired(now);
   if (sel.switched_to || !retired.empty()) {
     std::string why;
@@ -103,7 +103,7 @@ void SecretRotation::prepare(heartbeat::Message& msg, const std::set<std::string
     waiting_ = nullptr;
   }
   if (sel.failed) {
-    const std::string what = "not acknowledged by every alive node within the timeout";
+    const std::string what = "not acknowledged by every node within the timeout";
     error(*sel.failed, what);
     if (waiting_) {
       waiting_(504, {{"error", "secret version " + std::to_string(*sel.failed) + " " + what}});

@@ -49,12 +49,10 @@ class SecretRotation {
 
   /// A decoded message from `sender`: its key versions, and its offer.
   void on_message(const std::string& sender, const heartbeat::Message& msg, Clock::time_point now);
-  /// A peer went stale.
-  void forget(const std::string& peer);
-  /// Before sealing a heartbeat: chooses the sealing version for `alive`
-  /// peers, retires old versions, ends a rotation led here, and adds the
-  /// key versions and the offer to `msg`.
-  void prepare(heartbeat::Message& msg, const std::set<std::string>& alive, Clock::time_point now);
+  /// Before sealing a heartbeat: chooses the sealing version (the newest
+  /// every node of the cluster holds), retires old versions, ends a rotation
+  /// led here, and adds the key versions and the offer to `msg`.
+  void prepare(heartbeat::Message& msg, Clock::time_point now);
 
   /// `vigil hb rotate`: starts a rotation led here with `secret` (random
   /// when absent). `done` runs once: 200 {"version"} when this node seals
@@ -71,6 +69,7 @@ class SecretRotation {
   void error(uint32_t version, const std::string& what);
 
   const Config& config_;
+  std::set<std::string> peers_;  // every other node of the cluster
   std::filesystem::path file_;
   Publish publish_;
   membership::KeyRotation rotation_;

@@ -46,8 +46,6 @@ void KeyRotation::heard(const std::string& peer, const std::vector<uint32_t>& ve
   peers_[peer] = versions;
 }
 
-void KeyRotation::forget(const std::string& peer) { peers_.erase(peer); }
-
 KeyRotation::OfferCheck KeyRotation::check_offer(const heartbeat::KeyOffer& offer) const {
   auto it = secrets_.find(offer.version);
   if (it == secrets_.end()) return OfferCheck::kNew;
@@ -56,20 +54,20 @@ KeyRotation::OfferCheck KeyRotation::check_offer(const heartbeat::KeyOffer& offe
 
 void KeyRotation::stage(const heartbeat::KeyOffer& offer) { add(offer.version, offer.secret); }
 
-KeyRotation::Selection KeyRotation::select(const std::set<std::string>& alive,
+KeyRotation::Selection KeyRotation::select(const std::set<std::string>& peers,
                                            Clock::time_point now) {
   Selection out;
   std::optional<uint32_t> best;
   for (auto it = secrets_.rbegin(); it != secrets_.rend() && !best; ++it) {
     const uint32_t v = it->first;
-    const bool everyone = std::all_of(alive.begin(), alive.end(), [&](const std::string& p) {
+    const bool everyone = std::all_of(peers.begin(), peers.end(), [&](const std::string& p) {
       auto held = peers_.find(p);
       return held != peers_.end() &&
              std::find(held->second.begin(), held->second.end(), v) != held->second.end();
     });
     if (everyone) best = v;
   }
-  // No version common to every alive peer (one not heard with a list yet):
+  // No version common to every peer (one not heard with a list yet):
   // keep sealing as before.
   if (best && *best != ring_.current_version()) {
     ring_.set_current(*best);

@@ -7,10 +7,12 @@
 //      it: the caller persists it first (keyring_file.h), then adds its key
 //      to the ring. Every heartbeat lists the versions its sender holds
 //      ("kv"): that list is the acknowledgement.
-//   3. Every node seals with the highest version that it and every alive
-//      peer hold. So each sender switches on its own once every alive node
-//      has acknowledged, with no further message, and receivers accept every
-//      held version meanwhile: no heartbeat is lost.
+//   3. Every node seals with the highest version that it and every other
+//      node of the cluster hold, as their last heartbeats listed. So each
+//      sender switches on its own once every node has acknowledged, with no
+//      further message, and receivers accept every held version meanwhile: no
+//      heartbeat is lost. A node that is down holds the switch back: a
+//      rotation that fails cannot complete later behind its back.
 //   4. Versions below the one sealed with are retired `grace` after the
 //      switch, once in-flight datagrams are gone.
 // The leader's rotation succeeds when it switches to v, and fails when that
@@ -73,10 +75,9 @@ class KeyRotation {
   const std::optional<heartbeat::KeyOffer>& offer() const { return offer_; }
   std::vector<uint32_t> versions() const;
 
-  /// A peer's message listed these versions (its acknowledgement).
+  /// A peer's message listed these versions (its acknowledgement). The
+  /// last list heard is kept while the peer is stale.
   void heard(const std::string& peer, const std::vector<uint32_t>& versions);
-  /// Forgets a peer's list (it went stale; its restart may hold others).
-  void forget(const std::string& peer);
 
   enum class OfferCheck { kHeld, kNew, kConflict };
   /// kHeld: nothing to do; kNew: the caller persists it, then stage();
@@ -90,11 +91,12 @@ class KeyRotation {
   const std::map<uint32_t, crypto::Secret>& secrets() const { return secrets_; }
   uint32_t current() const { return ring_.current_version(); }
 
-  /// Called before each heartbeat: seals from now on with the highest
-  /// version held here and by every peer of `alive` (another choice needs
-  /// every alive peer's list: a peer never heard with one holds nothing);
-  /// ends the led rotation on success or timeout.
-  Selection select(const std::set<std::string>& alive, Clock::time_point now);
+  /// Called before each heartbeat with every other node of the cluster:
+  /// seals from now on with the highest version held here and in the last
+  /// list of each of `peers` (a peer never heard with a list holds nothing,
+  /// and the sealing version then stays); ends the led rotation on success
+  /// or timeout.
+  Selection select(const std::set<std::string>& peers, Clock::time_point now);
   /// Retires the versions below the current one once `grace` has passed
   /// since the last switch (for versions loaded at start: since the first
   /// select()); returns them.
