@@ -4,7 +4,8 @@
 BUILD ?= build
 DEB_PACKAGES := cmake ninja-build g++ pkg-config libboost-dev libboost-filesystem-dev \
   libsodium-dev libmsgpack-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev \
-  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev nftables iproute2 procps python3
+  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev openssl nftables iproute2 \
+  procps python3
 
 .PHONY: all deps configure build demo test bench format clean
 
