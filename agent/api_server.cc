@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -173,6 +174,9 @@ void ApiExchange::shutdown() {
   if (auto fn = std::move(on_close_)) fn();
 }
 
+// How long a remote client has for the TLS handshake and its request.
+constexpr std::chrono::seconds kRequestTimeout{10};
+
 struct ApiServer::Tls {
   explicit Tls(asio::io_context& io) : context(asio::ssl::context::tls_server), acceptor(io) {}
   asio::ssl::context context;
@@ -217,15 +221,27 @@ void ApiServer::accept_tls() {
     if (!ec) {
       auto ex = std::make_shared<TlsExchange>(
           asio::ssl::stream<asio::ip::tcp::socket>(std::move(socket), tls_->context));
-      // A handshake that stalls is cut by the client's own timeout or when
-      // the daemon stops; it holds no protocol state.
+      // A remote client gets kRequestTimeout for the handshake and its
+      // request; a stalled one is disconnected.
+      auto timer = std::make_shared<asio::steady_timer>(io_, kRequestTimeout);
+      timer->async_wait([weak = std::weak_ptr<TlsExchange>(ex)](boost::system::error_code tec) {
+        auto ex = weak.lock();
+        if (tec || !ex) return;
+        boost::system::error_code ignore;
+        boost::beast::get_lowest_layer(ex->stream()).close(ignore);
+      });
       ex->stream().async_handshake(asio::ssl::stream_base::server,
-                                   [ex, handler = handler_](boost::system::error_code hec) {
+                                   [ex, timer, handler = handler_](boost::system::error_code hec) {
                                      if (hec) {
                                        spdlog::debug("API TLS handshake: {}", hec.message());
                                        return;
                                      }
-                                     ex->read(handler, true);
+                                     ex->read(
+                                         [timer, handler](std::shared_ptr<ApiExchange> e) {
+                                           timer->cancel();
+                                           handler(std::move(e));
+                                         },
+                                         true);
                                    });
     }
     if (tls_->acceptor.is_open()) accept_tls();

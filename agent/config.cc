@@ -202,13 +202,14 @@ class Reader {
   HeartbeatPathConfig read_hb(std::string_view id, const toml::table& t, const Config& c) const;
   HookConfig read_hook(std::string_view name, const toml::table& t) const;
   ArbitratorConfig read_arbitrator(std::string_view name, const toml::table& t) const;
+  void read_api(const toml::table& t, Config& c) const;
 
   fs::path source_;
   fs::path base_dir_;
 };
 
 Config Reader::read(const toml::table& root) {
-  check_keys(root, "", {"cluster", "node", "hb", "hook", "arbitrator"});
+  check_keys(root, "", {"cluster", "node", "hb", "hook", "arbitrator", "api"});
   Config c;
   c.source = source_;
   read_cluster(*table_at(root, "cluster", "cluster", true), c);
@@ -238,6 +239,8 @@ Config Reader::read(const toml::table& root) {
     }
   }
 
+  if (const toml::table* api = table_at(root, "api", "api", false)) read_api(*api, c);
+
   if (const toml::table* arbitrators = table_at(root, "arbitrator", "arbitrator", false)) {
     for (auto&& [k, v] : *arbitrators) {
       if (!v.is_table()) fail(join("arbitrator", k.str()), "expected a table");
@@ -245,6 +248,30 @@ Config Reader::read(const toml::table& root) {
     }
   }
   return c;
+}
+
+void Reader::read_api(const toml::table& t, Config& c) const {
+  check_keys(t, "api", {"listen", "tls_cert", "tls_key", "admin_key", "user_key"});
+  if (const toml::node* listen = t.get("listen")) c.api.listen = endpoint_at(*listen, "api.listen");
+  auto cert = string_at(t, "tls_cert", "api.tls_cert", false);
+  auto key = string_at(t, "tls_key", "api.tls_key", false);
+  c.api.admin_key = string_at(t, "admin_key", "api.admin_key", false);
+  c.api.user_key = string_at(t, "user_key", "api.user_key", false);
+  for (const auto& [k, v] :
+       {std::pair{"api.admin_key", &c.api.admin_key}, std::pair{"api.user_key", &c.api.user_key}}) {
+    if (*v && (*v)->size() < 16) fail(k, "too short: use at least 16 bytes");
+  }
+  if (!c.api.listen) {
+    if (cert || key || c.api.admin_key || c.api.user_key)
+      fail("api.listen", "required key missing (the other [api] keys configure the listener)");
+    return;
+  }
+  if (!cert) fail("api.tls_cert", "required key missing (the TCP listener always uses TLS)");
+  if (!key) fail("api.tls_key", "required key missing (the TCP listener always uses TLS)");
+  if (!c.api.admin_key && !c.api.user_key)
+    fail("api.admin_key", "required key missing (set admin_key, user_key or both)");
+  c.api.tls_cert = resolve(base_dir_, *cert);
+  c.api.tls_key = resolve(base_dir_, *key);
 }
 
 ArbitratorConfig Reader::read_arbitrator(std::string_view name, const toml::table& t) const {

@@ -31,6 +31,14 @@
 //   command = ["/path/to/script", "arg"]# required, non-empty; run without a shell
 //   timeout = "30s"                     # optional
 //
+//   [api]                               # optional: the TCP listener, TLS + JWT (agent/jwt.h)
+//   listen = "127.0.0.1:1215"           # IPv4:port or [IPv6]:port
+//   tls_cert = "api.crt"                # required with listen: PEM chain; relative to this file
+//   tls_key = "api.key"                 # required with listen: PEM private key
+//   admin_key = "..."                   # HS256 key of iss=admin tokens (every route), >= 16 bytes
+//   user_key = "..."                    # HS256 key of iss=user tokens (read-only routes)
+//                                       # at least one of the two keys
+//
 //   [arbitrator.<name>]                 # votes in split analysis (membership/quorum.h)
 //   uri = "tcp://192.0.2.10:1234"       # required: tcp://HOST:PORT or http://HOST[:PORT]/PATH
 //   weight = 1                          # optional, 1-1000 votes
@@ -45,6 +53,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -95,6 +104,13 @@ struct HookConfig {
   bool wants(std::string_view kind) const;
 };
 
+/// The [api] table: the TCP listener with TLS, and the JWT keys.
+struct ApiConfig {
+  std::optional<Endpoint> listen;           // absent: the Unix socket only
+  std::filesystem::path tls_cert, tls_key;  // absolute
+  std::optional<std::string> admin_key, user_key;
+};
+
 /// One [arbitrator.<name>] table.
 struct ArbitratorConfig {
   std::string name;  // the table name
@@ -118,6 +134,7 @@ struct Config {
   std::vector<HeartbeatPathConfig> hb;        // in table-name order
   std::vector<HookConfig> hooks;              // in table-name order
   std::vector<ArbitratorConfig> arbitrators;  // in table-name order
+  ApiConfig api;
   std::filesystem::path api_socket() const { return var_dir / "api.sock"; }
 };
 

@@ -22,6 +22,7 @@
 #include "agent/heartbeat_paths.h"
 #include "agent/hook_runner.h"
 #include "agent/json_condition.h"
+#include "agent/jwt.h"
 #include "agent/secret_rotation.h"
 #include "agent/split_analysis.h"
 #include "agent/version.h"
@@ -143,6 +144,9 @@ class Daemon::Impl {
   void handle_local_change(const std::shared_ptr<ApiExchange>& ex, const std::string& what,
                            const json& body);
   void handle_rotate(const std::shared_ptr<ApiExchange>& ex, const json& body);
+  /// For a request from the TCP listener: checks its JWT and its role;
+  /// answers 401 or 403 and returns false when it may not go on.
+  bool authorized(const std::shared_ptr<ApiExchange>& ex);
   json hb_status() const;
   void stop();
 
@@ -226,6 +230,12 @@ Daemon::Impl::Impl(Config config)
 
 int Daemon::Impl::run() {
   api_.start();
+  if (config_.api.listen) {
+    const auto& l = *config_.api.listen;
+    api_.start_tls(
+        {{asio::ip::make_address(l.host), l.port}, config_.api.tls_cert, config_.api.tls_key});
+    spdlog::info("API also on TCP {} (TLS, JWT)", l.text());
+  }
   paths_.start();
   split_.start();
   spdlog::info("node {} of cluster {} started: boot {}, {} heartbeat path(s), api {}",
@@ -456,6 +466,7 @@ void Daemon::Impl::evaluate_waits() {
 
 void Daemon::Impl::handle(const std::shared_ptr<ApiExchange>& ex) {
   const auto& req = ex->request();
+  if (req.remote && !authorized(ex)) return;
   json body;
   if (!req.body.empty()) {
     body = json::parse(req.body, nullptr, false);
@@ -471,6 +482,29 @@ void Daemon::Impl::handle(const std::shared_ptr<ApiExchange>& ex) {
   if (t.rfind("/v1/node/", 0) == 0 && req.method == "POST")
     return handle_local_change(ex, t.substr(9), body);
   ex->reply(404, {{"error", "no route " + req.method + " " + t}});
+}
+
+bool Daemon::Impl::authorized(const std::shared_ptr<ApiExchange>& ex) {
+  const auto& req = ex->request();
+  const std::string path = req.target.substr(0, req.target.find('?'));
+  ApiRole role;
+  try {
+    role = check_jwt(req.authorization, req.method, path,
+                     JwtKeys{config_.api.admin_key, config_.api.user_key}, wall_ms() / 1000);
+  } catch (const JwtError& e) {
+    spdlog::info("API {} {} refused: {}", req.method, path, e.what());
+    ex->reply(401, {{"error", e.what()}});
+    return false;
+  }
+  const bool reads = (req.method == "GET" && (path == "/v1/status" || path == "/v1/hb")) ||
+                     path == "/v1/events" || (req.method == "POST" && path == "/v1/wait");
+  if (role == ApiRole::kUser && !reads) {
+    ex->reply(403, {{"error",
+                     "the user role may only read: GET /v1/status, GET /v1/hb, "
+                     "/v1/events and POST /v1/wait"}});
+    return false;
+  }
+  return true;
 }
 
 void Daemon::Impl::handle_events(const std::shared_ptr<ApiExchange>& ex, const json& body) {

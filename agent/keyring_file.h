@@ -20,8 +20,8 @@
 namespace vigil::agent {
 
 struct StoredKeyring {
-  uint32_t current = 0;                           // a key of `secrets`
-  std::map<uint32_t, crypto::Secret> secrets;    // version (>= 1) -> secret
+  uint32_t current = 0;                        // a key of `secrets`
+  std::map<uint32_t, crypto::Secret> secrets;  // version (>= 1) -> secret
 };
 
 /// Reads `path`. std::nullopt when it does not exist. Throws

@@ -195,6 +195,38 @@ uri = "tcp://127.0.0.9:1234"
   EXPECT_EQ(c.arbitrators[1].timeout, milliseconds(250));
 }
 
+TEST(Config, ApiListenerIsRead) {
+  const Config c = parse_config(full_config() + R"(
+[api]
+listen = "127.0.0.1:1215"
+tls_cert = "tls/api.crt"
+tls_key = "/etc/vigil/api.key"
+admin_key = "0123456789abcdef-admin"
+)",
+                                kSource);
+  ASSERT_TRUE(c.api.listen.has_value());
+  EXPECT_EQ(c.api.listen->text(), "127.0.0.1:1215");
+  EXPECT_EQ(c.api.tls_cert, fs::path("/etc/vigil/tls/api.crt"));  // relative to the file
+  EXPECT_EQ(c.api.tls_key, fs::path("/etc/vigil/api.key"));
+  EXPECT_EQ(c.api.admin_key, "0123456789abcdef-admin");
+  EXPECT_FALSE(c.api.user_key.has_value());
+  EXPECT_FALSE(parse_config(full_config(), kSource).api.listen.has_value());
+}
+
+TEST(Config, BadApiTablesNameFileAndKey) {
+  const std::string base = full_config() + "\n[api]\n";
+  const std::string cert = "tls_cert = \"a.crt\"\ntls_key = \"a.key\"\n";
+  const std::string key = "admin_key = \"0123456789abcdef\"\n";
+  expect_names(expect_error(base + cert + key), "api.listen");
+  expect_names(expect_error(base + "listen = \"127.0.0.1\"\n" + cert + key), "api.listen");
+  expect_names(expect_error(base + "listen = \"127.0.0.1:1215\"\n" + key), "api.tls_cert");
+  expect_names(expect_error(base + "listen = \"127.0.0.1:1215\"\n" + cert), "api.admin_key");
+  expect_names(
+      expect_error(base + "listen = \"127.0.0.1:1215\"\n" + cert + "user_key = \"short\"\n"),
+      "api.user_key");
+  expect_names(expect_error(base + "port = 1\n"), "api.port");
+}
+
 TEST(Config, BadQuorumAndArbitratorKeysNameFileAndKey) {
   expect_names(expect_error(edit(full_config(), "max_skew", "quorum = \"yes\"\nmax_skew")),
                "cluster.quorum");
@@ -202,9 +234,9 @@ TEST(Config, BadQuorumAndArbitratorKeysNameFileAndKey) {
                "arbitrator.a1.uri");
   expect_names(expect_error(full_config() + "\n[arbitrator.a1]\nweight = 1\n"),
                "arbitrator.a1.uri");
-  expect_names(expect_error(full_config() +
-                            "\n[arbitrator.a1]\nuri = \"tcp://127.0.0.1:1\"\nweight = 0\n"),
-               "arbitrator.a1.weight");
+  expect_names(
+      expect_error(full_config() + "\n[arbitrator.a1]\nuri = \"tcp://127.0.0.1:1\"\nweight = 0\n"),
+      "arbitrator.a1.weight");
   expect_names(expect_error(full_config() +
                             "\n[arbitrator.a1]\nuri = \"tcp://127.0.0.1:1\"\ntimeout = \"0s\"\n"),
                "arbitrator.a1.timeout");
