@@ -34,8 +34,9 @@ std::optional<StoredKeyring> load_keyring_file(const std::filesystem::path& path
 /// 0600, fsync, rename over `path`, fsync of the directory. Throws
 /// std::runtime_error("<path>: <operation>: <strerror>") on any failure
 /// (ENOSPC, EACCES...), after removing the temporary file; `path` is then
-/// unchanged. Throws std::invalid_argument when `keyring` is not valid (as
-/// for load).
+/// unchanged, except when only the last step (the directory fsync) failed:
+/// the new file is in place but may not survive a power loss. Throws
+/// std::invalid_argument when `keyring` is not valid (as for load).
 void save_keyring_file(const std::filesystem::path& path, const StoredKeyring& keyring);
 
 }  // namespace vigil::agent

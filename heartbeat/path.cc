@@ -151,6 +151,7 @@ void SocketPath::attempt_open() {
     spdlog::info("heartbeat path {}: up: {}", id_, describe());
   }
   wait_readable();
+  if (!up_) return;  // the socket could not be watched: down, and reported
   if (on_state_) on_state_(id_, true, std::string());
 }
 
