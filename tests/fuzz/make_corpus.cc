@@ -280,6 +280,12 @@ int write_datagram_corpus(const fs::path& dir) {
   empty_full.full_gen = 1;
   empty_full.full = json::object();
   put("decode-full-empty", with_mode(M::kDecode, vigil::heartbeat::encode(empty_full)));
+  Message rotation = ping();
+  rotation.gens = {{"n1", 3}};
+  rotation.key_versions = {1, 2};
+  rotation.key_offer = vigil::heartbeat::KeyOffer{.version = 2};
+  rotation.key_offer->secret.fill(0xab);
+  put("decode-ping-rotation", with_mode(M::kDecode, vigil::heartbeat::encode(rotation)));
 
   // Tamper: [plaintext length u8][plaintext][edits].
   auto tamper_input = [](const Bytes& plaintext, const Bytes& edits) {
