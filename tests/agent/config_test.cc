@@ -1,11 +1,11 @@
 #include "agent/config.h"
 
-#include <stdlib.h>
-
 #include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
 
 namespace vigil::agent {
 namespace {
@@ -84,21 +84,7 @@ void expect_names(const ConfigError& e, const std::string& key, const fs::path& 
       << e.what();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "vigil-config-test-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-  void write(const fs::path& rel, const std::string& text) const {
-    std::ofstream(path_ / rel) << text;
-  }
-
- private:
-  fs::path path_;
-};
+using vigil::testing::TempDir;
 
 TEST(Config, FullValidExampleLoads) {
   const Config c = parse_config(full_config(), kSource);
@@ -425,7 +411,7 @@ TEST(Config, TomlSyntaxErrorReportsFileLineAndColumn) {
 }
 
 TEST(Config, SecretFileIsReadRelativeToTheConfigDirectory) {
-  TempDir dir;
+  TempDir dir("config-test");
   fs::create_directories(dir.path() / "keys");
   dir.write("keys/secret.hex", std::string(kSecretHex) + "\n");
   dir.write("n1.toml", edit(edit(full_config(), std::string("secret = \"") + kSecretHex + "\"",
@@ -438,7 +424,7 @@ TEST(Config, SecretFileIsReadRelativeToTheConfigDirectory) {
 }
 
 TEST(Config, MissingOrBadSecretFileNamesFileAndKey) {
-  TempDir dir;
+  TempDir dir("config-test");
   const std::string text = edit(full_config(), std::string("secret = \"") + kSecretHex + "\"",
                                 "secret_file = \"secret.hex\"");
   dir.write("n1.toml", text);
@@ -453,7 +439,7 @@ TEST(Config, MissingOrBadSecretFileNamesFileAndKey) {
 }
 
 TEST(Config, UnreadableFileGivesEmptyKeyAndStrerror) {
-  TempDir dir;
+  TempDir dir("config-test");
   try {
     load_config(dir.path() / "absent.toml");
     FAIL() << "loaded a missing file";

@@ -1,7 +1,6 @@
 #include "agent/keyring_file.h"
 
 #include <fcntl.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/temp_dir.h"
+
 namespace vigil::agent {
 namespace {
 
@@ -25,23 +26,7 @@ constexpr const char* kHex1 = "00112233445566778899aabbccddeeff00112233445566778
 constexpr const char* kHex2 = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
 constexpr const char* kHex3 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "vigil-keyring-test-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using vigil::testing::TempDir;
 
 StoredKeyring keyring_1_2() {
   return {2, {{1, crypto::parse_secret_hex(kHex1)}, {2, crypto::parse_secret_hex(kHex2)}}};
@@ -72,12 +57,12 @@ void expect_same(const StoredKeyring& a, const StoredKeyring& b) {
 }
 
 TEST(KeyringFile, MissingFileIsNullopt) {
-  TempDir dir;
+  TempDir dir("keyring-test");
   EXPECT_EQ(load_keyring_file(dir.path() / "keyring.json"), std::nullopt);
 }
 
 TEST(KeyringFile, SaveThenLoadRoundTrips) {
-  TempDir dir;
+  TempDir dir("keyring-test");
   const fs::path path = dir.path() / "keyring.json";
   save_keyring_file(path, keyring_1_2());
 
@@ -94,7 +79,7 @@ TEST(KeyringFile, SaveThenLoadRoundTrips) {
 }
 
 TEST(KeyringFile, SaveSetsMode0600OverAStaleTempFile) {
-  TempDir dir;
+  TempDir dir("keyring-test");
   const fs::path path = dir.path() / "keyring.json";
   const fs::path stale = path.string() + ".tmp." + std::to_string(::getpid());
   write_text(stale, "stale");
@@ -107,7 +92,7 @@ TEST(KeyringFile, SaveSetsMode0600OverAStaleTempFile) {
 }
 
 TEST(KeyringFile, SaveReplacesExistingFileAtomically) {
-  TempDir dir;
+  TempDir dir("keyring-test");
   const fs::path path = dir.path() / "keyring.json";
   const std::string old_text(10000, 'x');
   write_text(path, old_text);
@@ -142,7 +127,7 @@ struct Malformed {
 class MalformedKeyringFile : public ::testing::TestWithParam<Malformed> {};
 
 TEST_P(MalformedKeyringFile, ThrowsNamingThePathAndTheReason) {
-  TempDir dir;
+  TempDir dir("keyring-test");
   const fs::path path = dir.path() / "keyring.json";
   write_text(path, GetParam().text);
   try {
@@ -188,7 +173,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "unexpected key 'extra'"}));
 
 TEST(KeyringFile, LoadAcceptsTheLargestVersion) {
-  TempDir dir;
+  TempDir dir("keyring-test");
   const fs::path path = dir.path() / "keyring.json";
   write_text(path, doc("4294967295", one("4294967295", kHex1)));
   const auto loaded = load_keyring_file(path);
@@ -197,7 +182,7 @@ TEST(KeyringFile, LoadAcceptsTheLargestVersion) {
 }
 
 TEST(KeyringFile, LoadErrorDoesNotQuoteSecretMaterial) {
-  TempDir dir;
+  TempDir dir("keyring-test");
   const fs::path path = dir.path() / "keyring.json";
   // An unterminated string: the JSON parser's own message would quote it.
   write_text(path, R"({"current":1,"secrets":{"1":")" + std::string(kHex1));
@@ -212,7 +197,7 @@ TEST(KeyringFile, LoadErrorDoesNotQuoteSecretMaterial) {
 }
 
 TEST(KeyringFile, SaveOfInvalidKeyringThrowsAndWritesNothing) {
-  TempDir dir;
+  TempDir dir("keyring-test");
   const fs::path path = dir.path() / "keyring.json";
   const StoredKeyring not_held{3, {{1, crypto::parse_secret_hex(kHex1)}}};
   const StoredKeyring empty{1, {}};
@@ -230,7 +215,7 @@ TEST(KeyringFile, SaveOfInvalidKeyringThrowsAndWritesNothing) {
 }
 
 TEST(KeyringFile, SaveIntoMissingDirectoryThrowsNamingThePath) {
-  TempDir dir;
+  TempDir dir("keyring-test");
   const fs::path path = dir.path() / "absent" / "keyring.json";
   try {
     save_keyring_file(path, keyring_1_2());
@@ -245,7 +230,7 @@ TEST(KeyringFile, SaveIntoMissingDirectoryThrowsNamingThePath) {
 
 TEST(KeyringFile, SaveIntoReadOnlyDirectoryThrows) {
   if (::geteuid() == 0) GTEST_SKIP() << "running as root, which ignores directory permissions";
-  TempDir dir;
+  TempDir dir("keyring-test");
   const fs::path path = dir.path() / "keyring.json";
   save_keyring_file(path, keyring_1_2());
   fs::permissions(dir.path(), fs::perms::owner_read | fs::perms::owner_exec);
@@ -295,7 +280,7 @@ int fill(const fs::path& dir) {
 
 TEST(KeyringFile, FullDiskLeavesThePreviousFile) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
-  TempDir dir;
+  TempDir dir("keyring-test");
   TinyTmpfs tmpfs(dir.path() / "mnt");
   if (!tmpfs.mounted()) GTEST_SKIP() << "mount -t tmpfs failed (no CAP_SYS_ADMIN here?)";
   const fs::path path = dir.path() / "mnt" / "keyring.json";
