@@ -43,8 +43,7 @@ std::vector<uint32_t> KeyRotation::versions() const {
 }
 
 void KeyRotation::heard(const std::string& peer, const std::vector<uint32_t>& versions) {
-  auto& held = peers_[peer];
-  if (held != versions) held = versions;  // the same list every heartbeat: no allocation
+  peers_[peer] = versions;
 }
 
 KeyRotation::OfferCheck KeyRotation::check_offer(const heartbeat::KeyOffer& offer) const {
