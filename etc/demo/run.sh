@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: a real 3-node vigil cluster on this machine (127.0.0.1-3).
 # Starts the agents, shows them find each other, replicates a label, waits on
-# it from another node, kills n2 with SIGKILL, shows the NodeStale hook runs
-# on n1 and n3, then stops everything. Ends by itself; leaves nothing running.
+# it from another node, rotates the heartbeat secret, kills n2 with SIGKILL,
+# shows the NodeStale hook runs on n1 and n3, then stops everything. Ends by
+# itself; leaves nothing running.
 set -uo pipefail
 VIGIL=$(realpath "${1:-build/bin/vigil}")
 cd "$(dirname "$0")"
@@ -39,6 +40,17 @@ run "$VIGIL" --config n1.toml node set .labels.rack=r7
 wait "$waiter"
 echo "vigil node wait on n3 exited $?"
 run "$VIGIL" --config n3.toml daemon status
+
+step "rotating the heartbeat secret from n2; every node switches, no heartbeat lost"
+run "$VIGIL" --config n2.toml hb rotate || exit 1
+for n in n1 n3; do
+  for _ in $(seq 50); do
+    "$VIGIL" --config "$n.toml" hb status | grep -q "sealing with version 2" && break
+    sleep 0.1
+  done
+  printf '%s: ' "$n"
+  "$VIGIL" --config "$n.toml" hb status | grep "^secret:"
+done
 
 step "killing n2 with SIGKILL"
 kill -KILL "${pids[1]}"
