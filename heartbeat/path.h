@@ -130,8 +130,9 @@ class Path {
 
 /// The lifecycle shared by the UDP drivers: one socket, a moderated receive
 /// loop (see receive_moderation.h) reading batches with recvmmsg(2), the down
-/// state with its backoff retry, counted sends and rate-limited warnings. A driver implements
-/// open_socket() (create, configure and bind `socket_`) and the descriptive accessors.
+/// state with its backoff retry, counted sends and rate-limited warnings. A
+/// driver implements open_socket() (create, configure and bind `socket_`)
+/// and the descriptive accessors.
 class SocketPath : public Path {
  public:
   ~SocketPath() override;
