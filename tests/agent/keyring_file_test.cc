@@ -28,6 +28,20 @@ constexpr const char* kHex3 = "0123456789abcdef0123456789abcdef0123456789abcdef0
 
 using vigil::testing::TempDir;
 
+// Saving `keyring` to `path` throws std::runtime_error naming the path and
+// `reason` (a strerror text).
+void expect_save_fails(const fs::path& path, const StoredKeyring& keyring,
+                       const std::string& reason) {
+  try {
+    save_keyring_file(path, keyring);
+    ADD_FAILURE() << "no exception";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind(path.string() + ": ", 0), 0u) << what;
+    EXPECT_NE(what.find(reason), std::string::npos) << what;
+  }
+}
+
 StoredKeyring keyring_1_2() {
   return {2, {{1, crypto::parse_secret_hex(kHex1)}, {2, crypto::parse_secret_hex(kHex2)}}};
 }
@@ -235,14 +249,7 @@ TEST(KeyringFile, SaveIntoReadOnlyDirectoryThrows) {
   save_keyring_file(path, keyring_1_2());
   fs::permissions(dir.path(), fs::perms::owner_read | fs::perms::owner_exec);
   const StoredKeyring next{3, {{3, crypto::parse_secret_hex(kHex3)}}};
-  try {
-    save_keyring_file(path, next);
-    FAIL() << "no exception";
-  } catch (const std::runtime_error& e) {
-    const std::string what = e.what();
-    EXPECT_EQ(what.rfind(path.string() + ": ", 0), 0u) << what;
-    EXPECT_NE(what.find("Permission denied"), std::string::npos) << what;
-  }
+  expect_save_fails(path, next, "Permission denied");
   expect_same(*load_keyring_file(path), keyring_1_2());
 }
 
@@ -289,14 +296,7 @@ TEST(KeyringFile, FullDiskLeavesThePreviousFile) {
 
   const StoredKeyring next{
       3, {{2, crypto::parse_secret_hex(kHex2)}, {3, crypto::parse_secret_hex(kHex3)}}};
-  try {
-    save_keyring_file(path, next);
-    FAIL() << "no exception";
-  } catch (const std::runtime_error& e) {
-    const std::string what = e.what();
-    EXPECT_EQ(what.rfind(path.string() + ": ", 0), 0u) << what;
-    EXPECT_NE(what.find("No space left on device"), std::string::npos) << what;
-  }
+  expect_save_fails(path, next, "No space left on device");
   expect_same(*load_keyring_file(path), keyring_1_2());
   EXPECT_EQ(entries(dir.path() / "mnt"), (std::vector<std::string>{"filler", "keyring.json"}));
 }
