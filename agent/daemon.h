@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "agent/config.h"
+#include "agent/config/config.h"
 
 namespace vigil::agent {
 

@@ -1,4 +1,4 @@
-#include "agent/arbitrator_probe.h"
+#include "agent/quorum/arbitrator_probe.h"
 
 #include <chrono>
 #include <functional>
@@ -34,12 +34,22 @@ class TestServer {
  public:
   TestServer(asio::io_context& io, std::optional<std::string> response,
              const asio::ip::address& address = asio::ip::make_address("127.0.0.1"))
-      : io_(io), acceptor_(io, tcp::endpoint(address, 0)), response_(std::move(response)) {
+      : io_(io),
+        acceptor_(io, tcp::endpoint(address, 0)),
+        port_(acceptor_.local_endpoint().port()),
+        response_(std::move(response)) {
     accept();
   }
 
-  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  uint16_t port() const { return port_; }
   int accepted() const { return accepted_; }
+  /// Stops accepting and closes every connection: the server then leaves
+  /// nothing pending on the io_context.
+  void stop() {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto& conn : connections_) conn.socket.close(ignored);
+  }
   /// The request heads read so far, in arrival order.
   const std::vector<std::string>& requests() const { return requests_; }
 
@@ -77,6 +87,7 @@ class TestServer {
 
   asio::io_context& io_;
   tcp::acceptor acceptor_;
+  uint16_t port_;
   std::optional<std::string> response_;
   std::list<Connection> connections_;  // stable addresses for the handlers
   std::vector<std::string> requests_;
@@ -98,13 +109,24 @@ class ArbitratorProbeTest : public ::testing::Test {
     }
   }
 
-  /// Runs the io_context for `duration`, whatever happens.
-  void RunFor(milliseconds duration) {
-    RunUntil([] { return false; }, duration);
+  /// Runs the io_context until nothing is left to run (every operation and
+  /// timer done or cancelled), or `limit` passes; true when it ran dry. From
+  /// then on no callback can come.
+  bool RunUntilIdle(milliseconds limit = milliseconds(10'000)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    do {
+      io_.restart();
+      io_.run_for(milliseconds(10));
+    } while (!io_.stopped() && std::chrono::steady_clock::now() < deadline);
+    return io_.stopped();
   }
 
-  /// One check of `uri` with `timeout`, run to its outcome.
-  ArbitratorCheck CheckOnce(const std::string& uri, milliseconds timeout = kLongTimeout) {
+  /// One check of `uri` with `timeout`, run to its outcome. `server` (the
+  /// one `uri` names, if any) is stopped once it has accepted the probe's
+  /// connection, after the outcome, so that the io_context can run dry: a
+  /// second call of the callback would come by then.
+  ArbitratorCheck CheckOnce(const std::string& uri, TestServer* server,
+                            milliseconds timeout = kLongTimeout) {
     ArbitratorProbe probe(io_, parse_arbitrator_uri(uri), timeout);
     std::optional<ArbitratorCheck> outcome;
     int calls = 0;
@@ -114,7 +136,12 @@ class ArbitratorProbeTest : public ::testing::Test {
     });
     EXPECT_EQ(calls, 0) << "done ran from inside check()";
     RunUntil([&] { return outcome.has_value(); });
-    RunFor(milliseconds(50));  // a second call would show up here
+    if (server) {
+      // A plain TCP check ends at connect, maybe before the accept completes.
+      RunUntil([&] { return server->accepted() >= 1; });
+      server->stop();
+    }
+    EXPECT_TRUE(RunUntilIdle()) << "the check left work pending";
     EXPECT_EQ(calls, 1);
     return outcome.value_or(ArbitratorCheck{.error = "no outcome"});
   }
@@ -131,7 +158,7 @@ TEST_F(ArbitratorProbeTest, RejectsANonPositiveTimeout) {
 
 TEST_F(ArbitratorProbeTest, TcpIsReachableWhenAConnectionIsAccepted) {
   TestServer server(io_, std::nullopt);
-  const ArbitratorCheck c = CheckOnce("tcp://127.0.0.1:" + Port(server));
+  const ArbitratorCheck c = CheckOnce("tcp://127.0.0.1:" + Port(server), &server);
   EXPECT_TRUE(c.reachable) << c.error;
   EXPECT_EQ(c.error, "");
   EXPECT_LT(c.took, kLongTimeout);
@@ -145,7 +172,7 @@ TEST_F(ArbitratorProbeTest, TcpOverIpv6Loopback) {
   } catch (const boost::system::system_error& e) {
     GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
   }
-  const ArbitratorCheck c = CheckOnce("tcp://[::1]:" + Port(*server));
+  const ArbitratorCheck c = CheckOnce("tcp://[::1]:" + Port(*server), &*server);
   EXPECT_TRUE(c.reachable) << c.error;
 }
 
@@ -155,7 +182,7 @@ TEST_F(ArbitratorProbeTest, TcpIsNotReachableWhenRefused) {
     tcp::acceptor closed(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     port = closed.local_endpoint().port();
   }
-  const ArbitratorCheck c = CheckOnce("tcp://127.0.0.1:" + std::to_string(port));
+  const ArbitratorCheck c = CheckOnce("tcp://127.0.0.1:" + std::to_string(port), nullptr);
   EXPECT_FALSE(c.reachable);
   EXPECT_THAT(c.error, HasSubstr("connect 127.0.0.1:" + std::to_string(port) + ": "));
   EXPECT_THAT(c.error, HasSubstr("refused"));
@@ -163,7 +190,7 @@ TEST_F(ArbitratorProbeTest, TcpIsNotReachableWhenRefused) {
 
 TEST_F(ArbitratorProbeTest, HttpIsReachableOn200AndSendsAClosingGet) {
   TestServer server(io_, kOk);
-  const ArbitratorCheck c = CheckOnce("http://127.0.0.1:" + Port(server) + "/health");
+  const ArbitratorCheck c = CheckOnce("http://127.0.0.1:" + Port(server) + "/health", &server);
   EXPECT_TRUE(c.reachable) << c.error;
   EXPECT_EQ(c.error, "");
   ASSERT_EQ(server.requests().size(), 1u);
@@ -175,21 +202,22 @@ TEST_F(ArbitratorProbeTest, HttpIsReachableOn200AndSendsAClosingGet) {
 
 TEST_F(ArbitratorProbeTest, HttpIsNotReachableOn503) {
   TestServer server(io_, kUnavailable);
-  const ArbitratorCheck c = CheckOnce("http://127.0.0.1:" + Port(server) + "/health");
+  const ArbitratorCheck c = CheckOnce("http://127.0.0.1:" + Port(server) + "/health", &server);
   EXPECT_FALSE(c.reachable);
   EXPECT_EQ(c.error, "GET /health: status 503");
 }
 
 TEST_F(ArbitratorProbeTest, HttpIsNotReachableWhenTheServerClosesWithoutAnswer) {
   TestServer server(io_, "");
-  const ArbitratorCheck c = CheckOnce("http://127.0.0.1:" + Port(server));
+  const ArbitratorCheck c = CheckOnce("http://127.0.0.1:" + Port(server), &server);
   EXPECT_FALSE(c.reachable);
   EXPECT_THAT(c.error, HasSubstr("GET /: "));
 }
 
 TEST_F(ArbitratorProbeTest, TimesOutWhenTheServerNeverAnswers) {
   TestServer server(io_, std::nullopt);
-  const ArbitratorCheck c = CheckOnce("http://127.0.0.1:" + Port(server) + "/", milliseconds(300));
+  const ArbitratorCheck c =
+      CheckOnce("http://127.0.0.1:" + Port(server) + "/", &server, milliseconds(300));
   EXPECT_FALSE(c.reachable);
   EXPECT_EQ(c.error, "timeout after 300 ms");
   EXPECT_GE(c.took, milliseconds(250));
@@ -207,7 +235,8 @@ TEST_F(ArbitratorProbeTest, ASecondCheckInProgressJoinsTheFirst) {
   EXPECT_TRUE(first.empty());
   EXPECT_TRUE(second.empty());
   RunUntil([&] { return !first.empty() && !second.empty(); });
-  RunFor(milliseconds(50));
+  server.stop();
+  EXPECT_TRUE(RunUntilIdle()) << "the check left work pending";
   ASSERT_EQ(first.size(), 1u);
   ASSERT_EQ(second.size(), 1u);
   EXPECT_TRUE(first[0].reachable) << first[0].error;
@@ -247,7 +276,10 @@ TEST_F(ArbitratorProbeTest, DestroyingTheProbeMidCheckCallsNoOne) {
   RunUntil([&] { return server.accepted() == 1; });
   ASSERT_EQ(server.accepted(), 1);
   probe.reset();
-  RunFor(milliseconds(600));  // past both timeouts
+  // Once nothing is left to run, the probes' timers (100 and 300 ms) are
+  // cancelled or expired, and their completions done: no call can come.
+  server.stop();
+  EXPECT_TRUE(RunUntilIdle()) << "a destroyed probe left work pending";
   EXPECT_EQ(calls, 0);
 }
 

@@ -1,4 +1,4 @@
-#include "agent/arbitrator_uri.h"
+#include "agent/config/arbitrator_uri.h"
 
 #include <stdexcept>
 #include <string>

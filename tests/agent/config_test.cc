@@ -1,4 +1,4 @@
-#include "agent/config.h"
+#include "agent/config/config.h"
 
 #include <fstream>
 #include <string>
@@ -187,14 +187,14 @@ TEST(Config, ApiListenerIsRead) {
 listen = "127.0.0.1:1215"
 tls_cert = "tls/api.crt"
 tls_key = "/etc/vigil/api.key"
-admin_key = "0123456789abcdef-admin"
+admin_key = "0123456789abcdef0123456789abcdef-admin"
 )",
                                 kSource);
   ASSERT_TRUE(c.api.listen.has_value());
   EXPECT_EQ(c.api.listen->text(), "127.0.0.1:1215");
   EXPECT_EQ(c.api.tls_cert, fs::path("/etc/vigil/tls/api.crt"));  // relative to the file
   EXPECT_EQ(c.api.tls_key, fs::path("/etc/vigil/api.key"));
-  EXPECT_EQ(c.api.admin_key, "0123456789abcdef-admin");
+  EXPECT_EQ(c.api.admin_key, "0123456789abcdef0123456789abcdef-admin");
   EXPECT_FALSE(c.api.user_key.has_value());
   EXPECT_FALSE(parse_config(full_config(), kSource).api.listen.has_value());
 }
@@ -202,7 +202,7 @@ admin_key = "0123456789abcdef-admin"
 TEST(Config, BadApiTablesNameFileAndKey) {
   const std::string base = full_config() + "\n[api]\n";
   const std::string cert = "tls_cert = \"a.crt\"\ntls_key = \"a.key\"\n";
-  const std::string key = "admin_key = \"0123456789abcdef\"\n";
+  const std::string key = "admin_key = \"0123456789abcdef0123456789abcdef\"\n";
   expect_names(expect_error(base + cert + key), "api.listen");
   expect_names(expect_error(base + "listen = \"127.0.0.1\"\n" + cert + key), "api.listen");
   expect_names(expect_error(base + "listen = \"127.0.0.1:1215\"\n" + key), "api.tls_cert");
@@ -211,6 +211,154 @@ TEST(Config, BadApiTablesNameFileAndKey) {
       expect_error(base + "listen = \"127.0.0.1:1215\"\n" + cert + "user_key = \"short\"\n"),
       "api.user_key");
   expect_names(expect_error(base + "port = 1\n"), "api.port");
+}
+
+TEST(Config, ApiKeysAreAtLeast32BytesAndDistinct) {
+  const std::string base = full_config() +
+                           "\n[api]\nlisten = \"127.0.0.1:1215\"\n"
+                           "tls_cert = \"a.crt\"\ntls_key = \"a.key\"\n";
+  const std::string k31(31, 'a'), k32(32, 'a'), other32(32, 'b');
+  // RFC 7518 section 3.2: 32 bytes is the minimum for HS256.
+  EXPECT_EQ(parse_config(base + "admin_key = \"" + k32 + "\"\n", kSource).api.admin_key, k32);
+  const ConfigError admin_short = expect_error(base + "admin_key = \"" + k31 + "\"\n");
+  expect_names(admin_short, "api.admin_key");
+  EXPECT_NE(admin_short.reason().find("at least 32"), std::string::npos) << admin_short.what();
+  expect_names(expect_error(base + "user_key = \"" + k31 + "\"\n"), "api.user_key");
+  expect_names(expect_error(base + "admin_key = \"0123456789abcdef\"\n"), "api.admin_key");
+  expect_names(
+      expect_error(base + "admin_key = \"" + k32 + "\"\nuser_key = \"" + k31 + "\"\n"),
+      "api.user_key");
+
+  // The same key for both roles would let any user mint admin tokens.
+  const ConfigError same =
+      expect_error(base + "admin_key = \"" + k32 + "\"\nuser_key = \"" + k32 + "\"\n");
+  expect_names(same, "api.user_key");
+  EXPECT_NE(same.reason().find("admin_key"), std::string::npos) << same.what();
+  const Config both =
+      parse_config(base + "admin_key = \"" + k32 + "\"\nuser_key = \"" + other32 + "\"\n", kSource);
+  EXPECT_EQ(both.api.admin_key, k32);
+  EXPECT_EQ(both.api.user_key, other32);
+}
+
+TEST(Config, ApiLimitsDefault) {
+  const ApiLimits l = parse_config(full_config(), kSource).api.limits;
+  EXPECT_EQ(l.max_body_bytes, 1u << 20);
+  EXPECT_EQ(l.max_depth, 64);
+  EXPECT_EQ(l.max_connections_tcp, 64u);
+  EXPECT_EQ(l.max_connections_unix, 256u);
+  EXPECT_EQ(l.max_waits, 256u);
+  EXPECT_EQ(l.max_subscribers, 64u);
+  EXPECT_EQ(l.request_timeout, milliseconds(10000));
+  EXPECT_EQ(l.max_token_lifetime, milliseconds(600000));
+}
+
+TEST(Config, ApiLimitsAreReadWithoutAListener) {
+  // The limits govern the Unix socket too, so [api] may hold only them.
+  const Config c = parse_config(full_config() + R"(
+[api]
+max_body_bytes = 2048
+max_depth = 8
+max_connections_tcp = 1
+max_connections_unix = 65536
+max_waits = 10
+max_subscribers = 3
+request_timeout = "1.5s"
+max_token_lifetime = "1m"
+)",
+                                kSource);
+  EXPECT_FALSE(c.api.listen.has_value());
+  EXPECT_FALSE(c.api.admin_key.has_value());
+  EXPECT_EQ(c.api.limits.max_body_bytes, 2048u);
+  EXPECT_EQ(c.api.limits.max_depth, 8);
+  EXPECT_EQ(c.api.limits.max_connections_tcp, 1u);
+  EXPECT_EQ(c.api.limits.max_connections_unix, 65536u);
+  EXPECT_EQ(c.api.limits.max_waits, 10u);
+  EXPECT_EQ(c.api.limits.max_subscribers, 3u);
+  EXPECT_EQ(c.api.limits.request_timeout, milliseconds(1500));
+  EXPECT_EQ(c.api.limits.max_token_lifetime, milliseconds(60000));
+
+  // ...and with one.
+  const Config l = parse_config(full_config() + R"(
+[api]
+listen = "127.0.0.1:1215"
+tls_cert = "a.crt"
+tls_key = "a.key"
+user_key = "0123456789abcdef0123456789abcdef"
+max_body_bytes = 67108864
+request_timeout = "10m"
+max_token_lifetime = "24h"
+)",
+                                kSource);
+  ASSERT_TRUE(l.api.listen.has_value());
+  EXPECT_EQ(l.api.limits.max_body_bytes, 64u << 20);
+  EXPECT_EQ(l.api.limits.max_depth, 64);  // default kept
+  EXPECT_EQ(l.api.limits.request_timeout, milliseconds(600000));
+  EXPECT_EQ(l.api.limits.max_token_lifetime, milliseconds(86400000));
+
+  // Listener keys still need listen.
+  const std::string limits_only = full_config() + "\n[api]\nmax_waits = 5\n";
+  expect_names(expect_error(limits_only + "tls_cert = \"a.crt\"\n"), "api.listen");
+  expect_names(expect_error(limits_only + "tls_key = \"a.key\"\n"), "api.listen");
+  expect_names(expect_error(limits_only + "admin_key = \"0123456789abcdef0123456789abcdef\"\n"),
+               "api.listen");
+  expect_names(expect_error(limits_only + "user_key = \"0123456789abcdef0123456789abcdef\"\n"),
+               "api.listen");
+}
+
+TEST(Config, BadApiLimitsNameTheKey) {
+  const std::string base = full_config() + "\n[api]\n";
+  struct Case {
+    const char* line;
+    const char* key;
+  };
+  const Case cases[] = {
+      // Out of range, both ends.
+      {"max_body_bytes = 1023", "api.max_body_bytes"},
+      {"max_body_bytes = 67108865", "api.max_body_bytes"},
+      {"max_depth = 7", "api.max_depth"},
+      {"max_depth = 1025", "api.max_depth"},
+      {"max_connections_tcp = 0", "api.max_connections_tcp"},
+      {"max_connections_tcp = 65537", "api.max_connections_tcp"},
+      {"max_connections_unix = 0", "api.max_connections_unix"},
+      {"max_connections_unix = 65537", "api.max_connections_unix"},
+      {"max_waits = 0", "api.max_waits"},
+      {"max_waits = -1", "api.max_waits"},
+      {"max_waits = 65537", "api.max_waits"},
+      {"max_subscribers = 0", "api.max_subscribers"},
+      {"max_subscribers = 65537", "api.max_subscribers"},
+      {"request_timeout = \"99ms\"", "api.request_timeout"},
+      {"request_timeout = \"0s\"", "api.request_timeout"},
+      {"request_timeout = \"10m1ms\"", "api.request_timeout"},
+      {"max_token_lifetime = \"999ms\"", "api.max_token_lifetime"},
+      {"max_token_lifetime = \"24h0.001s\"", "api.max_token_lifetime"},
+      {"max_token_lifetime = \"2d\"", "api.max_token_lifetime"},
+      // Wrong types.
+      {"max_body_bytes = \"1MiB\"", "api.max_body_bytes"},
+      {"max_depth = 64.0", "api.max_depth"},
+      {"max_connections_tcp = true", "api.max_connections_tcp"},
+      {"max_connections_unix = [1]", "api.max_connections_unix"},
+      {"max_waits = \"10\"", "api.max_waits"},
+      {"max_subscribers = {}", "api.max_subscribers"},
+      {"request_timeout = 10", "api.request_timeout"},
+      {"max_token_lifetime = 600", "api.max_token_lifetime"},
+      // Typos stay errors.
+      {"max_body = 2048", "api.max_body"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.line);
+    expect_names(expect_error(base + c.line + "\n"), c.key);
+  }
+  // Ranges are inclusive.
+  for (const char* line :
+       {"max_body_bytes = 1024", "max_depth = 1024", "max_connections_tcp = 65536",
+        "max_waits = 1", "request_timeout = \"100ms\"", "max_token_lifetime = \"1s\""}) {
+    SCOPED_TRACE(line);
+    EXPECT_NO_THROW(parse_config(base + line + "\n", kSource));
+  }
+  const ConfigError e = expect_error(base + "max_depth = 2000\n");
+  EXPECT_NE(e.reason().find("8-1024"), std::string::npos) << e.what();
+  const ConfigError d = expect_error(base + "request_timeout = \"20m\"\n");
+  EXPECT_NE(d.reason().find("100ms-10m"), std::string::npos) << d.what();
 }
 
 TEST(Config, BadQuorumAndArbitratorKeysNameFileAndKey) {

@@ -1,4 +1,4 @@
-#include "agent/dotted_path.h"
+#include "agent/events/dotted_path.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "agent/duration.h"
+#include "agent/config/duration.h"
 
 #include <stdexcept>
 #include <string>

@@ -1,4 +1,4 @@
-#include "agent/event_bus.h"
+#include "agent/events/event_bus.h"
 
 #include <stdexcept>
 #include <string>
@@ -20,9 +20,9 @@ Event make(std::string kind, std::map<std::string, std::string> labels = {}) {
 
 EventFilterSet filters(std::vector<std::string> exprs) { return EventFilterSet::parse(exprs); }
 
-std::vector<std::string> kinds(const std::deque<Event>& events) {
+std::vector<std::string> kinds(const std::deque<EventBus::QueuedPtr>& events) {
   std::vector<std::string> out;
-  for (const auto& e : events) out.push_back(e.kind);
+  for (const auto& q : events) out.push_back(q->kind);
   return out;
 }
 
@@ -88,7 +88,8 @@ TEST(EventBus, FiltersRouteEventsToSubscribers) {
   bus.publish(make("NodeAlive", {{"node", "n2"}}));
   const auto got = bus.drain(stale);
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].labels.at("node"), "n2");
+  EXPECT_EQ(json::parse(got[0]->json)["labels"]["node"], "n2");
+  EXPECT_EQ(got[0]->kind, "NodeStale");
   EXPECT_EQ(kinds(bus.drain(all)),
             (std::vector<std::string>{"NodeStale", "NodeStale", "NodeAlive"}));
   EXPECT_TRUE(bus.drain(stale).empty());
@@ -183,7 +184,8 @@ TEST(EventBus, OverflowDropsSubscriberCallsOnDroppedAndPublishesSubscriptionErro
   EXPECT_EQ(bus.subscribers(), 1u);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].labels.at("subscriber"), "slow");
-  EXPECT_EQ(errors[0].data, (json{{"name", "slow"}, {"error", "queue full"}, {"queued", 4}}));
+  EXPECT_EQ(errors[0].data["error"], "queue full");
+  EXPECT_EQ(errors[0].data["queued"], 4);
   EXPECT_EQ(kinds(bus.drain(other)), (std::vector<std::string>{"SubscriptionError"}));
   EXPECT_TRUE(bus.drain(slow).empty());
 
@@ -214,6 +216,36 @@ TEST(EventBus, RejectsInconsistentOptions) {
                std::invalid_argument);
   EXPECT_THROW(EventBus({.node = "n1", .queue_max = 2, .queue_threshold = 3}),
                std::invalid_argument);
+}
+
+TEST(EventBus, QueuedEventsAreSharedBetweenSubscribers) {
+  EventBus bus({.node = "n1"});
+  const auto a = bus.subscribe("a", EventFilterSet{}, nullptr, nullptr);
+  const auto b = bus.subscribe("b", EventFilterSet{}, nullptr, nullptr);
+  bus.publish(make("NodeStale"));
+  const auto qa = bus.drain(a);
+  const auto qb = bus.drain(b);
+  ASSERT_FALSE(qa.empty());
+  ASSERT_FALSE(qb.empty());
+  EXPECT_EQ(qa.back()->kind, "NodeStale");
+  EXPECT_EQ(qa.back().get(), qb.back().get());  // one copy, two queues
+}
+
+TEST(EventBus, DropsASubscriberPastItsByteLimit) {
+  EventBus bus({.node = "n1", .queue_max = 100, .queue_threshold = 0, .queue_max_bytes = 4096});
+  int dropped = 0;
+  const auto slow = bus.subscribe("slow", EventFilterSet{}, nullptr, [&] { ++dropped; });
+  const auto other = bus.subscribe("other", filters({"SubscriptionError"}), nullptr, nullptr);
+  Event big = make("NodeDataUpdated");
+  big.data = {{"value", std::string(1500, 'x')}};
+  for (int i = 0; i < 3 && dropped == 0; ++i) bus.publish(big);
+  EXPECT_EQ(dropped, 1);  // the third would pass 4096 bytes
+  const auto errors = bus.drain(other);
+  ASSERT_EQ(errors.size(), 1u);
+  const json error = json::parse(errors[0]->json);
+  EXPECT_EQ(error["data"]["error"], "queue full");
+  EXPECT_GT(error["data"]["bytes"].get<std::size_t>(), 3000u);
+  EXPECT_TRUE(bus.drain(slow).empty());
 }
 
 }  // namespace

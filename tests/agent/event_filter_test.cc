@@ -1,4 +1,4 @@
-#include "agent/event_filter.h"
+#include "agent/events/event_filter.h"
 
 #include <string>
 

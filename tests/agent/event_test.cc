@@ -1,4 +1,5 @@
-#include "agent/event.h"
+#include "agent/base/clock.h"
+#include "agent/events/event.h"
 
 #include <regex>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-#include "agent/json_condition.h"
+#include "agent/events/json_condition.h"
 
 #include <string>
 

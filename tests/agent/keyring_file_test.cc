@@ -1,4 +1,4 @@
-#include "agent/keyring_file.h"
+#include "agent/keys/keyring_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -242,15 +243,66 @@ TEST(KeyringFile, SaveIntoMissingDirectoryThrowsNamingThePath) {
   EXPECT_TRUE(entries(dir.path()).empty());
 }
 
-TEST(KeyringFile, SaveIntoReadOnlyDirectoryThrows) {
-  if (::geteuid() == 0) GTEST_SKIP() << "running as root, which ignores directory permissions";
+// Root ignores file permissions (CAP_DAC_OVERRIDE). As root, a test that needs
+// a permission to be refused hands the directory to an unprivileged user and
+// takes that user's effective uid while it runs; the destructor takes root
+// back. Not root, it does nothing. failed() says why it could not switch.
+class UnprivilegedWhileRoot {
+ public:
+  static constexpr uid_t kUid = 65534;  // "nobody"; need not exist in /etc/passwd
+
+  explicit UnprivilegedWhileRoot(const fs::path& dir) {
+    if (::geteuid() != 0) return;
+    if (::chown(dir.c_str(), kUid, static_cast<gid_t>(-1)) != 0) {
+      why_ = "chown " + dir.string() + ": " + std::strerror(errno);
+    } else if (::seteuid(kUid) != 0) {
+      why_ = "seteuid(" + std::to_string(kUid) + "): " + std::strerror(errno);
+    } else {
+      switched_ = true;
+    }
+  }
+  ~UnprivilegedWhileRoot() {
+    if (switched_ && ::seteuid(0) != 0) std::abort();  // the other tests need root back
+  }
+  UnprivilegedWhileRoot(const UnprivilegedWhileRoot&) = delete;
+  UnprivilegedWhileRoot& operator=(const UnprivilegedWhileRoot&) = delete;
+
+  const std::string& failed() const { return why_; }
+
+ private:
+  bool switched_ = false;
+  std::string why_;
+};
+
+TEST(KeyringFile, SaveIntoReadOnlyDirectoryFailsAndKeepsTheOldFile) {
   TempDir dir("keyring-test");
   const fs::path path = dir.path() / "keyring.json";
   save_keyring_file(path, keyring_1_2());
+  const std::string before = read_text(path);
   fs::permissions(dir.path(), fs::perms::owner_read | fs::perms::owner_exec);
   const StoredKeyring next{3, {{3, crypto::parse_secret_hex(kHex3)}}};
-  expect_save_fails(path, next, "Permission denied");
+  {
+    // Owned by the saving user, who may list and enter it but not write.
+    UnprivilegedWhileRoot unprivileged(dir.path());
+    if (!unprivileged.failed().empty()) {
+      GTEST_SKIP() << "root, and cannot act as an unprivileged user: " << unprivileged.failed();
+    }
+    expect_save_fails(path, next, "Permission denied");
+  }
+  EXPECT_EQ(read_text(path), before);
   expect_same(*load_keyring_file(path), keyring_1_2());
+  EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"keyring.json"});
+}
+
+TEST(KeyringFile, SaveUnderARegularFileFailsAndKeepsTheFile) {
+  // Refused to root as well: a path through a regular file (ENOTDIR).
+  TempDir dir("keyring-test");
+  const fs::path file = dir.path() / "var";
+  write_text(file, "not a directory");
+  const fs::path path = file / "keyring.json";
+  expect_save_fails(path, keyring_1_2(), "Not a directory");
+  EXPECT_EQ(read_text(file), "not a directory");
+  EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"var"});
 }
 
 // A tmpfs mounted on a directory for the duration of a test.

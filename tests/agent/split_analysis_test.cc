@@ -1,4 +1,4 @@
-#include "agent/split_analysis.h"
+#include "agent/quorum/split_analysis.h"
 
 #include <chrono>
 #include <string>
@@ -63,8 +63,16 @@ struct Fixture {
       if (io.stopped()) io.restart();
     }
   }
-  void settle() {  // lets checks in flight finish
-    run_until([] { return false; });
+  // Runs the io_context until nothing is left to run (no check in flight,
+  // no timer armed), or a generous deadline: true when it ran dry. From then
+  // on nothing more can be published.
+  bool run_until_idle() {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    do {
+      io.restart();
+      io.run_for(milliseconds(20));
+    } while (!io.stopped() && std::chrono::steady_clock::now() < end);
+    return io.stopped();
   }
   std::vector<const Event*> of_kind(const std::string& kind) const {
     std::vector<const Event*> out;
@@ -95,8 +103,7 @@ TEST(SplitAnalysisTest, ALostMajorityPublishesNodeSplitActionAndActsOnce) {
   EXPECT_EQ(split[0]->data["alive"], nlohmann::json::array({"n1"}));
   // Still no majority when the next peer goes: no second action.
   f.split->peer_lost("n3");
-  f.io.restart();
-  f.io.run_for(milliseconds(200));
+  ASSERT_TRUE(f.run_until_idle());
   EXPECT_EQ(f.actions.size(), 1u);
   EXPECT_EQ(f.of_kind("NodeSplitAction").size(), 1u);
   EXPECT_FALSE(f.split->status()["has_quorum"].get<bool>());
@@ -106,7 +113,7 @@ TEST(SplitAnalysisTest, AHeldMajorityRunsNothing) {
   Fixture f({"n1", "n2", "n3"}, true);
   f.alive = {"n1", "n2"};
   f.split->peer_lost("n3");
-  f.io.run_for(milliseconds(200));
+  ASSERT_TRUE(f.run_until_idle());
   EXPECT_TRUE(f.actions.empty());
   EXPECT_TRUE(f.of_kind("NodeSplitAction").empty());
   EXPECT_TRUE(f.split->status()["has_quorum"].get<bool>());
@@ -115,7 +122,7 @@ TEST(SplitAnalysisTest, AHeldMajorityRunsNothing) {
 TEST(SplitAnalysisTest, QuorumDisabledNeverActs) {
   Fixture f({"n1", "n2"}, false);
   f.split->peer_lost("n2");
-  f.io.run_for(milliseconds(200));
+  ASSERT_TRUE(f.run_until_idle());
   EXPECT_TRUE(f.actions.empty());
   EXPECT_TRUE(f.events.empty());
   EXPECT_FALSE(f.split->status()["enabled"].get<bool>());
@@ -127,7 +134,7 @@ TEST(SplitAnalysisTest, AReachableArbitratorBreaksATwoNodeTie) {
   Fixture f({"n1", "n2"}, true, {arbitrator("a1", arb.port())});
   f.split->peer_lost("n2");
   f.run_until([&] { return !f.split->status()["arbitrators"]["a1"]["reachable"].is_null(); });
-  f.io.run_for(milliseconds(200));
+  ASSERT_TRUE(f.run_until_idle()) << "the check and the count are over";
   EXPECT_TRUE(f.actions.empty());
   EXPECT_TRUE(f.of_kind("NodeSplitAction").empty());
   const auto st = f.split->status();
@@ -182,8 +189,7 @@ TEST(SplitAnalysisTest, PeriodicChecksKeepTheArbitratorStatusFresh) {
   ASSERT_EQ(f.of_kind("NodeStatusArbitratorsUpdated").size(), 1u);
   EXPECT_TRUE(f.of_kind("ArbitratorError").empty());
   f.split->stop();
-  f.io.restart();
-  f.io.run_for(milliseconds(100));
+  EXPECT_TRUE(f.run_until_idle()) << "stop() leaves no refresh timer armed";
 }
 
 TEST(SplitAnalysisTest, DisabledActionOnlyPublishes) {

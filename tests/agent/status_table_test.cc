@@ -1,4 +1,4 @@
-#include "agent/status_table.h"
+#include "agent/cli/status_table.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -1,0 +1,398 @@
+#include "agent/api/api_server.h"
+
+#include <poll.h>
+#include <sys/stat.h>
+
+#include <sstream>
+#include <system_error>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+namespace vigil::agent {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using stream = asio::local::stream_protocol;
+
+namespace {
+
+// Request headers larger than this are refused (431), bytes.
+constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;
+
+// Holds one connection slot of a listener while the exchange lives.
+class Slot {
+ public:
+  Slot() = default;
+  explicit Slot(std::shared_ptr<std::size_t> count) : count_(std::move(count)) { ++*count_; }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+  ~Slot() {
+    if (count_) --*count_;
+  }
+
+ private:
+  std::shared_ptr<std::size_t> count_;
+};
+
+// An exchange over `Stream` (a Unix socket, or TLS over TCP).
+template <typename Stream>
+class StreamExchange : public ApiExchange {
+ public:
+  StreamExchange(Stream stream, std::shared_ptr<std::size_t> slots, bool remote)
+      : stream_(std::move(stream)), timer_(stream_.get_executor()), remote_(remote) {
+    if (slots) slot_.emplace(std::move(slots));
+  }
+
+  /// Reads a request within `timeout` (from now): the headers, `admit`, then
+  /// the body; hands it to `handler`.
+  void read(const ApiLimits& limits, const ApiServer::Admit& admit, const Handler& handler) {
+    arm_timer(limits.request_timeout);
+    parser_.header_limit(kMaxHeaderBytes);
+    parser_.body_limit(limits.max_body_bytes);
+    http::async_read_header(
+        stream_, buffer_, parser_,
+        [self = shared(), admit, handler](boost::system::error_code ec, std::size_t) {
+          if (ec) return self->read_failed(ec);
+          ApiRequest head = self->head();
+          if (admit) {
+            if (auto refusal = admit(head)) {
+              self->timer_.cancel();
+              return self->reply(refusal->status, refusal->body, refusal->headers);
+            }
+          }
+          http::async_read(self->stream_, self->buffer_, self->parser_,
+                           [self, handler](boost::system::error_code ec, std::size_t) {
+                             if (ec) return self->read_failed(ec);
+                             self->timer_.cancel();
+                             ApiRequest request = self->head();
+                             request.body = std::move(self->parser_.get().body());
+                             self->received(std::move(request), handler);
+                           });
+        });
+  }
+
+  /// Runs `fn` when `timeout` passes first (from now), closing the socket.
+  void arm_timer(std::chrono::milliseconds timeout) {
+    timer_.expires_after(timeout);
+    timer_.async_wait([weak = std::weak_ptr<ApiExchange>(shared())](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      std::static_pointer_cast<StreamExchange>(self)->close_transport();
+    });
+  }
+
+  Stream& stream() { return stream_; }
+
+ private:
+  std::shared_ptr<StreamExchange> shared() {
+    return std::static_pointer_cast<StreamExchange>(shared_from_this());
+  }
+  ApiRequest head() const {
+    const auto& req = parser_.get();
+    ApiRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    if (auto it = req.find(http::field::authorization); it != req.end())
+      r.authorization = std::string(it->value());
+    r.remote = remote_;
+    return r;
+  }
+  void read_failed(boost::system::error_code ec) {
+    timer_.cancel();
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
+      return shutdown();
+    if (ec == http::error::body_limit)
+      return reply(413, {{"error", "request body above the limit"}});
+    if (ec == http::error::header_limit)
+      return reply(431, {{"error", "request headers above the limit"}});
+    reply(400, {{"error", "bad request: " + ec.message()}});
+  }
+  void write_front(std::function<void(boost::system::error_code)> done) override {
+    asio::async_write(stream_, asio::buffer(queue_front()),
+                      [self = shared(), done = std::move(done)](boost::system::error_code ec,
+                                                                std::size_t) { done(ec); });
+  }
+  void watch_peer() override {
+    // The client sends nothing after its request; a completed read means it
+    // closed its side (or broke protocol).
+    stream_.async_read_some(asio::buffer(&probe_, 1),
+                            [self = shared()](boost::system::error_code ec, std::size_t) {
+                              if (!ec) return self->shutdown();  // bytes after the request
+                              self->peer_finished(self->peer_gone());
+                            });
+  }
+  // A Unix peer that closed for good shows POLLHUP; a half-closed one
+  // (shutdown(SHUT_WR)) does not. Over TCP the two cannot be told apart
+  // without writing, so the answer is still sent.
+  bool peer_gone() {
+    auto& socket = boost::beast::get_lowest_layer(stream_);
+    if (!socket.is_open()) return true;
+    pollfd p{socket.native_handle(), 0, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0 &&
+           std::is_same_v<Stream, stream::socket>;
+  }
+  void close_transport() override {
+    timer_.cancel();
+    boost::system::error_code ignore;
+    auto& socket = boost::beast::get_lowest_layer(stream_);
+    socket.shutdown(std::decay_t<decltype(socket)>::shutdown_both, ignore);
+    socket.close(ignore);
+  }
+
+  Stream stream_;
+  asio::steady_timer timer_;
+  bool remote_;
+  std::optional<Slot> slot_;
+  boost::beast::flat_buffer buffer_;
+  http::request_parser<http::string_body> parser_;
+};
+
+using UnixExchange = StreamExchange<stream::socket>;
+using TlsExchange = StreamExchange<asio::ssl::stream<asio::ip::tcp::socket>>;
+
+}  // namespace
+
+void ApiExchange::received(ApiRequest request, const Handler& handler) {
+  request_ = std::move(request);
+  watch_peer();
+  handler(shared_from_this());
+}
+
+void ApiExchange::peer_finished(bool gone) {
+  // A half-closed client still gets its answer; a stream has nothing more
+  // to wait for.
+  if (gone || streaming_) shutdown();
+}
+
+void ApiExchange::reply(int status, const nlohmann::json& body, const Headers& headers) {
+  if (replied_ || closed_) return;
+  replied_ = true;
+  http::response<http::string_body> res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::connection, "close");
+  for (const auto& [name, value] : headers) res.set(name, value);
+  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  res.prepare_payload();
+  std::ostringstream os;
+  os << res;
+  write(os.str());
+  close();
+}
+
+void ApiExchange::start_stream() {
+  if (replied_ || closed_) return;
+  replied_ = true;
+  streaming_ = true;
+  write(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+      "Connection: close\r\n\r\n");
+}
+
+void ApiExchange::send_event(const std::string& kind, const std::string& json) {
+  write("event: " + kind + "\ndata: " + json + "\n\n");
+}
+
+void ApiExchange::send_comment(const std::string& text) { write(": " + text + "\n\n"); }
+
+void ApiExchange::write(std::string bytes) {
+  if (closed_ || closing_) return;
+  queued_bytes_ += bytes.size();
+  queue_.push_back(std::move(bytes));
+  if (!writing_) write_next();
+}
+
+void ApiExchange::write_next() {
+  if (queue_.empty()) {
+    writing_ = false;
+    if (closing_) shutdown();
+    return;
+  }
+  writing_ = true;
+  write_front([self = shared_from_this()](boost::system::error_code ec) {
+    if (self->closed_) return;
+    self->last_progress_ = Clock::now();
+    self->queued_bytes_ -= self->queue_.front().size();
+    self->queue_.pop_front();
+    if (ec) {
+      self->shutdown();
+      return;
+    }
+    self->write_next();
+  });
+}
+
+void ApiExchange::close() {
+  if (closed_) return;
+  closing_ = true;
+  if (!writing_) shutdown();
+}
+
+void ApiExchange::shutdown() {
+  if (closed_) return;
+  closed_ = true;
+  close_transport();
+  queue_.clear();
+  queued_bytes_ = 0;
+  if (auto fn = std::move(on_close_)) fn();
+}
+
+struct ApiServer::Tls {
+  explicit Tls(asio::io_context& io) : context(asio::ssl::context::tls_server), acceptor(io) {}
+  asio::ssl::context context;
+  asio::ip::tcp::acceptor acceptor;
+};
+
+ApiServer::ApiServer(asio::io_context& io, std::filesystem::path socket_path, ApiLimits limits,
+                     Admit admit, Handler handler)
+    : io_(io),
+      path_(std::move(socket_path)),
+      limits_(limits),
+      admit_(std::move(admit)),
+      handler_(std::move(handler)),
+      acceptor_(io),
+      unix_retry_(io),
+      tls_retry_(io) {}
+
+ApiServer::~ApiServer() { stop(); }
+
+void ApiServer::start_tls(const TlsListener& listener) {
+  auto tls = std::make_unique<Tls>(io_);
+  boost::system::error_code ec;
+  tls->context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                               asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                               asio::ssl::context::no_tlsv1_1,
+                           ec);
+  // TLS 1.2: forward secrecy and AEAD only (TLS 1.3 suites all qualify).
+  SSL_CTX_set_cipher_list(tls->context.native_handle(),
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+  tls->context.use_certificate_chain_file(listener.cert.string(), ec);
+  if (ec) throw std::system_error(ec, "API TLS certificate " + listener.cert.string());
+  tls->context.use_private_key_file(listener.key.string(), asio::ssl::context::pem, ec);
+  if (ec) throw std::system_error(ec, "API TLS key " + listener.key.string());
+  const std::string where = "API TCP listener " + listener.endpoint.address().to_string() + ":" +
+                            std::to_string(listener.endpoint.port());
+  tls->acceptor.open(listener.endpoint.protocol(), ec);
+  if (!ec) tls->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) tls->acceptor.bind(listener.endpoint, ec);
+  if (!ec) tls->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::system_error(ec, where);
+  tls_ = std::move(tls);
+  accept_tls();
+}
+
+asio::ip::tcp::endpoint ApiServer::tls_endpoint() const {
+  boost::system::error_code ec;
+  return tls_ ? tls_->acceptor.local_endpoint(ec) : asio::ip::tcp::endpoint();
+}
+
+void ApiServer::accept_later(asio::steady_timer& timer, std::chrono::milliseconds& backoff,
+                             const boost::system::error_code& ec, const char* listener,
+                             std::function<void()> retry) {
+  using std::chrono::milliseconds;
+  backoff = std::min(milliseconds(1000), std::max(milliseconds(50), backoff * 2));
+  spdlog::warn("API {} accept failed: {} (retrying in {} ms)", listener, ec.message(),
+               backoff.count());
+  timer.expires_after(backoff);
+  timer.async_wait([retry = std::move(retry)](boost::system::error_code tec) {
+    if (!tec) retry();
+  });
+}
+
+void ApiServer::accept_tls() {
+  tls_->acceptor.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !tls_ || !tls_->acceptor.is_open()) return;
+    if (ec)
+      return accept_later(tls_retry_, tls_backoff_, ec, "TCP", [this] {
+        if (tls_ && tls_->acceptor.is_open()) accept_tls();
+      });
+    tls_backoff_ = std::chrono::milliseconds(0);
+    if (*tls_open_ >= limits_.max_connections_tcp) {
+      spdlog::debug("API TCP: {} connections open, refusing one", *tls_open_);
+      boost::system::error_code ignore;
+      socket.close(ignore);
+    } else {
+      auto ex = std::make_shared<TlsExchange>(
+          asio::ssl::stream<asio::ip::tcp::socket>(std::move(socket), tls_->context), tls_open_,
+          true);
+      // The handshake and the request share one deadline.
+      ex->arm_timer(limits_.request_timeout);
+      ex->stream().async_handshake(
+          asio::ssl::stream_base::server,
+          [ex, limits = limits_, admit = admit_, handler = handler_](boost::system::error_code hec) {
+            if (hec) {
+              spdlog::debug("API TLS handshake: {}", hec.message());
+              return;
+            }
+            ex->read(limits, admit, handler);
+          });
+    }
+    accept_tls();
+  });
+}
+
+void ApiServer::start() {
+  std::error_code fec;
+  std::filesystem::create_directories(path_.parent_path(), fec);
+  if (std::filesystem::exists(path_)) {
+    stream::socket probe(io_);
+    boost::system::error_code ec;
+    probe.connect(stream::endpoint(path_.string()), ec);
+    if (!ec)
+      throw std::system_error(std::make_error_code(std::errc::address_in_use),
+                              "API socket " + path_.string() + " is served by a running daemon");
+    std::filesystem::remove(path_, fec);
+  }
+  // Create the socket file with mode 0600 from the start.
+  mode_t old = ::umask(0077);
+  boost::system::error_code ec;
+  acceptor_.open(stream(), ec);
+  if (!ec) acceptor_.bind(stream::endpoint(path_.string()), ec);
+  ::umask(old);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::system_error(ec, "API socket " + path_.string());
+  ::chmod(path_.c_str(), 0600);
+  accept();
+}
+
+void ApiServer::stop() {
+  unix_retry_.cancel();
+  tls_retry_.cancel();
+  if (tls_) {
+    boost::system::error_code ec;
+    tls_->acceptor.close(ec);
+  }
+  if (!acceptor_.is_open()) return;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  std::error_code fec;
+  std::filesystem::remove(path_, fec);
+}
+
+void ApiServer::accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, stream::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec)
+      return accept_later(unix_retry_, unix_backoff_, ec, "Unix socket", [this] {
+        if (acceptor_.is_open()) accept();
+      });
+    unix_backoff_ = std::chrono::milliseconds(0);
+    if (*unix_open_ >= limits_.max_connections_unix) {
+      // Over the cap: a short answer, without reading the request.
+      std::make_shared<UnixExchange>(std::move(socket), nullptr, false)
+          ->reply(503, {{"error", "too many connections"}});
+    } else {
+      std::make_shared<UnixExchange>(std::move(socket), unix_open_, false)
+          ->read(limits_, admit_, handler_);
+    }
+    accept();
+  });
+}
+
+}  // namespace vigil::agent

@@ -1,0 +1,43 @@
+// What the API may ask of the rest of the daemon: the dataset, the heartbeat
+// status, a change of this node's document, a secret rotation, and the event
+// bus. A narrow interface, so that the router can be tested and fuzzed
+// against a fake, and so that api/ never includes the engine.
+#ifndef VIGIL_AGENT_API_BACKEND_H_
+#define VIGIL_AGENT_API_BACKEND_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "agent/base/node_change.h"
+#include "crypto/key.h"
+
+namespace vigil::agent {
+
+class EventBus;
+
+class ApiBackend {
+ public:
+  /// An answer: an HTTP status and a JSON body.
+  using Done = std::function<void(int status, const nlohmann::json& body)>;
+
+  virtual ~ApiBackend() = default;
+  /// The cluster dataset (engine/dataset.h), for GET /v1/status and waits.
+  virtual nlohmann::json dataset() const = 0;
+  /// The heartbeat status, for GET /v1/hb.
+  virtual nlohmann::json hb_status() const = 0;
+  /// Stages a change of this node's document. Throws std::exception whose
+  /// what() is meant for the client when the change is refused; otherwise
+  /// `committed(gen)` runs once the change is committed.
+  virtual void change(const NodeChange& change, std::function<void(uint64_t gen)> committed) = 0;
+  /// Starts a secret rotation led here; `done` runs once.
+  virtual void rotate(std::optional<crypto::Secret> secret, Done done) = 0;
+  /// The bus that event streams subscribe to.
+  virtual EventBus& bus() = 0;
+};
+
+}  // namespace vigil::agent
+
+#endif  // VIGIL_AGENT_API_BACKEND_H_

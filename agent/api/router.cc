@@ -1,0 +1,92 @@
+#include "agent/api/router.h"
+
+#include <exception>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/base/bounded_json.h"
+#include "agent/base/clock.h"
+
+namespace vigil::agent {
+
+using json = nlohmann::json;
+
+Router::Router(Options options) : options_(std::move(options)) {}
+
+void Router::add(Route route) { routes_.push_back(std::move(route)); }
+
+const Route* Router::find(const std::string& method, const std::string& path,
+                          std::string* allow) const {
+  const Route* found = nullptr;
+  for (const auto& r : routes_) {
+    if (r.path != path) continue;
+    if (r.method == method && !found) found = &r;
+    if (allow) *allow += (allow->empty() ? "" : ", ") + r.method;
+  }
+  return found;
+}
+
+std::optional<ApiRefusal> Router::admit(const ApiRequest& head) const {
+  const std::string path = head.path();
+  ApiRole role = ApiRole::kAdmin;  // the Unix socket is trusted (mode 0600)
+  if (head.remote) {
+    try {
+      role = check_jwt(head.authorization, head.method, path, options_.keys, wall_ms() / 1000,
+                       options_.max_token_lifetime);
+    } catch (const JwtError& e) {
+      spdlog::info("API {} {} refused: {}", head.method, path, e.what());
+      return ApiRefusal{401, {{"error", e.what()}}, {}};
+    }
+  }
+  std::string allow;
+  const Route* route = find(head.method, path, &allow);
+  if (!route && allow.empty())
+    return ApiRefusal{404, {{"error", "no route " + head.method + " " + path}}, {}};
+  if (!route)
+    return ApiRefusal{405,
+                      {{"error", "method " + head.method + " not allowed on " + path}},
+                      {{"Allow", allow}}};
+  if (route->role == ApiRole::kAdmin && role != ApiRole::kAdmin)
+    return ApiRefusal{403, {{"error", "the user role may only read: " + read_only_routes()}}, {}};
+  return std::nullopt;
+}
+
+void Router::dispatch(const std::shared_ptr<ApiExchange>& ex) const {
+  try {
+    const ApiRequest& req = ex->request();
+    if (auto refusal = admit(req)) return ex->reply(refusal->status, refusal->body, refusal->headers);
+    run(*find(req.method, req.path(), nullptr), ex);
+  } catch (const std::exception& e) {
+    spdlog::error("API {} {}: {}", ex->request().method, ex->request().path(), e.what());
+    ex->reply(500, {{"error", std::string("internal error: ") + e.what()}});
+  } catch (...) {
+    spdlog::error("API {} {}: unknown exception", ex->request().method, ex->request().path());
+    ex->reply(500, {{"error", "internal error"}});
+  }
+}
+
+void Router::run(const Route& route, const std::shared_ptr<ApiExchange>& ex) const {
+  json body;
+  if (!ex->request().body.empty()) {
+    try {
+      body = parse_json_bounded(ex->request().body, options_.max_depth);
+    } catch (const JsonTooDeep& e) {
+      return ex->reply(400, {{"error", std::string("request body: ") + e.what()}});
+    }
+    if (body.is_discarded()) return ex->reply(400, {{"error", "request body is not JSON"}});
+  }
+  if (auto e = check_body(body, route.schema))
+    return ex->reply(400, {{"error", e->error}, {"field", e->field}});
+  route.handler(ex, body);
+}
+
+std::string Router::read_only_routes() const {
+  std::string out;
+  for (const auto& r : routes_)
+    if (r.role == ApiRole::kUser) out += (out.empty() ? "" : ", ") + r.method + " " + r.path;
+  return out;
+}
+
+}  // namespace vigil::agent

@@ -1,0 +1,77 @@
+// One router table for the daemon API: {method, path, role, body schema,
+// handler}. Before a handler runs, the router has
+//   - authenticated a remote request by its JWT (api/jwt.h): 401;
+//   - found the route: 404 for an unknown path, 405 with Allow for a known
+//     path and another method;
+//   - checked the role: a `user` token reaches only read-only routes: 403;
+//   - parsed the body as JSON with bounded nesting (base/bounded_json.h):
+//     400 for bad JSON or deeper nesting;
+//   - checked the body against the route's schema (api/body_schema.h): 400
+//     {"error", "field"}.
+// No exception leaves a handler: the router answers 500 with the message,
+// logs it, and the daemon goes on. Runs on the daemon's io_context thread.
+#ifndef VIGIL_AGENT_API_ROUTER_H_
+#define VIGIL_AGENT_API_ROUTER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "agent/api/api_server.h"
+#include "agent/api/body_schema.h"
+#include "agent/api/jwt.h"
+
+namespace vigil::agent {
+
+struct Route {
+  using Handler =
+      std::function<void(const std::shared_ptr<ApiExchange>& ex, const nlohmann::json& body)>;
+  std::string method;  // "GET", "POST"
+  std::string path;    // matched exactly, without the query string
+  ApiRole role;        // the least role that may call it; kUser: read-only
+  BodySchema schema;
+  Handler handler;  // `body` fits `schema` (null when there was none)
+};
+
+class Router {
+ public:
+  struct Options {
+    JwtKeys keys;                     // for remote requests
+    int max_depth = 64;               // JSON nesting of a body
+    int64_t max_token_lifetime = 600;  // exp - iat of a token, s
+  };
+
+  explicit Router(Options options);
+
+  /// Adds a route. Routes are matched in the order added.
+  void add(Route route);
+
+  /// For ApiServer::Admit, from the headers alone: 401, 404, 405 or 403 as
+  /// above, or nothing when the request may go on.
+  std::optional<ApiRefusal> admit(const ApiRequest& head) const;
+
+  /// For ApiServer::Handler: admits the request, checks its body and runs
+  /// the route's handler. Always answers or hands the exchange on; never
+  /// throws.
+  void dispatch(const std::shared_ptr<ApiExchange>& ex) const;
+
+  /// "GET /v1/status, GET /v1/hb, ..." — the routes the user role reaches.
+  std::string read_only_routes() const;
+
+ private:
+  const Route* find(const std::string& method, const std::string& path,
+                    std::string* allow) const;
+  void run(const Route& route, const std::shared_ptr<ApiExchange>& ex) const;
+
+  Options options_;
+  std::vector<Route> routes_;
+};
+
+}  // namespace vigil::agent
+
+#endif  // VIGIL_AGENT_API_ROUTER_H_

@@ -1,0 +1,155 @@
+#include "agent/api/service.h"
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/api/api_server.h"
+#include "agent/api/event_stream.h"
+#include "agent/api/router.h"
+#include "agent/api/waits.h"
+#include "agent/events/event_filter.h"
+
+namespace vigil::agent {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+using Exchange = std::shared_ptr<ApiExchange>;
+using Type = FieldSpec::Type;
+using Root = BodySchema::Root;
+
+struct ApiService::Impl {
+  Impl(asio::io_context& io, const Config& config, ApiBackend& backend)
+      : config(config),
+        backend(backend),
+        router({.keys = JwtKeys{config.api.admin_key, config.api.user_key},
+                .max_depth = config.api.limits.max_depth,
+                .max_token_lifetime = config.api.limits.max_token_lifetime.count() / 1000}),
+        waits(io, config.api.limits.max_waits, [&backend] { return backend.dataset(); }),
+        streams(io, backend.bus(), config.api.limits.max_subscribers),
+        server(
+            io, config.api_socket(), config.api.limits,
+            [this](const ApiRequest& head) { return router.admit(head); },
+            [this](Exchange ex) { router.dispatch(ex); }) {
+    add_routes();
+  }
+
+  void add_routes();
+  void node_change(const Exchange& ex, NodeChange change);
+
+  const Config& config;
+  ApiBackend& backend;
+  Router router;
+  Waits waits;
+  EventStreams streams;
+  ApiServer server;
+};
+
+void ApiService::Impl::add_routes() {
+  const BodySchema none{};
+  router.add({"GET", "/v1/status", ApiRole::kUser, none,
+              [this](const Exchange& ex, const json&) { ex->reply(200, backend.dataset()); }});
+  router.add({"GET", "/v1/hb", ApiRole::kUser, none,
+              [this](const Exchange& ex, const json&) { ex->reply(200, backend.hb_status()); }});
+
+  const BodySchema events{Root::kObject, {{.name = "filters", .type = Type::kStringArray}}, true};
+  auto open_stream = [this](const Exchange& ex, const json& body) {
+    EventFilterSet filters;
+    try {
+      if (body.is_object() && body.contains("filters"))
+        for (const auto& f : body.at("filters"))
+          filters.add(EventFilter::parse(f.get_ref<const std::string&>()));
+    } catch (const std::exception& e) {
+      return ex->reply(400, {{"error", e.what()}, {"field", "filters"}});
+    }
+    streams.open(ex, std::move(filters));
+  };
+  router.add({"GET", "/v1/events", ApiRole::kUser, events, open_stream});
+  router.add({"POST", "/v1/events", ApiRole::kUser, events, open_stream});
+
+  router.add({"POST", "/v1/wait", ApiRole::kUser,
+              BodySchema{Root::kObject,
+                         {{.name = "filter", .type = Type::kString, .required = true},
+                          {.name = "duration_ms",
+                           .type = Type::kInteger,
+                           .required = true,
+                           .min = 1,
+                           .max = Waits::kMaxDurationMs}}},
+              [this](const Exchange& ex, const json& body) {
+                std::optional<JsonCondition> cond;
+                try {
+                  cond = JsonCondition::parse(body.at("filter").get_ref<const std::string&>());
+                } catch (const std::exception& e) {
+                  return ex->reply(400, {{"error", e.what()}, {"field", "filter"}});
+                }
+                waits.start(ex, std::move(*cond),
+                            std::chrono::milliseconds(body.at("duration_ms").get<int64_t>()));
+              }});
+
+  router.add({"POST", "/v1/hb/rotate", ApiRole::kAdmin,
+              BodySchema{Root::kObject, {{.name = "secret", .type = Type::kString}}, true},
+              [this](const Exchange& ex, const json& body) {
+                std::optional<crypto::Secret> secret;
+                if (body.is_object() && body.contains("secret")) {
+                  try {
+                    secret = crypto::parse_secret_hex(body["secret"].get_ref<const std::string&>());
+                  } catch (const std::exception& e) {
+                    return ex->reply(400, {{"error", std::string("secret: ") + e.what()},
+                                           {"field", "secret"}});
+                  }
+                }
+                backend.rotate(secret, [ex](int status, const json& answer) {
+                  ex->reply(status, answer);
+                });
+              }});
+
+  router.add({"POST", "/v1/node/patch", ApiRole::kAdmin, BodySchema{Root::kArray},
+              [this](const Exchange& ex, const json& body) {
+                node_change(ex, {.kind = NodeChange::Kind::kPatch, .ops = body});
+              }});
+  router.add({"POST", "/v1/node/set", ApiRole::kAdmin,
+              BodySchema{Root::kObject,
+                         {{.name = "path", .type = Type::kString, .required = true},
+                          {.name = "value", .type = Type::kAny, .required = true}}},
+              [this](const Exchange& ex, const json& body) {
+                node_change(ex, {.kind = NodeChange::Kind::kSet,
+                                 .path = body.at("path").get<std::string>(),
+                                 .value = body.at("value")});
+              }});
+  router.add({"POST", "/v1/node/freeze", ApiRole::kAdmin, none,
+              [this](const Exchange& ex, const json&) {
+                node_change(ex, {.kind = NodeChange::Kind::kFreeze});
+              }});
+  router.add({"POST", "/v1/node/unfreeze", ApiRole::kAdmin, none,
+              [this](const Exchange& ex, const json&) {
+                node_change(ex, {.kind = NodeChange::Kind::kUnfreeze});
+              }});
+}
+
+void ApiService::Impl::node_change(const Exchange& ex, NodeChange change) {
+  try {
+    backend.change(change, [ex](uint64_t gen) { ex->reply(200, {{"ok", true}, {"gen", gen}}); });
+  } catch (const std::exception& e) {
+    ex->reply(400, {{"error", e.what()}});
+  }
+}
+
+ApiService::ApiService(asio::io_context& io, const Config& config, ApiBackend& backend)
+    : impl_(std::make_unique<Impl>(io, config, backend)) {}
+
+ApiService::~ApiService() = default;
+
+void ApiService::start() {
+  impl_->server.start();
+  if (const auto& l = impl_->config.api.listen) {
+    impl_->server.start_tls(
+        {{asio::ip::make_address(l->host), l->port}, impl_->config.api.tls_cert,
+         impl_->config.api.tls_key});
+    spdlog::info("API also on TCP {} (TLS, JWT)", l->text());
+  }
+}
+
+void ApiService::stop() { impl_->server.stop(); }
+
+void ApiService::dataset_changed() { impl_->waits.dataset_changed(); }
+
+}  // namespace vigil::agent

@@ -1,0 +1,54 @@
+// The daemon API as a whole: the listeners (api/api_server.h), the router
+// table of every route (api/router.h), waits (api/waits.h) and event streams
+// (api/event_stream.h), over an ApiBackend (api/backend.h).
+//
+//   route                    role   body
+//   GET  /v1/status          user   none            the cluster dataset
+//   GET  /v1/hb              user   none            heartbeat status
+//   GET|POST /v1/events      user   {filters?: [s]} SSE stream (seed 001 filters)
+//   POST /v1/wait            user   {filter: s, duration_ms: 1..86400000}
+//   POST /v1/hb/rotate       admin  {secret?: s}    64 hex digits; random when absent
+//   POST /v1/node/patch      admin  [RFC 6902 ops]
+//   POST /v1/node/set        admin  {path: s, value: any}
+//   POST /v1/node/freeze     admin  none
+//   POST /v1/node/unfreeze   admin  none
+//
+// Errors are JSON {"error": "..."} (400 adds "field"), with the statuses of
+// api/router.h, plus 503 when a limit of ApiLimits is reached.
+#ifndef VIGIL_AGENT_API_SERVICE_H_
+#define VIGIL_AGENT_API_SERVICE_H_
+
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+
+#include "agent/api/backend.h"
+#include "agent/config/config.h"
+
+namespace vigil::agent {
+
+class ApiService {
+ public:
+  /// Builds the routes over `backend`; nothing is bound yet. `config` and
+  /// `backend` must outlive the service.
+  ApiService(boost::asio::io_context& io, const Config& config, ApiBackend& backend);
+  ~ApiService();
+  ApiService(const ApiService&) = delete;
+  ApiService& operator=(const ApiService&) = delete;
+
+  /// Binds the Unix socket, and the TLS listener when [api] listen is set.
+  /// Throws std::system_error when either cannot be bound or loaded.
+  void start();
+  /// Stops accepting and removes the socket file.
+  void stop();
+  /// The dataset may have changed: waits are tested again.
+  void dataset_changed();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vigil::agent
+
+#endif  // VIGIL_AGENT_API_SERVICE_H_

@@ -1,0 +1,56 @@
+// Client side of the daemon API (HTTP/1.1 over the Unix socket), used by the
+// CLI. Synchronous to its caller; every call is bounded by a timeout or a
+// deadline.
+#ifndef VIGIL_AGENT_CLI_API_CLIENT_H_
+#define VIGIL_AGENT_CLI_API_CLIENT_H_
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace vigil::agent {
+
+/// The daemon cannot be reached: no socket, connection refused, or it closed
+/// the connection before answering.
+class ApiUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class ApiClient {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit ApiClient(std::filesystem::path socket) : socket_(std::move(socket)) {}
+
+  struct Response {
+    int status = 0;    // HTTP status code
+    std::string body;  // JSON text
+  };
+
+  /// One request/response. `timeout` bounds the whole exchange; when it runs
+  /// out throws ApiUnavailable("timeout ..."). Throws ApiUnavailable when the
+  /// socket cannot be reached.
+  Response request(const std::string& method, const std::string& target, const std::string& body,
+                   std::chrono::milliseconds timeout);
+
+  enum class StreamEnd { kStopped, kDeadline, kClosed };
+  /// Opens an SSE stream (POST `target` with `body`) and calls `on_event`
+  /// with each event's kind and data until it returns false (kStopped), the
+  /// deadline passes (kDeadline), or the daemon closes the stream (kClosed).
+  /// A non-200 answer returns its status and body via `error` and kClosed.
+  StreamEnd stream(
+      const std::string& target, const std::string& body, std::optional<Clock::time_point> deadline,
+      const std::function<bool(const std::string& kind, const std::string& data)>& on_event,
+      std::optional<Response>& error);
+
+ private:
+  std::filesystem::path socket_;
+};
+
+}  // namespace vigil::agent
+
+#endif  // VIGIL_AGENT_CLI_API_CLIENT_H_

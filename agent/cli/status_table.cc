@@ -1,0 +1,147 @@
+#include "agent/cli/status_table.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace vigil::agent {
+
+using json = nlohmann::json;
+
+namespace {
+
+using Row = std::vector<std::string>;
+
+std::string render_rows(const std::vector<Row>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size());
+    }
+  std::ostringstream os;
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    os << line << "\n";
+  }
+  return os.str();
+}
+
+std::string text(const json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+// "quorum: held, 2 of 3 votes (needed 2); split action disabled; arbitrator
+// a1 reachable\n", or "" when the dataset has no quorum object.
+std::string quorum_line(const json& q) {
+  if (!q.is_object()) return "";
+  const json votes = q.value("votes", json::object());
+  std::string line = "quorum: ";
+  if (!q.value("enabled", false))
+    line += "not enforced";
+  else
+    line += q.value("has_quorum", false) ? "held" : "LOST";
+  line += ", " + text(votes.value("present", json())) + " of " +
+          text(votes.value("total", json())) + " votes (needed " +
+          text(votes.value("needed", json())) + "); split action " + q.value("split_action", "?");
+  const json arbitrators = q.value("arbitrators", json::object());
+  for (const auto& [name, a] : arbitrators.items()) {
+    const json reachable = a.value("reachable", json());
+    line += "; arbitrator " + name + " " +
+            (reachable.is_null() ? "not checked yet"
+             : reachable.get<bool>()
+                 ? "reachable"
+                 : "unreachable (" + a.value("error", json()).get<std::string>() + ")");
+  }
+  return line + "\n";
+}
+
+}  // namespace
+
+std::string render_status_table(const json& ds) {
+  std::set<std::string> paths;
+  for (const auto& [name, peer] : ds.at("peers").items()) {
+    const json hb = peer.value("hb", json::object());
+    for (const auto& [id, state] : hb.items()) paths.insert(id);
+  }
+  Row head = {"NODE", "STATE", "FROZEN", "GEN", "LABELS"};
+  for (const auto& p : paths) head.push_back("HB:" + p);
+  std::vector<Row> rows = {head};
+  for (const auto& name : ds.at("cluster").at("nodes")) {
+    std::string n = name.get<std::string>();
+    json peer = ds["peers"].value(n, json::object());
+    json doc = ds["node"].value(n, json());
+    std::string labels;
+    if (doc.is_object()) {
+      const json all = doc.value("labels", json::object());
+      for (const auto& [k, v] : all.items())
+        labels += (labels.empty() ? "" : ",") + k + "=" + text(v);
+    }
+    Row r = {n, peer.value("state", "unknown"),
+             doc.is_object() ? (doc.value("frozen", false) ? "frozen" : "-") : "?",
+             std::to_string(peer.value("gen", uint64_t{0})), labels.empty() ? "-" : labels};
+    for (const auto& p : paths) r.push_back(peer.value("hb", json::object()).value(p, "-"));
+    rows.push_back(std::move(r));
+  }
+  return "cluster " + ds["cluster"].value("name", "") + "\n" + render_rows(rows) +
+         quorum_line(ds["cluster"].value("quorum", json()));
+}
+
+std::string render_hb_table(const json& hb) {
+  auto drops_text = [](const json& dropped) {
+    std::string out;
+    for (const auto& [reason, n] : dropped.items())
+      if (n.get<uint64_t>() > 0) out += " " + reason + "=" + n.dump();
+    return out.empty() ? std::string(" none") : out;
+  };
+  std::vector<Row> rows = {
+      {"PATH", "TYPE", "STATUS", "PEER", "ADDRESS", "STATE", "LAST HEARD", "RX PKTS", "RX BYTES"}};
+  std::string totals;
+  for (const auto& p : hb.at("paths")) {
+    const std::string id = p.value("id", "");
+    for (const auto& [name, peer] : p.at("peers").items()) {
+      const auto& last = peer.value("last_heard_ms", json());
+      rows.push_back({id, p.value("type", ""), p.value("up", false) ? "up" : "down", name,
+                      peer.value("address", ""), peer.value("state", "unknown"),
+                      last.is_number() ? std::to_string(last.get<int64_t>()) + "ms ago" : "never",
+                      text(peer.value("received_datagrams", json())),
+                      text(peer.value("received_bytes", json()))});
+    }
+    totals += "path " + id + " (" + p.value("describe", "") + "): sent " +
+              text(p.value("sent_datagrams", json())) + " datagrams, " +
+              text(p.value("sent_bytes", json())) + " bytes; send errors " +
+              text(p.value("send_errors", json())) +
+              "; dropped:" + drops_text(p.value("dropped", json::object())) +
+              "; kernel drops (receive buffer full) " + text(p.value("kernel_drops", json())) +
+              "\n";
+  }
+  std::string key;
+  if (const json k = hb.value("key", json()); k.is_object()) {
+    std::string held;
+    for (const auto& v : k.value("versions", json::array()))
+      held += (held.empty() ? "" : ", ") + v.dump();
+    key = "secret: sealing with version " + text(k.value("current", json())) + "; held " + held +
+          (k.value("rotating", false) ? "; a rotation led here is in progress" : "") + "\n";
+  }
+  return render_rows(rows) + totals +
+         "dropped (all paths):" + drops_text(hb.value("dropped", json::object())) +
+         "; kernel drops " + text(hb.value("kernel_drops", json())) + "\n" + key;
+}
+
+std::string render_event_line(const json& e) {
+  std::string line = e.value("at", "") + " " + e.value("kind", "");
+  const json labels = e.value("labels", json::object());
+  for (const auto& [k, v] : labels.items()) line += " " + k + "=" + text(v);
+  return line + " " + e.value("data", json::object()).dump();
+}
+
+}  // namespace vigil::agent

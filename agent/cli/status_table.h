@@ -1,0 +1,25 @@
+// Human renderings of API answers for the CLI: aligned tables and one-line
+// events. Programs use --format json instead.
+#ifndef VIGIL_AGENT_CLI_STATUS_TABLE_H_
+#define VIGIL_AGENT_CLI_STATUS_TABLE_H_
+
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace vigil::agent {
+
+/// `daemon status`: header line, then NODE STATE FROZEN GEN LABELS and one
+/// column per heartbeat path, from the dataset (see dataset.h).
+std::string render_status_table(const nlohmann::json& dataset);
+
+/// `hb status`: one row per (path, peer) with state, last heard (ms ago) and
+/// the path's counters, then the drop counters by reason.
+std::string render_hb_table(const nlohmann::json& hb);
+
+/// `node events`: "<at> <kind> key=value... <data as JSON>".
+std::string render_event_line(const nlohmann::json& event);
+
+}  // namespace vigil::agent
+
+#endif  // VIGIL_AGENT_CLI_STATUS_TABLE_H_

@@ -1,0 +1,615 @@
+#include "agent/config/config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <initializer_list>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include <toml++/toml.h>
+
+#include "agent/config/duration.h"
+
+namespace vigil::agent {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
+constexpr std::string_view kSplitActions[] = {"crash", "reboot", "disabled"};
+constexpr std::string_view kExecKinds[] = {"Exec", "ExecSuccess", "ExecFailed"};
+// HS256 keys of the API: at least the size of the SHA-256 output (RFC 7518
+// section 3.2); agent/api/jwt.h kMinJwtKeyBytes, which check_jwt enforces too.
+constexpr std::size_t kMinApiKeyBytes = 32;
+
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// Reads a whole file; returns 0 or an errno value.
+int read_file(const fs::path& path, std::string& out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  out.clear();
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return err;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return 0;
+}
+
+// TOML bare keys print as is; others are quoted so the dotted key stays readable.
+std::string key_part(std::string_view k) {
+  const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+    return is_alnum(c) || c == '_' || c == '-';
+  });
+  if (bare) return std::string(k);
+  std::string out = "\"";
+  for (char c : k) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string join(std::string_view prefix, std::string_view k) {
+  return prefix.empty() ? key_part(k) : std::string(prefix) + "." + key_part(k);
+}
+
+bool is_node_name(std::string_view n) {
+  if (n.empty() || n.size() > 64 || !is_alnum(n[0])) return false;
+  return std::all_of(n.begin(), n.end(),
+                     [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
+bool is_event_kind(std::string_view k) {
+  if (k.empty() || k[0] < 'A' || k[0] > 'Z') return false;
+  return std::all_of(k.begin(), k.end(), [](char c) { return is_alnum(c) || c == '_'; });
+}
+
+template <std::size_t N>
+bool one_of(std::string_view v, const std::string_view (&set)[N]) {
+  return std::find(std::begin(set), std::end(set), v) != std::end(set);
+}
+
+template <std::size_t N>
+std::string list_of(const std::string_view (&set)[N]) {
+  std::string out;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (i != 0) out += i + 1 == N ? " or " : ", ";
+    out += set[i];
+  }
+  return out;
+}
+
+fs::path resolve(const fs::path& base_dir, const fs::path& p) {
+  return (p.is_absolute() ? p : base_dir / p).lexically_normal();
+}
+
+// Reads one config document; every check names its dotted key.
+class Reader {
+ public:
+  explicit Reader(const fs::path& source)
+      : source_(source), base_dir_(fs::absolute(source).parent_path()) {}
+
+  Config read(const toml::table& root);
+
+ private:
+  [[noreturn]] void fail(std::string key, std::string reason) const {
+    throw ConfigError(source_, std::move(key), std::move(reason));
+  }
+
+  void check_keys(const toml::table& t, std::string_view prefix,
+                  std::initializer_list<std::string_view> allowed) const {
+    for (auto&& [k, v] : t) {
+      if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end()) {
+        fail(join(prefix, k.str()), "unknown key");
+      }
+    }
+  }
+
+  const toml::table* table_at(const toml::table& t, std::string_view k, const std::string& key,
+                              bool required) const {
+    const toml::node* n = t.get(k);
+    if (n == nullptr) {
+      if (required) fail(key, "required table missing");
+      return nullptr;
+    }
+    if (!n->is_table()) fail(key, "expected a table");
+    return n->as_table();
+  }
+
+  std::optional<std::string> string_at(const toml::table& t, std::string_view k,
+                                       const std::string& key, bool required) const {
+    const toml::node* n = t.get(k);
+    if (n == nullptr) {
+      if (required) fail(key, "required key missing");
+      return std::nullopt;
+    }
+    if (!n->is_string()) fail(key, "expected a string");
+    std::string s = n->as_string()->get();
+    if (s.empty()) fail(key, "must not be empty");
+    return s;
+  }
+
+  std::optional<std::vector<std::string>> strings_at(const toml::table& t, std::string_view k,
+                                                     const std::string& key, bool required) const {
+    const toml::node* n = t.get(k);
+    if (n == nullptr) {
+      if (required) fail(key, "required key missing");
+      return std::nullopt;
+    }
+    if (!n->is_array()) fail(key, "expected an array of strings");
+    std::vector<std::string> out;
+    for (const toml::node& item : *n->as_array()) {
+      if (!item.is_string()) fail(key, "expected an array of strings");
+      out.push_back(item.as_string()->get());
+    }
+    if (out.empty()) fail(key, "must not be empty");
+    return out;
+  }
+
+  void duration_at(const toml::table& t, std::string_view k, const std::string& key,
+                   std::chrono::milliseconds& out) const {
+    const toml::node* n = t.get(k);
+    if (n == nullptr) return;
+    if (!n->is_string()) fail(key, "expected a duration string such as \"500ms\" or \"2s\"");
+    try {
+      out = parse_duration(n->as_string()->get());
+    } catch (const std::invalid_argument& e) {
+      fail(key, e.what());
+    }
+    if (out.count() <= 0) fail(key, "must be greater than 0");
+  }
+
+  // duration_at, then min <= out <= max.
+  void bounded_duration_at(const toml::table& t, std::string_view k, const std::string& key,
+                           std::chrono::milliseconds min, std::chrono::milliseconds max,
+                           std::chrono::milliseconds& out) const {
+    std::chrono::milliseconds value = out;
+    duration_at(t, k, key, value);
+    if (value < min || value > max) {
+      fail(key, format_duration(value) + " is out of range " + format_duration(min) + "-" +
+                    format_duration(max));
+    }
+    out = value;
+  }
+
+  int64_t integer_at(const toml::table& t, std::string_view k, const std::string& key, int64_t min,
+                     int64_t max, int64_t fallback) const {
+    const toml::node* n = t.get(k);
+    if (n == nullptr) return fallback;
+    if (!n->is_integer()) fail(key, "expected an integer");
+    const int64_t v = n->as_integer()->get();
+    if (v < min || v > max)
+      fail(key, std::to_string(v) + " is out of range " + std::to_string(min) + "-" +
+                    std::to_string(max));
+    return v;
+  }
+
+  Endpoint endpoint_at(const toml::node& n, const std::string& key) const {
+    if (!n.is_string()) fail(key, "expected an address string such as \"127.0.0.1:10001\"");
+    try {
+      return parse_endpoint(n.as_string()->get());
+    } catch (const std::invalid_argument& e) {
+      fail(key, e.what());
+    }
+  }
+
+  void read_cluster(const toml::table& t, Config& c) const;
+  void read_node(const toml::table& t, Config& c) const;
+  HeartbeatPathConfig read_hb(std::string_view id, const toml::table& t, const Config& c) const;
+  HookConfig read_hook(std::string_view name, const toml::table& t) const;
+  ArbitratorConfig read_arbitrator(std::string_view name, const toml::table& t) const;
+  void read_api(const toml::table& t, Config& c) const;
+  void read_api_limits(const toml::table& t, ApiLimits& l) const;
+
+  fs::path source_;
+  fs::path base_dir_;
+};
+
+Config Reader::read(const toml::table& root) {
+  check_keys(root, "", {"cluster", "node", "hb", "hook", "arbitrator", "api"});
+  Config c;
+  c.source = source_;
+  read_cluster(*table_at(root, "cluster", "cluster", true), c);
+  read_node(*table_at(root, "node", "node", true), c);
+
+  if (const toml::table* hb = table_at(root, "hb", "hb", false)) {
+    std::map<std::string, std::string> listen_owner;  // listen text -> hb id
+    for (auto&& [k, v] : *hb) {
+      const std::string key = join("hb", k.str());
+      if (!v.is_table()) fail(key, "expected a table");
+      HeartbeatPathConfig path = read_hb(k.str(), *v.as_table(), c);
+      if (path.type == "unicast") {
+        auto [it, fresh] = listen_owner.emplace(path.listen.text(), key);
+        if (!fresh) fail(key + ".listen", "address already used by " + it->second);
+      }
+      c.hb.push_back(std::move(path));
+    }
+  }
+  if (c.hb.empty() && c.nodes.size() > 1) {
+    fail("hb", "at least one [hb.<id>] heartbeat path is required in a cluster of several nodes");
+  }
+
+  if (const toml::table* hooks = table_at(root, "hook", "hook", false)) {
+    for (auto&& [k, v] : *hooks) {
+      if (!v.is_table()) fail(join("hook", k.str()), "expected a table");
+      c.hooks.push_back(read_hook(k.str(), *v.as_table()));
+    }
+  }
+
+  if (const toml::table* api = table_at(root, "api", "api", false)) read_api(*api, c);
+
+  if (const toml::table* arbitrators = table_at(root, "arbitrator", "arbitrator", false)) {
+    for (auto&& [k, v] : *arbitrators) {
+      if (!v.is_table()) fail(join("arbitrator", k.str()), "expected a table");
+      c.arbitrators.push_back(read_arbitrator(k.str(), *v.as_table()));
+    }
+  }
+  return c;
+}
+
+void Reader::read_api(const toml::table& t, Config& c) const {
+  check_keys(t, "api",
+             {"listen", "tls_cert", "tls_key", "admin_key", "user_key", "max_body_bytes",
+              "max_depth", "max_connections_tcp", "max_connections_unix", "max_waits",
+              "max_subscribers", "request_timeout", "max_token_lifetime"});
+  read_api_limits(t, c.api.limits);
+
+  if (const toml::node* listen = t.get("listen")) c.api.listen = endpoint_at(*listen, "api.listen");
+  auto cert = string_at(t, "tls_cert", "api.tls_cert", false);
+  auto key = string_at(t, "tls_key", "api.tls_key", false);
+  c.api.admin_key = string_at(t, "admin_key", "api.admin_key", false);
+  c.api.user_key = string_at(t, "user_key", "api.user_key", false);
+  // RFC 7518 section 3.2: an HS256 key is at least as long as the hash.
+  for (const auto& [k, v] :
+       {std::pair{"api.admin_key", &c.api.admin_key}, std::pair{"api.user_key", &c.api.user_key}}) {
+    if (*v && (*v)->size() < kMinApiKeyBytes) {
+      fail(k, "too short: " + std::to_string((*v)->size()) + " bytes, use at least " +
+                  std::to_string(kMinApiKeyBytes) + " (RFC 7518 section 3.2)");
+    }
+  }
+  if (c.api.admin_key && c.api.user_key && *c.api.admin_key == *c.api.user_key) {
+    fail("api.user_key", "must differ from api.admin_key (a user could sign admin tokens)");
+  }
+  if (!c.api.listen) {
+    // The limits also govern the Unix socket; the other keys configure the
+    // TCP listener only.
+    if (cert || key || c.api.admin_key || c.api.user_key)
+      fail("api.listen",
+           "required key missing (tls_cert, tls_key, admin_key and user_key configure the "
+           "TCP listener)");
+    return;
+  }
+  if (!cert) fail("api.tls_cert", "required key missing (the TCP listener always uses TLS)");
+  if (!key) fail("api.tls_key", "required key missing (the TCP listener always uses TLS)");
+  if (!c.api.admin_key && !c.api.user_key)
+    fail("api.admin_key", "required key missing (set admin_key, user_key or both)");
+  c.api.tls_cert = resolve(base_dir_, *cert);
+  c.api.tls_key = resolve(base_dir_, *key);
+}
+
+void Reader::read_api_limits(const toml::table& t, ApiLimits& l) const {
+  using std::chrono::milliseconds;
+  constexpr int64_t kKiB = 1024, kMiB = 1024 * kKiB;
+  constexpr int64_t kMaxCount = 65536;
+  l.max_body_bytes = static_cast<std::size_t>(
+      integer_at(t, "max_body_bytes", "api.max_body_bytes", kKiB, 64 * kMiB,
+                 static_cast<int64_t>(l.max_body_bytes)));
+  l.max_depth = static_cast<int>(integer_at(t, "max_depth", "api.max_depth", 8, 1024, l.max_depth));
+  for (const auto& [name, field] : {std::pair{"max_connections_tcp", &l.max_connections_tcp},
+                                    std::pair{"max_connections_unix", &l.max_connections_unix},
+                                    std::pair{"max_waits", &l.max_waits},
+                                    std::pair{"max_subscribers", &l.max_subscribers}}) {
+    *field = static_cast<std::size_t>(integer_at(t, name, join("api", name), 1, kMaxCount,
+                                                 static_cast<int64_t>(*field)));
+  }
+  bounded_duration_at(t, "request_timeout", "api.request_timeout", milliseconds(100),
+                      std::chrono::minutes(10), l.request_timeout);
+  bounded_duration_at(t, "max_token_lifetime", "api.max_token_lifetime", std::chrono::seconds(1),
+                      std::chrono::hours(24), l.max_token_lifetime);
+}
+
+ArbitratorConfig Reader::read_arbitrator(std::string_view name, const toml::table& t) const {
+  const std::string prefix = join("arbitrator", name);
+  check_keys(t, prefix, {"uri", "weight", "timeout"});
+  ArbitratorConfig a;
+  a.name = std::string(name);
+  try {
+    a.uri = parse_arbitrator_uri(*string_at(t, "uri", prefix + ".uri", true));
+  } catch (const std::invalid_argument& e) {
+    fail(prefix + ".uri", e.what());
+  }
+  a.weight = static_cast<uint32_t>(integer_at(t, "weight", prefix + ".weight", 1, 1000, a.weight));
+  duration_at(t, "timeout", prefix + ".timeout", a.timeout);
+  return a;
+}
+
+void Reader::read_cluster(const toml::table& t, Config& c) const {
+  check_keys(t, "cluster", {"name", "nodes", "secret", "secret_file", "max_skew", "quorum"});
+  c.cluster_name = *string_at(t, "name", "cluster.name", true);
+
+  c.nodes = *strings_at(t, "nodes", "cluster.nodes", true);
+  std::set<std::string_view> seen;
+  for (const auto& n : c.nodes) {
+    if (!is_node_name(n)) {
+      fail("cluster.nodes", "invalid node name '" + n +
+                                "' (1-64 letters, digits, '.', '_' or '-', starting with a "
+                                "letter or digit)");
+    }
+    if (!seen.insert(n).second) fail("cluster.nodes", "duplicate node name '" + n + "'");
+  }
+
+  const auto secret = string_at(t, "secret", "cluster.secret", false);
+  const auto secret_file = string_at(t, "secret_file", "cluster.secret_file", false);
+  if (secret && secret_file) {
+    fail("cluster.secret_file", "set either cluster.secret or cluster.secret_file, not both");
+  }
+  if (!secret && !secret_file) {
+    fail("cluster.secret", "required key missing (set secret or secret_file)");
+  }
+  if (secret) {
+    try {
+      c.secret = crypto::parse_secret_hex(*secret);
+    } catch (const std::invalid_argument& e) {
+      fail("cluster.secret", e.what());
+    }
+  } else {
+    const fs::path path = resolve(base_dir_, *secret_file);
+    std::string text;
+    if (const int err = read_file(path, text); err != 0) {
+      fail("cluster.secret_file", "cannot read '" + path.string() + "': " + std::strerror(err));
+    }
+    try {
+      c.secret = crypto::parse_secret_hex(text);
+    } catch (const std::invalid_argument& e) {
+      fail("cluster.secret_file", "'" + path.string() + "': " + e.what());
+    }
+  }
+
+  duration_at(t, "max_skew", "cluster.max_skew", c.max_skew);
+  if (const toml::node* q = t.get("quorum")) {
+    if (!q->is_boolean()) fail("cluster.quorum", "expected true or false");
+    c.quorum = q->as_boolean()->get();
+  }
+}
+
+void Reader::read_node(const toml::table& t, Config& c) const {
+  check_keys(t, "node", {"name", "var_dir", "commit_interval", "log_level", "split_action"});
+  c.node_name = *string_at(t, "name", "node.name", true);
+  if (std::find(c.nodes.begin(), c.nodes.end(), c.node_name) == c.nodes.end()) {
+    fail("node.name", "node '" + c.node_name + "' is not in cluster.nodes");
+  }
+
+  c.var_dir = resolve(base_dir_, *string_at(t, "var_dir", "node.var_dir", true));
+  // The API socket path must fit in sockaddr_un.sun_path with its NUL.
+  if (c.api_socket().native().size() >= sizeof(sockaddr_un{}.sun_path)) {
+    fail("node.var_dir", "too long: '" + c.api_socket().string() + "' exceeds the " +
+                             std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
+                             "-byte Unix socket path limit");
+  }
+
+  duration_at(t, "commit_interval", "node.commit_interval", c.commit_interval);
+  if (auto level = string_at(t, "log_level", "node.log_level", false)) {
+    if (!one_of(*level, kLogLevels)) {
+      fail("node.log_level",
+           "unknown level '" + *level + "' (expected " + list_of(kLogLevels) + ")");
+    }
+    c.log_level = *level;
+  }
+  if (auto action = string_at(t, "split_action", "node.split_action", false)) {
+    if (!one_of(*action, kSplitActions)) {
+      fail("node.split_action",
+           "unknown action '" + *action + "' (expected " + list_of(kSplitActions) + ")");
+    }
+    c.split_action = *action;
+  }
+}
+
+HeartbeatPathConfig Reader::read_hb(std::string_view id, const toml::table& t,
+                                    const Config& c) const {
+  const std::string prefix = join("hb", id);
+  HeartbeatPathConfig hb;
+  hb.id = std::string(id);
+  hb.type = *string_at(t, "type", prefix + ".type", true);
+  if (hb.type == "multicast") {
+    check_keys(t, prefix, {"type", "addr", "port", "intf", "ttl", "interval", "timeout"});
+    if (auto addr = string_at(t, "addr", prefix + ".addr", false)) hb.addr = *addr;
+    in_addr group{};
+    if (inet_pton(AF_INET, hb.addr.c_str(), &group) != 1 || !IN_MULTICAST(ntohl(group.s_addr)))
+      fail(prefix + ".addr", "'" + hb.addr + "' is not an IPv4 multicast group (224.0.0.0/4)");
+    hb.port = static_cast<uint16_t>(integer_at(t, "port", prefix + ".port", 1, 65535, hb.port));
+    if (auto intf = string_at(t, "intf", prefix + ".intf", false)) hb.intf = *intf;
+    hb.ttl = static_cast<int>(integer_at(t, "ttl", prefix + ".ttl", 1, 255, hb.ttl));
+    // Every other cluster node listens on the group.
+    for (const auto& n : c.nodes)
+      if (n != c.node_name) hb.peers.emplace(n, Endpoint{hb.addr, hb.port});
+  } else if (hb.type == "unicast") {
+    check_keys(t, prefix, {"type", "listen", "peers", "interval", "timeout"});
+    const toml::node* listen = t.get("listen");
+    if (listen == nullptr) fail(prefix + ".listen", "required key missing");
+    hb.listen = endpoint_at(*listen, prefix + ".listen");
+
+    const toml::table* peers = table_at(t, "peers", prefix + ".peers", true);
+    for (auto&& [k, v] : *peers) {
+      const std::string name(k.str());
+      const std::string key = join(prefix + ".peers", name);
+      if (name == c.node_name) fail(key, "this node cannot be its own peer");
+      if (std::find(c.nodes.begin(), c.nodes.end(), name) == c.nodes.end()) {
+        fail(key, "node '" + name + "' is not in cluster.nodes");
+      }
+      hb.peers.emplace(name, endpoint_at(v, key));
+    }
+  } else {
+    fail(prefix + ".type", "unknown type '" + hb.type + "' (expected unicast or multicast)");
+  }
+
+  duration_at(t, "interval", prefix + ".interval", hb.interval);
+  duration_at(t, "timeout", prefix + ".timeout", hb.timeout);
+  if (hb.timeout <= hb.interval) {
+    fail(prefix + ".timeout", "must be greater than interval (timeout " +
+                                  format_duration(hb.timeout) + ", interval " +
+                                  format_duration(hb.interval) + ")");
+  }
+  return hb;
+}
+
+HookConfig Reader::read_hook(std::string_view name, const toml::table& t) const {
+  const std::string prefix = join("hook", name);
+  check_keys(t, prefix, {"events", "command", "timeout"});
+  HookConfig h;
+  h.name = std::string(name);
+
+  const std::string events_key = prefix + ".events";
+  std::vector<std::string> events;
+  if (const toml::node* n = t.get("events"); n != nullptr && n->is_string()) {
+    // Seed 002 form: events = "all" or "KindA,KindB".
+    std::string_view s = n->as_string()->get();
+    while (!s.empty()) {
+      const std::size_t comma = s.find(',');
+      std::string_view item = s.substr(0, comma);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      events.emplace_back(item);
+      if (comma == std::string_view::npos) break;
+      s.remove_prefix(comma + 1);
+    }
+    if (events.empty()) fail(events_key, "must not be empty");
+  } else {
+    events = *strings_at(t, "events", events_key, true);
+  }
+  for (const auto& kind : events) {
+    if (kind == "all") {
+      if (events.size() != 1) fail(events_key, "\"all\" cannot be combined with event kinds");
+      h.all_events = true;
+      continue;
+    }
+    if (!is_event_kind(kind)) {
+      fail(events_key, "invalid event kind '" + kind +
+                           "' (an identifier starting with an uppercase letter, or \"all\")");
+    }
+    if (one_of(kind, kExecKinds)) {
+      fail(events_key, "'" + kind + "' events never trigger hooks (a hook run publishes them)");
+    }
+    if (std::find(h.events.begin(), h.events.end(), kind) == h.events.end()) {
+      h.events.push_back(kind);
+    }
+  }
+
+  const std::string command_key = prefix + ".command";
+  if (const toml::node* n = t.get("command"); n != nullptr && n->is_string()) {
+    fail(command_key,
+         "expected an array of strings such as [\"/path/to/script\", \"arg\"] (no shell is used)");
+  }
+  h.command = *strings_at(t, "command", command_key, true);
+  if (h.command.front().empty()) fail(command_key, "the program path must not be empty");
+
+  duration_at(t, "timeout", prefix + ".timeout", h.timeout);
+  return h;
+}
+
+}  // namespace
+
+std::string Endpoint::text() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+Endpoint parse_endpoint(std::string_view text) {
+  auto fail = [&](const std::string& reason) {
+    throw std::invalid_argument("invalid address '" + std::string(text) + "': " + reason);
+  };
+  Endpoint ep;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos) fail("missing ']' after the IPv6 address");
+    ep.host = std::string(text.substr(1, close - 1));
+    in6_addr a6{};
+    if (inet_pton(AF_INET6, ep.host.c_str(), &a6) != 1) fail("not an IPv6 address in brackets");
+    if (close + 1 >= text.size() || text[close + 1] != ':') fail("expected [v6]:port");
+    port = text.substr(close + 2);
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) fail("expected host:port");
+    ep.host = std::string(text.substr(0, colon));
+    if (ep.host.find(':') != std::string::npos) fail("write an IPv6 address as [addr]:port");
+    if (ep.host.empty()) fail("missing host");
+    in_addr a4{};
+    if (inet_pton(AF_INET, ep.host.c_str(), &a4) != 1) {
+      fail("host must be an IPv4 address or a bracketed IPv6 address");
+    }
+    port = text.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    fail("port must be a number from 1 to 65535");
+  }
+  const unsigned long value = std::stoul(std::string(port));
+  if (value == 0 || value > 65535) fail("port must be a number from 1 to 65535");
+  ep.port = static_cast<uint16_t>(value);
+  return ep;
+}
+
+bool HookConfig::wants(std::string_view kind) const {
+  if (one_of(kind, kExecKinds)) return false;
+  return all_events || std::find(events.begin(), events.end(), kind) != events.end();
+}
+
+namespace {
+std::string config_error_message(const fs::path& file, const std::string& key,
+                                 const std::string& reason, uint32_t line, uint32_t column) {
+  std::string msg = file.string();
+  if (line != 0) msg += ":" + std::to_string(line) + ":" + std::to_string(column);
+  msg += ": key '" + key + "': " + reason;
+  return msg;
+}
+}  // namespace
+
+ConfigError::ConfigError(const fs::path& file, std::string key, std::string reason, uint32_t line,
+                         uint32_t column)
+    : std::runtime_error(config_error_message(file, key, reason, line, column)),
+      file_(file),
+      key_(std::move(key)),
+      reason_(std::move(reason)),
+      line_(line),
+      column_(column) {}
+
+Config parse_config(std::string_view toml_text, const fs::path& source) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source.string());
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(source, "", std::string(e.description()), e.source().begin.line,
+                      e.source().begin.column);
+  }
+  return Reader(source).read(root);
+}
+
+Config load_config(const fs::path& file) {
+  std::string text;
+  if (const int err = read_file(file, text); err != 0) {
+    throw ConfigError(file, "", std::strerror(err));
+  }
+  return parse_config(text, file);
+}
+
+}  // namespace vigil::agent

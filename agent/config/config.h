@@ -1,0 +1,203 @@
+// The daemon's TOML configuration, one file per node (DESIGN "Config").
+//
+//   [cluster]
+//   name = "demo"                       # required
+//   nodes = ["n1", "n2", "n3"]          # required, non-empty, unique
+//   secret = "<64 hex digits>"          # exactly one of secret / secret_file;
+//   secret_file = "secret.hex"          #   a relative path is relative to this file's directory
+//   max_skew = "30s"                    # optional
+//   quorum = false                      # optional: split analysis when a peer goes stale
+//
+//   [node]
+//   name = "n1"                         # required, one of cluster.nodes
+//   var_dir = "/var/lib/vigil"          # required; state and <var_dir>/api.sock
+//   commit_interval = "100ms"           # optional
+//   log_level = "info"                  # trace | debug | info | warn | error
+//   split_action = "disabled"           # crash | reboot | disabled
+//
+//   [hb.<id>]                           # one table per heartbeat path
+//   type = "unicast"                    # required: unicast | multicast
+//   listen = "127.0.0.1:10001"          # unicast, required: IPv4:port or [IPv6]:port
+//   peers = { n2 = "127.0.0.2:10001" }  # unicast, required: other cluster nodes only
+//   addr = "224.3.29.71"                # multicast: IPv4 group (default 224.3.29.71)
+//   port = 10000                        # multicast: UDP port (default 10000)
+//   intf = "eth0"                       # multicast: interface name or local IPv4 address
+//   ttl = 1                             # multicast: 1-255 (default 1)
+//   interval = "500ms"                  # optional
+//   timeout = "2s"                      # optional, greater than interval
+//
+//   [hook.<name>]
+//   events = ["NodeStale", "NodeAlive"] # or ["all"]; required, non-empty
+//   command = ["/path/to/script", "arg"]# required, non-empty; run without a shell
+//   timeout = "30s"                     # optional
+//
+//   [api]                               # optional: limits, and the TCP listener (TLS + JWT,
+//                                       #   agent/api/jwt.h)
+//   listen = "127.0.0.1:1215"           # IPv4:port or [IPv6]:port; without it, no TCP listener
+//   tls_cert = "api.crt"                # required with listen: PEM chain; relative to this file
+//   tls_key = "api.key"                 # required with listen: PEM private key
+//   admin_key = "..."                   # HS256 key of iss=admin tokens (every route)
+//   user_key = "..."                    # HS256 key of iss=user tokens (read-only routes)
+//                                       # with listen: at least one of the two keys; each at
+//                                       #   least 32 bytes (RFC 7518 3.2), and the two differ
+//                                       # tls_cert, tls_key, admin_key, user_key need listen;
+//                                       #   the limits below do not (they govern both the
+//                                       #   Unix socket and the TCP listener):
+//   max_body_bytes = 1048576            # request body, bytes (default 1 MiB; 1 KiB-64 MiB)
+//   max_depth = 64                      # JSON nesting of a body, filter or value (default 64;
+//                                       #   8-1024)
+//   max_connections_tcp = 64            # open TLS connections (default 64; 1-65536)
+//   max_connections_unix = 256          # open Unix-socket connections (default 256; 1-65536)
+//   max_waits = 256                     # concurrent POST /v1/wait (default 256; 1-65536)
+//   max_subscribers = 64                # concurrent event streams (default 64; 1-65536)
+//   request_timeout = "10s"             # TLS handshake plus request headers and body
+//                                       #   (default 10s; 100ms-10m)
+//   max_token_lifetime = "10m"          # largest JWT exp - iat accepted (default 10m; 1s-24h)
+//
+//   [arbitrator.<name>]                 # votes in split analysis (membership/quorum.h)
+//   uri = "tcp://192.0.2.10:1234"       # required: tcp://HOST:PORT or http://HOST[:PORT]/PATH
+//   weight = 1                          # optional, 1-1000 votes
+//   timeout = "1s"                      # optional: bounds one reachability check
+//
+// Durations are strings read by parse_duration(). Unknown tables and keys are
+// errors.
+#ifndef VIGIL_AGENT_CONFIG_CONFIG_H_
+#define VIGIL_AGENT_CONFIG_CONFIG_H_
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/config/arbitrator_uri.h"
+#include "crypto/key.h"
+
+namespace vigil::agent {
+
+/// A UDP address: IPv4 dotted quad or IPv6 literal, and a port.
+struct Endpoint {
+  std::string host;  // "127.0.0.1" or "::1" (no brackets)
+  uint16_t port = 0;
+  /// "127.0.0.1:10001" or "[::1]:10001".
+  std::string text() const;
+  bool operator==(const Endpoint&) const = default;
+};
+
+/// Parses "a.b.c.d:port" or "[v6]:port" (port 1-65535; host names are not
+/// resolved). Throws std::invalid_argument naming the reason.
+Endpoint parse_endpoint(std::string_view text);
+
+/// One [hb.<id>] table.
+struct HeartbeatPathConfig {
+  std::string id;    // the table name
+  std::string type;  // "unicast" or "multicast"
+  // unicast
+  Endpoint listen;
+  std::map<std::string, Endpoint> peers;  // node name -> address; never this node
+  // multicast: one datagram per interval to the group reaches every peer
+  std::string addr = "224.3.29.71";  // IPv4 group, in 224.0.0.0/4
+  uint16_t port = 10000;
+  std::string intf;  // interface name ("eth0") or local IPv4 address; empty: system default
+  int ttl = 1;       // 1-255; 1 keeps heartbeats on the local link
+  std::chrono::milliseconds interval{500}, timeout{2000};
+};
+
+/// One [hook.<name>] table.
+struct HookConfig {
+  std::string name;
+  std::vector<std::string> events;  // kinds listed (empty when all_events)
+  bool all_events = false;          // events = ["all"]
+  std::vector<std::string> command;
+  std::chrono::milliseconds timeout{30000};
+  /// True when an event of `kind` runs this hook. Exec, ExecSuccess and
+  /// ExecFailed never do, even with "all" (a hook run publishes them).
+  bool wants(std::string_view kind) const;
+};
+
+/// The limits of the API server, on both listeners ([api] keys of the same
+/// names). Each bounds what one client can make the daemon hold.
+struct ApiLimits {
+  std::size_t max_body_bytes = 1 << 20;   // request body, bytes
+  int max_depth = 64;                     // JSON nesting of a body, a filter or a value
+  std::size_t max_connections_tcp = 64;   // open TLS connections
+  std::size_t max_connections_unix = 256; // open Unix-socket connections
+  std::size_t max_waits = 256;            // concurrent POST /v1/wait
+  std::size_t max_subscribers = 64;       // concurrent event streams
+  std::chrono::milliseconds request_timeout{10000};  // handshake plus request headers and body
+  std::chrono::milliseconds max_token_lifetime{600000};  // exp - iat of a JWT
+};
+
+/// The [api] table: the TCP listener with TLS, the JWT keys, and the limits.
+struct ApiConfig {
+  std::optional<Endpoint> listen;           // absent: the Unix socket only
+  std::filesystem::path tls_cert, tls_key;  // absolute
+  std::optional<std::string> admin_key, user_key;
+  ApiLimits limits;
+};
+
+/// One [arbitrator.<name>] table.
+struct ArbitratorConfig {
+  std::string name;  // the table name
+  ArbitratorUri uri;
+  uint32_t weight = 1;                      // votes, 1-1000
+  std::chrono::milliseconds timeout{1000};  // one whole check
+};
+
+struct Config {
+  std::filesystem::path source;  // the file loaded
+  std::string cluster_name;
+  std::vector<std::string> nodes;
+  vigil::crypto::Secret secret{};
+  std::chrono::milliseconds max_skew{30000};
+  bool quorum = false;  // cluster.quorum: act on a lost majority (node.split_action)
+  std::string node_name;
+  std::filesystem::path var_dir;  // absolute; a relative value is taken from the file's directory
+  std::chrono::milliseconds commit_interval{100};
+  std::string log_level = "info";
+  std::string split_action = "disabled";
+  std::vector<HeartbeatPathConfig> hb;        // in table-name order
+  std::vector<HookConfig> hooks;              // in table-name order
+  std::vector<ArbitratorConfig> arbitrators;  // in table-name order
+  ApiConfig api;
+  std::filesystem::path api_socket() const { return var_dir / "api.sock"; }
+};
+
+/// A configuration that cannot be used. what() is
+/// "<file>: key '<dotted.key>': <reason>", or
+/// "<file>:<line>:<col>: key '': <reason>" for a TOML syntax error.
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(const std::filesystem::path& file, std::string key, std::string reason,
+              uint32_t line = 0, uint32_t column = 0);
+  const std::filesystem::path& file() const noexcept { return file_; }
+  /// Dotted key, e.g. "hb.lan.timeout"; empty for file-level errors.
+  const std::string& key() const noexcept { return key_; }
+  const std::string& reason() const noexcept { return reason_; }
+  /// Position of a TOML syntax error (1-based), 0 otherwise.
+  uint32_t line() const noexcept { return line_; }
+  uint32_t column() const noexcept { return column_; }
+
+ private:
+  std::filesystem::path file_;
+  std::string key_;
+  std::string reason_;
+  uint32_t line_ = 0;
+  uint32_t column_ = 0;
+};
+
+/// Reads and validates `file`. Throws ConfigError; an unreadable file gives
+/// key '' and the strerror() text as reason.
+Config load_config(const std::filesystem::path& file);
+
+/// Validates TOML text as if read from `source` (used in messages and to
+/// resolve relative secret_file and var_dir). Throws ConfigError.
+Config parse_config(std::string_view toml_text, const std::filesystem::path& source);
+
+}  // namespace vigil::agent
+
+#endif  // VIGIL_AGENT_CONFIG_CONFIG_H_

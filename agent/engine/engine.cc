@@ -1,0 +1,361 @@
+#include "agent/engine/engine.h"
+
+#include <chrono>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "agent/base/clock.h"
+#include "agent/base/version.h"
+#include "agent/engine/dataset.h"
+#include "agent/engine/heartbeat_paths.h"
+#include "agent/engine/local_document.h"
+#include "agent/keys/secret_rotation.h"
+#include "crypto/key.h"
+#include "crypto/keyring.h"
+#include "heartbeat/codec.h"
+#include "heartbeat/message.h"
+#include "membership/peer_table.h"
+#include "membership/replicator.h"
+#include "membership/stall_detector.h"
+
+namespace vigil::agent {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+// The period of the liveness check and of the stall detector, ms.
+constexpr milliseconds kCheckPeriod{100};
+// Scheduling jitter that is not counted as a local stall, ms.
+constexpr milliseconds kStallTolerance{150};
+// Minimum spacing of heartbeats sent out of schedule (to answer a peer), ms.
+constexpr milliseconds kEagerSendSpacing{20};
+
+uint64_t new_boot_id() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+std::vector<membership::PeerTable::PathSpec> path_specs(const Config& c) {
+  std::vector<membership::PeerTable::PathSpec> out;
+  for (const auto& hb : c.hb) {
+    membership::PeerTable::PathSpec spec{hb.id, hb.timeout, {}};
+    for (const auto& [name, ep] : hb.peers) spec.peers.insert(name);
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+std::vector<std::string> peer_names(const Config& c) {
+  std::vector<std::string> out;
+  for (const auto& n : c.nodes)
+    if (n != c.node_name) out.push_back(n);
+  return out;
+}
+
+json initial_document() {
+  return {{"labels", json::object()}, {"frozen", false},     {"frozen_at", nullptr},
+          {"boot_at", now_rfc3339()}, {"version", kVersion}, {"data", json::object()}};
+}
+
+}  // namespace
+
+class Engine::Impl {
+ public:
+  Impl(asio::io_context& io, const Config& config, Callbacks callbacks);
+
+  void start();
+  void stop();
+  json dataset(const json& quorum) const {
+    return build_dataset(config_, local_.document(), peers_, replicator_, quorum);
+  }
+  json hb_status() const;
+  std::set<std::string> alive_peers() const { return peers_.alive(); }
+  void change(const NodeChange& change, std::function<void(uint64_t)> committed) {
+    local_.change(change, std::move(committed));
+  }
+  void rotate(std::optional<crypto::Secret> secret, RotateDone done);
+  uint64_t boot() const { return boot_; }
+  std::size_t path_count() const { return paths_.size(); }
+
+ private:
+  // Heartbeat transmit.
+  HeartbeatPaths::Datagrams heartbeat();
+  void send_now();
+  void send_soon();
+  // Heartbeat receive and liveness.
+  void on_datagram(std::size_t index, const std::string& path, std::span<const uint8_t> bytes);
+  void on_path_state(const std::string& path, bool up, const std::string& reason);
+  void check_tick();
+  void apply(const std::vector<membership::Transition>& transitions);
+  // Documents.
+  void on_commit(const json& before, const json& ops);
+  void publish_document_change(const std::string& node, const json& before, const json& after,
+                               uint64_t gen, const json* ops, bool from_peer);
+
+  asio::io_context& io_;
+  const Config& config_;
+  Callbacks cb_;
+  uint64_t boot_;
+  crypto::Keyring keyring_;
+  SecretRotation rotation_;
+  heartbeat::Sealer sealer_;
+  heartbeat::Opener opener_;
+  membership::PeerTable peers_;
+  membership::StallDetector stall_;
+  LocalDocument local_;
+  membership::Replicator replicator_;
+  HeartbeatPaths paths_;
+  asio::steady_timer check_timer_, eager_timer_;
+  bool eager_pending_ = false;
+  Clock::time_point last_send_{};
+};
+
+Engine::Impl::Impl(asio::io_context& io, const Config& config, Callbacks callbacks)
+    : io_(io),
+      config_(config),
+      cb_(std::move(callbacks)),
+      boot_(new_boot_id()),
+      keyring_([] {
+        crypto::init();
+        return crypto::Keyring();
+      }()),
+      rotation_(config_, keyring_, [this](Event e) { cb_.publish(std::move(e)); }),
+      sealer_(crypto::cluster_id(config_.cluster_name), config_.node_name, boot_, keyring_),
+      opener_(crypto::cluster_id(config_.cluster_name), config_.node_name,
+              std::set<std::string>(config_.nodes.begin(), config_.nodes.end()), keyring_,
+              heartbeat::OpenerOptions{.max_skew_ms = config_.max_skew.count(), .reassembly = {}}),
+      peers_(path_specs(config_)),
+      stall_(kCheckPeriod, kStallTolerance),
+      local_(io_, initial_document(), config_.commit_interval,
+             [this](const json& before, const json& ops) { on_commit(before, ops); }),
+      replicator_(config_.node_name, peer_names(config_), local_.document()),
+      paths_(
+          io_, config_,
+          [this](std::size_t index, const std::string& path, std::span<const uint8_t> bytes) {
+            on_datagram(index, path, bytes);
+          },
+          [this](const std::string& path, bool up, const std::string& reason) {
+            on_path_state(path, up, reason);
+          },
+          [this] { return heartbeat(); }),
+      check_timer_(io_),
+      eager_timer_(io_) {}
+
+void Engine::Impl::start() {
+  paths_.start();
+  check_tick();
+}
+
+void Engine::Impl::stop() {
+  check_timer_.cancel();
+  eager_timer_.cancel();
+  local_.stop();
+  paths_.stop();
+}
+
+// ---- heartbeat transmit ----------------------------------------------------
+
+HeartbeatPaths::Datagrams Engine::Impl::heartbeat() {
+  const auto alive = peers_.alive();
+  auto msg = replicator_.outgoing(alive);
+  rotation_.prepare(msg, Clock::now());
+  last_send_ = Clock::now();
+  return sealer_.seal(heartbeat::encode(msg), wall_ms());
+}
+
+void Engine::Impl::send_now() { paths_.send_all(heartbeat()); }
+
+void Engine::Impl::send_soon() {
+  if (eager_pending_) return;
+  eager_pending_ = true;
+  auto due = last_send_ + kEagerSendSpacing;
+  eager_timer_.expires_at(std::max(due, Clock::now()));
+  eager_timer_.async_wait([this](boost::system::error_code ec) {
+    eager_pending_ = false;
+    if (!ec) send_now();
+  });
+}
+
+// ---- heartbeat receive and liveness ----------------------------------------
+
+void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
+                               std::span<const uint8_t> bytes) {
+  auto now = Clock::now();
+  const heartbeat::DropCounters drops_before = opener_.drops();
+  auto result = opener_.open(bytes, now, wall_ms());
+  paths_.count_drops(index, drops_before, opener_.drops());
+  if (!result) return;
+  paths_.count_received(path, result->sender, bytes.size());
+  apply(peers_.heard(result->sender, path, now));
+  if (!result->payload) return;
+  heartbeat::Message msg;
+  try {
+    msg = heartbeat::decode(*result->payload);
+  } catch (const heartbeat::DecodeError& e) {
+    const heartbeat::DropCounters undecoded = opener_.drops();
+    opener_.count_drop(heartbeat::DropReason::kMalformed);
+    paths_.count_drops(index, undecoded, opener_.drops());
+    spdlog::debug("message from {} dropped: {}", result->sender, e.what());
+    return;
+  }
+  const std::string& sender = result->sender;
+  rotation_.on_message(sender, msg, now);
+  // Pings change nothing: copy the previous document only when it may change.
+  json before = msg.kind == heartbeat::MessageKind::kPing ? json() : replicator_.document(sender);
+  auto received = replicator_.receive(sender, result->boot, msg);
+  if (received.full) {
+    publish_document_change(sender, before, replicator_.document(sender),
+                            replicator_.applied_gen(sender), nullptr, true);
+  } else if (!received.applied.empty()) {
+    json ops = json::array();
+    for (const auto& d : received.applied)
+      for (const auto& op : d.ops) ops.push_back(op);
+    publish_document_change(sender, before, replicator_.document(sender),
+                            replicator_.applied_gen(sender), &ops, true);
+  }
+  if (received.resync) spdlog::info("gap or bad delta from {}: full resync requested", sender);
+  if (received.changed()) cb_.dataset_changed();
+  if (received.resync || replicator_.behind(sender)) send_soon();
+}
+
+void Engine::Impl::on_path_state(const std::string& path, bool up, const std::string& reason) {
+  if (up)
+    spdlog::info("heartbeat path {} is up", path);
+  else
+    spdlog::error("heartbeat path {} is down: {} (retrying)", path, reason);
+  Event e{.kind = "DaemonHeartbeatUpdated",
+          .labels = {{"hb", path}},
+          .data = {{"hb", path}, {"state", up ? "up" : "down"}}};
+  if (!up) e.data["reason"] = reason;
+  cb_.publish(std::move(e));
+}
+
+void Engine::Impl::check_tick() {
+  auto now = Clock::now();
+  auto stall = stall_.on_tick(now);
+  if (stall > milliseconds::zero()) {
+    spdlog::warn("local loop stalled for {} ms: peer deadlines extended", stall.count());
+    peers_.credit(stall, now);
+  }
+  apply(peers_.check(now));
+  opener_.expire(now);
+  check_timer_.expires_after(kCheckPeriod);
+  check_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) check_tick();
+  });
+}
+
+void Engine::Impl::apply(const std::vector<membership::Transition>& transitions) {
+  using Kind = membership::Transition::Kind;
+  for (const auto& t : transitions) {
+    Event e{.kind = std::string(membership::event_kind(t.kind)),
+            .labels = {{"node", t.node}},
+            .data = {{"node", t.node}}};
+    if (!t.path.empty()) {
+      e.labels["hb"] = t.path;
+      e.data["hb"] = t.path;
+    }
+    if (t.kind == Kind::kNodeStale || t.kind == Kind::kHeartbeatStale)
+      spdlog::warn("{} {}{}", e.kind, t.node, t.path.empty() ? "" : " on " + t.path);
+    else
+      spdlog::info("{} {}{}", e.kind, t.node, t.path.empty() ? "" : " on " + t.path);
+    cb_.publish(std::move(e));
+    if (t.kind == Kind::kNodeStale) {
+      replicator_.forget(t.node);
+      cb_.publish(
+          Event{.kind = "ForgetPeer", .labels = {{"node", t.node}}, .data = {{"node", t.node}}});
+      cb_.peer_lost(t.node);
+    }
+    if (t.kind == Kind::kNodeAlive) {
+      cb_.peer_back(t.node);
+      send_soon();
+    }
+  }
+  if (!transitions.empty()) cb_.dataset_changed();
+}
+
+// ---- documents --------------------------------------------------------------
+
+void Engine::Impl::on_commit(const json& before, const json& ops) {
+  const auto& doc = local_.document();
+  publish_document_change(config_.node_name, before, doc.committed(), doc.gen(), &ops, false);
+  cb_.dataset_changed();
+  send_now();
+}
+
+void Engine::Impl::publish_document_change(const std::string& node, const json& before,
+                                           const json& after, uint64_t gen, const json* ops,
+                                           bool from_peer) {
+  auto event = [&](std::string kind, json data) {
+    Event e{.kind = std::move(kind), .labels = {{"node", node}}, .data = std::move(data)};
+    if (from_peer) e.labels["from"] = "peer";
+    cb_.publish(std::move(e));
+  };
+  json data = {{"node", node}, {"gen", gen}, {"value", after}};
+  if (ops)
+    data["patch"] = *ops;
+  else
+    data["full"] = true;
+  event("NodeDataUpdated", std::move(data));
+  auto field = [](const json& doc, const char* key) {
+    return doc.is_object() && doc.contains(key) ? doc.at(key) : json();
+  };
+  if (field(before, "labels") != field(after, "labels"))
+    event("NodeStatusLabelsUpdated", {{"node", node}, {"labels", field(after, "labels")}});
+  if (field(before, "frozen") != field(after, "frozen"))
+    event("NodeFrozen", {{"node", node},
+                         {"frozen", field(after, "frozen")},
+                         {"frozen_at", field(after, "frozen_at")}});
+}
+
+// ---- rotation and status ------------------------------------------------------
+
+void Engine::Impl::rotate(std::optional<crypto::Secret> secret, RotateDone done) {
+  rotation_.request(secret, peers_.alive(), std::move(done));
+  send_now();  // the offer goes out now; alone, this also completes the switch
+}
+
+json Engine::Impl::hb_status() const {
+  json drops = json::object();
+  for (std::size_t i = 0; i < static_cast<std::size_t>(heartbeat::DropReason::kCount); ++i) {
+    auto r = static_cast<heartbeat::DropReason>(i);
+    drops[std::string(heartbeat::to_string(r))] = opener_.drops().get(r);
+  }
+  json paths = paths_.status(peers_);
+  uint64_t kernel_drops = 0;
+  for (const auto& p : paths) kernel_drops += p.value("kernel_drops", uint64_t{0});
+  return {{"node", config_.node_name},    {"boot", boot_},
+          {"paths", std::move(paths)},    {"dropped", std::move(drops)},
+          {"kernel_drops", kernel_drops}, {"key", rotation_.status()}};
+}
+
+// ---- the public face -----------------------------------------------------------
+
+Engine::Engine(asio::io_context& io, const Config& config, Callbacks callbacks)
+    : impl_(std::make_unique<Impl>(io, config, std::move(callbacks))) {}
+Engine::~Engine() = default;
+void Engine::start() { impl_->start(); }
+void Engine::stop() { impl_->stop(); }
+json Engine::dataset(const json& quorum) const { return impl_->dataset(quorum); }
+json Engine::hb_status() const { return impl_->hb_status(); }
+std::set<std::string> Engine::alive_peers() const { return impl_->alive_peers(); }
+void Engine::change(const NodeChange& change, std::function<void(uint64_t)> committed) {
+  impl_->change(change, std::move(committed));
+}
+void Engine::rotate(std::optional<crypto::Secret> secret, RotateDone done) {
+  impl_->rotate(std::move(secret), std::move(done));
+}
+uint64_t Engine::boot() const { return impl_->boot(); }
+std::size_t Engine::path_count() const { return impl_->path_count(); }
+
+}  // namespace vigil::agent

@@ -1,0 +1,153 @@
+#include "agent/engine/heartbeat_paths.h"
+
+#include <algorithm>
+#include <set>
+
+#include <boost/asio/ip/address.hpp>
+#include <nlohmann/json.hpp>
+
+#include "heartbeat/multicast_path.h"
+#include "heartbeat/unicast_path.h"
+#include "membership/peer_table.h"
+
+namespace vigil::agent {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+using std::chrono::milliseconds;
+
+namespace {
+
+heartbeat::Path::Endpoint to_endpoint(const Endpoint& e) {
+  return {asio::ip::make_address(e.host), e.port};
+}
+
+std::unique_ptr<heartbeat::Path> make_path(asio::io_context& io, const HeartbeatPathConfig& hb,
+                                           heartbeat::Path::Handler handler) {
+  if (hb.type == "multicast") {
+    heartbeat::MulticastOptions opts;
+    opts.group = asio::ip::make_address_v4(hb.addr);
+    opts.port = hb.port;
+    opts.intf = hb.intf;
+    opts.ttl = hb.ttl;
+    std::set<std::string> peers;
+    for (const auto& [name, ep] : hb.peers) peers.insert(name);
+    return std::make_unique<heartbeat::MulticastPath>(io, hb.id, opts, std::move(peers),
+                                                      std::move(handler));
+  }
+  std::map<std::string, heartbeat::Path::Endpoint> peers;
+  for (const auto& [name, ep] : hb.peers) peers[name] = to_endpoint(ep);
+  return std::make_unique<heartbeat::UnicastPath>(io, hb.id, to_endpoint(hb.listen),
+                                                  std::move(peers), std::move(handler));
+}
+
+}  // namespace
+
+HeartbeatPaths::HeartbeatPaths(asio::io_context& io, const Config& config, Receive on_receive,
+                               StateChange on_state, Heartbeat heartbeat)
+    : heartbeat_(std::move(heartbeat)) {
+  for (const auto& hb : config.hb) {
+    const std::size_t index = paths_.size();
+    auto path = make_path(
+        io, hb,
+        [on_receive, index](const std::string& id, std::span<const uint8_t> bytes,
+                            const heartbeat::Path::Endpoint&) { on_receive(index, id, bytes); });
+    path->on_state(on_state);
+    auto group = std::find_if(groups_.begin(), groups_.end(),
+                              [&](const Group& g) { return g.interval == hb.interval; });
+    if (group == groups_.end()) {
+      groups_.push_back({hb.interval, {}, std::make_unique<asio::steady_timer>(io)});
+      group = std::prev(groups_.end());
+    }
+    group->paths.push_back(path.get());
+    drops_.emplace_back();
+    paths_.push_back(std::move(path));
+  }
+}
+
+HeartbeatPaths::~HeartbeatPaths() { stop(); }
+
+void HeartbeatPaths::start() {
+  for (auto& p : paths_) p->start();
+  for (auto& g : groups_) tick(g);
+}
+
+void HeartbeatPaths::stop() {
+  for (auto& g : groups_) g.timer->cancel();
+  for (auto& p : paths_) p->stop();
+}
+
+void HeartbeatPaths::tick(Group& group) {
+  auto datagrams = heartbeat_();
+  for (auto* p : group.paths) p->send_all(datagrams);
+  group.timer->expires_after(group.interval);
+  group.timer->async_wait([this, &group](boost::system::error_code ec) {
+    if (!ec) tick(group);
+  });
+}
+
+void HeartbeatPaths::send_all(const Datagrams& datagrams) {
+  for (auto& p : paths_) p->send_all(datagrams);
+}
+
+void HeartbeatPaths::count_received(const std::string& path, const std::string& peer,
+                                    std::size_t bytes) {
+  auto& c = received_[{path, peer}];
+  ++c.datagrams;
+  c.bytes += bytes;
+}
+
+void HeartbeatPaths::count_drops(std::size_t index, const heartbeat::DropCounters& before,
+                                 const heartbeat::DropCounters& after) {
+  auto& mine = drops_[index];
+  for (std::size_t i = 0; i < after.by_reason.size(); ++i)
+    mine.by_reason[i] += after.by_reason[i] - before.by_reason[i];
+}
+
+json HeartbeatPaths::status(const membership::PeerTable& table) const {
+  json out = json::array();
+  auto now = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < paths_.size(); ++i) {
+    const auto& p = paths_[i];
+    const auto& c = p->counters();
+    json peers = json::object();
+    for (const auto& [name, ep] : p->peers()) {
+      json peer = {{"address", ep.address().to_string() + ":" + std::to_string(ep.port())},
+                   {"state", "unknown"},
+                   {"last_heard_ms", nullptr},
+                   {"received_datagrams", 0},
+                   {"received_bytes", 0}};
+      if (const auto* w = table.watcher(name, p->id())) {
+        peer["state"] = std::string(to_string(w->state()));
+        if (auto last = w->last_heard())
+          peer["last_heard_ms"] = std::chrono::duration_cast<milliseconds>(now - *last).count();
+      }
+      if (auto it = received_.find({p->id(), name}); it != received_.end()) {
+        peer["received_datagrams"] = it->second.datagrams;
+        peer["received_bytes"] = it->second.bytes;
+      }
+      peers[name] = std::move(peer);
+    }
+    json drops = json::object();
+    const auto& d = drops_[i];
+    for (std::size_t i = 0; i < d.by_reason.size(); ++i)
+      drops[std::string(heartbeat::to_string(static_cast<heartbeat::DropReason>(i)))] =
+          d.by_reason[i];
+    out.push_back({{"id", p->id()},
+                   {"type", std::string(p->type())},
+                   {"describe", p->describe()},
+                   {"up", p->up()},
+                   {"sent_datagrams", c.sent_datagrams},
+                   {"sent_bytes", c.sent_bytes},
+                   {"received_datagrams", c.received_datagrams},
+                   {"received_bytes", c.received_bytes},
+                   {"send_errors", c.send_errors},
+                   {"restarts", c.restarts},
+                   {"kernel_drops", c.kernel_drops},
+                   {"dropped", std::move(drops)},
+                   {"peers", std::move(peers)}});
+  }
+  return out;
+}
+
+}  // namespace vigil::agent

@@ -1,0 +1,94 @@
+// The node's heartbeat paths as one set: builds a driver per [hb.<id>] table
+// (unicast or multicast), sends on every path, paces each group of paths
+// that share an interval with one timer (so one sealed message goes out on
+// all of them and is applied once by receivers), and keeps per-path and
+// per-peer receive counters for `vigil hb status`.
+#ifndef VIGIL_AGENT_ENGINE_HEARTBEAT_PATHS_H_
+#define VIGIL_AGENT_ENGINE_HEARTBEAT_PATHS_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "agent/config/config.h"
+#include "heartbeat/drop_reason.h"
+#include "heartbeat/path.h"
+
+namespace vigil::membership {
+class PeerTable;
+}
+
+namespace vigil::agent {
+
+class HeartbeatPaths {
+ public:
+  using Datagrams = std::vector<std::vector<uint8_t>>;
+  /// A datagram arrived on path number `index` (config order), id `path`.
+  using Receive = std::function<void(std::size_t index, const std::string& path,
+                                     std::span<const uint8_t> bytes)>;
+  /// A path went up or down (reason says why it is down).
+  using StateChange =
+      std::function<void(const std::string& path, bool up, const std::string& reason)>;
+  /// Makes the datagrams of one heartbeat (called once per group tick).
+  using Heartbeat = std::function<Datagrams()>;
+
+  /// Builds one driver per `config.hb` entry; nothing is opened yet.
+  HeartbeatPaths(boost::asio::io_context& io, const Config& config, Receive on_receive,
+                 StateChange on_state, Heartbeat heartbeat);
+  ~HeartbeatPaths();
+
+  /// Opens every path (a path that cannot open retries by itself and never
+  /// stops the others) and starts the interval timers.
+  void start();
+  void stop();
+
+  /// Sends `datagrams` on every path now (commits, answers to peers).
+  void send_all(const Datagrams& datagrams);
+
+  /// Counts a datagram that authenticated as `peer` on `path`.
+  void count_received(const std::string& path, const std::string& peer, std::size_t bytes);
+  /// Adds the drops an Opener counted while handling one datagram of path
+  /// number `index`:
+  /// the difference between its counters `before` and `after`.
+  void count_drops(std::size_t index, const heartbeat::DropCounters& before,
+                   const heartbeat::DropCounters& after);
+
+  /// `hb status` JSON: {"paths": [{id, type, describe, up, sent/received
+  /// datagrams and bytes, send_errors, restarts, kernel_drops (datagrams
+  /// the kernel dropped at the full receive buffer), dropped: {reason: n},
+  /// peers: {name: {address, state, last_heard_ms, received_datagrams,
+  /// received_bytes}}}]}. last_heard_ms is ms ago, null when never heard.
+  nlohmann::json status(const membership::PeerTable& peers) const;
+
+  std::size_t size() const { return paths_.size(); }
+
+ private:
+  struct PeerCounters {
+    uint64_t datagrams = 0, bytes = 0;
+  };
+  struct Group {
+    std::chrono::milliseconds interval;
+    std::vector<heartbeat::Path*> paths;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+  void tick(Group& group);
+
+  Heartbeat heartbeat_;
+  std::vector<std::unique_ptr<heartbeat::Path>> paths_;
+  std::vector<Group> groups_;
+  std::vector<heartbeat::DropCounters> drops_;                            // by path index
+  std::map<std::pair<std::string, std::string>, PeerCounters> received_;  // (path, peer)
+};
+
+}  // namespace vigil::agent
+
+#endif  // VIGIL_AGENT_ENGINE_HEARTBEAT_PATHS_H_

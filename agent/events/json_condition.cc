@@ -1,0 +1,247 @@
+#include "agent/events/json_condition.h"
+
+#include <utility>
+
+#include "agent/base/bounded_json.h"
+#include "agent/events/dotted_path.h"
+
+namespace vigil::agent {
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_op_char(char c) { return c == '=' || c == '!' || c == '<' || c == '>'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Returns the length of a double-quoted token starting at s[0] == '"',
+// including both quotes, or npos when the closing quote is missing.
+std::size_t quoted_length(std::string_view s) {
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+bool is_truthy(const nlohmann::json& v) {
+  switch (v.type()) {
+    case nlohmann::json::value_t::null:
+      return false;
+    case nlohmann::json::value_t::boolean:
+      return v.get<bool>();
+    case nlohmann::json::value_t::number_integer:
+      return v.get<int64_t>() != 0;
+    case nlohmann::json::value_t::number_unsigned:
+      return v.get<uint64_t>() != 0;
+    case nlohmann::json::value_t::number_float:
+      return v.get<double>() != 0.0;
+    case nlohmann::json::value_t::string:
+      return !v.get_ref<const std::string&>().empty();
+    case nlohmann::json::value_t::array:
+    case nlohmann::json::value_t::object:
+      return !v.empty();
+    default:
+      return false;
+  }
+}
+
+// Three-way comparison of two numbers or two strings; nullopt for other or
+// mixed types.
+std::optional<int> compare(const nlohmann::json& a, const nlohmann::json& b) {
+  if (a.is_number() && b.is_number()) {
+    if (a.is_number_integer() && b.is_number_integer()) {
+      auto wide = [](const nlohmann::json& v) -> __int128 {
+        return v.is_number_unsigned() ? static_cast<__int128>(v.get<uint64_t>())
+                                      : static_cast<__int128>(v.get<int64_t>());
+      };
+      const __int128 x = wide(a), y = wide(b);
+      return x < y ? -1 : (x > y ? 1 : 0);
+    }
+    const double x = a.get<double>(), y = b.get<double>();
+    if (x < y) return -1;
+    if (x > y) return 1;
+    if (x == y) return 0;
+    return std::nullopt;  // NaN
+  }
+  if (a.is_string() && b.is_string()) {
+    const int c = a.get_ref<const std::string&>().compare(b.get_ref<const std::string&>());
+    return c < 0 ? -1 : (c > 0 ? 1 : 0);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+namespace {
+
+// The filter as quoted in a message: long ones are cut, so an error never
+// echoes a whole request body back.
+std::string quoted_filter(std::string_view text) {
+  constexpr std::size_t kMaxQuoted = 200;
+  if (text.size() <= kMaxQuoted) return std::string(text);
+  return std::string(text.substr(0, kMaxQuoted)) + "... (" + std::to_string(text.size()) +
+         " bytes)";
+}
+
+}  // namespace
+
+FilterError::FilterError(std::string_view text, std::string_view reason)
+    : std::invalid_argument("invalid filter '" + quoted_filter(text) + "': " +
+                            std::string(reason)),
+      reason_(reason) {}
+
+JsonCondition JsonCondition::parse(std::string_view text) {
+  JsonCondition c;
+  c.text = std::string(text);
+  const std::string_view s = trim(text);
+  auto fail = [&](std::string_view reason) { throw FilterError(text, reason); };
+  if (s.empty()) fail("empty condition");
+
+  if (is_op_char(s[0])) fail("missing path before the operator");
+
+  // The path runs to the first blank or operator character outside quotes.
+  std::size_t pos = 0;
+  while (pos < s.size() && !is_space(s[pos]) && !is_op_char(s[pos])) {
+    if (s[pos] == '"') {
+      const std::size_t len = quoted_length(s.substr(pos));
+      if (len == std::string_view::npos) fail("unterminated quoted path segment");
+      pos += len;
+    } else {
+      ++pos;
+    }
+  }
+  try {
+    for (auto& name : split_dotted_path(s.substr(0, pos))) {
+      Segment seg;
+      seg.wildcard = name == "*";
+      if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos &&
+          name.size() < 19)
+        seg.index = std::stoull(name);
+      seg.name = std::move(name);
+      c.path_.push_back(std::move(seg));
+    }
+  } catch (const std::invalid_argument& e) {
+    fail(e.what());
+  }
+
+  while (pos < s.size() && is_space(s[pos])) ++pos;
+  if (pos == s.size()) return c;  // bare path: exists and is truthy
+
+  // Operator.
+  const std::string_view rest = s.substr(pos);
+  static constexpr std::pair<std::string_view, Op> kOps[] = {
+      {"!=", Op::kNe}, {">=", Op::kGe}, {"<=", Op::kLe},
+      {"=", Op::kEq},  {">", Op::kGt},  {"<", Op::kLt},
+  };
+  if (rest.starts_with("==")) fail("unknown operator '==' (use '=')");
+  std::size_t op_len = 0;
+  for (const auto& [token, op] : kOps) {
+    if (rest.starts_with(token)) {
+      c.op_ = op;
+      op_len = token.size();
+      break;
+    }
+  }
+  if (op_len == 0) {
+    fail("expected an operator (= != > < >= <=) after the path, got '" + std::string(rest) + "'");
+  }
+
+  // Value.
+  const std::string_view value = trim(rest.substr(op_len));
+  if (value.empty()) {
+    fail("missing value after '" + std::string(rest.substr(0, op_len)) + "'");
+  }
+  c.value_text_ = std::string(value);
+  try {
+    c.value_ = parse_json_bounded(value, kMaxValueDepth);
+  } catch (const JsonTooDeep& e) {
+    fail(std::string("value: ") + e.what());
+  }
+  if (c.value_.is_discarded()) c.value_ = c.value_text_;
+  return c;
+}
+
+bool JsonCondition::has_wildcard() const noexcept {
+  for (const auto& seg : path_) {
+    if (seg.wildcard) return true;
+  }
+  return false;
+}
+
+void JsonCondition::collect(const nlohmann::json* node, std::size_t i,
+                            std::vector<const nlohmann::json*>& out) const {
+  if (i == path_.size()) {
+    out.push_back(node);  // nullptr: the path is missing
+    return;
+  }
+  const Segment& seg = path_[i];
+  if (seg.wildcard) {
+    if (node != nullptr && (node->is_object() || node->is_array())) {
+      for (const auto& child : *node) collect(&child, i + 1, out);
+    }
+    return;  // a missing node or a scalar has zero matches
+  }
+  const nlohmann::json* next = nullptr;
+  if (node != nullptr) {
+    if (node->is_object()) {
+      if (auto it = node->find(seg.name); it != node->end()) next = &*it;
+    } else if (node->is_array() && seg.index && *seg.index < node->size()) {
+      next = &(*node)[*seg.index];
+    }
+  }
+  collect(next, i + 1, out);
+}
+
+bool JsonCondition::equals(const nlohmann::json& v) const {
+  if (v.is_string() && !value_.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    return s == value_text_ || s == value_.dump();
+  }
+  return v == value_;
+}
+
+bool JsonCondition::holds(const nlohmann::json* leaf) const {
+  if (op_ == Op::kNe) return leaf == nullptr || !equals(*leaf);
+  if (leaf == nullptr) return false;
+  switch (op_) {
+    case Op::kTruthy:
+      return is_truthy(*leaf);
+    case Op::kEq:
+      return equals(*leaf);
+    default:
+      break;
+  }
+  const auto c = compare(*leaf, value_);
+  if (!c) return false;
+  switch (op_) {
+    case Op::kGt:
+      return *c > 0;
+    case Op::kLt:
+      return *c < 0;
+    case Op::kGe:
+      return *c >= 0;
+    case Op::kLe:
+      return *c <= 0;
+    default:
+      return false;
+  }
+}
+
+bool JsonCondition::evaluate(const nlohmann::json& root) const {
+  std::vector<const nlohmann::json*> leaves;
+  collect(&root, 0, leaves);
+  if (leaves.empty()) return false;
+  for (const auto* leaf : leaves) {
+    if (!holds(leaf)) return false;
+  }
+  return true;
+}
+
+}  // namespace vigil::agent

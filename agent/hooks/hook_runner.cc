@@ -1,0 +1,211 @@
+#include "agent/hooks/hook_runner.h"
+
+#include <chrono>
+#include <string>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+#include <nlohmann/json.hpp>
+
+#include "agent/events/event_bus.h"
+
+namespace vigil::agent {
+
+namespace bp = boost::process;
+namespace asio = boost::asio;
+
+namespace {
+
+bool is_exec_kind(const std::string& kind) { return kind.rfind("Exec", 0) == 0; }
+
+// How long to wait for a hook's stdout/stderr to reach EOF after it exited
+// (a background grandchild may keep the pipes open).
+constexpr std::chrono::seconds kDrainGrace{2};
+
+}  // namespace
+
+struct HookRunner::Run {
+  Run(asio::io_context& io, const HookConfig& h)
+      : hook(h), in(io), out(io), err(io), timer(io), drain(io) {}
+  HookConfig hook;
+  uint64_t event_id = 0;
+  std::string payload;
+  bp::async_pipe in, out, err;
+  asio::streambuf out_buf, err_buf;
+  bp::child child;
+  asio::steady_timer timer, drain;
+  std::chrono::steady_clock::time_point started;
+  int pending = 3;  // exit, stdout EOF, stderr EOF
+  bool exited = false, timed_out = false, done = false;
+  int exit_code = -1;
+  std::string error;
+};
+
+HookRunner::HookRunner(asio::io_context& io, EventBus& bus, std::vector<HookConfig> hooks)
+    : io_(io), bus_(bus), hooks_(std::move(hooks)) {}
+
+HookRunner::~HookRunner() { kill_all(); }
+
+std::size_t HookRunner::running() const { return runs_.size(); }
+
+void HookRunner::on_event(const Event& event) {
+  if (is_exec_kind(event.kind)) return;
+  for (const auto& hook : hooks_)
+    if (hook.wants(event.kind)) start(hook, event);
+}
+
+void HookRunner::kill_all() {
+  for (auto& run : runs_) {
+    std::error_code ec;
+    if (run->child.valid() && run->child.running(ec)) run->child.terminate(ec);
+  }
+}
+
+namespace {
+
+// Reads `pipe` line by line into the log until EOF, then calls `done`.
+void log_lines(bp::async_pipe& pipe, asio::streambuf& buf, std::string tag,
+               std::function<void()> done) {
+  asio::async_read_until(
+      pipe, buf, '\n',
+      [&pipe, &buf, tag = std::move(tag), done = std::move(done)](boost::system::error_code ec,
+                                                                  std::size_t n) mutable {
+        if (n > 0) {
+          std::string line(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + n);
+          buf.consume(n);
+          if (!line.empty() && line.back() == '\n') line.pop_back();
+          spdlog::info("{}: {}", tag, line);
+        }
+        if (ec) {
+          if (buf.size() > 0) {
+            std::string rest(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
+            buf.consume(buf.size());
+            spdlog::info("{}: {}", tag, rest);
+          }
+          done();
+          return;
+        }
+        log_lines(pipe, buf, std::move(tag), std::move(done));
+      });
+}
+
+}  // namespace
+
+void HookRunner::start(const HookConfig& hook, const Event& event) {
+  auto run = std::make_shared<Run>(io_, hook);
+  run->event_id = event.id;
+  run->payload = to_json(event).dump();
+
+  std::string exe = hook.command.front();
+  if (exe.find('/') == std::string::npos) {
+    auto found = bp::search_path(exe);
+    if (!found.empty()) exe = found.string();
+  }
+  std::vector<std::string> args(hook.command.begin() + 1, hook.command.end());
+
+  Event exec{.kind = "Exec",
+             .labels = {{"hook", hook.name}},
+             .data = {{"hook", hook.name},
+                      {"command", hook.command},
+                      {"event", {{"kind", event.kind}, {"id", event.id}}}}};
+  run->started = std::chrono::steady_clock::now();
+  try {
+    bp::environment env = boost::this_process::environment();
+    env["EVENT"] = run->payload;
+    env["VIGIL_EVENT"] = event.kind;
+    std::weak_ptr<Run> weak = run;
+    run->child =
+        bp::child(bp::exe = exe, bp::args = args, bp::std_in<run->in, bp::std_out> run->out,
+                  bp::std_err > run->err, env, io_, bp::limit_handles,
+                  bp::on_exit([this, weak](int code, const std::error_code& ec) {
+                    auto r = weak.lock();
+                    if (!r || r->exited) return;
+                    r->exited = true;
+                    r->exit_code = code;
+                    if (ec && r->error.empty()) r->error = ec.message();
+                    r->timer.cancel();
+                    // Give the pipes a bounded time to drain, then finish regardless.
+                    r->drain.expires_after(kDrainGrace);
+                    r->drain.async_wait([r](boost::system::error_code wec) {
+                      if (wec) return;
+                      boost::system::error_code ignore;
+                      r->out.close(ignore);
+                      r->err.close(ignore);
+                    });
+                    if (--r->pending == 0) finish(r);
+                  }));
+  } catch (const std::exception& e) {
+    exec.data["error"] = e.what();
+    bus_.publish(exec);
+    spdlog::error("hook {}: cannot start {}: {}", hook.name, exe, e.what());
+    bus_.publish(Event{.kind = "ExecFailed",
+                       .labels = {{"hook", hook.name}},
+                       .data = {{"hook", hook.name},
+                                {"exit_code", -1},
+                                {"duration_ms", 0},
+                                {"error", e.what()},
+                                {"event", {{"kind", event.kind}, {"id", event.id}}}}});
+    return;
+  }
+  exec.data["pid"] = run->child.id();
+  runs_.push_back(run);
+  bus_.publish(exec);
+  spdlog::info("hook {}: started pid {} for {} #{}", hook.name, run->child.id(), event.kind,
+               event.id);
+
+  asio::async_write(run->in, asio::buffer(run->payload),
+                    [run](boost::system::error_code, std::size_t) {
+                      boost::system::error_code ignore;
+                      run->in.close(ignore);
+                    });
+  std::string tag = hook.name + "[" + std::to_string(run->child.id()) + "]";
+  log_lines(run->out, run->out_buf, tag + " stdout", [this, run] {
+    if (--run->pending == 0) finish(run);
+  });
+  log_lines(run->err, run->err_buf, tag + " stderr", [this, run] {
+    if (--run->pending == 0) finish(run);
+  });
+  run->timer.expires_after(hook.timeout);
+  run->timer.async_wait([run](boost::system::error_code ec) {
+    if (ec || run->exited) return;
+    run->timed_out = true;
+    std::error_code tec;
+    run->child.terminate(tec);  // SIGKILL; on_exit follows
+  });
+}
+
+void HookRunner::finish(const std::shared_ptr<Run>& run) {
+  if (run->done) return;
+  run->done = true;
+  run->drain.cancel();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  run->started)
+                .count();
+  nlohmann::json data = {{"hook", run->hook.name},
+                         {"pid", run->child.id()},
+                         {"exit_code", run->exit_code},
+                         {"duration_ms", ms},
+                         {"event", {{"id", run->event_id}}}};
+  bool ok = run->exit_code == 0 && !run->timed_out && run->error.empty();
+  if (!ok) {
+    std::string reason = run->timed_out
+                             ? "timeout after " + std::to_string(run->hook.timeout.count()) + "ms"
+                         : !run->error.empty() ? run->error
+                                               : "exit code " + std::to_string(run->exit_code);
+    data["error"] = reason;
+    spdlog::warn("hook {}: pid {} failed: {} ({} ms)", run->hook.name, run->child.id(), reason, ms);
+  } else {
+    spdlog::info("hook {}: pid {} succeeded ({} ms)", run->hook.name, run->child.id(), ms);
+  }
+  bus_.publish(Event{.kind = ok ? "ExecSuccess" : "ExecFailed",
+                     .labels = {{"hook", run->hook.name}},
+                     .data = std::move(data)});
+  std::erase(runs_, run);
+}
+
+}  // namespace vigil::agent

@@ -1,0 +1,232 @@
+// The keyring file: JSON parsing and validation, and the atomic 0600 write.
+#include "agent/keys/keyring_file.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+namespace vigil::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+using nlohmann::json;
+
+// Wipes the bytes of a string that held secret material (hex or JSON text).
+void wipe(std::string& s) { sodium_memzero(s.data(), s.size()); }
+
+// Wipes the hex strings under "secrets" of a parsed or built keyring document.
+void wipe_secrets(json& doc) {
+  if (!doc.is_object()) return;
+  const auto secrets = doc.find("secrets");
+  if (secrets == doc.end() || !secrets->is_object()) return;
+  for (auto& value : *secrets) {
+    if (value.is_string()) wipe(value.get_ref<std::string&>());
+  }
+}
+
+// Runs `f` when the scope ends, on return or on exception.
+template <typename F>
+class OnScopeExit {
+ public:
+  explicit OnScopeExit(F f) : f_(std::move(f)) {}
+  ~OnScopeExit() { f_(); }
+  OnScopeExit(const OnScopeExit&) = delete;
+  OnScopeExit& operator=(const OnScopeExit&) = delete;
+
+ private:
+  F f_;
+};
+
+// What is wrong with `keyring`, or std::nullopt when it is valid.
+std::optional<std::string> keyring_problem(const StoredKeyring& keyring) {
+  if (keyring.secrets.empty()) return "no secrets";
+  if (keyring.secrets.begin()->first == 0) return "secret version 0 (versions start at 1)";
+  if (keyring.secrets.count(keyring.current) == 0) {
+    return "current version " + std::to_string(keyring.current) + " is not among the secrets";
+  }
+  return std::nullopt;
+}
+
+// A version written in canonical decimal (no sign, no leading zero), 1 to 2^32-1.
+std::optional<uint32_t> parse_version(std::string_view s) {
+  if (s.empty() || s.size() > 10 || s.front() == '0') return std::nullopt;
+  uint64_t v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > std::numeric_limits<uint32_t>::max()) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+// Reads the whole file into `out`; returns 0 or an errno value. `out` is sized
+// from fstat up front so that no reallocation leaves a copy of the secrets behind.
+int read_file(const fs::path& path, std::string& out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return err;
+  }
+  out.assign(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, out.data() + done, out.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return err;
+    }
+    done += static_cast<std::size_t>(n);
+    if (n == 0 || done == out.size()) break;
+  }
+  ::close(fd);
+  out.resize(done);
+  return 0;
+}
+
+// Builds the keyring from a parsed document; throws std::runtime_error(reason).
+StoredKeyring from_json(const json& doc) {
+  if (!doc.is_object()) throw std::runtime_error("not a JSON object");
+  for (const auto& [key, value] : doc.items()) {
+    if (key != "current" && key != "secrets") {
+      throw std::runtime_error("unexpected key '" + key + "'");
+    }
+  }
+  StoredKeyring keyring;
+  const auto current = doc.find("current");
+  if (current == doc.end()) throw std::runtime_error("'current' is missing");
+  if (!current->is_number_unsigned() || current->get<uint64_t>() == 0 ||
+      current->get<uint64_t>() > std::numeric_limits<uint32_t>::max()) {
+    throw std::runtime_error("'current' must be a version number >= 1");
+  }
+  keyring.current = current->get<uint32_t>();
+  const auto secrets = doc.find("secrets");
+  if (secrets == doc.end()) throw std::runtime_error("'secrets' is missing");
+  if (!secrets->is_object()) throw std::runtime_error("'secrets' must be an object");
+  for (const auto& [key, value] : secrets->items()) {
+    const auto version = parse_version(key);
+    if (!version) throw std::runtime_error("secret version '" + key + "' is not a number >= 1");
+    const std::string where = "secret version " + key + ": ";
+    if (!value.is_string()) throw std::runtime_error(where + "must be a string");
+    try {
+      keyring.secrets[*version] = crypto::parse_secret_hex(value.get_ref<const std::string&>());
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(where + e.what());
+    }
+  }
+  if (const auto problem = keyring_problem(keyring)) throw std::runtime_error(*problem);
+  return keyring;
+}
+
+// The file's text: the JSON document and a newline. (The buffers nlohmann::json
+// grows while dumping are freed without a wipe; only the result is wiped.)
+std::string to_text(const StoredKeyring& keyring) {
+  json doc = {{"current", keyring.current}, {"secrets", json::object()}};
+  OnScopeExit wipe_doc([&doc] { wipe_secrets(doc); });
+  for (const auto& [version, secret] : keyring.secrets) {
+    char hex[2 * crypto::kSecretBytes + 1];
+    sodium_bin2hex(hex, sizeof hex, secret.data(), secret.size());
+    doc["secrets"][std::to_string(version)] = std::string(hex);
+    sodium_memzero(hex, sizeof hex);
+  }
+  std::string text = doc.dump();
+  text.push_back('\n');
+  return text;
+}
+
+[[noreturn]] void fail(const fs::path& path, std::string_view operation, int err) {
+  throw std::runtime_error(path.string() + ": " + std::string(operation) + ": " +
+                           std::system_category().message(err));
+}
+
+// The temporary file of a save: closed and removed at scope exit unless it was
+// renamed over the target.
+struct TempFile {
+  fs::path path;
+  int fd = -1;
+  bool renamed = false;
+
+  ~TempFile() {
+    if (fd >= 0) ::close(fd);
+    if (!renamed) ::unlink(path.c_str());
+  }
+};
+
+}  // namespace
+
+std::optional<StoredKeyring> load_keyring_file(const fs::path& path) {
+  std::string text;
+  OnScopeExit wipe_text([&text] { wipe(text); });
+  if (const int err = read_file(path, text); err != 0) {
+    if (err == ENOENT) return std::nullopt;
+    fail(path, "read", err);
+  }
+  json doc;
+  OnScopeExit wipe_doc([&doc] { wipe_secrets(doc); });
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    // e.what() quotes the last token read, which may be secret: give the position only.
+    throw std::runtime_error(path.string() + ": not valid JSON (at byte " + std::to_string(e.byte) +
+                             ")");
+  }
+  try {
+    return from_json(doc);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path.string() + ": " + e.what());
+  }
+}
+
+void save_keyring_file(const fs::path& path, const StoredKeyring& keyring) {
+  if (const auto problem = keyring_problem(keyring)) {
+    throw std::invalid_argument(path.string() + ": " + *problem);
+  }
+  std::string text = to_text(keyring);
+  OnScopeExit wipe_text([&text] { wipe(text); });
+
+  TempFile tmp{fs::path(path.string() + ".tmp." + std::to_string(::getpid()))};
+  tmp.fd = ::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (tmp.fd < 0) fail(path, "create temporary file", errno);
+  // The mode given to open() is filtered by the umask, and O_TRUNC keeps the
+  // mode of a stale temporary file.
+  if (::fchmod(tmp.fd, 0600) != 0) fail(path, "fchmod", errno);
+  for (std::size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(tmp.fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(path, "write", errno);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(tmp.fd) != 0) fail(path, "fsync", errno);
+  const int fd = std::exchange(tmp.fd, -1);
+  if (::close(fd) != 0) fail(path, "close", errno);
+  if (::rename(tmp.path.c_str(), path.c_str()) != 0) fail(path, "rename", errno);
+  tmp.renamed = true;
+
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) fail(path, "open directory", errno);
+  const int sync_rc = ::fsync(dir_fd);
+  const int sync_err = errno;
+  ::close(dir_fd);
+  if (sync_rc != 0) fail(path, "fsync directory", sync_err);
+}
+
+}  // namespace vigil::agent

@@ -1,0 +1,152 @@
+#include "agent/keys/secret_rotation.h"
+
+#include <sodium.h>
+
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/keys/keyring_file.h"
+
+namespace vigil::agent {
+
+using json = nlohmann::json;
+
+namespace {
+
+// An offer that could not be taken is tried again this much later, not on
+// every heartbeat of the leader.
+constexpr std::chrono::seconds kOfferRetry{5};
+
+std::filesystem::path keyring_path(const Config& c) { return c.var_dir / "keyring.json"; }
+
+membership::KeyRotation load_rotation(const Config& config, crypto::Keyring& ring,
+                                      membership::KeyRotation::Options options) {
+  StoredKeyring stored{.current = 1, .secrets = {{1, config.secret}}};
+  if (auto file = load_keyring_file(keyring_path(config))) stored = std::move(*file);
+  return membership::KeyRotation(ring, config.cluster_name, stored.secrets, stored.current,
+                                 options);
+}
+
+}  // namespace
+
+SecretRotation::SecretRotation(const Config& config, crypto::Keyring& ring, Publish publish,
+                               membership::KeyRotation::Options options)
+    : config_(config),
+      peers_(config.nodes.begin(), config.nodes.end()),
+      file_(keyring_path(config)),
+      publish_(std::move(publish)),
+      rotation_(load_rotation(config, ring, options)) {
+  peers_.erase(config.node_name);
+}
+
+bool SecretRotation::save(std::optional<heartbeat::KeyOffer> extra, std::string& error) {
+  StoredKeyring k{.current = rotation_.current(), .secrets = rotation_.secrets()};
+  if (extra) k.secrets[extra->version] = extra->secret;
+  try {
+    save_keyring_file(file_, k);
+    return true;
+  } catch (const std::exception& e) {
+    error = e.what();
+    return false;
+  }
+}
+
+void SecretRotation::error(uint32_t version, const std::string& what) {
+  spdlog::error("secret rotation to version {}: {}", version, what);
+  publish_(Event{.kind = "HeartbeatRotateError", .data = {{"version", version}, {"error", what}}});
+}
+
+void SecretRotation::on_message(const std::string& sender, const heartbeat::Message& msg,
+                                Clock::time_point now) {
+  rotation_.heard(sender, msg.key_versions);
+  if (!msg.key_offer) return;
+  const auto& offer = *msg.key_offer;
+  auto check = rotation_.check_offer(offer);
+  if (check == membership::KeyRotation::OfferCheck::kHeld) return;
+  if (auto it = retry_after_.find(offer.version); it != retry_after_.end() && now < it->second)
+    return;
+  retry_after_[offer.version] = now + kOfferRetry;
+  if (check == membership::KeyRotation::OfferCheck::kConflict) {
+    error(offer.version, sender + " offers another secret for a version held here");
+    return;
+  }
+  publish_(Event{.kind = "HeartbeatRotateRequest",
+                 .data = {{"version", offer.version}, {"leader", sender}}});
+  std::string why;
+  if (!save(offer, why)) {
+    error(offer.version, "cannot save the new secret: " + why);
+    return;
+  }
+  rotation_.stage(offer);
+  retry_after_.erase(offer.version);
+  spdlog::info("secret version {} from {} staged", offer.version, sender);
+  publish_(Event{.kind = "HeartbeatSecretUpdated",
+                 .data = {{"version", offer.version}, {"from", sender}}});
+}
+
+void SecretRotation::prepare(heartbeat::Message& msg, Clock::time_point now) {
+  const auto sel = rotation_.select(peers_, now);
+  const auto retired = rotation_.retire_expired(now);
+  if (sel.switched_to || !retired.empty()) {
+    std::string why;
+    if (!save(std::nullopt, why)) spdlog::error("cannot save the keyring: {}", why);
+  }
+  if (sel.switched_to) {
+    spdlog::info("heartbeats now sealed with secret version {}", *sel.switched_to);
+    publish_(Event{.kind = "HeartbeatRotateSuccess", .data = {{"version", *sel.switched_to}}});
+  }
+  for (uint32_t v : retired) spdlog::info("secret version {} retired", v);
+  if (sel.succeeded && waiting_) {
+    waiting_(200, {{"version", *sel.succeeded}});
+    waiting_ = nullptr;
+  }
+  if (sel.failed) {
+    const std::string what = "not acknowledged by every node within the timeout";
+    error(*sel.failed, what);
+    if (waiting_) {
+      waiting_(504, {{"error", "secret version " + std::to_string(*sel.failed) + " " + what}});
+      waiting_ = nullptr;
+    }
+  }
+  msg.key_versions = rotation_.versions();
+  msg.key_offer = rotation_.offer();
+}
+
+void SecretRotation::request(std::optional<crypto::Secret> secret,
+                             const std::set<std::string>& alive, Done done) {
+  if (rotation_.leading())
+    return done(409, {{"error", "a secret rotation led by this node is in progress"}});
+  for (const auto& n : config_.nodes) {
+    if (n != config_.node_name && !alive.count(n))
+      return done(409, {{"error", "node " + n +
+                                      " is not alive: a rotation needs every node of the "
+                                      "cluster alive"}});
+  }
+  crypto::Secret s;
+  if (secret)
+    s = *secret;
+  else
+    randombytes_buf(s.data(), s.size());
+  const heartbeat::KeyOffer offer{.version = rotation_.next_version(), .secret = s};
+  sodium_memzero(s.data(), s.size());
+  std::string why;
+  if (!save(offer, why)) {
+    error(offer.version, "cannot save the new secret: " + why);
+    return done(500, {{"error", "cannot save the new secret: " + why}});
+  }
+  rotation_.start(offer.secret, Clock::now());
+  waiting_ = std::move(done);
+  spdlog::info("secret rotation to version {} started", offer.version);
+  publish_(Event{.kind = "HeartbeatRotateRequest",
+                 .data = {{"version", offer.version}, {"leader", config_.node_name}}});
+}
+
+json SecretRotation::status() const {
+  return {{"current", rotation_.current()},
+          {"versions", rotation_.versions()},
+          {"rotating", rotation_.leading()}};
+}
+
+}  // namespace vigil::agent

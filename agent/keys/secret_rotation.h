@@ -1,0 +1,83 @@
+// The daemon's side of secret rotation: membership/key_rotation.h decides,
+// this keeps <var_dir>/keyring.json in step (agent/keyring_file.h), publishes
+// the events and answers `vigil hb rotate`.
+//
+// Events (seed 001 kinds), labelled node=<this node>:
+//   HeartbeatRotateRequest  {version, leader}   a rotation started here, or an
+//                                               offer of a new version arrived
+//   HeartbeatSecretUpdated  {version, from}     a new version was persisted and
+//                                               is accepted from now on
+//   HeartbeatRotateSuccess  {version}           this node seals with `version`
+//   HeartbeatRotateError    {version, error}    a version could not be saved,
+//                                               was offered with another secret,
+//                                               or a rotation led here timed out
+//
+// Runs on the daemon's io_context thread; not thread-safe.
+#ifndef VIGIL_AGENT_KEYS_SECRET_ROTATION_H_
+#define VIGIL_AGENT_KEYS_SECRET_ROTATION_H_
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "agent/config/config.h"
+#include "agent/events/event.h"
+#include "crypto/keyring.h"
+#include "heartbeat/message.h"
+#include "membership/key_rotation.h"
+
+namespace vigil::agent {
+
+class SecretRotation {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Publish = std::function<void(Event)>;
+  /// The answer to a rotate request: an HTTP status and a JSON body.
+  using Done = std::function<void(int status, const nlohmann::json& answer)>;
+
+  /// Loads <var_dir>/keyring.json when it exists, else starts from the
+  /// config's secret as version 1, and fills `ring`. Throws
+  /// std::runtime_error("<path>: <reason>") for a keyring file that cannot be
+  /// read or used.
+  SecretRotation(const Config& config, crypto::Keyring& ring, Publish publish,
+                 membership::KeyRotation::Options options = {});
+
+  /// A decoded message from `sender`: its key versions, and its offer.
+  void on_message(const std::string& sender, const heartbeat::Message& msg, Clock::time_point now);
+  /// Before sealing a heartbeat: chooses the sealing version (the newest
+  /// every node of the cluster holds), retires old versions, ends a rotation
+  /// led here, and adds the key versions and the offer to `msg`.
+  void prepare(heartbeat::Message& msg, Clock::time_point now);
+
+  /// `vigil hb rotate`: starts a rotation led here with `secret` (random
+  /// when absent). `done` runs once: 200 {"version"} when this node seals
+  /// with the new version; 409 {"error"} refused (a node of the cluster is
+  /// not alive, or a rotation is in progress); 500 {"error"} the keyring
+  /// file could not be written; 504 {"error"} not acknowledged in time.
+  void request(std::optional<crypto::Secret> secret, const std::set<std::string>& alive, Done done);
+
+  /// For `hb status`: {"current": v, "versions": [...], "rotating": bool}.
+  nlohmann::json status() const;
+
+ private:
+  bool save(std::optional<heartbeat::KeyOffer> extra, std::string& error);
+  void error(uint32_t version, const std::string& what);
+
+  const Config& config_;
+  std::set<std::string> peers_;  // every other node of the cluster
+  std::filesystem::path file_;
+  Publish publish_;
+  membership::KeyRotation rotation_;
+  Done waiting_;  // the rotate request led here, until it ends
+  // Offers that could not be taken: version -> when to try again.
+  std::map<uint32_t, Clock::time_point> retry_after_;
+};
+
+}  // namespace vigil::agent
+
+#endif  // VIGIL_AGENT_KEYS_SECRET_ROTATION_H_

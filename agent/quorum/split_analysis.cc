@@ -1,0 +1,185 @@
+#include "agent/quorum/split_analysis.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "agent/quorum/arbitrator_probe.h"
+
+namespace vigil::agent {
+
+using json = nlohmann::json;
+
+std::optional<std::string> run_split_action(const std::string& action) {
+  char key = 0;
+  if (action == "crash") key = 'c';
+  if (action == "reboot") key = 'b';
+  if (key == 0) return std::nullopt;  // "disabled"
+  std::ofstream trigger("/proc/sysrq-trigger");
+  if (!trigger) return std::string("open /proc/sysrq-trigger: ") + std::strerror(errno);
+  trigger << key << std::flush;
+  if (!trigger) return std::string("write /proc/sysrq-trigger: ") + std::strerror(errno);
+  return std::nullopt;  // not reached for crash and reboot when they work
+}
+
+struct SplitAnalysis::Arbitrator {
+  const ArbitratorConfig& config;
+  ArbitratorProbe probe;
+  std::optional<bool> reachable;  // unknown before the first check
+  std::string error;
+};
+
+SplitAnalysis::SplitAnalysis(boost::asio::io_context& io, const Config& config, AliveNodes alive,
+                             Publish publish, Action action)
+    : io_(io),
+      config_(config),
+      alive_(std::move(alive)),
+      publish_(std::move(publish)),
+      action_(std::move(action)),
+      refresh_timer_(io) {
+  for (const auto& a : config_.arbitrators)
+    arbitrators_.emplace_back(new Arbitrator{a, ArbitratorProbe(io_, a.uri, a.timeout), {}, {}});
+}
+
+SplitAnalysis::~SplitAnalysis() = default;
+
+void SplitAnalysis::start() {
+  if (!arbitrators_.empty()) refresh();
+}
+
+void SplitAnalysis::stop() {
+  refresh_timer_.cancel();
+  alive_token_ = std::make_shared<char>(0);  // drops the callbacks of checks in flight
+  analysing_ = false;
+  lost_while_analysing_.clear();
+}
+
+void SplitAnalysis::refresh() {
+  check_all([] {});
+  refresh_timer_.expires_after(kArbitratorRefresh);
+  refresh_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) refresh();
+  });
+}
+
+void SplitAnalysis::check_all(std::function<void()> then) {
+  if (arbitrators_.empty()) {
+    then();
+    return;
+  }
+  auto left = std::make_shared<std::size_t>(arbitrators_.size());
+  auto done = std::make_shared<std::function<void()>>(std::move(then));
+  for (auto& a : arbitrators_) {
+    a->probe.check([this, token = std::weak_ptr<char>(alive_token_), arb = a.get(), left,
+                    done](const ArbitratorCheck& r) {
+      if (token.expired()) return;
+      on_checked(*arb, r.reachable, r.error);
+      if (--*left == 0) (*done)();
+    });
+  }
+}
+
+void SplitAnalysis::on_checked(Arbitrator& a, bool reachable, const std::string& error) {
+  const std::optional<bool> before = a.reachable;
+  a.reachable = reachable;
+  a.error = reachable ? std::string() : error;
+  if (before == a.reachable) return;
+  if (reachable) {
+    spdlog::info("arbitrator {} ({}) is reachable", a.config.name, a.config.uri.text());
+  } else {
+    spdlog::warn("arbitrator {} ({}) is not reachable: {}", a.config.name, a.config.uri.text(),
+                 error);
+    publish_(Event{
+        .kind = "ArbitratorError",
+        .labels = {{"arbitrator", a.config.name}},
+        .data = {{"arbitrator", a.config.name}, {"uri", a.config.uri.text()}, {"error", error}}});
+  }
+  json reach = json::object();
+  for (const auto& x : arbitrators_)
+    reach[x->config.name] = x->reachable ? json(*x->reachable) : json();
+  publish_(Event{.kind = "NodeStatusArbitratorsUpdated", .data = {{"arbitrators", reach}}});
+}
+
+void SplitAnalysis::peer_lost(const std::string& node) {
+  if (!config_.quorum) return;
+  lost_while_analysing_.push_back(node);
+  if (analysing_) return;  // the analysis in flight counts this loss too
+  analysing_ = true;
+  check_all([this] {
+    analysing_ = false;
+    std::string lost;
+    for (const auto& n : lost_while_analysing_) lost += (lost.empty() ? "" : ",") + n;
+    lost_while_analysing_.clear();
+    count_and_act(lost);
+  });
+}
+
+membership::QuorumCount SplitAnalysis::count(std::size_t alive_nodes) const {
+  std::vector<membership::ArbitratorVote> votes;
+  for (const auto& a : arbitrators_)
+    votes.push_back({a->config.name, a->config.weight, a->reachable.value_or(false)});
+  return membership::count_votes(config_.nodes.size(), alive_nodes, votes);
+}
+
+void SplitAnalysis::peer_back(const std::string&) {
+  if (!config_.quorum || armed_) return;
+  const auto c = count(alive_().size());
+  if (!c.has_quorum()) return;
+  armed_ = true;
+  spdlog::info("quorum regained: {} of {} votes (needed {})", c.present, c.total, c.needed);
+}
+
+void SplitAnalysis::count_and_act(const std::string& lost) {
+  json reach = json::object();
+  for (const auto& a : arbitrators_) reach[a->config.name] = a->reachable.value_or(false);
+  const auto alive = alive_();
+  const auto c = count(alive.size());
+  if (c.has_quorum()) {
+    spdlog::info("split analysis after losing {}: quorum held, {} of {} votes (needed {})", lost,
+                 c.present, c.total, c.needed);
+    armed_ = true;
+    return;
+  }
+  if (!armed_) {
+    spdlog::warn("split analysis after losing {}: still no quorum, {} of {} votes (needed {})",
+                 lost, c.present, c.total, c.needed);
+    return;
+  }
+  armed_ = false;
+  const std::string& action = config_.split_action;
+  spdlog::critical(
+      "split analysis after losing {}: NO QUORUM, {} of {} votes (needed {}); split action: {}",
+      lost, c.present, c.total, c.needed, action);
+  publish_(
+      Event{.kind = "NodeSplitAction",
+            .data = {{"action", action},
+                     {"lost", lost},
+                     {"votes", {{"total", c.total}, {"present", c.present}, {"needed", c.needed}}},
+                     {"alive", alive},
+                     {"arbitrators", reach}}});
+  if (action == "disabled") return;
+  spdlog::default_logger()->flush();
+  if (auto failure = action_(action)) spdlog::error("split action {} failed: {}", action, *failure);
+}
+
+json SplitAnalysis::status() const {
+  json arbitrators = json::object();
+  for (const auto& a : arbitrators_) {
+    arbitrators[a->config.name] = {
+        {"uri", a->config.uri.text()},
+        {"weight", a->config.weight},
+        {"reachable", a->reachable ? json(*a->reachable) : json()},
+        {"error", a->reachable.value_or(true) ? json() : json(a->error)}};
+  }
+  const auto c = count(alive_().size());
+  return {{"enabled", config_.quorum},
+          {"split_action", config_.split_action},
+          {"has_quorum", c.has_quorum()},
+          {"votes", {{"total", c.total}, {"present", c.present}, {"needed", c.needed}}},
+          {"arbitrators", std::move(arbitrators)}};
+}
+
+}  // namespace vigil::agent

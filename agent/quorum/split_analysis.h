@@ -1,0 +1,107 @@
+// Split analysis (DESIGN "Membership"): after a peer goes stale, does this
+// node's side still hold a majority of the votes? If not, publish
+// NodeSplitAction and run node.split_action.
+//
+// The votes are counted by membership/quorum.h: alive nodes plus the weights
+// of the arbitrators this node reaches. Arbitrators are checked
+//   - every kArbitratorRefresh, so `daemon status` shows their state, and
+//   - again right after a peer is lost, before the count.
+// Only with cluster.quorum = true does a lost majority lead to an action; the
+// analysis is then run once per peer lost, and the action once per loss of
+// the majority (it is armed again when a count finds a majority).
+//
+// Events (seed 001 kinds), all labelled node=<this node>:
+//   NodeSplitAction              {action, votes: {total, present, needed},
+//                                 alive: [nodes], arbitrators: {name: reachable}}
+//   ArbitratorError              {arbitrator, uri, error}, when a check fails
+//                                after a success or as the first check
+//   NodeStatusArbitratorsUpdated {arbitrators: {name: reachable}}, when any
+//                                arbitrator's reachability changes
+//
+// Runs on the daemon's io_context thread; not thread-safe.
+#ifndef VIGIL_AGENT_QUORUM_SPLIT_ANALYSIS_H_
+#define VIGIL_AGENT_QUORUM_SPLIT_ANALYSIS_H_
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "agent/config/config.h"
+#include "agent/events/event.h"
+#include "membership/quorum.h"
+
+namespace vigil::agent {
+
+class ArbitratorProbe;
+
+/// Period of the arbitrator checks that keep their status fresh.
+inline constexpr std::chrono::seconds kArbitratorRefresh{10};
+
+/// Runs a split action: "crash" (sysrq c: the kernel panics at once),
+/// "reboot" (sysrq b: immediate reboot, no sync) or "disabled" (nothing).
+/// Writes to /proc/sysrq-trigger, which needs root; returns the reason when
+/// that fails, std::nullopt otherwise. These are the actions of OpenSVC's
+/// node.split_action: a node without quorum must stop running services at
+/// once, before the other side takes them over.
+std::optional<std::string> run_split_action(const std::string& action);
+
+class SplitAnalysis {
+ public:
+  /// The alive nodes, this one included.
+  using AliveNodes = std::function<std::vector<std::string>()>;
+  using Publish = std::function<void(Event)>;
+  /// Runs the action; returns the failure reason, if any.
+  using Action = std::function<std::optional<std::string>(const std::string& action)>;
+
+  SplitAnalysis(boost::asio::io_context& io, const Config& config, AliveNodes alive,
+                Publish publish, Action action = run_split_action);
+  ~SplitAnalysis();
+
+  /// Starts the periodic arbitrator checks (the first one at once).
+  void start();
+  /// Cancels the checks and any analysis in progress.
+  void stop();
+
+  /// A peer went stale (after ForgetPeer). With quorum enabled, checks every
+  /// arbitrator now, then counts the votes and acts on a lost majority.
+  void peer_lost(const std::string& node);
+  /// A peer came back: a count with a majority arms the action again.
+  void peer_back(const std::string& node);
+
+  /// .cluster.quorum of the dataset: {enabled, split_action, has_quorum,
+  /// votes: {total, present, needed}, arbitrators: {name: {uri, weight,
+  /// reachable (null before the first check), error (null when reachable)}}}.
+  nlohmann::json status() const;
+
+ private:
+  struct Arbitrator;
+  void check_all(std::function<void()> then);
+  void on_checked(Arbitrator& a, bool reachable, const std::string& error);
+  void refresh();
+  void count_and_act(const std::string& lost);
+  /// The votes with `alive_nodes` alive and the arbitrators' last states.
+  membership::QuorumCount count(std::size_t alive_nodes) const;
+
+  boost::asio::io_context& io_;
+  const Config& config_;
+  AliveNodes alive_;
+  Publish publish_;
+  Action action_;
+  std::vector<std::unique_ptr<Arbitrator>> arbitrators_;
+  boost::asio::steady_timer refresh_timer_;
+  bool armed_ = true;       // the next lost majority runs the action
+  bool analysing_ = false;  // checks for an analysis are in flight
+  std::vector<std::string> lost_while_analysing_;
+  std::shared_ptr<char> alive_token_ = std::make_shared<char>(0);
+};
+
+}  // namespace vigil::agent
+
+#endif  // VIGIL_AGENT_QUORUM_SPLIT_ANALYSIS_H_
