@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "agent/base/blocking_worker.h"
 #include "agent/base/clock.h"
 #include "agent/base/version.h"
 #include "agent/engine/dataset.h"
@@ -107,6 +108,7 @@ class Engine::Impl {
   Callbacks cb_;
   uint64_t boot_;
   crypto::Keyring keyring_;
+  BlockingWorker disk_;  // keyring saves
   SecretRotation rotation_;
   heartbeat::Sealer sealer_;
   heartbeat::Opener opener_;
@@ -129,7 +131,8 @@ Engine::Impl::Impl(asio::io_context& io, const Config& config, Callbacks callbac
         crypto::init();
         return crypto::Keyring();
       }()),
-      rotation_(config_, keyring_, [this](Event e) { cb_.publish(std::move(e)); }),
+      disk_(io_),
+      rotation_(config_, keyring_, disk_, [this](Event e) { cb_.publish(std::move(e)); }),
       sealer_(crypto::cluster_id(config_.cluster_name), config_.node_name, boot_, keyring_),
       opener_(crypto::cluster_id(config_.cluster_name), config_.node_name,
               std::set<std::string>(config_.nodes.begin(), config_.nodes.end()), keyring_,

@@ -31,26 +31,27 @@ membership::KeyRotation load_rotation(const Config& config, crypto::Keyring& rin
 
 }  // namespace
 
-SecretRotation::SecretRotation(const Config& config, crypto::Keyring& ring, Publish publish,
+SecretRotation::SecretRotation(const Config& config, crypto::Keyring& ring,
+                               BlockingWorker& worker, Publish publish,
                                membership::KeyRotation::Options options)
     : config_(config),
       peers_(config.nodes.begin(), config.nodes.end()),
       file_(keyring_path(config)),
+      worker_(worker),
       publish_(std::move(publish)),
       rotation_(load_rotation(config, ring, options)) {
   peers_.erase(config.node_name);
 }
 
-bool SecretRotation::save(std::optional<heartbeat::KeyOffer> extra, std::string& error) {
+void SecretRotation::save(std::optional<heartbeat::KeyOffer> extra,
+                          std::function<void(const std::string&)> done) {
   StoredKeyring k{.current = rotation_.current(), .secrets = rotation_.secrets()};
   if (extra) k.secrets[extra->version] = extra->secret;
-  try {
-    save_keyring_file(file_, k);
-    return true;
-  } catch (const std::exception& e) {
-    error = e.what();
-    return false;
-  }
+  worker_.submit([file = file_, k = std::move(k)] { save_keyring_file(file, k); },
+                 [alive = std::weak_ptr<bool>(alive_), done = std::move(done)](
+                     const std::string& error) {
+                   if (!alive.expired()) done(error);
+                 });
 }
 
 void SecretRotation::error(uint32_t version, const std::string& what) {
@@ -65,6 +66,7 @@ void SecretRotation::on_message(const std::string& sender, const heartbeat::Mess
   const auto& offer = *msg.key_offer;
   auto check = rotation_.check_offer(offer);
   if (check == membership::KeyRotation::OfferCheck::kHeld) return;
+  if (saving_.count(offer.version)) return;
   if (auto it = retry_after_.find(offer.version); it != retry_after_.end() && now < it->second)
     return;
   retry_after_[offer.version] = now + kOfferRetry;
@@ -74,24 +76,27 @@ void SecretRotation::on_message(const std::string& sender, const heartbeat::Mess
   }
   publish_(Event{.kind = "HeartbeatRotateRequest",
                  .data = {{"version", offer.version}, {"leader", sender}}});
-  std::string why;
-  if (!save(offer, why)) {
-    error(offer.version, "cannot save the new secret: " + why);
-    return;
-  }
-  rotation_.stage(offer);
-  retry_after_.erase(offer.version);
-  spdlog::info("secret version {} from {} staged", offer.version, sender);
-  publish_(Event{.kind = "HeartbeatSecretUpdated",
-                 .data = {{"version", offer.version}, {"from", sender}}});
+  saving_.insert(offer.version);
+  save(offer, [this, offer, sender](const std::string& why) {
+    saving_.erase(offer.version);
+    if (!why.empty()) return error(offer.version, "cannot save the new secret: " + why);
+    // Checked again: the keyring may have moved on while the save ran.
+    if (rotation_.check_offer(offer) != membership::KeyRotation::OfferCheck::kNew) return;
+    rotation_.stage(offer);
+    retry_after_.erase(offer.version);
+    spdlog::info("secret version {} from {} staged", offer.version, sender);
+    publish_(Event{.kind = "HeartbeatSecretUpdated",
+                   .data = {{"version", offer.version}, {"from", sender}}});
+  });
 }
 
 void SecretRotation::prepare(heartbeat::Message& msg, Clock::time_point now) {
   const auto sel = rotation_.select(peers_, now);
   const auto retired = rotation_.retire_expired(now);
   if (sel.switched_to || !retired.empty()) {
-    std::string why;
-    if (!save(std::nullopt, why)) spdlog::error("cannot save the keyring: {}", why);
+    save(std::nullopt, [](const std::string& why) {
+      if (!why.empty()) spdlog::error("cannot save the keyring: {}", why);
+    });
   }
   if (sel.switched_to) {
     spdlog::info("heartbeats now sealed with secret version {}", *sel.switched_to);
@@ -116,7 +121,7 @@ void SecretRotation::prepare(heartbeat::Message& msg, Clock::time_point now) {
 
 void SecretRotation::request(std::optional<crypto::Secret> secret,
                              const std::set<std::string>& alive, Done done) {
-  if (rotation_.leading())
+  if (rotation_.leading() || starting_)
     return done(409, {{"error", "a secret rotation led by this node is in progress"}});
   for (const auto& n : config_.nodes) {
     if (n != config_.node_name && !alive.count(n))
@@ -131,16 +136,19 @@ void SecretRotation::request(std::optional<crypto::Secret> secret,
     randombytes_buf(s.data(), s.size());
   const heartbeat::KeyOffer offer{.version = rotation_.next_version(), .secret = s};
   sodium_memzero(s.data(), s.size());
-  std::string why;
-  if (!save(offer, why)) {
-    error(offer.version, "cannot save the new secret: " + why);
-    return done(500, {{"error", "cannot save the new secret: " + why}});
-  }
-  rotation_.start(offer.secret, Clock::now());
-  waiting_ = std::move(done);
-  spdlog::info("secret rotation to version {} started", offer.version);
-  publish_(Event{.kind = "HeartbeatRotateRequest",
-                 .data = {{"version", offer.version}, {"leader", config_.node_name}}});
+  starting_ = true;
+  save(offer, [this, offer, done = std::move(done)](const std::string& why) {
+    starting_ = false;
+    if (!why.empty()) {
+      error(offer.version, "cannot save the new secret: " + why);
+      return done(500, {{"error", "cannot save the new secret: " + why}});
+    }
+    rotation_.start(offer.secret, Clock::now());
+    waiting_ = done;
+    spdlog::info("secret rotation to version {} started", offer.version);
+    publish_(Event{.kind = "HeartbeatRotateRequest",
+                   .data = {{"version", offer.version}, {"leader", config_.node_name}}});
+  });
 }
 
 json SecretRotation::status() const {

@@ -12,6 +12,10 @@
 //                                               was offered with another secret,
 //                                               or a rotation led here timed out
 //
+// Keyring saves (two fsyncs) run on a BlockingWorker, never on the
+// io_context thread: heartbeats keep their interval while a disk is slow.
+// A version is staged, or a rotation started, only once its save succeeded.
+//
 // Runs on the daemon's io_context thread; not thread-safe.
 #ifndef VIGIL_AGENT_KEYS_SECRET_ROTATION_H_
 #define VIGIL_AGENT_KEYS_SECRET_ROTATION_H_
@@ -19,12 +23,14 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "agent/base/blocking_worker.h"
 #include "agent/config/config.h"
 #include "agent/events/event.h"
 #include "crypto/keyring.h"
@@ -43,9 +49,9 @@ class SecretRotation {
   /// Loads <var_dir>/keyring.json when it exists, else starts from the
   /// config's secret as version 1, and fills `ring`. Throws
   /// std::runtime_error("<path>: <reason>") for a keyring file that cannot be
-  /// read or used.
-  SecretRotation(const Config& config, crypto::Keyring& ring, Publish publish,
-                 membership::KeyRotation::Options options = {});
+  /// read or used. Saves run on `worker`.
+  SecretRotation(const Config& config, crypto::Keyring& ring, BlockingWorker& worker,
+                 Publish publish, membership::KeyRotation::Options options = {});
 
   /// A decoded message from `sender`: its key versions, and its offer.
   void on_message(const std::string& sender, const heartbeat::Message& msg, Clock::time_point now);
@@ -57,7 +63,7 @@ class SecretRotation {
   /// `vigil hb rotate`: starts a rotation led here with `secret` (random
   /// when absent). `done` runs once: 200 {"version"} when this node seals
   /// with the new version; 409 {"error"} refused (a node of the cluster is
-  /// not alive, or a rotation is in progress); 500 {"error"} the keyring
+  /// not alive, or a rotation is starting or in progress); 500 {"error"} the keyring
   /// file could not be written; 504 {"error"} not acknowledged in time.
   void request(std::optional<crypto::Secret> secret, const std::set<std::string>& alive, Done done);
 
@@ -65,17 +71,24 @@ class SecretRotation {
   nlohmann::json status() const;
 
  private:
-  bool save(std::optional<heartbeat::KeyOffer> extra, std::string& error);
+  /// Saves the keyring, plus `extra`, on the worker; `done(error)` runs on
+  /// the io_context after it (error empty on success), unless this object
+  /// is gone by then.
+  void save(std::optional<heartbeat::KeyOffer> extra, std::function<void(const std::string&)> done);
   void error(uint32_t version, const std::string& what);
 
   const Config& config_;
   std::set<std::string> peers_;  // every other node of the cluster
   std::filesystem::path file_;
+  BlockingWorker& worker_;
   Publish publish_;
   membership::KeyRotation rotation_;
   Done waiting_;  // the rotate request led here, until it ends
   // Offers that could not be taken: version -> when to try again.
   std::map<uint32_t, Clock::time_point> retry_after_;
+  std::set<uint32_t> saving_;  // offered versions whose save is in progress
+  bool starting_ = false;      // a rotation led here waits for its save
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace vigil::agent
