@@ -77,11 +77,6 @@ void run_until(boost::asio::io_context& io, Done done,
   }
 }
 
-void run_for(boost::asio::io_context& io, milliseconds duration) {
-  run_until(
-      io, [] { return false; }, duration);
-}
-
 struct Received {
   std::string path_id;
   std::vector<uint8_t> bytes;
@@ -324,15 +319,18 @@ TEST(MulticastPathTest, WithLoopbackOffOtherAgentsOfTheHostHearNothing) {
   rx.path->start();
   ASSERT_TRUE(tx.path->up()) << tx.path->down_reason();
   tx.path->send_all({{1, 2, 3}});
-  run_for(io, milliseconds(300));
   EXPECT_EQ(tx.path->counters().sent_datagrams, 1u);
-  EXPECT_TRUE(rx.got.empty());
-  EXPECT_EQ(tx.path->own_datagrams_received(), 0u);
-
+  // A send with loopback on, after it, is the marker: looped back the same
+  // way, it arrives after the quiet one would have.
   loud.path->send_all({{4, 5, 6}});
-  run_until(io, [&] { return rx.got.size() == 1 && tx.got.size() == 1; });
-  EXPECT_EQ(rx.got.size(), 1u);
-  EXPECT_EQ(tx.got.size(), 1u) << "loopback off only concerns our own sends";
+  run_until(io, [&] {
+    return !rx.got.empty() && !tx.got.empty() && loud.path->own_datagrams_received() == 1;
+  });
+  ASSERT_EQ(rx.got.size(), 1u) << "the quiet send reached another agent of the host";
+  EXPECT_EQ(rx.got[0].bytes, (std::vector<uint8_t>{4, 5, 6}));
+  ASSERT_EQ(tx.got.size(), 1u) << "loopback off only concerns our own sends";
+  EXPECT_EQ(tx.got[0].bytes, (std::vector<uint8_t>{4, 5, 6}));
+  EXPECT_EQ(tx.path->own_datagrams_received(), 0u);
   EXPECT_EQ(loud.path->own_datagrams_received(), 1u);
   sh("ip link del vgl2");
 }
@@ -352,9 +350,17 @@ TEST(MulticastPathTest, OnlyTheJoinedGroupIsDelivered) {
                     {{"x", Endpoint(boost::asio::ip::address_v4::loopback(), kPort)}}, nullptr);
   stray.start();
   stray.send_all({{2}});
-  run_for(io, milliseconds(300));
+  // A send to rx's group, after those, is the marker: it arrives after them.
+  Probe marker(io, "hb#2", on_lo());
+  marker.path->start();
+  marker.path->send_all({{3}});
+  run_until(io, [&] {
+    return !rx.got.empty() && tx.path->own_datagrams_received() == 1 &&
+           marker.path->own_datagrams_received() == 1;
+  });
   EXPECT_EQ(tx.path->own_datagrams_received(), 1u);
-  EXPECT_TRUE(rx.got.empty());
+  ASSERT_EQ(rx.got.size(), 1u) << "another group's datagram or a unicast one was delivered";
+  EXPECT_EQ(rx.got[0].bytes, (std::vector<uint8_t>{3}));
 }
 
 TEST(MulticastPathTest, ABadInterfaceNameIsDownAndRetriedUntilStop) {
@@ -374,11 +380,14 @@ TEST(MulticastPathTest, ABadInterfaceNameIsDownAndRetriedUntilStop) {
   EXPECT_EQ(p.path->counters().send_errors, 2u);
   EXPECT_EQ(p.path->counters().sent_datagrams, 0u);
 
-  run_for(io, milliseconds(500));
+  const auto began = std::chrono::steady_clock::now();
+  run_until(io, [&] { return p.path->counters().restarts >= 5; });
+  const auto took = std::chrono::steady_clock::now() - began;
   const uint64_t restarts = p.path->counters().restarts;
-  // 20 ms, then every 40 ms: about 12 in 500 ms.
   EXPECT_GE(restarts, 5u);
-  EXPECT_LE(restarts, 25u);
+  // 20 ms, then every 40 ms: the fifth attempt comes 180 ms after start()
+  // at the earliest (timers never fire early).
+  EXPECT_GE(took, milliseconds(170));
   EXPECT_EQ(p.states.size(), 1u) << "failed retries are not reported again";
 
   p.path->stop();
@@ -393,13 +402,22 @@ TEST(MulticastPathTest, TheDefaultBackoffRetriesAfterOneThenTwoSeconds) {
   REQUIRE_NETNS();
   boost::asio::io_context io;
   Probe p(io, "hb#2", on_lo("nosuch1"));
+  EXPECT_EQ(p.path->retry_policy().initial, kDefaultRetryInitial);
+  EXPECT_EQ(p.path->retry_policy().max, kDefaultRetryMax);
+  // The path's timer runs on the real clock (SocketPath takes no clock), so
+  // this waits for the two retries themselves: about 3 s.
+  const auto began = std::chrono::steady_clock::now();
   p.path->start();
-  run_for(io, milliseconds(500));
-  EXPECT_EQ(p.path->counters().restarts, 0u);
-  run_for(io, milliseconds(1000));  // 1.5 s: the first retry (1 s) happened
-  EXPECT_EQ(p.path->counters().restarts, 1u);
-  run_for(io, milliseconds(2000));  // 3.5 s: the second (1 s + 2 s) too
-  EXPECT_EQ(p.path->counters().restarts, 2u);
+  run_until(io, [&] { return p.path->counters().restarts >= 1; });
+  const auto first = std::chrono::steady_clock::now();
+  ASSERT_EQ(p.path->counters().restarts, 1u);
+  EXPECT_GE(first - began, milliseconds(1000)) << "the first retry comes after 1 s";
+  run_until(io, [&] { return p.path->counters().restarts >= 2; });
+  const auto second = std::chrono::steady_clock::now();
+  ASSERT_EQ(p.path->counters().restarts, 2u);
+  // 2 s after the first retry, which was seen up to one run slice (10 ms, more
+  // on a loaded machine) after it happened: 1.9 s still tells 2 s from 1 s.
+  EXPECT_GE(second - first, milliseconds(1900)) << "the second retry comes 2 s later";
   EXPECT_FALSE(p.path->up());
 }
 
@@ -503,7 +521,8 @@ TEST(MulticastPathTest, AUnicastPathWhoseAddressVanishesGoesDownAndComesBack) {
   EXPECT_EQ(states[1].reason,
             "send to 10.77.0.1:10002: Network is unreachable (local address 10.77.0.1 is no "
             "longer assigned)");
-  run_for(io, milliseconds(200));
+  run_until(io, [&] { return path.counters().restarts >= 2; });  // two failed reopens
+  ASSERT_GE(path.counters().restarts, 2u);
   EXPECT_EQ(path.down_reason(), "bind 10.77.0.1:10001: Cannot assign requested address");
   EXPECT_EQ(states.size(), 2u);
 

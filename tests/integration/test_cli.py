@@ -10,7 +10,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigil_cluster import Cluster, VIGIL  # noqa: E402
+from vigil_cluster import Cluster, VIGIL, main  # noqa: E402
 
 SLOW_HOOK = os.path.join(os.path.dirname(__file__), "slow_hook.sh")
 
@@ -94,11 +94,15 @@ class RunningClusterTest(unittest.TestCase):
         self.assertEqual(res.returncode, 2)
 
     def test_events_filter_limit_and_json_format(self):
+        watcher = self.c.subscriptions("n2")
+        mark = watcher.mark()
         proc = subprocess.Popen([VIGIL, "--config", self.c.config_path("n2"), "node", "events",
                                  "--format", "json", "--filter", "NodeDataUpdated,node=n1,from=peer",
                                  "--limit", "1", "--duration", "20s"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(0.5)
+        self.addCleanup(lambda: proc.poll() is None and (proc.kill(), proc.communicate()))
+        self.assertIsNotNone(watcher.wait(["NodeDataUpdated,node=n1,from=peer"], mark),
+                             "the events client was never subscribed")
         self.assertEqual(self.c.cli("n1", "node", "set", ".data.color=blue").returncode, 0)
         out, err = proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 0, err)
@@ -178,4 +182,4 @@ class RunningClusterTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

@@ -1,16 +1,19 @@
 """Split analysis: quorum, arbitrators and the split action (here always
 "disabled": the event is published, the node keeps running). The partition
-test runs in a network namespace it creates (root only; skipped otherwise)."""
+test runs in a network namespace it creates (root only; skipped otherwise).
+
+A split analysis that keeps the quorum publishes nothing: the tests wait for
+its log line ("split analysis after losing <peer>: quorum held ...") before
+they check that no NodeSplitAction came."""
 import os
 import socket
 import subprocess
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from netns import NetNS  # noqa: E402
-from vigil_cluster import Cluster  # noqa: E402
+from vigil_cluster import Cluster, main, wait_until  # noqa: E402
 
 # A TCP arbitrator: accepts connections and closes them, until killed.
 ARBITRATOR = """
@@ -47,6 +50,19 @@ class QuorumTest(unittest.TestCase):
     def quorum(self, c, node):
         return c.status(node)["cluster"]["quorum"]
 
+    def analyses(self, c, node, lost):
+        """`node`'s log lines of its split analyses after losing `lost`."""
+        return [line for line in c.log(node).splitlines()
+                if "split analysis after losing %s:" % lost in line]
+
+    def assert_quorum_held(self, c, node, lost, count=1):
+        """Waits for the `count`th split analysis of `node` after losing
+        `lost`, and checks that it found a majority."""
+        done = wait_until(lambda: len(self.analyses(c, node, lost)) >= count, timeout=15)
+        self.assertTrue(done, "%s ran no split analysis after losing %s: %s"
+                        % (node, lost, c.log(node)))
+        self.assertIn("quorum held", self.analyses(c, node, lost)[count - 1])
+
     def test_losing_the_majority_publishes_node_split_action(self):
         c = Cluster("quorum3", size=3, quorum=True)
         self.addCleanup(c.close)
@@ -58,7 +74,7 @@ class QuorumTest(unittest.TestCase):
 
         c.kill("n3")  # 2 of 3 votes left: quorum held
         self.assertTrue(stream.wait_for("ForgetPeer", 10, node="n3"), stream.snapshot())
-        time.sleep(1)
+        self.assert_quorum_held(c, "n1", "n3")
         self.assertEqual(stream.matching("NodeSplitAction"), [], stream.snapshot())
         q = self.quorum(c, "n1")
         self.assertTrue(q["has_quorum"], q)
@@ -96,7 +112,7 @@ class QuorumTest(unittest.TestCase):
 
         c.kill("n2")  # n1 + the arbitrator: 2 of 3 votes
         self.assertTrue(stream.wait_for("ForgetPeer", 10, node="n2"), stream.snapshot())
-        time.sleep(1.5)  # the arbitrator check (timeout 1 s) and the count
+        self.assert_quorum_held(c, "n1", "n2")  # after the arbitrator check (timeout 1 s)
         self.assertEqual(stream.matching("NodeSplitAction"), [], stream.snapshot())
         self.assertEqual(self.quorum(c, "n1")["votes"], {"total": 3, "present": 2, "needed": 2})
 
@@ -134,12 +150,12 @@ class QuorumTest(unittest.TestCase):
         # n2 and n3: 2 nodes + a1 = 3 of 4. They lose n1 and carry on.
         for n in ("n2", "n3"):
             self.assertTrue(streams[n].wait_for("ForgetPeer", 10, node="n1"), streams[n].snapshot())
-        time.sleep(2)
         for n in ("n2", "n3"):
+            self.assert_quorum_held(c, n, "n1")
             self.assertEqual(streams[n].matching("NodeSplitAction"), [], streams[n].snapshot())
             self.assertTrue(self.quorum(c, n)["has_quorum"])
         self.assertFalse(self.quorum(c, "n1")["has_quorum"])
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

@@ -1,8 +1,9 @@
 """Secret rotation without downtime: `vigil hb rotate` switches every node to
 a new secret while heartbeats keep flowing; it is refused while a node is not
 alive; a node that cannot save the new secret (a full disk) stops the switch
-and the cluster stays on the old one. The full-disk test mounts a tmpfs (root
-only; skipped otherwise)."""
+and the cluster stays on the old one; a keyring save that blocks (a hung disk)
+does not stop heartbeats. The full-disk test mounts a tmpfs (root only;
+skipped otherwise)."""
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigil_cluster import Cluster  # noqa: E402
+from vigil_cluster import Cluster, main, wait_until  # noqa: E402
 
 
 class RotationTest(unittest.TestCase):
@@ -22,12 +23,7 @@ class RotationTest(unittest.TestCase):
         return c.hb(node)["key"]
 
     def wait_key(self, c, node, version, timeout=15):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.key(c, node)["current"] == version:
-                return True
-            time.sleep(0.1)
-        return False
+        return wait_until(lambda: self.key(c, node)["current"] == version, timeout)
 
     def cluster(self, name):
         c = Cluster(name, size=3, interval="200ms", timeout="1s")
@@ -36,6 +32,48 @@ class RotationTest(unittest.TestCase):
         for n in c.nodes:
             self.assertTrue(c.wait(n, ".peers.*.state=alive"), c.log(n))
         return c
+
+    def test_a_blocked_keyring_save_does_not_stop_heartbeats(self):
+        # The save's temporary file is made a FIFO with no reader: opening it
+        # for writing blocks until a reader comes, as on a hung disk. The save
+        # runs on the worker thread, so n1's heartbeats keep their interval.
+        c = self.cluster("rotblock")
+        stale = {n: c.events(n, "NodeStale") for n in ("n2", "n3")}
+        fifo = os.path.join(c.var_dir("n1"), "keyring.json.tmp.%d" % c.procs["n1"].pid)
+        os.mkfifo(fifo, 0o600)
+        rotate = subprocess.Popen([os.environ.get("VIGIL_BIN", "vigil"), "--config",
+                                   c.config_path("n1"), "hb", "rotate", "--format", "json"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            def received():
+                return c.hb("n2")["paths"][0]["peers"]["n1"]["received_datagrams"]
+            # The save has started once the FIFO has a writer waiting on it;
+            # n1's API and heartbeats go on meanwhile.
+            before = received()
+            start = time.monotonic()
+            self.assertTrue(wait_until(lambda: received() >= before + 15, timeout=15))
+            elapsed = time.monotonic() - start
+            # 15 heartbeats at a 200 ms interval: about 3 s; far less than the
+            # time a stalled loop would take (no heartbeats at all).
+            self.assertLess(elapsed, 10)
+            self.assertEqual(c.status("n1")["peers"]["n2"]["state"], "alive")
+            self.assertIsNone(rotate.poll(), "the rotation finished without its save")
+        finally:
+            # Unblock the save: read the FIFO until the writer closes it.
+            fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+            os.set_blocking(fd, True)
+            while os.read(fd, 65536):
+                pass
+            os.close(fd)
+        # A FIFO takes no fsync: the save fails once unblocked, the request
+        # says so, and the cluster stays on version 1.
+        out, err = rotate.communicate(timeout=60)
+        self.assertNotEqual(rotate.returncode, 0, out)
+        self.assertIn("cannot save the new secret", err)
+        for n in c.nodes:
+            self.assertEqual(self.key(c, n)["current"], 1)
+        for n in ("n2", "n3"):
+            self.assertEqual(stale[n].matching("NodeStale", node="n1"), [])
 
     def test_rotation_switches_every_node_without_a_stale(self):
         c = self.cluster("rotate")
@@ -156,4 +194,4 @@ class RotationTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

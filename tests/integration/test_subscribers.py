@@ -9,7 +9,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigil_cluster import Cluster  # noqa: E402
+from vigil_cluster import Cluster, main  # noqa: E402
 
 
 def post(sock_path, target, body):
@@ -40,12 +40,15 @@ class SlowSubscriberTest(unittest.TestCase):
         sock_path = os.path.join(c.var_dir("n1"), "api.sock")
         watcher = c.events("n1", "SubscriptionQueueThreshold", "SubscriptionError")
 
+        subscriptions = c.subscriptions("n1")
+        mark = subscriptions.mark()
         slow = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.addCleanup(slow.close)
         slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         slow.connect(sock_path)
         slow.sendall(b"POST /v1/events HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
-        time.sleep(0.3)
+        # Subscribed, with no filters, before the flood of changes starts.
+        self.assertIsNotNone(subscriptions.wait([], mark), "the slow client was never subscribed")
 
         start = time.monotonic()
         error = None
@@ -77,4 +80,4 @@ class SlowSubscriberTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

@@ -16,10 +16,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigil_cluster import Cluster  # noqa: E402
+from vigil_cluster import Cluster, main  # noqa: E402
 
-ADMIN_KEY = "admin-key-0123456789abcdef"
-USER_KEY = "user-key-0123456789abcdef"
+ADMIN_KEY = "admin-key-0123456789abcdef-0123456789"
+USER_KEY = "user-key-0123456789abcdef-0123456789"
 
 
 def b64(data):
@@ -137,4 +137,4 @@ class TlsApiTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()

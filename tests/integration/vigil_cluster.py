@@ -2,21 +2,95 @@
 
 Each agent binds its own loopback address (127.0.<net>.<i>) so links can be
 cut per address pair. Intervals are short (200 ms / 1 s) to keep tests fast;
-every wait has a generous bound.
+every wait has a generous bound, and waits on a condition rather than sleeping
+for a while.
+
+Every suite ends with main(): it exits 77 (ctest SKIP_RETURN_CODE) when the
+suite could not run at all (a binary missing, or every test skipped), so that
+ctest reports it Skipped rather than Passed.
 """
 import json
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+import unittest
 import zlib
 
 VIGIL = os.environ.get("VIGIL_BIN", "vigil")
 SECRET = "5a" * 32
 OTHER_SECRET = "c3" * 32
+
+# The exit status of a suite that ran nothing; tests/integration/CMakeLists.txt
+# declares it as SKIP_RETURN_CODE.
+SKIP_EXIT = 77
+
+
+def skip_suite(reason):
+    """Ends the process with SKIP_EXIT after saying why nothing ran."""
+    print("SKIP: %s" % reason, file=sys.stderr, flush=True)
+    sys.exit(SKIP_EXIT)
+
+
+def main(needs=None):
+    """Runs the calling module's tests (unittest.main) and exits with
+    0 when some tests ran and none failed, 1 when a test failed, and
+    SKIP_EXIT when nothing ran: a binary is missing, or every test (or
+    its class) was skipped.
+
+    `needs`: {env var: program} of programs the suite runs besides vigil,
+    e.g. {"VIGIL_FORGE": FORGE}."""
+    programs = {"VIGIL_BIN": VIGIL}
+    programs.update(needs or {})
+    for var, program in programs.items():
+        if shutil.which(program) is None:
+            skip_suite("%s is not an executable program: %s=%s (build it, or set %s)"
+                       % (program, var, os.environ.get(var, "(unset)"), var))
+    result = unittest.main(verbosity=2, exit=False).result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    # A skip raised by setUpClass is recorded against the class (not a
+    # TestCase) and its tests are not counted in testsRun.
+    skipped = {id(test) for test, _ in result.skipped
+               if isinstance(test, unittest.TestCase)
+               and not isinstance(test, unittest.case._SubTest)}
+    if result.testsRun - len(skipped) <= 0:
+        reasons = sorted({reason for _, reason in result.skipped}) or ["no tests"]
+        skip_suite("nothing ran: " + "; ".join(reasons))
+    sys.exit(0)
+
+
+def wait_until(predicate, timeout=15.0, interval=0.05):
+    """Calls `predicate` until it returns a true value, which is returned, or
+    until `timeout` seconds have passed: then its last value is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)  # polling period, not a wait for the condition
+
+
+def udp_rx_queue(addr, port):
+    """Bytes queued in the receive buffer of the UDP socket bound to
+    addr:port in this network namespace (from /proc/net/udp), None when
+    there is no such socket."""
+    # /proc/net/udp prints the address as the hex of its network-order word
+    # read in host order, and the port as a plain hex number.
+    local = "%08X:%04X" % (struct.unpack("=I", socket.inet_aton(addr))[0], port)
+    with open("/proc/net/udp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[1] == local:
+                return int(fields[4].split(":")[1], 16)
+    return None
 
 
 class EventStream:
@@ -71,6 +145,91 @@ class EventStream:
         self.proc.stderr.close()
 
 
+class SubscriptionWatcher:
+    """A raw /v1/events client of one daemon, subscribed to ClientSubscribed:
+    it sees every event-stream client that subscribes after it.
+
+    It is live as soon as the daemon's 200 answer arrives: the daemon
+    subscribes a client before its answer is written. `vigil node events`
+    prints nothing when it is subscribed, so this is how the harness knows."""
+
+    def __init__(self, sock_path, timeout=10.0):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(sock_path)
+        body = json.dumps({"filters": ["ClientSubscribed"]}).encode()
+        self.sock.sendall(b"POST /v1/events HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s"
+                          % (len(body), body))
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise RuntimeError("%s closed the event stream before answering: %r"
+                                   % (sock_path, data))
+            data += chunk
+        head, _, self._pending = data.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError("%s refused the event stream: %r" % (sock_path, head))
+        self.sock.settimeout(None)
+        self.subscribed = []  # the data of every ClientSubscribed, in order
+        self.closed = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        data = self._pending
+        while True:
+            while b"\n\n" in data:
+                block, _, data = data.partition(b"\n\n")
+                for line in block.split(b"\n"):
+                    if line.startswith(b"data: "):
+                        try:
+                            event = json.loads(line[len(b"data: "):])
+                        except ValueError:
+                            continue
+                        with self._cond:
+                            self.subscribed.append(event.get("data", {}))
+                            self._cond.notify_all()
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                with self._cond:
+                    self.closed = True
+                    self._cond.notify_all()
+                return
+            data += chunk
+
+    def mark(self):
+        """A position in the ClientSubscribed seen so far, for wait()."""
+        with self._cond:
+            return len(self.subscribed)
+
+    def wait(self, filters, mark, timeout=15.0):
+        """The first ClientSubscribed seen after `mark` whose filters are
+        `filters` (a list, in order), or None after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for data in self.subscribed[mark:]:
+                    if data.get("filters") == list(filters):
+                        return data
+                left = deadline - time.monotonic()
+                if left <= 0 or self.closed:
+                    return None
+                self._cond.wait(left)
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._thread.join(5)
+        self.sock.close()
+
+
 class Cluster:
     """N agents n1..nN with one unicast path each (or `paths` paths)."""
 
@@ -99,6 +258,7 @@ class Cluster:
         self.dir = tempfile.mkdtemp(prefix="vigil-%s-" % name)
         self.procs = {}
         self.streams = []
+        self.watchers = {}  # node -> (its process, SubscriptionWatcher)
         for node in self.nodes:
             os.makedirs(os.path.join(self.dir, node), exist_ok=True)
             with open(self.config_path(node), "w") as f:
@@ -209,12 +369,50 @@ class Cluster:
         """True when `vigil node wait` returned 0 on `node`."""
         return self.cli(node, "node", "wait", "--filter", condition, "--duration", duration).returncode == 0
 
-    def events(self, node, *filters):
+    def subscriptions(self, node):
+        """The SubscriptionWatcher of `node`'s running daemon, opened on first
+        use (and again after a restart)."""
+        proc, watcher = self.watchers.get(node, (None, None))
+        if watcher is None or proc is not self.procs.get(node) or watcher.closed:
+            if watcher is not None:
+                watcher.close()
+            watcher = SubscriptionWatcher(os.path.join(self.var_dir(node), "api.sock"))
+            self.watchers[node] = (self.procs.get(node), watcher)
+        return watcher
+
+    def events(self, node, *filters, timeout=15.0):
+        """A running `vigil node events` on `node`; returns once the daemon
+        has subscribed it (its ClientSubscribed was published)."""
+        watcher = self.subscriptions(node)
+        mark = watcher.mark()
         stream = EventStream(self, node, *filters)
         self.streams.append(stream)
-        # The subscription is live once the daemon published ClientSubscribed.
-        time.sleep(0.3)
+        if watcher.wait(filters, mark, timeout) is None:
+            exited = stream.proc.poll() is not None
+            why = ("it exited with status %d: %s" % (stream.proc.returncode,
+                                                    stream.proc.stderr.read().strip())
+                   if exited else "it is still running")
+            raise RuntimeError("%s: `vigil node events %s` was not subscribed within %s s; %s"
+                               % (node, " ".join(filters), timeout, why))
         return stream
+
+    def wait_read_all(self, node, peers, timeout=30.0):
+        """True once `node` has read every datagram sent to its first path's
+        socket so far: its receive queue is empty, it has heard each of
+        `peers` since (later datagrams: kernel drops, at a full receive
+        buffer, are counted with the next datagram read), and its queue is
+        empty again."""
+        def drained():
+            return wait_until(lambda: udp_rx_queue(self.addr(node), self.port) == 0, timeout)
+
+        def heard():
+            return {p: self.hb(node)["paths"][0]["peers"][p]["received_datagrams"] for p in peers}
+        if not drained():
+            return False
+        before = heard()
+        if not wait_until(lambda: all(n > before[p] for p, n in heard().items()), timeout):
+            return False
+        return bool(drained())
 
     def log(self, node):
         try:
@@ -226,6 +424,8 @@ class Cluster:
     def close(self):
         for s in self.streams:
             s.close()
+        for _, watcher in self.watchers.values():
+            watcher.close()
         for node in list(self.procs):
             self.stop(node)
         if os.environ.get("VIGIL_KEEP_TEST_DIRS") is None:
