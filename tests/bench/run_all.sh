@@ -3,7 +3,8 @@
 #   tests/bench/run_all.sh [BUILD_DIR] [--quick] [cluster_bench.py options...]
 # BUILD_DIR defaults to "build". Steps:
 #   1. the microbenchmarks (vigil_bench), garbage rejection included;
-#   2. the cluster benchmarks on loopback (cluster_bench.py, N = 3, 5, 10);
+#   2. the memory held for event streams that never read (subscriber_memory.py),
+#      and the cluster benchmarks on loopback (cluster_bench.py, N = 3, 5, 10);
 #   3. as root, with iproute2 and nftables, in a private network namespace:
 #      a. detection and convergence at N = 10, unicast + multicast paths,
 #         0 % and 10 % loss;
@@ -53,6 +54,10 @@ micro_flags=()
 # shellcheck disable=SC2086
 "$bench" --benchmark_out="$out/vigil_bench.json" --benchmark_out_format=json \
   "${micro_flags[@]}" ${VIGIL_BENCH_FLAGS:-} || status=1
+
+echo
+echo "== memory held for event streams that never read: $vigil"
+python3 "$here/subscriber_memory.py" --vigil "$vigil" --json "$out/subscriber_memory.json" || status=1
 
 echo
 echo "== cluster benchmarks on loopback: $vigil"

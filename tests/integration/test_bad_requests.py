@@ -8,6 +8,7 @@ import hmac
 import base64
 import json
 import os
+import resource
 import shutil
 import socket
 import ssl
@@ -310,6 +311,39 @@ class BadRequestBattery(unittest.TestCase):
         self.assertIn(200, results)
         self.assertTrue(all(r in (200, 503, 0, -1) for r in results), set(results))
         self.assert_healthy("1000 concurrent connections")
+
+    def test_descriptors_run_out(self):
+        # n1 may hold 200 descriptors; 400 idle clients exhaust them, so
+        # accept fails with EMFILE. The listener backs off instead of
+        # spinning, heartbeats go on, and the API recovers by itself once the
+        # idle clients time out (request_timeout = 3 s here).
+        pid = self.c.procs["n1"].pid
+        old = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (200, old[1]))
+        held = []
+        try:
+            for _ in range(400):
+                try:
+                    held.append(self.unix())
+                except OSError:
+                    break
+            self.assertTrue(wait_until(lambda: "accept failed" in self.c.log("n1"), timeout=10),
+                            "no accept failure logged")
+
+            def cpu_seconds():
+                with open("/proc/%d/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            before, start = cpu_seconds(), time.monotonic()
+            time.sleep(2)  # a measurement window, not a wait for a condition
+            share = (cpu_seconds() - before) / (time.monotonic() - start)
+            self.assertLess(share, 0.5, "the daemon spins while descriptors are out")
+            self.assertEqual(self.c.status("n2")["peers"]["n1"]["state"], "alive")
+        finally:
+            for s in held:
+                s.close()
+            resource.prlimit(pid, resource.RLIMIT_NOFILE, old)
+        self.assert_healthy("after descriptors ran out")
 
     def test_zz_peer_never_saw_it_stale(self):
         self.assert_healthy("end of the battery")
