@@ -152,4 +152,6 @@ void ApiService::stop() { impl_->server.stop(); }
 
 void ApiService::dataset_changed() { impl_->waits.dataset_changed(); }
 
+void ApiService::handle(const std::shared_ptr<ApiExchange>& ex) { impl_->router.dispatch(ex); }
+
 }  // namespace vigil::agent

@@ -22,6 +22,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "agent/api/api_server.h"
 #include "agent/api/backend.h"
 #include "agent/config/config.h"
 
@@ -43,6 +44,11 @@ class ApiService {
   void stop();
   /// The dataset may have changed: waits are tested again.
   void dataset_changed();
+
+  /// Answers one request as a listener would hand it over: admitted from its
+  /// headers, then dispatched. For tests and the router fuzzer, which bring
+  /// their own exchange; never throws.
+  void handle(const std::shared_ptr<ApiExchange>& ex);
 
  private:
   struct Impl;

@@ -1,0 +1,137 @@
+#include "agent/api/service.h"
+
+#include <chrono>
+#include <memory>
+
+#include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "agent/events/event.h"
+#include "tests/support/fake_backend.h"
+#include "tests/support/fake_exchange.h"
+
+namespace vigil::agent {
+namespace {
+
+using json = nlohmann::json;
+using testing::FakeBackend;
+using testing::FakeExchange;
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  ServiceTest() {
+    config_.node_name = "n1";
+    config_.var_dir = "/nonexistent/vigil-service-test";  // never bound: start() is not called
+    config_.api.limits.max_waits = 2;
+    config_.api.limits.max_subscribers = 1;
+    service_ = std::make_unique<ApiService>(io_, config_, backend_);
+  }
+
+  std::shared_ptr<FakeExchange> send(std::string method, std::string target, json body = nullptr) {
+    auto ex = std::make_shared<FakeExchange>(
+        ApiRequest{.method = std::move(method),
+                   .target = std::move(target),
+                   .body = body.is_null() ? "" : body.dump()});
+    service_->handle(ex);
+    return ex;
+  }
+
+  // Runs the loop until `ex` has an answer, for at most `limit`.
+  void run_until_answered(const std::shared_ptr<FakeExchange>& ex,
+                          std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (ex->status() == 0 && std::chrono::steady_clock::now() < deadline)
+      io_.run_one_for(std::chrono::milliseconds(10));
+  }
+
+  boost::asio::io_context io_;
+  Config config_;
+  FakeBackend backend_;
+  std::unique_ptr<ApiService> service_;
+};
+
+TEST_F(ServiceTest, StatusAndHbAnswerFromTheBackend) {
+  auto ex = send("GET", "/v1/status");
+  EXPECT_EQ(ex->status(), 200);
+  EXPECT_EQ(json::parse(ex->body())["x"], 1);
+  EXPECT_EQ(send("GET", "/v1/hb")->status(), 200);
+}
+
+TEST_F(ServiceTest, AWaitThatHoldsAnswersAtOnce) {
+  auto ex = send("POST", "/v1/wait", {{"filter", ".x=1"}, {"duration_ms", 1000}});
+  EXPECT_EQ(ex->status(), 200);
+}
+
+TEST_F(ServiceTest, AWaitAnswersWhenTheDatasetChanges) {
+  auto ex = send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}});
+  EXPECT_EQ(ex->status(), 0);
+  backend_.data["x"] = 2;
+  service_->dataset_changed();
+  run_until_answered(ex);
+  EXPECT_EQ(ex->status(), 200);
+}
+
+TEST_F(ServiceTest, AWaitTimesOutWith408) {
+  auto ex = send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 20}});
+  run_until_answered(ex);
+  EXPECT_EQ(ex->status(), 408);
+}
+
+TEST_F(ServiceTest, WaitsPastTheCapGet503AndAClosedClientFreesItsWait) {
+  auto a = send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}});
+  auto b = send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}});
+  EXPECT_EQ(send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}})->status(),
+            503);
+  a->close();  // the client goes away
+  auto c = send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}});
+  EXPECT_EQ(c->status(), 0);  // held
+  b->close();
+  c->close();
+}
+
+TEST_F(ServiceTest, WaitFieldsAreChecked) {
+  for (json duration : {json(0), json("1"), json(nullptr), json(1e300), json(100000000000LL)}) {
+    auto ex = send("POST", "/v1/wait", {{"filter", ".x=1"}, {"duration_ms", duration}});
+    EXPECT_EQ(ex->status(), 400) << duration.dump();
+    EXPECT_EQ(json::parse(ex->body())["field"], "duration_ms");
+  }
+  auto ex = send("POST", "/v1/wait", {{"filter", ".x="}, {"duration_ms", 5}});
+  EXPECT_EQ(ex->status(), 400);
+  EXPECT_EQ(json::parse(ex->body())["field"], "filter");
+}
+
+TEST_F(ServiceTest, StreamsGetEventsAndTheCapIsEnforced) {
+  auto stream = send("POST", "/v1/events", {{"filters", {"NodeStale"}}});
+  EXPECT_NE(stream->written().find("text/event-stream"), std::string::npos);
+  EXPECT_EQ(send("GET", "/v1/events")->status(), 503);
+  backend_.bus().publish(Event{.kind = "NodeStale", .labels = {{"node", "n2"}}});
+  for (int i = 0; i < 100 && stream->written().find("event: NodeStale") == std::string::npos; ++i)
+    io_.run_one_for(std::chrono::milliseconds(10));
+  EXPECT_NE(stream->written().find("event: NodeStale"), std::string::npos);
+  stream->close();
+  EXPECT_EQ(send("POST", "/v1/events", {{"filters", {"bad filter ,,"}}})->status(), 400);
+}
+
+TEST_F(ServiceTest, NodeChangesReachTheBackend) {
+  auto ex = send("POST", "/v1/node/set", {{"path", ".labels.a"}, {"value", "b"}});
+  EXPECT_EQ(ex->status(), 200);
+  ASSERT_EQ(backend_.changes.size(), 1u);
+  EXPECT_EQ(backend_.changes[0].kind, NodeChange::Kind::kSet);
+  EXPECT_EQ(backend_.changes[0].path, ".labels.a");
+  EXPECT_EQ(send("POST", "/v1/node/freeze")->status(), 200);
+  EXPECT_EQ(send("POST", "/v1/node/patch", json::array())->status(), 200);
+  EXPECT_EQ(send("POST", "/v1/node/patch", {{"op", "add"}})->status(), 400);  // not an array
+  EXPECT_EQ(send("POST", "/v1/node/set", {{"path", ""}, {"value", 1}})->status(), 400);
+}
+
+TEST_F(ServiceTest, RotateChecksItsSecret) {
+  auto bad = send("POST", "/v1/hb/rotate", {{"secret", "zz"}});
+  EXPECT_EQ(bad->status(), 400);
+  EXPECT_EQ(json::parse(bad->body())["field"], "secret");
+  EXPECT_EQ(send("POST", "/v1/hb/rotate")->status(), 200);
+  EXPECT_EQ(backend_.rotations, 1);
+}
+
+}  // namespace
+}  // namespace vigil::agent

@@ -1,0 +1,45 @@
+// An ApiBackend without an engine: a fixed dataset that tests can change, a
+// node change that is recorded and committed at once (or refused when it is
+// not well formed, as the engine would), and a real event bus.
+#ifndef VIGIL_TESTS_SUPPORT_FAKE_BACKEND_H_
+#define VIGIL_TESTS_SUPPORT_FAKE_BACKEND_H_
+
+#include <stdexcept>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/api/backend.h"
+#include "agent/events/event_bus.h"
+
+namespace vigil::testing {
+
+class FakeBackend : public agent::ApiBackend {
+ public:
+  nlohmann::json dataset() const override { return data; }
+  nlohmann::json hb_status() const override { return {{"node", "n1"}, {"paths", nlohmann::json::array()}}; }
+  void change(const agent::NodeChange& change, std::function<void(uint64_t)> committed) override {
+    if (change.kind == agent::NodeChange::Kind::kPatch && !change.ops.is_array())
+      throw std::invalid_argument("expected an RFC 6902 patch array");
+    if (change.kind == agent::NodeChange::Kind::kSet && change.path.empty())
+      throw std::invalid_argument("path must name a key below the node");
+    changes.push_back(change);
+    committed(changes.size() + 1);
+  }
+  void rotate(std::optional<crypto::Secret>, Done done) override {
+    ++rotations;
+    done(200, {{"version", 2}});
+  }
+  agent::EventBus& bus() override { return bus_; }
+
+  nlohmann::json data = {{"cluster", {{"name", "c"}}}, {"x", 1}};
+  std::vector<agent::NodeChange> changes;
+  int rotations = 0;
+
+ private:
+  agent::EventBus bus_{agent::EventBus::Options{.node = "n1"}};
+};
+
+}  // namespace vigil::testing
+
+#endif  // VIGIL_TESTS_SUPPORT_FAKE_BACKEND_H_
