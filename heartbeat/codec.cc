@@ -69,31 +69,31 @@ Opener::Opener(uint64_t cluster_id, std::string self, std::set<std::string> memb
       options_(options),
       reassembler_(options.reassembly) {}
 
-std::optional<Opener::Result> Opener::open(std::span<const uint8_t> datagram, Clock::time_point now,
-                                           int64_t now_wall_ms) {
+Opener::Opened Opener::drop(DropReason why) {
+  drops_.add(why);
+  return {std::nullopt, why};
+}
+
+Opener::Opened Opener::open(std::span<const uint8_t> datagram, Clock::time_point now,
+                            int64_t now_wall_ms) {
   DropReason why = DropReason::kMalformed;
   std::optional<ParsedDatagram> parsed = parse_datagram(datagram, why);
   if (!parsed) {
-    drops_.add(why);
-    return std::nullopt;
+    return drop(why);
   }
   const Header& h = parsed->header;
   if (h.cluster_id != cluster_id_) {
-    drops_.add(DropReason::kBadCluster);
-    return std::nullopt;
+    return drop(DropReason::kBadCluster);
   }
   if (h.sender == self_ || !members_.contains(h.sender)) {
-    drops_.add(DropReason::kUnknownSender);
-    return std::nullopt;
+    return drop(DropReason::kUnknownSender);
   }
   const crypto::Key* key = keyring_.find(h.key_version);
   if (key == nullptr) {
-    drops_.add(DropReason::kUnknownKey);
-    return std::nullopt;
+    return drop(DropReason::kUnknownKey);
   }
   if (!open_datagram(*parsed, *key, scratch_)) {
-    drops_.add(DropReason::kBadTag);
-    return std::nullopt;
+    return drop(DropReason::kBadTag);
   }
 
   // Authentic from here on: the sender holds the cluster key.
@@ -107,13 +107,11 @@ std::optional<Opener::Result> Opener::open(std::span<const uint8_t> datagram, Cl
     case crypto::ReplayVerdict::kReplay:
       drops_.add(DropReason::kReplay);
       result.duplicate = true;
-      return result;
+      return {std::move(result), DropReason::kReplay};
     case crypto::ReplayVerdict::kOldBoot:
-      drops_.add(DropReason::kOldBoot);
-      return std::nullopt;
+      return drop(DropReason::kOldBoot);
     case crypto::ReplayVerdict::kSkew:
-      drops_.add(DropReason::kSkew);
-      return std::nullopt;
+      return drop(DropReason::kSkew);
   }
   result.new_boot = window.record(h.boot, h.seq);
   if (result.new_boot) {
@@ -125,7 +123,7 @@ std::optional<Opener::Result> Opener::open(std::span<const uint8_t> datagram, Cl
   if (dropped) {
     drops_.add(*dropped);
   }
-  return result;
+  return {std::move(result), dropped};
 }
 
 void Opener::expire(Clock::time_point now) {

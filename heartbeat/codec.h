@@ -83,9 +83,22 @@ class Opener {
     std::optional<std::vector<uint8_t>> payload;  // set when a whole message is ready
   };
 
-  /// Processes one datagram. Returns nullopt when it was dropped (counted in
-  /// drops()); otherwise the authenticated sender and, once all fragments
-  /// arrived, the message payload. `now` drives the reassembly timeout;
+  /// What open() did with one datagram: the result, unless it was dropped,
+  /// and the drop it counted, if any. Tests like an optional<Result>.
+  struct Opened {
+    std::optional<Result> result;    // nullopt: the datagram was dropped
+    std::optional<DropReason> drop;  // the drop counted in drops() for it
+    explicit operator bool() const { return result.has_value(); }
+    const Result* operator->() const { return &*result; }
+    Result* operator->() { return &*result; }
+    const Result& operator*() const { return *result; }
+  };
+
+  /// Processes one datagram. Returns no result when it was dropped, with the
+  /// reason (also counted in drops()); otherwise the authenticated sender
+  /// and, once all fragments arrived, the message payload, with any drop
+  /// counted on the way (kReplay for a duplicate, a refused fragment, an
+  /// eviction). `now` drives the reassembly timeout;
   /// `now_wall_ms` (ms since the epoch) the clock-skew check.
   ///
   /// Checks in order: header (kOversize, kMalformed, kBadMagic, kBadVersion),
@@ -100,8 +113,7 @@ class Opener {
   /// eviction it makes (kReassemblyOverflow) is counted but does not hide
   /// the sender or new_boot. On new_boot the sender's partial messages of
   /// older boots are forgotten (not counted).
-  std::optional<Result> open(std::span<const uint8_t> datagram, Clock::time_point now,
-                             int64_t now_wall_ms);
+  Opened open(std::span<const uint8_t> datagram, Clock::time_point now, int64_t now_wall_ms);
 
   /// Expires stale partial messages (counted as kReassemblyTimeout); call
   /// periodically, e.g. every timeout / 2.
@@ -116,6 +128,9 @@ class Opener {
   void count_drop(DropReason r) { drops_.add(r); }
 
  private:
+  /// Counts `why` and returns it as the outcome of a dropped datagram.
+  Opened drop(DropReason why);
+
   uint64_t cluster_id_;
   std::string self_;
   std::set<std::string> members_;

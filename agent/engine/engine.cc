@@ -194,9 +194,8 @@ void Engine::Impl::send_soon() {
 void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
                                std::span<const uint8_t> bytes) {
   auto now = Clock::now();
-  const heartbeat::DropCounters drops_before = opener_.drops();
   auto result = opener_.open(bytes, now, wall_ms());
-  paths_.count_drops(index, drops_before, opener_.drops());
+  if (result.drop) paths_.count_drop(index, *result.drop);
   if (!result) return;
   paths_.count_received(path, result->sender, bytes.size());
   apply(peers_.heard(result->sender, path, now));
@@ -205,9 +204,8 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
   try {
     msg = heartbeat::decode(*result->payload);
   } catch (const heartbeat::DecodeError& e) {
-    const heartbeat::DropCounters undecoded = opener_.drops();
     opener_.count_drop(heartbeat::DropReason::kMalformed);
-    paths_.count_drops(index, undecoded, opener_.drops());
+    paths_.count_drop(index, heartbeat::DropReason::kMalformed);
     spdlog::debug("message from {} dropped: {}", result->sender, e.what());
     return;
   }

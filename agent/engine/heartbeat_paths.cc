@@ -97,11 +97,8 @@ void HeartbeatPaths::count_received(const std::string& path, const std::string& 
   c.bytes += bytes;
 }
 
-void HeartbeatPaths::count_drops(std::size_t index, const heartbeat::DropCounters& before,
-                                 const heartbeat::DropCounters& after) {
-  auto& mine = drops_[index];
-  for (std::size_t i = 0; i < after.by_reason.size(); ++i)
-    mine.by_reason[i] += after.by_reason[i] - before.by_reason[i];
+void HeartbeatPaths::count_drop(std::size_t index, heartbeat::DropReason reason) {
+  drops_[index].add(reason);
 }
 
 json HeartbeatPaths::status(const membership::PeerTable& table) const {

@@ -56,11 +56,8 @@ class HeartbeatPaths {
 
   /// Counts a datagram that authenticated as `peer` on `path`.
   void count_received(const std::string& path, const std::string& peer, std::size_t bytes);
-  /// Adds the drops an Opener counted while handling one datagram of path
-  /// number `index`:
-  /// the difference between its counters `before` and `after`.
-  void count_drops(std::size_t index, const heartbeat::DropCounters& before,
-                   const heartbeat::DropCounters& after);
+  /// Counts a datagram of path number `index` dropped for `reason`.
+  void count_drop(std::size_t index, heartbeat::DropReason reason);
 
   /// `hb status` JSON: {"paths": [{id, type, describe, up, sent/received
   /// datagrams and bytes, send_errors, restarts, kernel_drops (datagrams

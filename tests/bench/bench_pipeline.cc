@@ -130,7 +130,7 @@ void BM_ReceivePipeline(benchmark::State& state) {
   {
     const auto now = Opener::Clock::now();
     const int64_t now_wall = vigil::bench::wall_ms();
-    std::optional<Opener::Result> r;
+    Opener::Opened r;
     for (const auto& datagram : sender.full(now_wall)) r = opener.open(datagram, now, now_wall);
     if (!r || !r->payload ||
         !replicator.receive(r->sender, r->boot, vigil::heartbeat::decode(*r->payload)).full) {

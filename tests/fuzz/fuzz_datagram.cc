@@ -176,20 +176,23 @@ void check_message(std::span<const uint8_t> bytes) {
   check(third == again, "encode is not canonical after one round trip");
 }
 
-// Opener::open with its contract checked: no exception, nullopt iff exactly
-// one drop was counted, a duplicate carries no payload.
+// Opener::open with its contract checked: no exception, the drop it returns
+// is the one it counted, no result iff exactly one drop was counted, a
+// duplicate carries no payload.
 std::optional<Opener::Result> open_checked(Opener& opener, std::span<const uint8_t> datagram,
                                            Clock::time_point now) {
   const uint64_t before = opener.drops().total();
-  std::optional<Opener::Result> r;
+  Opener::Opened opened;
   try {
-    r = opener.open(datagram, now, fz::kNowWallMs);
+    opened = opener.open(datagram, now, fz::kNowWallMs);
   } catch (const std::exception& e) {
     fail("Opener::open threw", e.what());
   } catch (...) {
     fail("Opener::open threw a non-exception");
   }
   const uint64_t added = opener.drops().total() - before;
+  check(added == (opened.drop ? 1u : 0u), "the drop returned is not the one counted");
+  std::optional<Opener::Result> r = opened.result;
   if (!r) {
     check(added == 1, "a dropped datagram was not counted exactly once");
     return r;

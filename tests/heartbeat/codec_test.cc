@@ -34,7 +34,7 @@ class CodecTest : public ::testing::Test {
   Opener opener_{kClusterId, "n1", {"n1", "n2", "n3"}, ring_};
 
   std::optional<Opener::Result> open(const std::vector<uint8_t>& d) {
-    return opener_.open(d, Clock::now(), wall_ms());
+    return opener_.open(d, Clock::now(), wall_ms()).result;
   }
   uint64_t drops(DropReason r) const { return opener_.drops().get(r); }
 };
@@ -93,6 +93,21 @@ TEST_F(CodecTest, WrongClusterIsBadCluster) {
   EXPECT_FALSE(open(other.seal(payload_of(10), wall_ms())[0]));
   EXPECT_EQ(drops(DropReason::kBadCluster), 1u);
   EXPECT_EQ(opener_.drops().total(), 1u);
+}
+
+TEST_F(CodecTest, OpenReturnsTheDropItCounted) {
+  Sealer other(crypto::cluster_id("other"), "n2", kBoot, ring_);
+  const auto bad = opener_.open(other.seal(payload_of(10), wall_ms())[0], Clock::now(), wall_ms());
+  EXPECT_FALSE(bad);
+  EXPECT_EQ(bad.drop, DropReason::kBadCluster);
+  const std::vector<uint8_t> d = sealer_.seal(payload_of(10), wall_ms())[0];
+  const auto fresh = opener_.open(d, Clock::now(), wall_ms());
+  ASSERT_TRUE(fresh);
+  EXPECT_FALSE(fresh.drop);
+  const auto again = opener_.open(d, Clock::now(), wall_ms());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again.drop, DropReason::kReplay);
+  EXPECT_EQ(opener_.drops().total(), 2u);
 }
 
 TEST_F(CodecTest, SealedWithAnotherSecretIsBadTag) {
@@ -274,7 +289,7 @@ TEST_F(CodecTest, ReassemblyLimitsAreEnforcedAndCounted) {
   // Three messages whose first fragment arrives but never the rest.
   for (int i = 0; i < 3; ++i) {
     const auto r = opener.open(sealer_.seal(payload_of(3000), wall_ms())[0], now, wall_ms());
-    ASSERT_TRUE(r.has_value()) << "an authentic fragment still reports its sender";
+    ASSERT_TRUE(r.result.has_value()) << "an authentic fragment still reports its sender";
     EXPECT_FALSE(r->payload.has_value());
   }
   EXPECT_EQ(opener.drops().get(DropReason::kReassemblyOverflow), 1u);
