@@ -1,5 +1,4 @@
 #include "heartbeat/path.h"
-
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +12,8 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/system/system_error.hpp>
+
+#include "heartbeat/endpoint_text.h"
 
 namespace vigil::heartbeat {
 
@@ -31,7 +32,7 @@ bool is_errno(const boost::system::error_code& ec, int value) {
 }  // namespace
 
 std::string to_text(const Path::Endpoint& ep) {
-  return ep.address().to_string() + ":" + std::to_string(ep.port());
+  return host_port(ep.address().to_string(), ep.port());
 }
 
 std::chrono::milliseconds next_retry_delay(std::chrono::milliseconds previous,

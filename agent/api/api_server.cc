@@ -12,6 +12,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "heartbeat/endpoint_text.h"
+
 namespace vigil::agent {
 
 namespace asio = boost::asio;
@@ -276,8 +278,9 @@ void ApiServer::start_tls(const TlsListener& listener) {
   if (ec) throw std::system_error(ec, "API TLS certificate " + listener.cert.string());
   tls->context.use_private_key_file(listener.key.string(), asio::ssl::context::pem, ec);
   if (ec) throw std::system_error(ec, "API TLS key " + listener.key.string());
-  const std::string where = "API TCP listener " + listener.endpoint.address().to_string() + ":" +
-                            std::to_string(listener.endpoint.port());
+  const std::string where =
+      "API TCP listener " +
+      heartbeat::host_port(listener.endpoint.address().to_string(), listener.endpoint.port());
   tls->acceptor.open(listener.endpoint.protocol(), ec);
   if (!ec) tls->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) tls->acceptor.bind(listener.endpoint, ec);

@@ -227,7 +227,6 @@ int cmd_hb_rotate(const Options& o) {
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in && !in.eof())
       throw ExitError(kExitUsage, "--secret-file " + o.secret_file + ": cannot read");
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
     try {
       vigil::crypto::parse_secret_hex(text);
     } catch (const std::exception& e) {

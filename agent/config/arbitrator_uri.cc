@@ -6,6 +6,8 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "heartbeat/endpoint_text.h"
+
 namespace vigil::agent {
 
 namespace {
@@ -92,8 +94,7 @@ bool parse_authority(std::string_view authority, ArbitratorUri& out) {
 
 std::string ArbitratorUri::text() const {
   std::string out = scheme == Scheme::kTcp ? "tcp://" : "http://";
-  out += host.find(':') == std::string::npos ? host : "[" + host + "]";
-  out += ":" + std::to_string(port);
+  out += heartbeat::host_port(host, port);
   if (scheme == Scheme::kHttp) out += target;
   return out;
 }

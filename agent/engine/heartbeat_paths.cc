@@ -109,7 +109,7 @@ json HeartbeatPaths::status(const membership::PeerTable& table) const {
     const auto& c = p->counters();
     json peers = json::object();
     for (const auto& [name, ep] : p->peers()) {
-      json peer = {{"address", ep.address().to_string() + ":" + std::to_string(ep.port())},
+      json peer = {{"address", heartbeat::to_text(ep)},
                    {"state", "unknown"},
                    {"last_heard_ms", nullptr},
                    {"received_datagrams", 0},

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/events/text_scan.h"
+
 namespace vigil::agent {
 
 std::vector<std::string> split_dotted_path(std::string_view path) {
@@ -12,19 +14,20 @@ std::vector<std::string> split_dotted_path(std::string_view path) {
   if (!path.empty() && path[0] == '.') i = 1;
   if (i >= path.size()) return out;
   auto fail = [&](const std::string& why) {
-    throw std::invalid_argument("invalid path '" + std::string(path) + "': " + why);
+    const std::string shown = path.size() <= 200 ? std::string(path)
+                                                 : std::string(path.substr(0, 200)) + "...";
+    throw std::invalid_argument("invalid path '" + shown + "': " + why);
   };
   while (true) {
     std::string seg;
     if (i < path.size() && path[i] == '"') {
       // A quoted segment is a JSON string: \" and \\ and \u escapes apply.
-      std::size_t end = i + 1;
-      while (end < path.size() && path[end] != '"') end += path[end] == '\\' ? 2 : 1;
-      if (end >= path.size()) fail("unterminated quote");
-      auto decoded = nlohmann::json::parse(path.substr(i, end + 1 - i), nullptr, false);
+      const std::size_t len = quoted_length(path.substr(i));
+      if (len == std::string_view::npos) fail("unterminated quote");
+      auto decoded = nlohmann::json::parse(path.substr(i, len), nullptr, false);
       if (!decoded.is_string()) fail("bad quoted segment");
       seg = decoded.get<std::string>();
-      i = end + 1;
+      i += len;
       if (i < path.size() && path[i] != '.') fail("text after a closing quote");
     } else {
       while (i < path.size() && path[i] != '.') seg += path[i++];

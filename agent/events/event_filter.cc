@@ -2,20 +2,15 @@
 
 #include <algorithm>
 
+#include "agent/events/text_scan.h"
+
 namespace vigil::agent {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || is_upper(c) || (c >= '0' && c <= '9'); }
 bool is_label_key_char(char c) {
   return is_alnum(c) || c == '_' || c == '-' || c == '.' || c == '/';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
 }
 
 bool is_kind(std::string_view s) {
@@ -27,19 +22,13 @@ bool is_kind(std::string_view s) {
 // character inside quotes). Always yields at least one, possibly empty, element.
 std::vector<std::string_view> split_elements(std::string_view expr) {
   std::vector<std::string_view> out;
-  bool quoted = false;
   std::size_t start = 0;
   for (std::size_t i = 0; i < expr.size(); ++i) {
-    const char c = expr[i];
-    if (quoted) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
+    if (expr[i] == '"') {
+      const std::size_t len = quoted_length(expr.substr(i));
+      if (len == std::string_view::npos) break;  // quoted to the end
+      i += len - 1;
+    } else if (expr[i] == ',') {
       out.push_back(expr.substr(start, i - start));
       start = i + 1;
     }

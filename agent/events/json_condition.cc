@@ -4,31 +4,12 @@
 
 #include "agent/base/bounded_json.h"
 #include "agent/events/dotted_path.h"
+#include "agent/events/text_scan.h"
 
 namespace vigil::agent {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool is_op_char(char c) { return c == '=' || c == '!' || c == '<' || c == '>'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// Returns the length of a double-quoted token starting at s[0] == '"',
-// including both quotes, or npos when the closing quote is missing.
-std::size_t quoted_length(std::string_view s) {
-  for (std::size_t i = 1; i < s.size(); ++i) {
-    if (s[i] == '\\') {
-      ++i;
-    } else if (s[i] == '"') {
-      return i + 1;
-    }
-  }
-  return std::string_view::npos;
-}
 
 bool is_truthy(const nlohmann::json& v) {
   switch (v.type()) {
@@ -108,7 +89,7 @@ JsonCondition JsonCondition::parse(std::string_view text) {
 
   // The path runs to the first blank or operator character outside quotes.
   std::size_t pos = 0;
-  while (pos < s.size() && !is_space(s[pos]) && !is_op_char(s[pos])) {
+  while (pos < s.size() && !is_blank(s[pos]) && !is_op_char(s[pos])) {
     if (s[pos] == '"') {
       const std::size_t len = quoted_length(s.substr(pos));
       if (len == std::string_view::npos) fail("unterminated quoted path segment");
@@ -131,7 +112,7 @@ JsonCondition JsonCondition::parse(std::string_view text) {
     fail(e.what());
   }
 
-  while (pos < s.size() && is_space(s[pos])) ++pos;
+  while (pos < s.size() && is_blank(s[pos])) ++pos;
   if (pos == s.size()) return c;  // bare path: exists and is truthy
 
   // Operator.

@@ -10,21 +10,14 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "heartbeat/endpoint_text.h"
+
 namespace vigil::agent {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-
-namespace {
-
-// "127.0.0.1", "[::1]" or "arb.example.com": the host as written in a uri.
-std::string uri_host(const ArbitratorUri& uri) {
-  return uri.host.find(':') == std::string::npos ? uri.host : "[" + uri.host + "]";
-}
-
-}  // namespace
 
 /// One check in flight: every asynchronous step holds a shared_ptr to it, so
 /// completions that arrive after the probe is gone find it alive, see
@@ -68,8 +61,9 @@ struct ArbitratorProbe::Run : std::enable_shared_from_this<Run> {
                         [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
                           if (self->finished) return;
                           if (ec)
-                            return self->fail("connect " + uri_host(self->uri) + ":" +
-                                              std::to_string(self->uri.port) + ": " + ec.message());
+                            return self->fail("connect " +
+                                              heartbeat::host_port(self->uri.host, self->uri.port) +
+                                              ": " + ec.message());
                           if (self->uri.scheme == ArbitratorUri::Scheme::kTcp)
                             return self->finish({.reachable = true});
                           self->send_request();
@@ -79,7 +73,8 @@ struct ArbitratorProbe::Run : std::enable_shared_from_this<Run> {
   void send_request() {
     request = {http::verb::get, uri.target, 11};
     request.set(http::field::host,
-                uri.port == 80 ? uri_host(uri) : uri_host(uri) + ":" + std::to_string(uri.port));
+                uri.port == 80 ? heartbeat::bracketed_host(uri.host)
+                               : heartbeat::host_port(uri.host, uri.port));
     request.set(http::field::user_agent, "vigil");
     request.set(http::field::connection, "close");
     http::async_write(socket, request, [self = shared_from_this()](error_code ec, std::size_t) {
