@@ -345,6 +345,27 @@ class BadRequestBattery(unittest.TestCase):
             resource.prlimit(pid, resource.RLIMIT_NOFILE, old)
         self.assert_healthy("after descriptors ran out")
 
+    def test_tls12_offers_forward_secrecy_and_aead_only(self):
+        def handshake(ciphers):
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.load_verify_locations(self.cert)
+            ctx.check_hostname = False
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            ctx.set_ciphers(ciphers)
+            raw = socket.create_connection((self.c.addr("n1"), self.port), timeout=10)
+            try:
+                with ctx.wrap_socket(raw) as tls:
+                    return tls.cipher()[0]
+            except (ssl.SSLError, ConnectionError):
+                return None
+        self.assertEqual(handshake("ECDHE-ECDSA-AES128-GCM-SHA256"),
+                         "ECDHE-ECDSA-AES128-GCM-SHA256")
+        for weak in ("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384",
+                     "AES128-GCM-SHA256", "AES256-SHA"):
+            with self.subTest(weak):
+                self.assertIsNone(handshake(weak), weak)
+        self.assert_healthy("TLS 1.2 handshakes")
+
     def test_zz_peer_never_saw_it_stale(self):
         self.assert_healthy("end of the battery")
         self.assertEqual(self.stale.matching("NodeStale", node="n1"), [])
