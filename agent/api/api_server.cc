@@ -49,10 +49,11 @@ class StreamExchange : public ApiExchange {
     if (slots) slot_.emplace(std::move(slots));
   }
 
-  /// Reads a request within `timeout` (from now): the headers, `admit`, then
+  /// Reads a request within `request_timeout` of the deadline already armed
+  /// (the TLS handshake shares it), or of now: the headers, `admit`, then
   /// the body; hands it to `handler`.
   void read(const ApiLimits& limits, const ApiServer::Admit& admit, const Handler& handler) {
-    arm_timer(limits.request_timeout);
+    if (!armed_) arm_timer(limits.request_timeout);
     parser_.header_limit(kMaxHeaderBytes);
     parser_.body_limit(limits.max_body_bytes);
     http::async_read_header(
@@ -77,8 +78,9 @@ class StreamExchange : public ApiExchange {
         });
   }
 
-  /// Runs `fn` when `timeout` passes first (from now), closing the socket.
+  /// Closes the socket unless the request is read within `timeout` from now.
   void arm_timer(std::chrono::milliseconds timeout) {
+    armed_ = true;
     timer_.expires_after(timeout);
     timer_.async_wait([weak = std::weak_ptr<ApiExchange>(shared())](boost::system::error_code ec) {
       auto self = weak.lock();
@@ -134,9 +136,12 @@ class StreamExchange : public ApiExchange {
   bool peer_gone() {
     auto& socket = boost::beast::get_lowest_layer(stream_);
     if (!socket.is_open()) return true;
-    pollfd p{socket.native_handle(), 0, 0};
-    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0 &&
-           std::is_same_v<Stream, stream::socket>;
+    if constexpr (std::is_same_v<Stream, stream::socket>) {
+      pollfd p{socket.native_handle(), 0, 0};
+      return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0;
+    } else {
+      return false;
+    }
   }
   void close_transport() override {
     timer_.cancel();
@@ -148,6 +153,7 @@ class StreamExchange : public ApiExchange {
 
   Stream stream_;
   asio::steady_timer timer_;
+  bool armed_ = false;
   bool remote_;
   std::optional<Slot> slot_;
   boost::beast::flat_buffer buffer_;
