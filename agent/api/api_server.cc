@@ -332,15 +332,15 @@ void ApiServer::accept_tls() {
           true);
       // The handshake and the request share one deadline.
       ex->arm_timer(limits_.request_timeout);
-      ex->stream().async_handshake(
-          asio::ssl::stream_base::server,
-          [ex, limits = limits_, admit = admit_, handler = handler_](boost::system::error_code hec) {
-            if (hec) {
-              spdlog::debug("API TLS handshake: {}", hec.message());
-              return;
-            }
-            ex->read(limits, admit, handler);
-          });
+      ex->stream().async_handshake(asio::ssl::stream_base::server,
+                                   [ex, limits = limits_, admit = admit_,
+                                    handler = handler_](boost::system::error_code hec) {
+                                     if (hec) {
+                                       spdlog::debug("API TLS handshake: {}", hec.message());
+                                       return;
+                                     }
+                                     ex->read(limits, admit, handler);
+                                   });
     }
     accept_tls();
   });

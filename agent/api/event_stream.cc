@@ -40,8 +40,7 @@ struct EventStreams::Stream : std::enable_shared_from_this<Stream> {
       if (!s || ec || s->alive.expired()) return;
       auto ex = s->exchange.lock();
       if (!ex || ex->closed()) return;
-      if (ex->queued_bytes() > 0 &&
-          ApiExchange::Clock::now() - ex->last_progress() > kStallLimit)
+      if (ex->queued_bytes() > 0 && ApiExchange::Clock::now() - ex->last_progress() > kStallLimit)
         return ex->close();  // a client that reads nothing
       ex->send_comment("keep-alive");
       s->tick();

@@ -3,8 +3,8 @@
 #include <sodium.h>
 
 #include <limits>
-#include <stdexcept>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -216,8 +216,7 @@ std::string make_jwt(ApiRole role, std::string_view key, std::string_view method
                      std::string_view path, int64_t now, int64_t ttl) {
   if (key.size() < kMinJwtKeyBytes) {
     throw std::invalid_argument("JWT key too short: " + std::to_string(key.size()) +
-                                " bytes, at least " + std::to_string(kMinJwtKeyBytes) +
-                                " needed");
+                                " bytes, at least " + std::to_string(kMinJwtKeyBytes) + " needed");
   }
   crypto::init();
   const json header = {{"alg", "HS256"}, {"typ", "JWT"}};

@@ -71,8 +71,8 @@ inline constexpr std::string_view kBadSignatureOrIssuer = "bad signature or unkn
 /// then exp - iat <= max_lifetime ("token lifetime above the maximum"),
 /// iat <= now + leeway, now < exp + leeway, and qsh.
 ApiRole check_jwt(std::string_view authorization, std::string_view method, std::string_view path,
-                  const JwtKeys& keys, int64_t now,
-                  int64_t max_lifetime = kDefaultMaxTokenLifetime, int64_t leeway = 120);
+                  const JwtKeys& keys, int64_t now, int64_t max_lifetime = kDefaultMaxTokenLifetime,
+                  int64_t leeway = 120);
 
 /// Makes a token (for the CLI and tests): HS256 over the claims above with
 /// `key`, iss = "admin" or "user", iat = now, exp = now + ttl (saturating).

@@ -45,9 +45,8 @@ std::optional<ApiRefusal> Router::admit(const ApiRequest& head) const {
   if (!route && allow.empty())
     return ApiRefusal{404, {{"error", "no route " + head.method + " " + path}}, {}};
   if (!route)
-    return ApiRefusal{405,
-                      {{"error", "method " + head.method + " not allowed on " + path}},
-                      {{"Allow", allow}}};
+    return ApiRefusal{
+        405, {{"error", "method " + head.method + " not allowed on " + path}}, {{"Allow", allow}}};
   if (route->role == ApiRole::kAdmin && role != ApiRole::kAdmin)
     return ApiRefusal{403, {{"error", "the user role may only read: " + read_only_routes()}}, {}};
   return std::nullopt;
@@ -56,7 +55,8 @@ std::optional<ApiRefusal> Router::admit(const ApiRequest& head) const {
 void Router::dispatch(const std::shared_ptr<ApiExchange>& ex) const {
   try {
     const ApiRequest& req = ex->request();
-    if (auto refusal = admit(req)) return ex->reply(refusal->status, refusal->body, refusal->headers);
+    if (auto refusal = admit(req))
+      return ex->reply(refusal->status, refusal->body, refusal->headers);
     run(*find(req.method, req.path(), nullptr), ex);
   } catch (const std::exception& e) {
     spdlog::error("API {} {}: {}", ex->request().method, ex->request().path(), e.what());

@@ -41,8 +41,8 @@ struct Route {
 class Router {
  public:
   struct Options {
-    JwtKeys keys;                     // for remote requests
-    int max_depth = 64;               // JSON nesting of a body
+    JwtKeys keys;                      // for remote requests
+    int max_depth = 64;                // JSON nesting of a body
     int64_t max_token_lifetime = 600;  // exp - iat of a token, s
   };
 
@@ -64,8 +64,7 @@ class Router {
   std::string read_only_routes() const;
 
  private:
-  const Route* find(const std::string& method, const std::string& path,
-                    std::string* allow) const;
+  const Route* find(const std::string& method, const std::string& path, std::string* allow) const;
   void run(const Route& route, const std::shared_ptr<ApiExchange>& ex) const;
 
   Options options_;

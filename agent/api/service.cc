@@ -93,13 +93,12 @@ void ApiService::Impl::add_routes() {
                   try {
                     secret = crypto::parse_secret_hex(body["secret"].get_ref<const std::string&>());
                   } catch (const std::exception& e) {
-                    return ex->reply(400, {{"error", std::string("secret: ") + e.what()},
-                                           {"field", "secret"}});
+                    return ex->reply(
+                        400, {{"error", std::string("secret: ") + e.what()}, {"field", "secret"}});
                   }
                 }
-                backend.rotate(secret, [ex](int status, const json& answer) {
-                  ex->reply(status, answer);
-                });
+                backend.rotate(secret,
+                               [ex](int status, const json& answer) { ex->reply(status, answer); });
               }});
 
   router.add({"POST", "/v1/node/patch", ApiRole::kAdmin, BodySchema{Root::kArray},
@@ -115,14 +114,14 @@ void ApiService::Impl::add_routes() {
                                  .path = body.at("path").get<std::string>(),
                                  .value = body.at("value")});
               }});
-  router.add({"POST", "/v1/node/freeze", ApiRole::kAdmin, none,
-              [this](const Exchange& ex, const json&) {
-                node_change(ex, {.kind = NodeChange::Kind::kFreeze});
-              }});
-  router.add({"POST", "/v1/node/unfreeze", ApiRole::kAdmin, none,
-              [this](const Exchange& ex, const json&) {
-                node_change(ex, {.kind = NodeChange::Kind::kUnfreeze});
-              }});
+  router.add(
+      {"POST", "/v1/node/freeze", ApiRole::kAdmin, none, [this](const Exchange& ex, const json&) {
+         node_change(ex, {.kind = NodeChange::Kind::kFreeze});
+       }});
+  router.add(
+      {"POST", "/v1/node/unfreeze", ApiRole::kAdmin, none, [this](const Exchange& ex, const json&) {
+         node_change(ex, {.kind = NodeChange::Kind::kUnfreeze});
+       }});
 }
 
 void ApiService::Impl::node_change(const Exchange& ex, NodeChange change) {
@@ -141,9 +140,9 @@ ApiService::~ApiService() = default;
 void ApiService::start() {
   impl_->server.start();
   if (const auto& l = impl_->config.api.listen) {
-    impl_->server.start_tls(
-        {{asio::ip::make_address(l->host), l->port}, impl_->config.api.tls_cert,
-         impl_->config.api.tls_key});
+    impl_->server.start_tls({{asio::ip::make_address(l->host), l->port},
+                             impl_->config.api.tls_cert,
+                             impl_->config.api.tls_key});
     spdlog::info("API also on TCP {} (TLS, JWT)", l->text());
   }
 }

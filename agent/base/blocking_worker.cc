@@ -16,8 +16,7 @@ struct BlockingWorker::State {
   std::atomic<bool> stopped{false};
 };
 
-BlockingWorker::BlockingWorker(boost::asio::io_context& io)
-    : state_(std::make_shared<State>(io)) {}
+BlockingWorker::BlockingWorker(boost::asio::io_context& io) : state_(std::make_shared<State>(io)) {}
 
 BlockingWorker::~BlockingWorker() {
   state_->stopped = true;

@@ -16,8 +16,7 @@ json parse_json_bounded(std::string_view text, int max_depth) {
   // `depth` counts the containers already open around the event; refusing to
   // keep a container makes the parser skip it without building it.
   json::parser_callback_t bound = [&](int depth, json::parse_event_t event, json&) {
-    if ((event == json::parse_event_t::object_start ||
-         event == json::parse_event_t::array_start) &&
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
         depth + 1 > max_depth) {
       too_deep = true;
       return false;

@@ -18,8 +18,8 @@ struct NodeChange {
     kUnfreeze,  // frozen = false, frozen_at = null
   };
   Kind kind = Kind::kPatch;
-  nlohmann::json ops;  // kPatch
-  std::string path;    // kSet
+  nlohmann::json ops;    // kPatch
+  std::string path;      // kSet
   nlohmann::json value;  // kSet
 };
 

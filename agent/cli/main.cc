@@ -16,15 +16,15 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "agent/base/version.h"
 #include "agent/cli/api_client.h"
+#include "agent/cli/status_table.h"
 #include "agent/config/config.h"
-#include "agent/daemon.h"
 #include "agent/config/duration.h"
+#include "agent/daemon.h"
 #include "agent/events/event.h"
 #include "agent/events/event_filter.h"
 #include "agent/events/json_condition.h"
-#include "agent/cli/status_table.h"
-#include "agent/base/version.h"
 #include "crypto/key.h"
 
 namespace {
@@ -101,7 +101,7 @@ json call(const Options& o, const std::string& method, const std::string& target
 
 int cmd_daemon_run(const Options& o) {
   Config config = load(o);
-  auto level = spdlog::level::from_str(config.log_level);
+  auto level = spdlog::level::from_str(std::string(to_string(config.log_level)));
   auto logger = spdlog::stderr_color_mt("vigil");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e " + config.node_name + " %^%l%$ %v");
   logger->set_level(level);

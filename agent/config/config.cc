@@ -15,62 +15,24 @@
 
 #include <toml++/toml.h>
 
+#include "agent/base/file.h"
+#include "agent/config/api_table.h"
 #include "agent/config/duration.h"
+#include "agent/config/toml_reader.h"
 
 namespace vigil::agent {
 namespace fs = std::filesystem;
 
 namespace {
 
+// Indexed by the enums of config.h.
+constexpr std::string_view kPathTypes[] = {"unicast", "multicast"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
-constexpr std::string_view kSplitActions[] = {"crash", "reboot", "disabled"};
+constexpr std::string_view kSplitActions[] = {"disabled", "crash", "reboot"};
 constexpr std::string_view kExecKinds[] = {"Exec", "ExecSuccess", "ExecFailed"};
-// HS256 keys of the API: at least the size of the SHA-256 output (RFC 7518
-// section 3.2); agent/api/jwt.h kMinJwtKeyBytes, which check_jwt enforces too.
-constexpr std::size_t kMinApiKeyBytes = 32;
 
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// Reads a whole file; returns 0 or an errno value.
-int read_file(const fs::path& path, std::string& out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  out.clear();
-  char buf[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return err;
-    }
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return 0;
-}
-
-// TOML bare keys print as is; others are quoted so the dotted key stays readable.
-std::string key_part(std::string_view k) {
-  const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
-    return is_alnum(c) || c == '_' || c == '-';
-  });
-  if (bare) return std::string(k);
-  std::string out = "\"";
-  for (char c : k) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
-std::string join(std::string_view prefix, std::string_view k) {
-  return prefix.empty() ? key_part(k) : std::string(prefix) + "." + key_part(k);
 }
 
 bool is_node_name(std::string_view n) {
@@ -89,6 +51,12 @@ bool one_of(std::string_view v, const std::string_view (&set)[N]) {
   return std::find(std::begin(set), std::end(set), v) != std::end(set);
 }
 
+// The enum value spelled `v` in `set`, which is indexed by the enum.
+template <typename Enum, std::size_t N>
+Enum enum_of(std::string_view v, const std::string_view (&set)[N]) {
+  return static_cast<Enum>(std::find(std::begin(set), std::end(set), v) - std::begin(set));
+}
+
 template <std::size_t N>
 std::string list_of(const std::string_view (&set)[N]) {
   std::string out;
@@ -99,129 +67,21 @@ std::string list_of(const std::string_view (&set)[N]) {
   return out;
 }
 
-fs::path resolve(const fs::path& base_dir, const fs::path& p) {
-  return (p.is_absolute() ? p : base_dir / p).lexically_normal();
-}
-
 // Reads one config document; every check names its dotted key.
-class Reader {
+class Reader : public TomlReader {
  public:
   explicit Reader(const fs::path& source)
-      : source_(source), base_dir_(fs::absolute(source).parent_path()) {}
+      : TomlReader(source), base_dir_(fs::absolute(source).parent_path()) {}
 
   Config read(const toml::table& root);
 
  private:
-  [[noreturn]] void fail(std::string key, std::string reason) const {
-    throw ConfigError(source_, std::move(key), std::move(reason));
-  }
-
-  void check_keys(const toml::table& t, std::string_view prefix,
-                  std::initializer_list<std::string_view> allowed) const {
-    for (auto&& [k, v] : t) {
-      if (std::find(allowed.begin(), allowed.end(), k.str()) == allowed.end()) {
-        fail(join(prefix, k.str()), "unknown key");
-      }
-    }
-  }
-
-  const toml::table* table_at(const toml::table& t, std::string_view k, const std::string& key,
-                              bool required) const {
-    const toml::node* n = t.get(k);
-    if (n == nullptr) {
-      if (required) fail(key, "required table missing");
-      return nullptr;
-    }
-    if (!n->is_table()) fail(key, "expected a table");
-    return n->as_table();
-  }
-
-  std::optional<std::string> string_at(const toml::table& t, std::string_view k,
-                                       const std::string& key, bool required) const {
-    const toml::node* n = t.get(k);
-    if (n == nullptr) {
-      if (required) fail(key, "required key missing");
-      return std::nullopt;
-    }
-    if (!n->is_string()) fail(key, "expected a string");
-    std::string s = n->as_string()->get();
-    if (s.empty()) fail(key, "must not be empty");
-    return s;
-  }
-
-  std::optional<std::vector<std::string>> strings_at(const toml::table& t, std::string_view k,
-                                                     const std::string& key, bool required) const {
-    const toml::node* n = t.get(k);
-    if (n == nullptr) {
-      if (required) fail(key, "required key missing");
-      return std::nullopt;
-    }
-    if (!n->is_array()) fail(key, "expected an array of strings");
-    std::vector<std::string> out;
-    for (const toml::node& item : *n->as_array()) {
-      if (!item.is_string()) fail(key, "expected an array of strings");
-      out.push_back(item.as_string()->get());
-    }
-    if (out.empty()) fail(key, "must not be empty");
-    return out;
-  }
-
-  void duration_at(const toml::table& t, std::string_view k, const std::string& key,
-                   std::chrono::milliseconds& out) const {
-    const toml::node* n = t.get(k);
-    if (n == nullptr) return;
-    if (!n->is_string()) fail(key, "expected a duration string such as \"500ms\" or \"2s\"");
-    try {
-      out = parse_duration(n->as_string()->get());
-    } catch (const std::invalid_argument& e) {
-      fail(key, e.what());
-    }
-    if (out.count() <= 0) fail(key, "must be greater than 0");
-  }
-
-  // duration_at, then min <= out <= max.
-  void bounded_duration_at(const toml::table& t, std::string_view k, const std::string& key,
-                           std::chrono::milliseconds min, std::chrono::milliseconds max,
-                           std::chrono::milliseconds& out) const {
-    std::chrono::milliseconds value = out;
-    duration_at(t, k, key, value);
-    if (value < min || value > max) {
-      fail(key, format_duration(value) + " is out of range " + format_duration(min) + "-" +
-                    format_duration(max));
-    }
-    out = value;
-  }
-
-  int64_t integer_at(const toml::table& t, std::string_view k, const std::string& key, int64_t min,
-                     int64_t max, int64_t fallback) const {
-    const toml::node* n = t.get(k);
-    if (n == nullptr) return fallback;
-    if (!n->is_integer()) fail(key, "expected an integer");
-    const int64_t v = n->as_integer()->get();
-    if (v < min || v > max)
-      fail(key, std::to_string(v) + " is out of range " + std::to_string(min) + "-" +
-                    std::to_string(max));
-    return v;
-  }
-
-  Endpoint endpoint_at(const toml::node& n, const std::string& key) const {
-    if (!n.is_string()) fail(key, "expected an address string such as \"127.0.0.1:10001\"");
-    try {
-      return parse_endpoint(n.as_string()->get());
-    } catch (const std::invalid_argument& e) {
-      fail(key, e.what());
-    }
-  }
-
   void read_cluster(const toml::table& t, Config& c) const;
   void read_node(const toml::table& t, Config& c) const;
   HeartbeatPathConfig read_hb(std::string_view id, const toml::table& t, const Config& c) const;
   HookConfig read_hook(std::string_view name, const toml::table& t) const;
   ArbitratorConfig read_arbitrator(std::string_view name, const toml::table& t) const;
-  void read_api(const toml::table& t, Config& c) const;
-  void read_api_limits(const toml::table& t, ApiLimits& l) const;
 
-  fs::path source_;
   fs::path base_dir_;
 };
 
@@ -238,7 +98,7 @@ Config Reader::read(const toml::table& root) {
       const std::string key = join("hb", k.str());
       if (!v.is_table()) fail(key, "expected a table");
       HeartbeatPathConfig path = read_hb(k.str(), *v.as_table(), c);
-      if (path.type == "unicast") {
+      if (path.type == PathType::kUnicast) {
         auto [it, fresh] = listen_owner.emplace(path.listen.text(), key);
         if (!fresh) fail(key + ".listen", "address already used by " + it->second);
       }
@@ -256,7 +116,8 @@ Config Reader::read(const toml::table& root) {
     }
   }
 
-  if (const toml::table* api = table_at(root, "api", "api", false)) read_api(*api, c);
+  if (const toml::table* api = table_at(root, "api", "api", false))
+    read_api_table(*this, *api, base_dir_, c.api);
 
   if (const toml::table* arbitrators = table_at(root, "arbitrator", "arbitrator", false)) {
     for (auto&& [k, v] : *arbitrators) {
@@ -265,67 +126,6 @@ Config Reader::read(const toml::table& root) {
     }
   }
   return c;
-}
-
-void Reader::read_api(const toml::table& t, Config& c) const {
-  check_keys(t, "api",
-             {"listen", "tls_cert", "tls_key", "admin_key", "user_key", "max_body_bytes",
-              "max_depth", "max_connections_tcp", "max_connections_unix", "max_waits",
-              "max_subscribers", "request_timeout", "max_token_lifetime"});
-  read_api_limits(t, c.api.limits);
-
-  if (const toml::node* listen = t.get("listen")) c.api.listen = endpoint_at(*listen, "api.listen");
-  auto cert = string_at(t, "tls_cert", "api.tls_cert", false);
-  auto key = string_at(t, "tls_key", "api.tls_key", false);
-  c.api.admin_key = string_at(t, "admin_key", "api.admin_key", false);
-  c.api.user_key = string_at(t, "user_key", "api.user_key", false);
-  // RFC 7518 section 3.2: an HS256 key is at least as long as the hash.
-  for (const auto& [k, v] :
-       {std::pair{"api.admin_key", &c.api.admin_key}, std::pair{"api.user_key", &c.api.user_key}}) {
-    if (*v && (*v)->size() < kMinApiKeyBytes) {
-      fail(k, "too short: " + std::to_string((*v)->size()) + " bytes, use at least " +
-                  std::to_string(kMinApiKeyBytes) + " (RFC 7518 section 3.2)");
-    }
-  }
-  if (c.api.admin_key && c.api.user_key && *c.api.admin_key == *c.api.user_key) {
-    fail("api.user_key", "must differ from api.admin_key (a user could sign admin tokens)");
-  }
-  if (!c.api.listen) {
-    // The limits also govern the Unix socket; the other keys configure the
-    // TCP listener only.
-    if (cert || key || c.api.admin_key || c.api.user_key)
-      fail("api.listen",
-           "required key missing (tls_cert, tls_key, admin_key and user_key configure the "
-           "TCP listener)");
-    return;
-  }
-  if (!cert) fail("api.tls_cert", "required key missing (the TCP listener always uses TLS)");
-  if (!key) fail("api.tls_key", "required key missing (the TCP listener always uses TLS)");
-  if (!c.api.admin_key && !c.api.user_key)
-    fail("api.admin_key", "required key missing (set admin_key, user_key or both)");
-  c.api.tls_cert = resolve(base_dir_, *cert);
-  c.api.tls_key = resolve(base_dir_, *key);
-}
-
-void Reader::read_api_limits(const toml::table& t, ApiLimits& l) const {
-  using std::chrono::milliseconds;
-  constexpr int64_t kKiB = 1024, kMiB = 1024 * kKiB;
-  constexpr int64_t kMaxCount = 65536;
-  l.max_body_bytes = static_cast<std::size_t>(
-      integer_at(t, "max_body_bytes", "api.max_body_bytes", kKiB, 64 * kMiB,
-                 static_cast<int64_t>(l.max_body_bytes)));
-  l.max_depth = static_cast<int>(integer_at(t, "max_depth", "api.max_depth", 8, 1024, l.max_depth));
-  for (const auto& [name, field] : {std::pair{"max_connections_tcp", &l.max_connections_tcp},
-                                    std::pair{"max_connections_unix", &l.max_connections_unix},
-                                    std::pair{"max_waits", &l.max_waits},
-                                    std::pair{"max_subscribers", &l.max_subscribers}}) {
-    *field = static_cast<std::size_t>(integer_at(t, name, join("api", name), 1, kMaxCount,
-                                                 static_cast<int64_t>(*field)));
-  }
-  bounded_duration_at(t, "request_timeout", "api.request_timeout", milliseconds(100),
-                      std::chrono::minutes(10), l.request_timeout);
-  bounded_duration_at(t, "max_token_lifetime", "api.max_token_lifetime", std::chrono::seconds(1),
-                      std::chrono::hours(24), l.max_token_lifetime);
 }
 
 ArbitratorConfig Reader::read_arbitrator(std::string_view name, const toml::table& t) const {
@@ -413,14 +213,14 @@ void Reader::read_node(const toml::table& t, Config& c) const {
       fail("node.log_level",
            "unknown level '" + *level + "' (expected " + list_of(kLogLevels) + ")");
     }
-    c.log_level = *level;
+    c.log_level = enum_of<LogLevel>(*level, kLogLevels);
   }
   if (auto action = string_at(t, "split_action", "node.split_action", false)) {
     if (!one_of(*action, kSplitActions)) {
       fail("node.split_action",
            "unknown action '" + *action + "' (expected " + list_of(kSplitActions) + ")");
     }
-    c.split_action = *action;
+    c.split_action = enum_of<SplitAction>(*action, kSplitActions);
   }
 }
 
@@ -429,8 +229,11 @@ HeartbeatPathConfig Reader::read_hb(std::string_view id, const toml::table& t,
   const std::string prefix = join("hb", id);
   HeartbeatPathConfig hb;
   hb.id = std::string(id);
-  hb.type = *string_at(t, "type", prefix + ".type", true);
-  if (hb.type == "multicast") {
+  const std::string type = *string_at(t, "type", prefix + ".type", true);
+  if (!one_of(type, kPathTypes))
+    fail(prefix + ".type", "unknown type '" + type + "' (expected " + list_of(kPathTypes) + ")");
+  hb.type = enum_of<PathType>(type, kPathTypes);
+  if (hb.type == PathType::kMulticast) {
     check_keys(t, prefix, {"type", "addr", "port", "intf", "ttl", "interval", "timeout"});
     if (auto addr = string_at(t, "addr", prefix + ".addr", false)) hb.addr = *addr;
     in_addr group{};
@@ -442,7 +245,7 @@ HeartbeatPathConfig Reader::read_hb(std::string_view id, const toml::table& t,
     // Every other cluster node listens on the group.
     for (const auto& n : c.nodes)
       if (n != c.node_name) hb.peers.emplace(n, Endpoint{hb.addr, hb.port});
-  } else if (hb.type == "unicast") {
+  } else {
     check_keys(t, prefix, {"type", "listen", "peers", "interval", "timeout"});
     const toml::node* listen = t.get("listen");
     if (listen == nullptr) fail(prefix + ".listen", "required key missing");
@@ -458,8 +261,6 @@ HeartbeatPathConfig Reader::read_hb(std::string_view id, const toml::table& t,
       }
       hb.peers.emplace(name, endpoint_at(v, key));
     }
-  } else {
-    fail(prefix + ".type", "unknown type '" + hb.type + "' (expected unicast or multicast)");
   }
 
   duration_at(t, "interval", prefix + ".interval", hb.interval);
@@ -528,46 +329,9 @@ HookConfig Reader::read_hook(std::string_view name, const toml::table& t) const 
 
 }  // namespace
 
-std::string Endpoint::text() const {
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
-}
-
-Endpoint parse_endpoint(std::string_view text) {
-  auto fail = [&](const std::string& reason) {
-    throw std::invalid_argument("invalid address '" + std::string(text) + "': " + reason);
-  };
-  Endpoint ep;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    const std::size_t close = text.find(']');
-    if (close == std::string_view::npos) fail("missing ']' after the IPv6 address");
-    ep.host = std::string(text.substr(1, close - 1));
-    in6_addr a6{};
-    if (inet_pton(AF_INET6, ep.host.c_str(), &a6) != 1) fail("not an IPv6 address in brackets");
-    if (close + 1 >= text.size() || text[close + 1] != ':') fail("expected [v6]:port");
-    port = text.substr(close + 2);
-  } else {
-    const std::size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) fail("expected host:port");
-    ep.host = std::string(text.substr(0, colon));
-    if (ep.host.find(':') != std::string::npos) fail("write an IPv6 address as [addr]:port");
-    if (ep.host.empty()) fail("missing host");
-    in_addr a4{};
-    if (inet_pton(AF_INET, ep.host.c_str(), &a4) != 1) {
-      fail("host must be an IPv4 address or a bracketed IPv6 address");
-    }
-    port = text.substr(colon + 1);
-  }
-  if (port.empty() || port.size() > 5 ||
-      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    fail("port must be a number from 1 to 65535");
-  }
-  const unsigned long value = std::stoul(std::string(port));
-  if (value == 0 || value > 65535) fail("port must be a number from 1 to 65535");
-  ep.port = static_cast<uint16_t>(value);
-  return ep;
-}
+std::string_view to_string(PathType type) { return kPathTypes[static_cast<int>(type)]; }
+std::string_view to_string(LogLevel level) { return kLogLevels[static_cast<int>(level)]; }
+std::string_view to_string(SplitAction action) { return kSplitActions[static_cast<int>(action)]; }
 
 bool HookConfig::wants(std::string_view kind) const {
   if (one_of(kind, kExecKinds)) return false;

@@ -75,27 +75,28 @@
 #include <vector>
 
 #include "agent/config/arbitrator_uri.h"
+#include "agent/config/endpoint.h"
 #include "crypto/key.h"
 
 namespace vigil::agent {
 
-/// A UDP address: IPv4 dotted quad or IPv6 literal, and a port.
-struct Endpoint {
-  std::string host;  // "127.0.0.1" or "::1" (no brackets)
-  uint16_t port = 0;
-  /// "127.0.0.1:10001" or "[::1]:10001".
-  std::string text() const;
-  bool operator==(const Endpoint&) const = default;
-};
+/// The `type` of an [hb.<id>] table.
+enum class PathType { kUnicast, kMulticast };
+/// node.log_level.
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
+/// node.split_action: what a node without quorum does at once (OpenSVC's
+/// node.split_action): nothing, a kernel panic, or an immediate reboot.
+enum class SplitAction { kDisabled, kCrash, kReboot };
 
-/// Parses "a.b.c.d:port" or "[v6]:port" (port 1-65535; host names are not
-/// resolved). Throws std::invalid_argument naming the reason.
-Endpoint parse_endpoint(std::string_view text);
+/// The config spelling of each value: "unicast", "debug", "crash"...
+std::string_view to_string(PathType type);
+std::string_view to_string(LogLevel level);
+std::string_view to_string(SplitAction action);
 
 /// One [hb.<id>] table.
 struct HeartbeatPathConfig {
-  std::string id;    // the table name
-  std::string type;  // "unicast" or "multicast"
+  std::string id;  // the table name
+  PathType type = PathType::kUnicast;
   // unicast
   Endpoint listen;
   std::map<std::string, Endpoint> peers;  // node name -> address; never this node
@@ -122,12 +123,12 @@ struct HookConfig {
 /// The limits of the API server, on both listeners ([api] keys of the same
 /// names). Each bounds what one client can make the daemon hold.
 struct ApiLimits {
-  std::size_t max_body_bytes = 1 << 20;   // request body, bytes
-  int max_depth = 64;                     // JSON nesting of a body, a filter or a value
-  std::size_t max_connections_tcp = 64;   // open TLS connections
-  std::size_t max_connections_unix = 256; // open Unix-socket connections
-  std::size_t max_waits = 256;            // concurrent POST /v1/wait
-  std::size_t max_subscribers = 64;       // concurrent event streams
+  std::size_t max_body_bytes = 1 << 20;              // request body, bytes
+  int max_depth = 64;                                // JSON nesting of a body, a filter or a value
+  std::size_t max_connections_tcp = 64;              // open TLS connections
+  std::size_t max_connections_unix = 256;            // open Unix-socket connections
+  std::size_t max_waits = 256;                       // concurrent POST /v1/wait
+  std::size_t max_subscribers = 64;                  // concurrent event streams
   std::chrono::milliseconds request_timeout{10000};  // handshake plus request headers and body
   std::chrono::milliseconds max_token_lifetime{600000};  // exp - iat of a JWT
 };
@@ -158,8 +159,8 @@ struct Config {
   std::string node_name;
   std::filesystem::path var_dir;  // absolute; a relative value is taken from the file's directory
   std::chrono::milliseconds commit_interval{100};
-  std::string log_level = "info";
-  std::string split_action = "disabled";
+  LogLevel log_level = LogLevel::kInfo;
+  SplitAction split_action = SplitAction::kDisabled;
   std::vector<HeartbeatPathConfig> hb;        // in table-name order
   std::vector<HookConfig> hooks;              // in table-name order
   std::vector<ArbitratorConfig> arbitrators;  // in table-name order

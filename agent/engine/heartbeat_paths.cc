@@ -24,7 +24,7 @@ heartbeat::Path::Endpoint to_endpoint(const Endpoint& e) {
 
 std::unique_ptr<heartbeat::Path> make_path(asio::io_context& io, const HeartbeatPathConfig& hb,
                                            heartbeat::Path::Handler handler) {
-  if (hb.type == "multicast") {
+  if (hb.type == PathType::kMulticast) {
     heartbeat::MulticastOptions opts;
     opts.group = asio::ip::make_address_v4(hb.addr);
     opts.port = hb.port;

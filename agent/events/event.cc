@@ -59,5 +59,4 @@ Event event_from_json(const nlohmann::json& j) {
   return e;
 }
 
-
 }  // namespace vigil::agent

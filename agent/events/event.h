@@ -42,7 +42,6 @@ nlohmann::json to_json(const Event& e);
 /// Throws std::invalid_argument("invalid event: <reason>") on another shape.
 Event event_from_json(const nlohmann::json& j);
 
-
 }  // namespace vigil::agent
 
 #endif  // VIGIL_AGENT_EVENTS_EVENT_H_

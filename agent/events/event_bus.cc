@@ -91,22 +91,20 @@ void EventBus::offer(SubscriberId id, const Event& e, QueuedPtr& shared) {
   if (!sub.filters.matches(e)) return;
 
   if (!shared) shared = std::make_shared<const Queued>(Queued{e.kind, to_json(e).dump()});
-  const bool over_bytes = !sub.queue.empty() &&
-                          sub.queued_bytes + shared->json.size() > opts_.queue_max_bytes;
+  const bool over_bytes =
+      !sub.queue.empty() && sub.queued_bytes + shared->json.size() > opts_.queue_max_bytes;
   if (sub.queue.size() >= opts_.queue_max || over_bytes) {
     const std::string name = sub.name;
     const std::size_t queued = sub.queue.size();
     const std::size_t bytes = sub.queued_bytes;
     const auto on_dropped = std::move(sub.on_dropped);
     subscribers_.erase(it);
-    spdlog::warn("event bus: dropping subscriber {} ({} events, {} bytes queued; max {}, {})",
-                 name, queued, bytes, opts_.queue_max, opts_.queue_max_bytes);
+    spdlog::warn("event bus: dropping subscriber {} ({} events, {} bytes queued; max {}, {})", name,
+                 queued, bytes, opts_.queue_max, opts_.queue_max_bytes);
     if (on_dropped) call_guarded("on_dropped callback", &e, on_dropped);
-    enqueue(subscription_event("SubscriptionError", name,
-                               {{"name", name},
-                                {"error", "queue full"},
-                                {"queued", queued},
-                                {"bytes", bytes}}),
+    enqueue(subscription_event(
+                "SubscriptionError", name,
+                {{"name", name}, {"error", "queue full"}, {"queued", queued}, {"bytes", bytes}}),
             0);
     return;
   }

@@ -74,8 +74,7 @@ std::string quoted_filter(std::string_view text) {
 }  // namespace
 
 FilterError::FilterError(std::string_view text, std::string_view reason)
-    : std::invalid_argument("invalid filter '" + quoted_filter(text) + "': " +
-                            std::string(reason)),
+    : std::invalid_argument("invalid filter '" + quoted_filter(text) + "': " + std::string(reason)),
       reason_(reason) {}
 
 JsonCondition JsonCondition::parse(std::string_view text) {

@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/base/file.h"
+
 namespace vigil::agent {
 namespace {
 
@@ -69,35 +71,6 @@ std::optional<uint32_t> parse_version(std::string_view s) {
   }
   if (v > std::numeric_limits<uint32_t>::max()) return std::nullopt;
   return static_cast<uint32_t>(v);
-}
-
-// Reads the whole file into `out`; returns 0 or an errno value. `out` is sized
-// from fstat up front so that no reallocation leaves a copy of the secrets behind.
-int read_file(const fs::path& path, std::string& out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return err;
-  }
-  out.assign(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t done = 0;
-  for (;;) {
-    const ssize_t n = ::read(fd, out.data() + done, out.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return err;
-    }
-    done += static_cast<std::size_t>(n);
-    if (n == 0 || done == out.size()) break;
-  }
-  ::close(fd);
-  out.resize(done);
-  return 0;
 }
 
 // Builds the keyring from a parsed document; throws std::runtime_error(reason).

@@ -31,9 +31,8 @@ membership::KeyRotation load_rotation(const Config& config, crypto::Keyring& rin
 
 }  // namespace
 
-SecretRotation::SecretRotation(const Config& config, crypto::Keyring& ring,
-                               BlockingWorker& worker, Publish publish,
-                               membership::KeyRotation::Options options)
+SecretRotation::SecretRotation(const Config& config, crypto::Keyring& ring, BlockingWorker& worker,
+                               Publish publish, membership::KeyRotation::Options options)
     : config_(config),
       peers_(config.nodes.begin(), config.nodes.end()),
       file_(keyring_path(config)),
@@ -47,11 +46,11 @@ void SecretRotation::save(std::optional<heartbeat::KeyOffer> extra,
                           std::function<void(const std::string&)> done) {
   StoredKeyring k{.current = rotation_.current(), .secrets = rotation_.secrets()};
   if (extra) k.secrets[extra->version] = extra->secret;
-  worker_.submit([file = file_, k = std::move(k)] { save_keyring_file(file, k); },
-                 [alive = std::weak_ptr<bool>(alive_), done = std::move(done)](
-                     const std::string& error) {
-                   if (!alive.expired()) done(error);
-                 });
+  worker_.submit(
+      [file = file_, k = std::move(k)] { save_keyring_file(file, k); },
+      [alive = std::weak_ptr<bool>(alive_), done = std::move(done)](const std::string& error) {
+        if (!alive.expired()) done(error);
+      });
 }
 
 void SecretRotation::error(uint32_t version, const std::string& what) {

@@ -57,24 +57,22 @@ struct ArbitratorProbe::Run : std::enable_shared_from_this<Run> {
   }
 
   void connect(const tcp::resolver::results_type& endpoints) {
-    asio::async_connect(socket, endpoints,
-                        [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
-                          if (self->finished) return;
-                          if (ec)
-                            return self->fail("connect " +
-                                              heartbeat::host_port(self->uri.host, self->uri.port) +
-                                              ": " + ec.message());
-                          if (self->uri.scheme == ArbitratorUri::Scheme::kTcp)
-                            return self->finish({.reachable = true});
-                          self->send_request();
-                        });
+    asio::async_connect(
+        socket, endpoints, [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
+          if (self->finished) return;
+          if (ec)
+            return self->fail("connect " + heartbeat::host_port(self->uri.host, self->uri.port) +
+                              ": " + ec.message());
+          if (self->uri.scheme == ArbitratorUri::Scheme::kTcp)
+            return self->finish({.reachable = true});
+          self->send_request();
+        });
   }
 
   void send_request() {
     request = {http::verb::get, uri.target, 11};
-    request.set(http::field::host,
-                uri.port == 80 ? heartbeat::bracketed_host(uri.host)
-                               : heartbeat::host_port(uri.host, uri.port));
+    request.set(http::field::host, uri.port == 80 ? heartbeat::bracketed_host(uri.host)
+                                                  : heartbeat::host_port(uri.host, uri.port));
     request.set(http::field::user_agent, "vigil");
     request.set(http::field::connection, "close");
     http::async_write(socket, request, [self = shared_from_this()](error_code ec, std::size_t) {

@@ -13,11 +13,9 @@ namespace vigil::agent {
 
 using json = nlohmann::json;
 
-std::optional<std::string> run_split_action(const std::string& action) {
-  char key = 0;
-  if (action == "crash") key = 'c';
-  if (action == "reboot") key = 'b';
-  if (key == 0) return std::nullopt;  // "disabled"
+std::optional<std::string> run_split_action(SplitAction action) {
+  if (action == SplitAction::kDisabled) return std::nullopt;
+  const char key = action == SplitAction::kCrash ? 'c' : 'b';
   std::ofstream trigger("/proc/sysrq-trigger");
   if (!trigger) return std::string("open /proc/sysrq-trigger: ") + std::strerror(errno);
   trigger << key << std::flush;
@@ -149,20 +147,21 @@ void SplitAnalysis::count_and_act(const std::string& lost) {
     return;
   }
   armed_ = false;
-  const std::string& action = config_.split_action;
+  const SplitAction action = config_.split_action;
   spdlog::critical(
       "split analysis after losing {}: NO QUORUM, {} of {} votes (needed {}); split action: {}",
-      lost, c.present, c.total, c.needed, action);
+      lost, c.present, c.total, c.needed, to_string(action));
   publish_(
       Event{.kind = "NodeSplitAction",
-            .data = {{"action", action},
+            .data = {{"action", to_string(action)},
                      {"lost", lost},
                      {"votes", {{"total", c.total}, {"present", c.present}, {"needed", c.needed}}},
                      {"alive", alive},
                      {"arbitrators", reach}}});
-  if (action == "disabled") return;
+  if (action == SplitAction::kDisabled) return;
   spdlog::default_logger()->flush();
-  if (auto failure = action_(action)) spdlog::error("split action {} failed: {}", action, *failure);
+  if (auto failure = action_(action))
+    spdlog::error("split action {} failed: {}", to_string(action), *failure);
 }
 
 json SplitAnalysis::status() const {
@@ -176,7 +175,7 @@ json SplitAnalysis::status() const {
   }
   const auto c = count(alive_().size());
   return {{"enabled", config_.quorum},
-          {"split_action", config_.split_action},
+          {"split_action", to_string(config_.split_action)},
           {"has_quorum", c.has_quorum()},
           {"votes", {{"total", c.total}, {"present", c.present}, {"needed", c.needed}}},
           {"arbitrators", std::move(arbitrators)}};

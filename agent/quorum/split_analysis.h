@@ -44,13 +44,13 @@ class ArbitratorProbe;
 /// Period of the arbitrator checks that keep their status fresh.
 inline constexpr std::chrono::seconds kArbitratorRefresh{10};
 
-/// Runs a split action: "crash" (sysrq c: the kernel panics at once),
-/// "reboot" (sysrq b: immediate reboot, no sync) or "disabled" (nothing).
+/// Runs a split action: kCrash (sysrq c: the kernel panics at once),
+/// kReboot (sysrq b: immediate reboot, no sync) or kDisabled (nothing).
 /// Writes to /proc/sysrq-trigger, which needs root; returns the reason when
 /// that fails, std::nullopt otherwise. These are the actions of OpenSVC's
 /// node.split_action: a node without quorum must stop running services at
 /// once, before the other side takes them over.
-std::optional<std::string> run_split_action(const std::string& action);
+std::optional<std::string> run_split_action(SplitAction action);
 
 class SplitAnalysis {
  public:
@@ -58,7 +58,7 @@ class SplitAnalysis {
   using AliveNodes = std::function<std::vector<std::string>()>;
   using Publish = std::function<void(Event)>;
   /// Runs the action; returns the failure reason, if any.
-  using Action = std::function<std::optional<std::string>(const std::string& action)>;
+  using Action = std::function<std::optional<std::string>(SplitAction action)>;
 
   SplitAnalysis(boost::asio::io_context& io, const Config& config, AliveNodes alive,
                 Publish publish, Action action = run_split_action);

@@ -9,13 +9,10 @@ namespace {
 using json = nlohmann::json;
 using Type = FieldSpec::Type;
 
-const BodySchema kWait{BodySchema::Root::kObject,
-                       {{.name = "filter", .type = Type::kString, .required = true},
-                        {.name = "duration_ms",
-                         .type = Type::kInteger,
-                         .required = true,
-                         .min = 1,
-                         .max = 86400000}}};
+const BodySchema kWait{
+    BodySchema::Root::kObject,
+    {{.name = "filter", .type = Type::kString, .required = true},
+     {.name = "duration_ms", .type = Type::kInteger, .required = true, .min = 1, .max = 86400000}}};
 
 TEST(BodySchema, AcceptsAFittingObject) {
   EXPECT_FALSE(check_body({{"filter", ".x=1"}, {"duration_ms", 5}}, kWait));

@@ -99,13 +99,13 @@ TEST(Config, FullValidExampleLoads) {
   EXPECT_EQ(c.var_dir, fs::path("/var/lib/vigil/n1"));
   EXPECT_EQ(c.api_socket(), fs::path("/var/lib/vigil/n1/api.sock"));
   EXPECT_EQ(c.commit_interval, milliseconds(50));
-  EXPECT_EQ(c.log_level, "debug");
-  EXPECT_EQ(c.split_action, "disabled");
+  EXPECT_EQ(c.log_level, LogLevel::kDebug);
+  EXPECT_EQ(c.split_action, SplitAction::kDisabled);
 
   ASSERT_EQ(c.hb.size(), 2u);
   const HeartbeatPathConfig& lan = c.hb[0];
   EXPECT_EQ(lan.id, "lan");
-  EXPECT_EQ(lan.type, "unicast");
+  EXPECT_EQ(lan.type, PathType::kUnicast);
   EXPECT_EQ(lan.listen, (Endpoint{"127.0.0.1", 10001}));
   ASSERT_EQ(lan.peers.size(), 2u);
   EXPECT_EQ(lan.peers.at("n2").text(), "127.0.0.2:10001");
@@ -147,8 +147,8 @@ var_dir = "/run/vigil"
                                 kSource);
   EXPECT_EQ(c.max_skew, milliseconds(30'000));
   EXPECT_EQ(c.commit_interval, milliseconds(100));
-  EXPECT_EQ(c.log_level, "info");
-  EXPECT_EQ(c.split_action, "disabled");
+  EXPECT_EQ(c.log_level, LogLevel::kInfo);
+  EXPECT_EQ(c.split_action, SplitAction::kDisabled);
   EXPECT_TRUE(c.hb.empty());
   EXPECT_TRUE(c.hooks.empty());
   EXPECT_FALSE(c.quorum);
@@ -225,9 +225,8 @@ TEST(Config, ApiKeysAreAtLeast32BytesAndDistinct) {
   EXPECT_NE(admin_short.reason().find("at least 32"), std::string::npos) << admin_short.what();
   expect_names(expect_error(base + "user_key = \"" + k31 + "\"\n"), "api.user_key");
   expect_names(expect_error(base + "admin_key = \"0123456789abcdef\"\n"), "api.admin_key");
-  expect_names(
-      expect_error(base + "admin_key = \"" + k32 + "\"\nuser_key = \"" + k31 + "\"\n"),
-      "api.user_key");
+  expect_names(expect_error(base + "admin_key = \"" + k32 + "\"\nuser_key = \"" + k31 + "\"\n"),
+               "api.user_key");
 
   // The same key for both roles would let any user mint admin tokens.
   const ConfigError same =
@@ -350,8 +349,8 @@ TEST(Config, BadApiLimitsNameTheKey) {
   }
   // Ranges are inclusive.
   for (const char* line :
-       {"max_body_bytes = 1024", "max_depth = 1024", "max_connections_tcp = 65536",
-        "max_waits = 1", "request_timeout = \"100ms\"", "max_token_lifetime = \"1s\""}) {
+       {"max_body_bytes = 1024", "max_depth = 1024", "max_connections_tcp = 65536", "max_waits = 1",
+        "request_timeout = \"100ms\"", "max_token_lifetime = \"1s\""}) {
     SCOPED_TRACE(line);
     EXPECT_NO_THROW(parse_config(base + line + "\n", kSource));
   }
@@ -480,7 +479,7 @@ TEST(Config, MulticastPathReachesEveryOtherNodeWithDefaults) {
   ASSERT_EQ(c.hb.size(), 3u);
   const auto& mc = c.hb[1];  // table-name order: lan, mc, v6
   ASSERT_EQ(mc.id, "mc");
-  EXPECT_EQ(mc.type, "multicast");
+  EXPECT_EQ(mc.type, PathType::kMulticast);
   EXPECT_EQ(mc.addr, "224.3.29.71");
   EXPECT_EQ(mc.port, 10000);
   EXPECT_EQ(mc.ttl, 1);

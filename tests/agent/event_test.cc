@@ -1,5 +1,5 @@
-#include "agent/base/clock.h"
 #include "agent/events/event.h"
+#include "agent/base/clock.h"
 
 #include <regex>
 #include <stdexcept>

@@ -209,8 +209,7 @@ TEST(Jwt, RefusesBytesOutsideTheBase64urlAlphabet) {
     ASSERT_LT(i, 1000);
     token = make_jwt(ApiRole::kUser, kUserKey, "GET", "/v1/status", kNow + i);
   }
-  ASSERT_EQ(check_jwt("Bearer " + token, "GET", "/v1/status", both_keys(), kNow),
-            ApiRole::kUser);
+  ASSERT_EQ(check_jwt("Bearer " + token, "GET", "/v1/status", both_keys(), kNow), ApiRole::kUser);
   const size_t underscore = token.find('_', token.rfind('.'));
   for (const char c : {'\x80', '\xc5', '\xff', '+', '/', '=', ' ', '\0'}) {
     SCOPED_TRACE(static_cast<int>(static_cast<unsigned char>(c)));

@@ -29,10 +29,9 @@ class ServiceTest : public ::testing::Test {
   }
 
   std::shared_ptr<FakeExchange> send(std::string method, std::string target, json body = nullptr) {
-    auto ex = std::make_shared<FakeExchange>(
-        ApiRequest{.method = std::move(method),
-                   .target = std::move(target),
-                   .body = body.is_null() ? "" : body.dump()});
+    auto ex = std::make_shared<FakeExchange>(ApiRequest{.method = std::move(method),
+                                                        .target = std::move(target),
+                                                        .body = body.is_null() ? "" : body.dump()});
     service_->handle(ex);
     return ex;
   }
@@ -81,8 +80,7 @@ TEST_F(ServiceTest, AWaitTimesOutWith408) {
 TEST_F(ServiceTest, WaitsPastTheCapGet503AndAClosedClientFreesItsWait) {
   auto a = send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}});
   auto b = send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}});
-  EXPECT_EQ(send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}})->status(),
-            503);
+  EXPECT_EQ(send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}})->status(), 503);
   a->close();  // the client goes away
   auto c = send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}});
   EXPECT_EQ(c->status(), 0);  // held

@@ -44,13 +44,13 @@ struct Fixture {
     config.nodes = std::move(nodes);
     config.node_name = config.nodes.front();
     config.quorum = quorum;
-    config.split_action = "crash";  // run by the fake action below, never for real
+    config.split_action = SplitAction::kCrash;  // run by the fake action below, never for real
     config.arbitrators = std::move(arbs);
     alive = {config.node_name};
     split = std::make_unique<SplitAnalysis>(
         io, config, [this] { return alive; }, [this](Event e) { events.push_back(std::move(e)); },
-        [this](const std::string& action) -> std::optional<std::string> {
-          actions.push_back(action);
+        [this](SplitAction action) -> std::optional<std::string> {
+          actions.push_back(std::string(to_string(action)));
           return std::nullopt;
         });
   }
@@ -194,7 +194,7 @@ TEST(SplitAnalysisTest, PeriodicChecksKeepTheArbitratorStatusFresh) {
 
 TEST(SplitAnalysisTest, DisabledActionOnlyPublishes) {
   Fixture f({"n1", "n2"}, true);
-  f.config.split_action = "disabled";
+  f.config.split_action = SplitAction::kDisabled;
   f.split->peer_lost("n2");
   f.run_until([&] { return !f.of_kind("NodeSplitAction").empty(); });
   ASSERT_EQ(f.of_kind("NodeSplitAction").size(), 1u);

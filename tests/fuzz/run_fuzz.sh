@@ -3,10 +3,13 @@
 # (tests/fuzz/project) and runs one of them for a bounded time on a copy of
 # the committed seed corpus.
 #
-#   run_fuzz.sh <fuzz_datagram|fuzz_patch> <seconds> [build-dir]
-#       Fuzz for <seconds>. Exit 0: nothing found. Exit 1: the fuzzer found a
-#       crash, sanitizer error, leak, timeout or out-of-memory; the reproducer
-#       is kept under <build-dir>/artifacts/<target>/ and its path printed.
+#   run_fuzz.sh <target> <seconds> [build-dir]
+#       <target>: fuzz_datagram, fuzz_patch, fuzz_jwt, fuzz_event_filter or
+#       fuzz_json_condition.
+#       Fuzz for <seconds> (with <target>.dict when there is one). Exit 0:
+#       nothing found. Exit 1: the fuzzer found a crash, sanitizer error,
+#       leak, timeout or out-of-memory; the reproducer is kept under
+#       <build-dir>/artifacts/<target>/ and its path printed.
 #   run_fuzz.sh corpus [build-dir] [json-patch-tests-dir]
 #       Regenerate tests/fuzz/corpus/ with make_corpus: sealed heartbeat
 #       datagrams and the RFC 6902 conformance records.
@@ -29,7 +32,7 @@ usage() {
 [ $# -ge 1 ] || usage
 mode=$1
 case "$mode" in
-  fuzz_datagram | fuzz_patch)
+  fuzz_datagram | fuzz_patch | fuzz_jwt | fuzz_event_filter | fuzz_json_condition)
     [ $# -ge 2 ] || usage
     seconds=$2
     build=${3:-$repo/build/fuzz-build}
@@ -127,16 +130,18 @@ mkdir -p "$artifacts"
 
 echo "fuzzing $target for ${seconds} s on $(ls "$work/corpus" | wc -l) seed inputs"
 rc=0
+dict=()
+[ -f "$here/$target.dict" ] && dict=(-dict="$here/$target.dict")
 "$build/$target" -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=2048 \
   -timeout=10 -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
-  -dict="$here/$target.dict" -artifact_prefix="$artifacts/" "$work/corpus" \
+  "${dict[@]}" -artifact_prefix="$artifacts/" "$work/corpus" \
   >"$work/log" 2>&1 || rc=$?
 
 reproducers=$(sed -n "s/.*Test unit written to \(.*\)$/\1/p" "$work/log")
 if [ "$rc" -ne 0 ] || [ -n "$reproducers" ]; then
   # From the first report line (sanitizer, libFuzzer, a failed check of the
   # target, an escaped exception) on; else the end of the log.
-  report=$(sed -n '/^==[0-9]*== \{0,1\}ERROR\|runtime error:\|^fuzz_[a-z]*: \|^terminate called/,$p' \
+  report=$(sed -n '/^==[0-9]*== \{0,1\}ERROR\|runtime error:\|^fuzz_[a-z_]*: \|^terminate called/,$p' \
     "$work/log" | head -120)
   [ -n "$report" ] || report=$(tail -60 "$work/log")
   echo "$report"

@@ -17,7 +17,9 @@ namespace vigil::testing {
 class FakeBackend : public agent::ApiBackend {
  public:
   nlohmann::json dataset() const override { return data; }
-  nlohmann::json hb_status() const override { return {{"node", "n1"}, {"paths", nlohmann::json::array()}}; }
+  nlohmann::json hb_status() const override {
+    return {{"node", "n1"}, {"paths", nlohmann::json::array()}};
+  }
   void change(const agent::NodeChange& change, std::function<void(uint64_t)> committed) override {
     if (change.kind == agent::NodeChange::Kind::kPatch && !change.ops.is_array())
       throw std::invalid_argument("expected an RFC 6902 patch array");
