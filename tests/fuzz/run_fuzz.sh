@@ -4,8 +4,8 @@
 # the committed seed corpus.
 #
 #   run_fuzz.sh <target> <seconds> [build-dir]
-#       <target>: fuzz_datagram, fuzz_patch, fuzz_jwt, fuzz_event_filter or
-#       fuzz_json_condition.
+#       <target>: fuzz_datagram, fuzz_patch, fuzz_jwt, fuzz_event_filter,
+#       fuzz_json_condition or fuzz_router.
 #       Fuzz for <seconds> (with <target>.dict when there is one). Exit 0:
 #       nothing found. Exit 1: the fuzzer found a crash, sanitizer error,
 #       leak, timeout or out-of-memory; the reproducer is kept under
@@ -32,7 +32,7 @@ usage() {
 [ $# -ge 1 ] || usage
 mode=$1
 case "$mode" in
-  fuzz_datagram | fuzz_patch | fuzz_jwt | fuzz_event_filter | fuzz_json_condition)
+  fuzz_datagram | fuzz_patch | fuzz_jwt | fuzz_event_filter | fuzz_json_condition | fuzz_router)
     [ $# -ge 2 ] || usage
     seconds=$2
     build=${3:-$repo/build/fuzz-build}
