@@ -3,40 +3,22 @@ listeners (the Unix socket and TLS over TCP). Each one gets a 4xx (or, past a
 connection cap, a 503 or a refused connection), and after each the daemon
 still answers GET /v1/status and its peer still sees it alive. n2 must never
 publish NodeStale for n1 during the whole battery."""
-import hashlib
-import hmac
-import base64
 import json
 import os
 import resource
-import shutil
 import socket
 import ssl
-import subprocess
 import sys
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigil_cluster import Cluster, main, wait_until  # noqa: E402
+from vigil_cluster import Cluster, main, wait_until, jwt_token as token  # noqa: E402
 
 ADMIN_KEY = "battery-admin-key-0123456789abcdef-0123"
 USER_KEY = "battery-user-key-0123456789abcdef-01234"
 DEEP = 150_000
-
-
-def b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def token(key, iss, method, path):
-    now = int(time.time())
-    claims = {"iss": iss, "iat": now, "exp": now + 300,
-              "qsh": hashlib.sha256(("%s&%s" % (method, path)).encode()).hexdigest()}
-    signing = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + \
-        b64(json.dumps(claims).encode())
-    return signing + "." + b64(hmac.new(key.encode(), signing.encode(), hashlib.sha256).digest())
 
 
 def request_bytes(method, path, body=b"", headers=None, version="1.1"):
@@ -66,26 +48,10 @@ def body_of(raw):
 class BadRequestBattery(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if shutil.which("openssl") is None:
-            raise unittest.SkipTest("needs the openssl command to make a test certificate")
         cls.c = Cluster("badreq", size=2)
-        cls.cert = os.path.join(cls.c.dir, "api.crt")
-        cls.key = os.path.join(cls.c.dir, "api.key")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-                        "-subj", "/CN=vigil-test", "-keyout", cls.key, "-out", cls.cert],
-                       check=True, capture_output=True)
         cls.port = cls.c.port + 79
-        text = cls.c.config_text("n1") + "\n".join([
-            "[api]",
-            'listen = "%s:%d"' % (cls.c.addr("n1"), cls.port),
-            'tls_cert = "%s"' % cls.cert,
-            'tls_key = "%s"' % cls.key,
-            'admin_key = "%s"' % ADMIN_KEY,
-            'user_key = "%s"' % USER_KEY,
-            'request_timeout = "3s"']) + "\n"
-        with open(cls.c.config_path("n1"), "w") as f:
-            f.write(text)
+        cls.cert = cls.c.add_tls_api("n1", cls.port, ADMIN_KEY, USER_KEY, key_type="ec",
+                                     extra=['request_timeout = "3s"'])
         cls.c.start_all()
         assert cls.c.wait("n1", ".peers.*.state=alive"), cls.c.log("n1")
         assert cls.c.wait("n2", ".peers.*.state=alive"), cls.c.log("n2")

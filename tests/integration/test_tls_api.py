@@ -2,62 +2,27 @@
 admin or user; iat, exp; qsh = SHA-256 of "METHOD&PATH"). Tokens are built
 here with the standard library, independently of the daemon's code. The
 certificate is made with the openssl command (skipped when it is missing)."""
-import base64
-import hashlib
-import hmac
 import http.client
 import json
 import os
-import shutil
 import ssl
-import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigil_cluster import Cluster, main  # noqa: E402
+from vigil_cluster import Cluster, main, jwt_token as token  # noqa: E402
 
 ADMIN_KEY = "admin-key-0123456789abcdef-0123456789"
 USER_KEY = "user-key-0123456789abcdef-0123456789"
 
 
-def b64(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def token(key, iss, method, path, iat=None, exp=None, alg="HS256"):
-    now = int(time.time())
-    header = {"alg": alg, "typ": "JWT"}
-    claims = {"iss": iss, "iat": now if iat is None else iat,
-              "exp": now + 300 if exp is None else exp,
-              "qsh": hashlib.sha256(("%s&%s" % (method, path)).encode()).hexdigest()}
-    signing = b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())
-    sig = hmac.new(key.encode(), signing.encode(), hashlib.sha256).digest()
-    return signing + "." + b64(sig)
-
-
 class TlsApiTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if shutil.which("openssl") is None:
-            raise unittest.SkipTest("needs the openssl command to make a test certificate")
         cls.c = Cluster("tlsapi", size=2)
-        cls.cert = os.path.join(cls.c.dir, "api.crt")
-        cls.key = os.path.join(cls.c.dir, "api.key")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-subj", "/CN=vigil-test", "-keyout", cls.key, "-out", cls.cert],
-                       check=True, capture_output=True)
         cls.port = cls.c.port + 77
-        text = cls.c.config_text("n1") + "\n".join([
-            "[api]",
-            'listen = "%s:%d"' % (cls.c.addr("n1"), cls.port),
-            'tls_cert = "%s"' % cls.cert,
-            'tls_key = "%s"' % cls.key,
-            'admin_key = "%s"' % ADMIN_KEY,
-            'user_key = "%s"' % USER_KEY]) + "\n"
-        with open(cls.c.config_path("n1"), "w") as f:
-            f.write(text)
+        cls.cert = cls.c.add_tls_api("n1", cls.port, ADMIN_KEY, USER_KEY)
         cls.c.start_all()
         assert cls.c.wait("n1", ".peers.*.state=alive"), cls.c.log("n1")
         cls.tls = ssl.create_default_context(cafile=cls.cert)

@@ -9,6 +9,9 @@ Every suite ends with main(): it exits 77 (ctest SKIP_RETURN_CODE) when the
 suite could not run at all (a binary missing, or every test skipped), so that
 ctest reports it Skipped rather than Passed.
 """
+import base64
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -64,6 +67,21 @@ def main(needs=None):
         reasons = sorted({reason for _, reason in result.skipped}) or ["no tests"]
         skip_suite("nothing ran: " + "; ".join(reasons))
     sys.exit(0)
+
+
+def jwt_token(key, iss, method, path, iat=None, exp=None, alg="HS256"):
+    """A JWT for the TCP API (Heketi model: HS256, iss admin or user, iat,
+    exp, qsh = hex SHA-256 of "METHOD&PATH"), made here with the standard
+    library, independently of the daemon's code."""
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    now = int(time.time())
+    claims = {"iss": iss, "iat": now if iat is None else iat,
+              "exp": now + 300 if exp is None else exp,
+              "qsh": hashlib.sha256(("%s&%s" % (method, path)).encode()).hexdigest()}
+    signing = b64(json.dumps({"alg": alg, "typ": "JWT"}).encode()) + "." + \
+        b64(json.dumps(claims).encode())
+    return signing + "." + b64(hmac.new(key.encode(), signing.encode(), hashlib.sha256).digest())
 
 
 def wait_until(predicate, timeout=15.0, interval=0.05):
@@ -307,6 +325,31 @@ class Cluster:
                       "command = [%s]" % ", ".join(json.dumps(c) for c in spec["command"](node, self.var_dir(node))),
                       'timeout = "%s"' % spec.get("timeout", "10s")]
         return "\n".join(lines) + "\n"
+
+    def add_tls_api(self, node, port, admin_key, user_key, key_type="rsa", extra=()):
+        """Gives `node` an [api] TLS listener on its address and `port`, with a
+        self-signed certificate made by the openssl command (key_type "rsa"
+        or "ec"); `extra`: more [api] lines. Returns the certificate path.
+        Raises unittest.SkipTest without openssl. Call before start()."""
+        if shutil.which("openssl") is None:
+            raise unittest.SkipTest("needs the openssl command to make a test certificate")
+        cert = os.path.join(self.dir, "api.crt")
+        key = os.path.join(self.dir, "api.key")
+        new_key = (["-newkey", "rsa:2048"] if key_type == "rsa" else
+                   ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        subprocess.run(["openssl", "req", "-x509"] + new_key +
+                       ["-nodes", "-days", "1", "-subj", "/CN=vigil-test",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        text = self.config_text(node) + "\n".join([
+            "[api]",
+            'listen = "%s:%d"' % (self.addr(node), port),
+            'tls_cert = "%s"' % cert,
+            'tls_key = "%s"' % key,
+            'admin_key = "%s"' % admin_key,
+            'user_key = "%s"' % user_key] + list(extra)) + "\n"
+        with open(self.config_path(node), "w") as f:
+            f.write(text)
+        return cert
 
     def log_path(self, node):
         return os.path.join(self.dir, node, "daemon.log")
