@@ -322,8 +322,9 @@ void Engine::Impl::publish_document_change(const std::string& node, const json& 
 // ---- rotation and status ------------------------------------------------------
 
 void Engine::Impl::rotate(std::optional<crypto::Secret> secret, RotateDone done) {
+  // The offer goes out with the heartbeats that follow its save (a worker
+  // thread); a node alone switches on its next heartbeat.
   rotation_.request(secret, peers_.alive(), std::move(done));
-  send_now();  // the offer goes out now; alone, this also completes the switch
 }
 
 json Engine::Impl::hb_status() const {
