@@ -75,7 +75,7 @@ Opener::Opened Opener::drop(DropReason why) {
 }
 
 Opener::Opened Opener::open(std::span<const uint8_t> datagram, Clock::time_point now,
-                            int64_t now_wall_ms) {
+                            int64_t now_wall_ms, std::size_t path) {
   DropReason why = DropReason::kMalformed;
   std::optional<ParsedDatagram> parsed = parse_datagram(datagram, why);
   if (!parsed) {
@@ -98,6 +98,8 @@ Opener::Opened Opener::open(std::span<const uint8_t> datagram, Clock::time_point
 
   // Authentic from here on: the sender holds the cluster key.
   crypto::ReplayWindow& window = windows_.try_emplace(h.sender, options_.max_skew_ms).first->second;
+  crypto::ReplayWindow& on_path =
+      path_windows_.try_emplace({h.sender, path}, options_.max_skew_ms).first->second;
   Result result;
   result.sender = h.sender;
   result.boot = h.boot;
@@ -107,6 +109,11 @@ Opener::Opened Opener::open(std::span<const uint8_t> datagram, Clock::time_point
     case crypto::ReplayVerdict::kReplay:
       drops_.add(DropReason::kReplay);
       result.duplicate = true;
+      // A copy that came by another path first still proves this one.
+      if (on_path.check(h.boot, h.seq, h.sent_ms, now_wall_ms) == crypto::ReplayVerdict::kFresh) {
+        on_path.record(h.boot, h.seq);
+        result.heard = true;
+      }
       return {std::move(result), DropReason::kReplay};
     case crypto::ReplayVerdict::kOldBoot:
       return drop(DropReason::kOldBoot);
@@ -114,6 +121,9 @@ Opener::Opened Opener::open(std::span<const uint8_t> datagram, Clock::time_point
       return drop(DropReason::kSkew);
   }
   result.new_boot = window.record(h.boot, h.seq);
+  if (on_path.check(h.boot, h.seq, h.sent_ms, now_wall_ms) == crypto::ReplayVerdict::kFresh)
+    on_path.record(h.boot, h.seq);
+  result.heard = true;
   if (result.new_boot) {
     reassembler_.forget(h.sender);
   }

@@ -79,7 +79,11 @@ class Opener {
     std::string sender;  // authenticated sender name
     uint64_t boot = 0;
     bool new_boot = false;   // first datagram of a newer boot of this sender
-    bool duplicate = false;  // authentic, but (boot, seq) already seen: liveness only
+    bool duplicate = false;  // authentic, but (boot, seq) already seen: not processed again
+    /// The (boot, seq) is new on the path it came by: evidence that `sender`
+    /// is alive on that path. A copy of a datagram over a second path is
+    /// heard on that path; a replay on a path that already carried it is not.
+    bool heard = false;
     std::optional<std::vector<uint8_t>> payload;  // set when a whole message is ready
   };
 
@@ -112,8 +116,12 @@ class Opener {
   /// a fragment the reassembler refuses (kMalformed, kOversize) or an
   /// eviction it makes (kReassemblyOverflow) is counted but does not hide
   /// the sender or new_boot. On new_boot the sender's partial messages of
-  /// older boots are forgotten (not counted).
-  Opened open(std::span<const uint8_t> datagram, Clock::time_point now, int64_t now_wall_ms);
+  /// older boots are forgotten (not counted). `path` numbers the heartbeat
+  /// path the datagram came by: Result::heard is kept per (sender, path),
+  /// with a replay window of its own, so that only a (boot, seq) new on a
+  /// path counts as hearing the sender there.
+  Opened open(std::span<const uint8_t> datagram, Clock::time_point now, int64_t now_wall_ms,
+              std::size_t path = 0);
 
   /// Expires stale partial messages (counted as kReassemblyTimeout); call
   /// periodically, e.g. every timeout / 2.
@@ -137,6 +145,8 @@ class Opener {
   const crypto::Keyring& keyring_;
   OpenerOptions options_;
   std::map<std::string, crypto::ReplayWindow> windows_;
+  // Per (sender, path): which (boot, seq) each path has carried.
+  std::map<std::pair<std::string, std::size_t>, crypto::ReplayWindow> path_windows_;
   Reassembler reassembler_;
   DropCounters drops_;
   std::vector<uint8_t> scratch_;

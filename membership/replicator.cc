@@ -65,7 +65,9 @@ Replicator::Received Replicator::receive(const std::string& sender, uint64_t boo
   if (auto ack = msg.gens.find(self_); ack != msg.gens.end()) p.acked = ack->second;
 
   if (msg.kind == MessageKind::kFull) {
-    if (p.need_full || msg.full_gen != p.applied) {
+    // Never an older gen than the one held: a reordered full must not roll
+    // the document back. After a gap (need_full) the gen held is taken again.
+    if (msg.full_gen > p.applied || (p.need_full && msg.full_gen >= p.applied)) {
       p.doc = msg.full;
       p.applied = msg.full_gen;
       p.need_full = false;

@@ -194,11 +194,13 @@ void Engine::Impl::send_soon() {
 void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
                                std::span<const uint8_t> bytes) {
   auto now = Clock::now();
-  auto result = opener_.open(bytes, now, wall_ms());
+  auto result = opener_.open(bytes, now, wall_ms(), index);
   if (result.drop) paths_.count_drop(index, *result.drop);
   if (!result) return;
   paths_.count_received(path, result->sender, bytes.size());
-  apply(peers_.heard(result->sender, path, now));
+  // Only a (boot, seq) new on this path proves the sender alive on it: a
+  // replayed capture must not keep a dead node alive.
+  if (result->heard) apply(peers_.heard(result->sender, path, now));
   if (!result->payload) return;
   heartbeat::Message msg;
   try {

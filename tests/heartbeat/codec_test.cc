@@ -110,6 +110,26 @@ TEST_F(CodecTest, OpenReturnsTheDropItCounted) {
   EXPECT_EQ(opener_.drops().total(), 2u);
 }
 
+TEST_F(CodecTest, OnlyADatagramNewOnItsPathIsHeard) {
+  const std::vector<uint8_t> d = sealer_.seal(payload_of(10), wall_ms())[0];
+  const auto first = opener_.open(d, Clock::now(), wall_ms(), 0);
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->heard);
+  // The same datagram by a second path proves that path alive.
+  const auto copy = opener_.open(d, Clock::now(), wall_ms(), 1);
+  ASSERT_TRUE(copy);
+  EXPECT_TRUE(copy->duplicate);
+  EXPECT_TRUE(copy->heard);
+  // A replay on either path proves nothing.
+  for (std::size_t path : {0u, 1u}) {
+    const auto replay = opener_.open(d, Clock::now(), wall_ms(), path);
+    ASSERT_TRUE(replay);
+    EXPECT_TRUE(replay->duplicate);
+    EXPECT_FALSE(replay->heard) << "path " << path;
+  }
+  EXPECT_EQ(drops(DropReason::kReplay), 3u);
+}
+
 TEST_F(CodecTest, SealedWithAnotherSecretIsBadTag) {
   const crypto::Keyring other_ring = keyring_of(2);
   Sealer other(kClusterId, "n2", kBoot, other_ring);

@@ -2,11 +2,13 @@
 datagrams, fragments that never complete, a flood, and replays of a
 restarted agent's old datagrams. Each is dropped and counted, memory stays
 bounded, and the real agents keep hearing each other."""
+import datetime
 import os
 import socket
 import subprocess
 import sys
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -166,6 +168,47 @@ class HostileInputTest(unittest.TestCase):
                          "an old boot's message was applied")
         self.assertEqual(c.status("n1")["node"]["n2"]["labels"], {})
         self.assertEqual(c.status("n1")["peers"]["n2"]["state"], "alive")
+
+    def test_a_replayed_heartbeat_does_not_keep_a_dead_node_alive(self):
+        # n2 reaches n1 through a relay that records; after n2 is killed, the
+        # relay resends its last datagram every 250 ms. n1 must call n2 stale
+        # as fast as n3 does, within timeout + interval (plus slack for the
+        # loaded machine), not once the sender's clock skew runs out (30 s).
+        c = Cluster("replaydead", size=3, interval="200ms", timeout="1s")
+        self.addCleanup(c.close)
+        relay_addr = ("127.0.%d.20" % c.net, c.port)
+        relay = Relay(relay_addr, (c.addr("n1"), c.port))
+        self.addCleanup(relay.close)
+        with open(c.config_path("n2")) as f:
+            text = f.read()
+        with open(c.config_path("n2"), "w") as f:
+            f.write(text.replace('n1 = "%s:%d"' % (c.addr("n1"), c.port),
+                                 'n1 = "%s:%d"' % relay_addr))
+        c.start_all()
+        self.assertTrue(c.wait("n1", ".peers.n2.state=alive"))
+        stale = c.events("n1", "NodeStale,node=n2")
+        replay_drops = c.hb("n1")["dropped"]["replay"]
+
+        killed_at = time.time()
+        c.kill("n2")
+        captured = relay.recorded[-1]
+        stop = threading.Event()
+
+        def replay():
+            while not stop.wait(0.25):
+                relay.replay([captured])
+        replayer = threading.Thread(target=replay, daemon=True)
+        replayer.start()
+        try:
+            event = stale.wait_for("NodeStale", 10, node="n2")
+        finally:
+            stop.set()
+            replayer.join()
+        self.assertIsNotNone(event, "n1 kept n2 alive on replayed heartbeats")
+        at = datetime.datetime.strptime(event["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        self.assertLess(at - killed_at, 1.0 + 0.2 + 1.0)  # timeout + interval + slack
+        self.assertGreater(c.hb("n1")["dropped"]["replay"], replay_drops)
 
 
 if __name__ == "__main__":

@@ -147,6 +147,25 @@ TEST(Replicator, ForgottenPeerIsAskedForFullWhenItReturns) {
   EXPECT_EQ(p.a.gens().at("b"), 1u);
 }
 
+TEST(Replicator, AReorderedOlderFullNeverRollsTheDocumentBack) {
+  Pair p;
+  p.b_to_a();  // b asks for a full
+  const auto old_full = p.a.outgoing({"b"});
+  ASSERT_EQ(old_full.kind, MessageKind::kFull);
+  ASSERT_EQ(old_full.full_gen, 1u);
+  p.doc_a.set(json::json_pointer("/labels/rack"), "r7");
+  ASSERT_TRUE(p.doc_a.commit());
+  const auto new_full = p.a.outgoing({"b"});  // b still acknowledges 0: another full
+  ASSERT_EQ(new_full.kind, MessageKind::kFull);
+  ASSERT_EQ(new_full.full_gen, 2u);
+
+  // The network delivers them in the wrong order.
+  EXPECT_TRUE(p.b.receive("a", p.boot_a, new_full).full);
+  EXPECT_FALSE(p.b.receive("a", p.boot_a, old_full).full);
+  EXPECT_EQ(p.b.applied_gen("a"), 2u);
+  EXPECT_EQ(p.b.document("a")["labels"]["rack"], "r7");
+}
+
 TEST(Replicator, TooManyDeltasAreSentAsFull) {
   Pair p;
   p.b_to_a();
