@@ -27,6 +27,38 @@ void check_limits(const json& doc) {
                                 "-byte limit");
 }
 
+// The fields the daemon owns: a change from a client may not write them
+// (freeze and unfreeze write frozen and frozen_at).
+constexpr const char* kDaemonFields[] = {"version", "boot_at", "frozen", "frozen_at"};
+
+// Throws std::invalid_argument naming the path when `after` breaks the node
+// document schema, or writes a field of the daemon that `before` holds.
+void check_schema(const json& before, const json& after, bool freezing) {
+  auto refuse = [](const std::string& path, const std::string& why) {
+    throw std::invalid_argument(path + ": " + why);
+  };
+  if (!after.is_object())
+    refuse("/", "the document root belongs to the daemon; write below /labels or /data");
+  for (const auto& [key, value] : before.items())
+    if (!after.contains(key)) refuse("/" + key, "a field of the document cannot be removed");
+  for (const auto& [key, value] : after.items())
+    if (!before.contains(key))
+      refuse("/" + key,
+             "not a field of the document; write below "
+             "/labels or /data");
+  for (const char* field : kDaemonFields) {
+    const bool frozen_field = std::string_view(field).rfind("frozen", 0) == 0;
+    if (after.at(field) != before.at(field) && !(freezing && frozen_field))
+      refuse(std::string("/") + field,
+             "written by the daemon only (node set and node patch write .labels and .data)");
+  }
+  const json& labels = after.at("labels");
+  if (!labels.is_object()) refuse("/labels", "must be an object of strings");
+  for (const auto& [key, value] : labels.items())
+    if (!value.is_string()) refuse("/labels/" + key, "label values are strings");
+  if (!after.at("data").is_object()) refuse("/data", "must be an object");
+}
+
 }  // namespace
 
 LocalDocument::LocalDocument(boost::asio::io_context& io, json initial,
@@ -73,6 +105,9 @@ void LocalDocument::change(const NodeChange& change, std::function<void(uint64_t
   }
   if (ops.is_array() && !ops.empty()) {
     check_limits(trial.staging());
+    check_schema(
+        doc_.staging(), trial.staging(),
+        change.kind == NodeChange::Kind::kFreeze || change.kind == NodeChange::Kind::kUnfreeze);
     doc_.apply(ops);
   }
   if (committed) waiters_.push_back(std::move(committed));

@@ -39,9 +39,12 @@ class LocalDocument {
   /// Applies `change` to the staging copy, after trying it on a copy first:
   /// a change that fails leaves the document untouched. Throws
   /// std::invalid_argument (a bad dotted path, a path of more than kMaxDepth
-  /// segments, a document over the limits above) or patch::PatchError (a
-  /// patch that does not apply); what() is meant for the client. Otherwise
-  /// `committed(gen)` runs after the next commit tick.
+  /// segments, a document over the limits above, or one that breaks the
+  /// schema: the root and `version`, `boot_at`, `frozen`, `frozen_at` belong
+  /// to the daemon, `.labels` holds strings, `.data` is an object; what()
+  /// starts with the offending path) or patch::PatchError (a patch that does
+  /// not apply); what() is meant for the client. Otherwise `committed(gen)`
+  /// runs after the next commit tick.
   void change(const NodeChange& change, std::function<void(uint64_t gen)> committed);
 
   const patch::NodeDocument& document() const { return doc_; }
