@@ -108,6 +108,18 @@ Config Reader::read(const toml::table& root) {
   if (c.hb.empty() && c.nodes.size() > 1) {
     fail("hb", "at least one [hb.<id>] heartbeat path is required in a cluster of several nodes");
   }
+  // A member no path reaches would stay unknown forever, and count against
+  // the quorum of nodes that are alive.
+  for (const auto& n : c.nodes) {
+    if (n == c.node_name) continue;
+    const bool reached = std::any_of(c.hb.begin(), c.hb.end(), [&](const auto& path) {
+      return path.type == PathType::kMulticast || path.peers.contains(n);
+    });
+    if (!reached)
+      fail("cluster.nodes", "node '" + n +
+                                "' is reached by no heartbeat path: add it to the peers of an "
+                                "[hb.<id>] table, or add a multicast path");
+  }
 
   if (const toml::table* hooks = table_at(root, "hook", "hook", false)) {
     for (auto&& [k, v] : *hooks) {

@@ -544,6 +544,13 @@ TEST(Config, MultiNodeClusterNeedsAHeartbeatPath) {
   expect_names(expect_error(text), "hb");
 }
 
+TEST(Config, EveryMemberMustBeReachedByAPath) {
+  // n3 is in cluster.nodes but in no peers table, and no path is multicast.
+  const auto e = expect_error(edit(full_config(), ", n3 = \"127.0.0.3:10001\"", ""));
+  expect_names(e, "cluster.nodes");
+  EXPECT_NE(std::string(e.what()).find("'n3'"), std::string::npos) << e.what();
+}
+
 TEST(Config, TomlSyntaxErrorReportsFileLineAndColumn) {
   const auto e = expect_error("[cluster]\nname = \"demo\"\nnodes = [\"n1\",\n= oops\n");
   EXPECT_EQ(e.key(), "");
