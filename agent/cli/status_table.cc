@@ -80,14 +80,21 @@ std::string render_status_table(const json& ds) {
     std::string n = name.get<std::string>();
     json peer = ds["peers"].value(n, json::object());
     json doc = ds["node"].value(n, json());
-    std::string labels;
+    // A peer's document is shown as it came: odd types print as "?", and
+    // never stop the table.
+    std::string labels, frozen = "?";
     if (doc.is_object()) {
-      const json all = doc.value("labels", json::object());
-      for (const auto& [k, v] : all.items())
-        labels += (labels.empty() ? "" : ",") + k + "=" + text(v);
+      const json all = doc.contains("labels") ? doc["labels"] : json::object();
+      if (all.is_object()) {
+        for (const auto& [k, v] : all.items())
+          labels += (labels.empty() ? "" : ",") + k + "=" + text(v);
+      } else {
+        labels = "?";
+      }
+      const json f = doc.contains("frozen") ? doc["frozen"] : json(false);
+      if (f.is_boolean()) frozen = f.get<bool>() ? "frozen" : "-";
     }
-    Row r = {n, peer.value("state", "unknown"),
-             doc.is_object() ? (doc.value("frozen", false) ? "frozen" : "-") : "?",
+    Row r = {n, peer.value("state", "unknown"), frozen,
              std::to_string(peer.value("gen", uint64_t{0})), labels.empty() ? "-" : labels};
     for (const auto& p : paths) r.push_back(peer.value("hb", json::object()).value(p, "-"));
     rows.push_back(std::move(r));

@@ -25,6 +25,22 @@ TEST(StatusTable, OneRowPerNodeWithStatePathsAndLabels) {
   EXPECT_EQ(out.find("quorum"), std::string::npos) << "no quorum object, no quorum line";
 }
 
+TEST(StatusTable, OddPeerDocumentsNeverStopTheTable) {
+  json ds = json::parse(R"({
+    "cluster": {"name": "demo", "nodes": ["n1", "n2", "n3"]},
+    "node": {"n1": {"labels": "x", "frozen": "yes"},
+             "n2": {"labels": {"a": 5, "b": [1]}, "frozen": null},
+             "n3": 7},
+    "peers": {"n1": {"state": "alive", "gen": 4, "hb": {}},
+              "n2": {"state": "alive", "gen": 2, "hb": {}},
+              "n3": {"state": "alive", "gen": 1, "hb": {}}}})");
+  std::string out;
+  ASSERT_NO_THROW(out = render_status_table(ds));
+  EXPECT_NE(out.find("n1    alive  ?       4    ?"), std::string::npos) << out;
+  EXPECT_NE(out.find("a=5,b=[1]"), std::string::npos) << out;
+  EXPECT_NE(out.find("n3    alive  ?       1    -"), std::string::npos) << out;
+}
+
 TEST(StatusTable, QuorumLineShowsVotesActionAndArbitrators) {
   json ds = json::parse(R"({
     "cluster": {"name": "demo", "nodes": ["n1", "n2"],
