@@ -1,5 +1,7 @@
 #include "agent/hooks/hook_runner.h"
 
+#include <signal.h>
+
 #include <chrono>
 #include <string>
 
@@ -9,10 +11,10 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/process.hpp>
-#include <boost/process/extend.hpp>
 #include <nlohmann/json.hpp>
 
 #include "agent/events/event_bus.h"
+#include "agent/hooks/child_setup.h"
 
 namespace vigil::agent {
 
@@ -27,12 +29,24 @@ bool is_exec_kind(const std::string& kind) { return kind.rfind("Exec", 0) == 0; 
 // (a background grandchild may keep the pipes open).
 constexpr std::chrono::seconds kDrainGrace{2};
 
+// Kills the process group `pid` leads (a hook and what it started).
+void kill_group(const bp::child& child) {
+  if (child.valid() && child.id() > 0) ::kill(-child.id(), SIGKILL);
+}
+
 }  // namespace
 
 struct HookRunner::Run {
   Run(asio::io_context& io, const HookConfig& h)
-      : hook(h), in(io), out(io), err(io), timer(io), drain(io) {}
-  HookConfig hook;
+      : hook(h),
+        in(io),
+        out(io),
+        err(io),
+        out_buf(kMaxLine),
+        err_buf(kMaxLine),
+        timer(io),
+        drain(io) {}
+  const HookConfig& hook;
   uint64_t event_id = 0;
   std::string payload;
   bp::async_pipe in, out, err;
@@ -46,42 +60,59 @@ struct HookRunner::Run {
   std::string error;
 };
 
-HookRunner::HookRunner(asio::io_context& io, EventBus& bus, std::vector<HookConfig> hooks)
-    : io_(io), bus_(bus), hooks_(std::move(hooks)) {}
+HookRunner::HookRunner(asio::io_context& io, EventBus& bus, std::vector<HookConfig> hooks,
+                       Options options)
+    : io_(io), bus_(bus), hooks_(std::move(hooks)), options_(options) {}
 
 HookRunner::~HookRunner() { kill_all(); }
 
-std::size_t HookRunner::running() const { return runs_.size(); }
-
 void HookRunner::on_event(const Event& event) {
   if (is_exec_kind(event.kind)) return;
-  for (const auto& hook : hooks_)
-    if (hook.wants(event.kind)) start(hook, event);
+  std::string payload;
+  for (const auto& hook : hooks_) {
+    if (!hook.wants(event.kind)) continue;
+    if (payload.empty()) payload = to_json(event).dump();
+    Pending p{&hook, event.kind, event.id, payload};
+    if (queue_.size() >= options_.max_queued) {
+      failed_to_start(p, "queue full (" + std::to_string(options_.max_queued) + " runs waiting)");
+      continue;
+    }
+    queue_.push_back(std::move(p));
+  }
+  pump();
+}
+
+void HookRunner::pump() {
+  while (runs_.size() < options_.max_concurrent && !queue_.empty()) {
+    Pending p = std::move(queue_.front());
+    queue_.pop_front();
+    start(p);
+  }
 }
 
 void HookRunner::kill_all() {
-  for (auto& run : runs_) {
-    std::error_code ec;
-    if (run->child.valid() && run->child.running(ec)) run->child.terminate(ec);
-  }
+  queue_.clear();
+  for (auto& run : runs_) kill_group(run->child);
 }
 
 namespace {
 
-// Reads `pipe` line by line into the log until EOF, then calls `done`.
+// Reads `pipe` line by line into the log until EOF, then calls `done`. A line
+// longer than the buffer's max_size is logged cut, in pieces.
 void log_lines(bp::async_pipe& pipe, asio::streambuf& buf, std::string tag,
                std::function<void()> done) {
   asio::async_read_until(
       pipe, buf, '\n',
       [&pipe, &buf, tag = std::move(tag), done = std::move(done)](boost::system::error_code ec,
                                                                   std::size_t n) mutable {
+        if (ec == asio::error::not_found) n = buf.size();  // full without a newline: cut
         if (n > 0) {
           std::string line(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + n);
           buf.consume(n);
           if (!line.empty() && line.back() == '\n') line.pop_back();
           spdlog::info("{}: {}", tag, line);
         }
-        if (ec) {
+        if (ec && ec != asio::error::not_found) {
           if (buf.size() > 0) {
             std::string rest(asio::buffers_begin(buf.data()), asio::buffers_end(buf.data()));
             buf.consume(buf.size());
@@ -96,15 +127,28 @@ void log_lines(bp::async_pipe& pipe, asio::streambuf& buf, std::string tag,
 
 }  // namespace
 
-void HookRunner::start(const HookConfig& hook, const Event& event) {
+void HookRunner::failed_to_start(const Pending& p, const std::string& why) {
+  spdlog::error("hook {}: cannot run for {} #{}: {}", p.hook->name, p.kind, p.id, why);
+  bus_.publish(Event{.kind = "ExecFailed",
+                     .labels = {{"hook", p.hook->name}},
+                     .data = {{"hook", p.hook->name},
+                              {"exit_code", -1},
+                              {"duration_ms", 0},
+                              {"error", why},
+                              {"event", {{"kind", p.kind}, {"id", p.id}}}}});
+}
+
+void HookRunner::start(const Pending& p) {
+  const HookConfig& hook = *p.hook;
   auto run = std::make_shared<Run>(io_, hook);
-  run->event_id = event.id;
-  run->payload = to_json(event).dump();
+  run->event_id = p.id;
+  run->payload = p.payload;
 
   std::string exe = hook.command.front();
   if (exe.find('/') == std::string::npos) {
     auto found = bp::search_path(exe);
-    if (!found.empty()) exe = found.string();
+    if (found.empty()) return failed_to_start(p, "'" + exe + "' not found in PATH");
+    exe = found.string();
   }
   std::vector<std::string> args(hook.command.begin() + 1, hook.command.end());
 
@@ -112,51 +156,45 @@ void HookRunner::start(const HookConfig& hook, const Event& event) {
              .labels = {{"hook", hook.name}},
              .data = {{"hook", hook.name},
                       {"command", hook.command},
-                      {"event", {{"kind", event.kind}, {"id", event.id}}}}};
+                      {"event", {{"kind", p.kind}, {"id", p.id}}}}};
   run->started = std::chrono::steady_clock::now();
   try {
     bp::environment env = boost::this_process::environment();
-    env["EVENT"] = run->payload;
-    env["VIGIL_EVENT"] = event.kind;
+    if (run->payload.size() <= kMaxEventEnv)
+      env["EVENT"] = run->payload;
+    else
+      env.erase("EVENT");
+    env["VIGIL_EVENT"] = p.kind;
     std::weak_ptr<Run> weak = run;
-    run->child =
-        bp::child(bp::exe = exe, bp::args = args, bp::std_in<run->in, bp::std_out> run->out,
-                  bp::std_err > run->err, env, io_, bp::limit_handles,
-                  bp::on_exit([this, weak](int code, const std::error_code& ec) {
-                    auto r = weak.lock();
-                    if (!r || r->exited) return;
-                    r->exited = true;
-                    r->exit_code = code;
-                    if (ec && r->error.empty()) r->error = ec.message();
-                    r->timer.cancel();
-                    // Give the pipes a bounded time to drain, then finish regardless.
-                    r->drain.expires_after(kDrainGrace);
-                    r->drain.async_wait([r](boost::system::error_code wec) {
-                      if (wec) return;
-                      boost::system::error_code ignore;
-                      r->out.close(ignore);
-                      r->err.close(ignore);
-                    });
-                    if (--r->pending == 0) finish(r);
-                  }));
+    run->child = bp::child(bp::exe = exe, bp::args = args,
+                           bp::std_in<run->in, bp::std_out> run->out, bp::std_err > run->err, env,
+                           io_, bp::on_exit([this, weak](int code, const std::error_code& ec) {
+                             auto r = weak.lock();
+                             if (!r || r->exited) return;
+                             r->exited = true;
+                             r->exit_code = code;
+                             if (ec && r->error.empty()) r->error = ec.message();
+                             r->timer.cancel();
+                             // Give the pipes a bounded time to drain, then finish regardless.
+                             r->drain.expires_after(kDrainGrace);
+                             r->drain.async_wait([r](boost::system::error_code wec) {
+                               if (wec) return;
+                               boost::system::error_code ignore;
+                               r->out.close(ignore);
+                               r->err.close(ignore);
+                             });
+                             if (--r->pending == 0) finish(r);
+                           }),
+                           ChildSetup{});  // last: after the std redirections
   } catch (const std::exception& e) {
     exec.data["error"] = e.what();
     bus_.publish(exec);
-    spdlog::error("hook {}: cannot start {}: {}", hook.name, exe, e.what());
-    bus_.publish(Event{.kind = "ExecFailed",
-                       .labels = {{"hook", hook.name}},
-                       .data = {{"hook", hook.name},
-                                {"exit_code", -1},
-                                {"duration_ms", 0},
-                                {"error", e.what()},
-                                {"event", {{"kind", event.kind}, {"id", event.id}}}}});
-    return;
+    return failed_to_start(p, std::string("exec ") + exe + ": " + e.what());
   }
   exec.data["pid"] = run->child.id();
   runs_.push_back(run);
   bus_.publish(exec);
-  spdlog::info("hook {}: started pid {} for {} #{}", hook.name, run->child.id(), event.kind,
-               event.id);
+  spdlog::info("hook {}: started pid {} for {} #{}", hook.name, run->child.id(), p.kind, p.id);
 
   asio::async_write(run->in, asio::buffer(run->payload),
                     [run](boost::system::error_code, std::size_t) {
@@ -174,8 +212,7 @@ void HookRunner::start(const HookConfig& hook, const Event& event) {
   run->timer.async_wait([run](boost::system::error_code ec) {
     if (ec || run->exited) return;
     run->timed_out = true;
-    std::error_code tec;
-    run->child.terminate(tec);  // SIGKILL; on_exit follows
+    kill_group(run->child);  // on_exit follows
   });
 }
 
@@ -206,6 +243,7 @@ void HookRunner::finish(const std::shared_ptr<Run>& run) {
                      .labels = {{"hook", run->hook.name}},
                      .data = std::move(data)});
   std::erase(runs_, run);
+  pump();
 }
 
 }  // namespace vigil::agent
