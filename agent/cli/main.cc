@@ -201,7 +201,10 @@ int cmd_node_set(const Options& o) {
     throw ExitError(kExitUsage, "expected PATH=VALUE, e.g. .labels.rack=r7");
   std::string path = o.assignment.substr(0, eq), text = o.assignment.substr(eq + 1);
   json value = json::parse(text, nullptr, false);
-  if (value.is_discarded()) value = text;
+  // A label is a string: `.labels.rack=7` sets "7". Elsewhere VALUE is JSON
+  // when it parses, and a string otherwise.
+  const bool label = path.rfind(".labels.", 0) == 0 || path.rfind("labels.", 0) == 0;
+  if (value.is_discarded() || (label && !value.is_string())) value = text;
   json answer = call(o, "POST", "/v1/node/set", {{"path", path}, {"value", value}});
   if (o.format == "json") std::cout << answer.dump() << "\n";
   return kExitOk;

@@ -19,6 +19,7 @@
 #include "agent/config/api_table.h"
 #include "agent/config/duration.h"
 #include "agent/config/toml_reader.h"
+#include "agent/events/event_kinds.h"
 
 namespace vigil::agent {
 namespace fs = std::filesystem;
@@ -39,11 +40,6 @@ bool is_node_name(std::string_view n) {
   if (n.empty() || n.size() > 64 || !is_alnum(n[0])) return false;
   return std::all_of(n.begin(), n.end(),
                      [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
-}
-
-bool is_event_kind(std::string_view k) {
-  if (k.empty() || k[0] < 'A' || k[0] > 'Z') return false;
-  return std::all_of(k.begin(), k.end(), [](char c) { return is_alnum(c) || c == '_'; });
 }
 
 template <std::size_t N>
@@ -315,9 +311,8 @@ HookConfig Reader::read_hook(std::string_view name, const toml::table& t) const 
       h.all_events = true;
       continue;
     }
-    if (!is_event_kind(kind)) {
-      fail(events_key, "invalid event kind '" + kind +
-                           "' (an identifier starting with an uppercase letter, or \"all\")");
+    if (!is_known_kind(kind)) {
+      fail(events_key, "unknown event kind '" + kind + "' (the kinds of seed 001, or \"all\")");
     }
     if (one_of(kind, kExecKinds)) {
       fail(events_key, "'" + kind + "' events never trigger hooks (a hook run publishes them)");

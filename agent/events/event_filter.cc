@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "agent/events/event_kinds.h"
 #include "agent/events/text_scan.h"
 
 namespace vigil::agent {
@@ -70,6 +71,7 @@ EventFilter EventFilter::parse(std::string_view expr) {
             "expected an event kind (starting with an uppercase letter), key=value or "
             ".path OP value");
       }
+      if (!is_known_kind(el)) fail("unknown event kind (seed 001 lists the kinds)");
       if (std::find(f.kinds_.begin(), f.kinds_.end(), el) == f.kinds_.end()) {
         f.kinds_.emplace_back(el);
       }

@@ -532,6 +532,10 @@ TEST(Config, HookTablesAreValidated) {
   expect_names(expect_error(edit(full_config(), "command = [\"/usr/local/bin/audit\"]",
                                  "command = \"/usr/local/bin/audit | tee\"")),
                "hook.audit.command");
+  const auto typo =
+      expect_error(edit(full_config(), "events = [\"all\"]", "events = [\"NoSuchEvent\"]"));
+  expect_names(typo, "hook.audit.events");
+  EXPECT_NE(std::string(typo.what()).find("'NoSuchEvent'"), std::string::npos);
   // Seed 002 writes the list as one string.
   const Config c = parse_config(
       edit(full_config(), "events = [\"all\"]", "events = \"NodeStale, NodeAlive\""), kSource);

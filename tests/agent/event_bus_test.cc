@@ -99,13 +99,13 @@ TEST(EventBus, NotifyIsCalledOnEmptyToNonEmptyTransitions) {
   EventBus bus({.node = "n1"});
   int notified = 0;
   const auto id = bus.subscribe(
-      "c", filters({"A"}), [&] { ++notified; }, nullptr);
+      "c", filters({"WatchDog"}), [&] { ++notified; }, nullptr);
   EXPECT_EQ(notified, 0);  // its own ClientSubscribed is not queued to it
-  bus.publish(make("A"));
-  bus.publish(make("A"));
+  bus.publish(make("WatchDog"));
+  bus.publish(make("WatchDog"));
   EXPECT_EQ(notified, 1);
   EXPECT_EQ(bus.drain(id).size(), 2u);
-  bus.publish(make("A"));
+  bus.publish(make("WatchDog"));
   EXPECT_EQ(notified, 2);
 }
 
@@ -141,29 +141,29 @@ TEST(EventBus, ThresholdEventIsPublishedOnceAndNotToTheSlowSubscriber) {
   bus.listen([&](const Event& e) {
     if (e.kind == "SubscriptionQueueThreshold") thresholds.push_back(e);
   });
-  const auto slow = bus.subscribe("slow", filters({"Tick"}), nullptr, nullptr);
+  const auto slow = bus.subscribe("slow", filters({"Log"}), nullptr, nullptr);
   const auto other =
       bus.subscribe("other", filters({"SubscriptionQueueThreshold"}), nullptr, nullptr);
-  for (int i = 0; i < 6; ++i) bus.publish(make("Tick"));
+  for (int i = 0; i < 6; ++i) bus.publish(make("Log"));
 
   ASSERT_EQ(thresholds.size(), 1u);
   EXPECT_EQ(thresholds[0].labels.at("subscriber"), "slow");
   EXPECT_EQ(thresholds[0].data, (json{{"name", "slow"}, {"queued", 3}, {"max", 10}}));
   EXPECT_EQ(bus.drain(other).size(), 1u);
-  EXPECT_EQ(kinds(bus.drain(slow)), std::vector<std::string>(6, "Tick"));
+  EXPECT_EQ(kinds(bus.drain(slow)), std::vector<std::string>(6, "Log"));
 
   // Draining re-arms it for the next backlog.
-  for (int i = 0; i < 3; ++i) bus.publish(make("Tick"));
+  for (int i = 0; i < 3; ++i) bus.publish(make("Log"));
   EXPECT_EQ(thresholds.size(), 2u);
 }
 
 TEST(EventBus, ThresholdEventIsNotQueuedToTheSameSubscriberEvenIfItMatches) {
   EventBus bus({.node = "n1", .queue_max = 10, .queue_threshold = 2});
   const auto slow = bus.subscribe("slow", EventFilterSet{}, nullptr, nullptr);
-  bus.publish(make("Tick"));
-  bus.publish(make("Tick"));
-  bus.publish(make("Tick"));
-  EXPECT_EQ(kinds(bus.drain(slow)), std::vector<std::string>(3, "Tick"));
+  bus.publish(make("Log"));
+  bus.publish(make("Log"));
+  bus.publish(make("Log"));
+  EXPECT_EQ(kinds(bus.drain(slow)), std::vector<std::string>(3, "Log"));
 }
 
 TEST(EventBus, OverflowDropsSubscriberCallsOnDroppedAndPublishesSubscriptionError) {
@@ -173,13 +173,13 @@ TEST(EventBus, OverflowDropsSubscriberCallsOnDroppedAndPublishesSubscriptionErro
     if (e.kind == "SubscriptionError") errors.push_back(e);
   });
   int dropped = 0;
-  const auto slow = bus.subscribe("slow", filters({"Tick"}), nullptr, [&] { ++dropped; });
+  const auto slow = bus.subscribe("slow", filters({"Log"}), nullptr, [&] { ++dropped; });
   const auto other = bus.subscribe("other", filters({"SubscriptionError"}), nullptr, nullptr);
-  for (int i = 0; i < 4; ++i) bus.publish(make("Tick"));
+  for (int i = 0; i < 4; ++i) bus.publish(make("Log"));
   EXPECT_EQ(dropped, 0);
   EXPECT_EQ(bus.subscribers(), 2u);
 
-  bus.publish(make("Tick"));  // the fifth would exceed queue_max
+  bus.publish(make("Log"));  // the fifth would exceed queue_max
   EXPECT_EQ(dropped, 1);
   EXPECT_EQ(bus.subscribers(), 1u);
   ASSERT_EQ(errors.size(), 1u);
@@ -189,7 +189,7 @@ TEST(EventBus, OverflowDropsSubscriberCallsOnDroppedAndPublishesSubscriptionErro
   EXPECT_EQ(kinds(bus.drain(other)), (std::vector<std::string>{"SubscriptionError"}));
   EXPECT_TRUE(bus.drain(slow).empty());
 
-  for (int i = 0; i < 10; ++i) bus.publish(make("Tick"));  // nothing left to overflow
+  for (int i = 0; i < 10; ++i) bus.publish(make("Log"));  // nothing left to overflow
   EXPECT_EQ(dropped, 1);
   EXPECT_EQ(errors.size(), 1u);
 }
@@ -199,14 +199,14 @@ TEST(EventBus, NotifyMayUnsubscribeFromInsideTheCallback) {
   EventBus::SubscriberId id = 0;
   int calls = 0;
   id = bus.subscribe(
-      "c", filters({"A"}),
+      "c", filters({"WatchDog"}),
       [&] {
         ++calls;
         bus.unsubscribe(id);
       },
       nullptr);
-  bus.publish(make("A"));
-  bus.publish(make("A"));
+  bus.publish(make("WatchDog"));
+  bus.publish(make("WatchDog"));
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(bus.subscribers(), 0u);
 }

@@ -64,6 +64,12 @@ TEST(EventFilter, Seed001ExampleFiltersBehave) {
       kSvc1OnN1));
 }
 
+TEST(EventFilter, UnknownKindsAreRefused) {
+  EXPECT_THROW(EventFilter::parse("NodeStal"), FilterError);
+  EXPECT_THROW(EventFilter::parse("NodeStale,NoSuchEvent"), FilterError);
+  EXPECT_NO_THROW(EventFilter::parse("NodeStale,ZoneRecordUpdated"));
+}
+
 TEST(EventFilter, KindsAreOred) {
   const auto f = EventFilter::parse("InstanceStatusUpdated,ObjectOrchestrationEnd");
   EXPECT_EQ(f.kinds(),

@@ -53,7 +53,7 @@ class SlowSubscriberTest(unittest.TestCase):
         start = time.monotonic()
         error = None
         for i in range(4000):
-            answer = post(sock_path, "/v1/node/set", {"path": ".labels.i", "value": i})
+            answer = post(sock_path, "/v1/node/set", {"path": ".labels.i", "value": str(i)})
             self.assertTrue(answer.startswith(b"HTTP/1.1 200"), answer)
             if i % 200 == 0:
                 error = watcher.matching("SubscriptionError")
