@@ -21,22 +21,6 @@ namespace vigil::agent {
 namespace asio = boost::asio;
 using json = nlohmann::json;
 
-namespace {
-
-// A hook command given as a relative path with a '/' is relative to the
-// config file's directory, so configs can ship their hooks beside them.
-Config resolve_hook_commands(Config config) {
-  auto base = config.source.parent_path();
-  for (auto& hook : config.hooks) {
-    auto& exe = hook.command.front();
-    if (exe.find('/') != std::string::npos && exe.front() != '/')
-      exe = std::filesystem::absolute(base / exe).lexically_normal().string();
-  }
-  return config;
-}
-
-}  // namespace
-
 // The parts, built on one io_context, and the callbacks that connect them:
 //   engine --publish--> bus --listen--> hooks; bus --subscribe--> API streams
 //   engine --peer_lost/peer_back--> split analysis --publish--> bus
@@ -45,7 +29,7 @@ Config resolve_hook_commands(Config config) {
 class Daemon::Impl : public ApiBackend {
  public:
   explicit Impl(Config config)
-      : config_(resolve_hook_commands(std::move(config))),
+      : config_(std::move(config)),
         bus_(EventBus::Options{.node = config_.node_name}),
         hooks_(io_, bus_, config_.hooks),
         engine_(io_, config_,

@@ -101,6 +101,11 @@ json call(const Options& o, const std::string& method, const std::string& target
 
 int cmd_daemon_run(const Options& o) {
   Config config = load(o);
+  try {
+    check_hook_commands(config);
+  } catch (const ConfigError& e) {
+    throw ExitError(kExitUsage, e.what());
+  }
   auto level = spdlog::level::from_str(std::string(to_string(config.log_level)));
   auto logger = spdlog::stderr_color_mt("vigil");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e " + config.node_name + " %^%l%$ %v");

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -329,6 +330,11 @@ HookConfig Reader::read_hook(std::string_view name, const toml::table& t) const 
   }
   h.command = *strings_at(t, "command", command_key, true);
   if (h.command.front().empty()) fail(command_key, "the program path must not be empty");
+  // A relative path with a '/' is taken from this file's directory, so that
+  // configs can ship their hooks beside them; a bare name is looked up in
+  // PATH when the hook runs.
+  std::string& exe = h.command.front();
+  if (exe.find('/') != std::string::npos) exe = resolve(base_dir_, exe).string();
 
   duration_at(t, "timeout", prefix + ".timeout", h.timeout);
   return h;
@@ -339,6 +345,42 @@ HookConfig Reader::read_hook(std::string_view name, const toml::table& t) const 
 std::string_view to_string(PathType type) { return kPathTypes[static_cast<int>(type)]; }
 std::string_view to_string(LogLevel level) { return kLogLevels[static_cast<int>(level)]; }
 std::string_view to_string(SplitAction action) { return kSplitActions[static_cast<int>(action)]; }
+
+namespace {
+
+// The reason `path` cannot be executed, or "" when it can.
+std::string not_executable(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return "not a regular file";
+  if (::access(path.c_str(), X_OK) != 0)
+    return std::string("not executable: ") + std::strerror(errno);
+  return "";
+}
+
+}  // namespace
+
+void check_hook_commands(const Config& config) {
+  for (const auto& hook : config.hooks) {
+    const std::string key = join("hook", hook.name) + ".command";
+    const std::string& exe = hook.command.front();
+    if (exe.find('/') != std::string::npos) {
+      if (auto why = not_executable(exe); !why.empty())
+        throw ConfigError(config.source, key, "'" + exe + "': " + why);
+      continue;
+    }
+    const char* env = std::getenv("PATH");
+    std::string_view dirs = env ? env : "/usr/local/bin:/usr/bin:/bin";
+    bool found = false;
+    while (!found && !dirs.empty()) {
+      const std::size_t colon = dirs.find(':');
+      const std::string_view dir = dirs.substr(0, colon);
+      found = !dir.empty() && not_executable(fs::path(dir) / exe).empty();
+      dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
+    }
+    if (!found) throw ConfigError(config.source, key, "'" + exe + "' is not an executable in PATH");
+  }
+}
 
 bool HookConfig::wants(std::string_view kind) const {
   if (one_of(kind, kExecKinds)) return false;

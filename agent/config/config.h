@@ -195,6 +195,12 @@ class ConfigError : public std::runtime_error {
 /// key '' and the strerror() text as reason.
 Config load_config(const std::filesystem::path& file);
 
+/// Checks that every hook's program exists and is executable: a path (made
+/// absolute by the loader), or a bare name found in PATH. Reads the file
+/// system, so the daemon calls it at start, not load_config(). Throws
+/// ConfigError naming "hook.<name>.command" and the system's reason.
+void check_hook_commands(const Config& config);
+
 /// Validates TOML text as if read from `source` (used in messages and to
 /// resolve relative secret_file and var_dir). Throws ConfigError.
 Config parse_config(std::string_view toml_text, const std::filesystem::path& source);

@@ -623,3 +623,57 @@ TEST(Endpoint, ParsesAndFormatsBothFamilies) {
 
 }  // namespace
 }  // namespace vigil::agent
+
+namespace vigil::agent {
+namespace {
+
+TEST(ConfigHooks, ARelativeCommandIsTakenFromTheConfigDirectory) {
+  const Config c = parse_config(
+      edit(full_config(), "command = [\"/usr/local/bin/audit\"]", "command = [\"hooks/audit.sh\"]"),
+      "/etc/vigil/n1.toml");
+  EXPECT_EQ(c.hooks[0].command.front(), "/etc/vigil/hooks/audit.sh");
+  const Config bare = parse_config(
+      edit(full_config(), "command = [\"/usr/local/bin/audit\"]", "command = [\"logger\"]"),
+      "/etc/vigil/n1.toml");
+  EXPECT_EQ(bare.hooks[0].command.front(), "logger");  // looked up in PATH
+}
+
+TEST(ConfigHooks, StartChecksNameTheKeyOfAMissingOrNonExecutableCommand) {
+  vigil::testing::TempDir dir("hookcheck");
+  const auto script = dir.path() / "ok.sh";
+  const auto plain = dir.path() / "plain.sh";
+  std::ofstream(script) << "#!/bin/sh\n";
+  std::ofstream(plain) << "#!/bin/sh\n";
+  fs::permissions(script, fs::perms::owner_all);
+  fs::permissions(plain, fs::perms::owner_read | fs::perms::owner_write);
+  auto with_audit = [&](const std::string& command) {
+    return parse_config(edit(full_config(), "command = [\"/usr/local/bin/audit\"]",
+                             "command = [\"" + command + "\"]"),
+                        dir.path() / "n1.toml");
+  };
+  auto with_both = [&](const std::string& audit) {
+    Config c = with_audit(audit);
+    c.hooks[1].command.front() = "sh";  // hook.notify: a bare name in PATH
+    return c;
+  };
+  EXPECT_NO_THROW(check_hook_commands(with_both("./ok.sh")));
+  for (const std::string bad : {"./plain.sh", "./missing.sh", "/"}) {
+    try {
+      check_hook_commands(with_both(bad));
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.key(), "hook.audit.command") << e.what();
+    }
+  }
+  Config c = with_both("./ok.sh");
+  c.hooks[1].command.front() = "no-such-program-for-vigil";
+  try {
+    check_hook_commands(c);
+    ADD_FAILURE() << "a program missing from PATH was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "hook.notify.command") << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace vigil::agent
