@@ -150,8 +150,9 @@ int cmd_node_events(const Options& o) {
   ApiClient client(load(o).api_socket());
   long seen = 0;
   std::optional<ApiClient::Response> error;
+  ApiClient::StreamEnd end;
   try {
-    client.stream(
+    end = client.stream(
         "/v1/events", json{{"filters", filters}}.dump(), deadline,
         [&](const std::string&, const std::string& data) {
           json j = json::parse(data, nullptr, false);
@@ -167,6 +168,10 @@ int cmd_node_events(const Options& o) {
     throw ExitError(kExitUnreachable, e.what());
   }
   if (error) refused(*error);
+  // The daemon went away, or dropped this client: events may have been
+  // missed, which a script must be able to tell from a deadline or a limit.
+  if (end == ApiClient::StreamEnd::kClosed)
+    throw ExitError(kExitUnreachable, "the daemon closed the event stream");
   return kExitOk;
 }
 

@@ -60,6 +60,17 @@ class ConfigErrorsTest(unittest.TestCase):
         self.assertIn("cannot reach the daemon", res.stderr)
 
 
+class StreamEndTest(unittest.TestCase):
+    def test_events_exits_3_when_the_daemon_goes_away(self):
+        c = Cluster("cliend", size=2)
+        self.addCleanup(c.close)
+        c.start("n1")
+        stream = c.events("n1", "NodeStale")
+        c.kill("n1")
+        self.assertEqual(stream.proc.wait(15), 3)
+        self.assertIn("closed the event stream", stream.proc.stderr.read())
+
+
 class RunningClusterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
