@@ -5,7 +5,8 @@
 //   1  the operation failed: `node wait` timed out, the daemon refused a change
 //   2  usage error: bad arguments, bad config, bad filter
 //   3  the daemon could not be reached
-#include <cctype>
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -182,27 +183,32 @@ int cmd_node_wait(const Options& o) {
   } catch (const std::exception& e) {
     throw ExitError(kExitUsage, e.what());
   }
-  // No duration: the longest wait the daemon holds, a day.
-  constexpr std::chrono::milliseconds kLongestWait = std::chrono::hours(24);
-  auto duration = duration_option(o);
-  if (duration && (duration->count() <= 0 || *duration > kLongestWait))
-    throw ExitError(kExitUsage, "--duration must be above 0 and at most 24h");
-  json body = {{"filter", o.filters.front()},
-               {"duration_ms", duration ? duration->count() : kLongestWait.count()}};
+  // The daemon holds one wait for at most a day: a longer one, or one
+  // without a duration, is a chain of waits. A zero duration checks once.
+  using std::chrono::milliseconds;
+  constexpr milliseconds kLongestWait = std::chrono::hours(24);
+  const auto duration = duration_option(o);
+  if (duration && duration->count() < 0) throw ExitError(kExitUsage, "--duration is negative");
   ApiClient client(load(o).api_socket());
-  ApiClient::Response res;
-  try {
-    auto timeout = (duration ? *duration : kLongestWait) + std::chrono::seconds(5);
-    res = client.request("POST", "/v1/wait", body.dump(), timeout);
-  } catch (const ApiUnavailable& e) {
-    throw ExitError(kExitUnreachable, e.what());
+  const auto start = ApiClient::Clock::now();
+  for (;;) {
+    const auto elapsed = std::chrono::duration_cast<milliseconds>(ApiClient::Clock::now() - start);
+    const milliseconds chunk =
+        duration ? std::clamp(*duration - elapsed, milliseconds(1), kLongestWait) : kLongestWait;
+    const json body = {{"filter", o.filters.front()}, {"duration_ms", chunk.count()}};
+    ApiClient::Response res;
+    try {
+      res = client.request("POST", "/v1/wait", body.dump(), chunk + std::chrono::seconds(5));
+    } catch (const ApiUnavailable& e) {
+      throw ExitError(kExitUnreachable, e.what());
+    }
+    if (res.status == 200) return kExitOk;
+    if (res.status != 408) refused(res);
+    if (duration && ApiClient::Clock::now() - start >= *duration) {
+      std::cerr << "timeout" << std::endl;
+      return kExitFailed;
+    }
   }
-  if (res.status == 200) return kExitOk;
-  if (res.status == 408) {
-    std::cerr << "timeout" << std::endl;
-    return kExitFailed;
-  }
-  refused(res);
 }
 
 int cmd_node_set(const Options& o) {

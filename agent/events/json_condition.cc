@@ -121,14 +121,21 @@ JsonCondition JsonCondition::parse(std::string_view text) {
       {"=", Op::kEq},  {">", Op::kGt},  {"<", Op::kLt},
   };
   if (rest.starts_with("==")) fail("unknown operator '==' (use '=')");
+  // The operator is the whole run of operator characters ('~' included, for
+  // the =~ of other tools): `.a<>1` or `.a=~1` is refused, not read as `<`
+  // or `=` with a value of ">1" or "~1". A value that starts with one of
+  // these characters is quoted: `.a="~1"`.
+  std::size_t run = 0;
+  while (run < rest.size() && (is_op_char(rest[run]) || rest[run] == '~')) ++run;
   std::size_t op_len = 0;
   for (const auto& [token, op] : kOps) {
-    if (rest.starts_with(token)) {
+    if (rest.substr(0, run) == token) {
       c.op_ = op;
       op_len = token.size();
       break;
     }
   }
+  if (op_len == 0 && run > 0) fail("unknown operator '" + std::string(rest.substr(0, run)) + "'");
   if (op_len == 0) {
     fail("expected an operator (= != > < >= <=) after the path, got '" + std::string(rest) + "'");
   }

@@ -22,6 +22,14 @@ const json kDoc = json::parse(R"({
   "empty_obj": {}, "empty_list": [], "zero": 0, "blank": "", "no": false
 })");
 
+TEST(JsonCondition, OperatorsThatDoNotExistAreRefused) {
+  for (const char* text : {".a<>1", ".a=~1", ".a=<1", ".a!1", ".a>>1", ".a=>1"})
+    EXPECT_THROW(JsonCondition::parse(text), FilterError) << text;
+  EXPECT_NO_THROW(JsonCondition::parse(".a=\"~1\""));
+  EXPECT_NO_THROW(JsonCondition::parse(".a>=1"));
+  EXPECT_NO_THROW(JsonCondition::parse(".a != 1"));
+}
+
 TEST(JsonCondition, EqualsComparesJsonValues) {
   EXPECT_TRUE(eval(".status.avail=\"up\"", kDoc));
   EXPECT_TRUE(eval(".status.avail=up", kDoc));  // unparsable VALUE is a string
