@@ -89,6 +89,15 @@ class RunningClusterTest(unittest.TestCase):
         self.assertTrue(self.c.wait("n1", ".cluster.name=itest", "5s"))
         self.assertLess(time.monotonic() - t, 4)
 
+    def test_wait_with_a_zero_duration_checks_once(self):
+        held = self.c.cli("n1", "node", "wait", "--filter", ".cluster.name=itest",
+                          "--duration", "0s")
+        self.assertEqual(held.returncode, 0, held.stderr)
+        missed = self.c.cli("n1", "node", "wait", "--filter", ".cluster.name=other",
+                            "--duration", "0s", timeout=10)
+        self.assertEqual(missed.returncode, 1, missed.stderr)
+        self.assertIn("timeout", missed.stderr)
+
     def test_wait_times_out_with_exit_1_and_timeout_on_stderr(self):
         res = self.c.cli("n1", "node", "wait", "--filter", ".node.n1.labels.never=1",
                          "--duration", "500ms")
