@@ -60,6 +60,18 @@ Secret parse_secret_hex(std::string_view hex) {
   return secret;
 }
 
+std::string generate_secret_hex() {
+  init();
+  Secret secret{};
+  randombytes_buf(secret.data(), secret.size());
+  char hex[2 * kSecretBytes + 1];
+  sodium_bin2hex(hex, sizeof hex, secret.data(), secret.size());
+  sodium_memzero(secret.data(), secret.size());
+  std::string out(hex);
+  sodium_memzero(hex, sizeof hex);
+  return out;
+}
+
 Key derive_key(const Secret& secret, std::string_view cluster_name, uint32_t version) {
   init();
   crypto_generichash_state st;

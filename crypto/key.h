@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace vigil::crypto {
@@ -24,6 +25,10 @@ void init();
 /// (32 bytes), surrounding whitespace ignored.
 /// Throws std::invalid_argument naming the reason (length, bad character).
 Secret parse_secret_hex(std::string_view hex);
+
+/// A new cluster secret: 32 bytes from libsodium's randombytes_buf, written
+/// as 64 lowercase hexadecimal characters (what parse_secret_hex reads).
+std::string generate_secret_hex();
 
 /// Derives the heartbeat AEAD key for key version `version` of `secret`:
 /// BLAKE2b-256 (crypto_generichash) keyed with the secret over the fixed

@@ -4,11 +4,17 @@
 //   0  success
 //   1  the operation failed: `node wait` timed out, the daemon refused a change
 //   2  usage error: bad arguments, bad config, bad filter
-//   3  the daemon could not be reached
+//   3  the daemon could not be reached, or closed an event stream
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -48,6 +54,7 @@ struct Options {
   std::string assignment;
   std::string patch;
   std::string secret_file;
+  std::string secret_out;  // secret generate FILE
 };
 
 class ExitError : public std::runtime_error {
@@ -275,6 +282,35 @@ int cmd_node_simple(const Options& o, const std::string& what) {
   return kExitOk;
 }
 
+// `vigil secret generate [FILE]`, the equivalent of corosync-keygen: a new
+// cluster secret on stdout, or in FILE, created with mode 0600 (never over an
+// existing file).
+int cmd_secret_generate(const Options& o) {
+  std::string text = vigil::crypto::generate_secret_hex() + "\n";
+  if (o.secret_out.empty()) {
+    std::cout << text;
+    return kExitOk;
+  }
+  const int fd = ::open(o.secret_out.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    throw ExitError(errno == EEXIST ? kExitUsage : kExitFailed,
+                    o.secret_out + ": " + std::strerror(errno) +
+                        (errno == EEXIST ? " (a secret is never overwritten)" : ""));
+  const bool ok = ::fchmod(fd, 0600) == 0 &&
+                  ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  std::fill(text.begin(), text.end(), '\0');
+  if (!ok) {
+    ::unlink(o.secret_out.c_str());
+    throw ExitError(kExitFailed, o.secret_out + ": " + std::strerror(err));
+  }
+  std::cout << "wrote a new secret to " << o.secret_out
+            << " (mode 0600); copy it to every node as cluster.secret_file" << std::endl;
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -335,6 +371,12 @@ int main(int argc, char** argv) {
                         "file with the new secret (64 hex digits); default: a random one");
   add_format(hb_rotate);
   hb_rotate->callback([&] { action = [&] { return cmd_hb_rotate(o); }; });
+
+  auto* secret = app.add_subcommand("secret", "cluster secrets")->require_subcommand(1);
+  auto* generate = secret->add_subcommand(
+      "generate", "print a new cluster secret, or write it to FILE with mode 0600");
+  generate->add_option("file", o.secret_out, "file to create (never overwritten)");
+  generate->callback([&] { action = [&] { return cmd_secret_generate(o); }; });
 
   try {
     app.parse(argc, argv);

@@ -2,6 +2,7 @@
 errors, filters, waits and hooks that misbehave."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -58,6 +59,36 @@ class ConfigErrorsTest(unittest.TestCase):
         res = run("daemon", "status", env=env)
         self.assertEqual(res.returncode, 3)
         self.assertIn("cannot reach the daemon", res.stderr)
+
+
+class SecretGenerateTest(unittest.TestCase):
+    def test_secret_generate_prints_or_writes_a_private_file_once(self):
+        printed = run("secret", "generate")
+        self.assertEqual(printed.returncode, 0, printed.stderr)
+        self.assertRegex(printed.stdout, r"^[0-9a-f]{64}\n$")
+        self.assertNotEqual(printed.stdout, run("secret", "generate").stdout)
+        folder = tempfile.mkdtemp(prefix="vigil-secret-")
+        self.addCleanup(shutil.rmtree, folder)
+        path = os.path.join(folder, "secret")
+        written = run("secret", "generate", path)
+        self.assertEqual(written.returncode, 0, written.stderr)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        with open(path) as f:
+            first = f.read()
+        self.assertRegex(first, r"^[0-9a-f]{64}\n$")
+        again = run("secret", "generate", path)
+        self.assertEqual(again.returncode, 2)
+        self.assertIn("never overwritten", again.stderr)
+        with open(path) as f:
+            self.assertEqual(f.read(), first)
+        # A daemon reads it as its cluster.secret_file.
+        c = Cluster("secretfile", size=2)
+        self.addCleanup(c.close)
+        with open(c.config_path("n1")) as f:
+            text = f.read()
+        with open(c.config_path("n1"), "w") as f:
+            f.write(text.replace('secret = "%s"' % c.secret, 'secret_file = "%s"' % path))
+        c.start("n1")
 
 
 class StreamEndTest(unittest.TestCase):
