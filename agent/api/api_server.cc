@@ -68,10 +68,12 @@ class StreamExchange : public ApiExchange {
             }
           }
           http::async_read(self->stream_, self->buffer_, self->parser_,
-                           [self, handler](boost::system::error_code ec, std::size_t) {
+                           [self, handler, admitted = static_cast<bool>(admit)](
+                               boost::system::error_code ec, std::size_t) {
                              if (ec) return self->read_failed(ec);
                              self->timer_.cancel();
                              ApiRequest request = self->head();
+                             request.admitted = admitted;
                              request.body = std::move(self->parser_.get().body());
                              self->received(std::move(request), handler);
                            });

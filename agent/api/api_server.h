@@ -39,6 +39,7 @@ struct ApiRequest {
   std::string body;           // at most ApiLimits::max_body_bytes
   std::string authorization;  // the Authorization header, "" when absent
   bool remote = false;        // came over the TCP listener (authenticate it)
+  bool admitted = false;      // the listener's Admit passed its headers
   /// The path of `target`, without the query string.
   std::string path() const { return target.substr(0, target.find('?')); }
 };
@@ -141,10 +142,6 @@ class ApiServer {
   boost::asio::ip::tcp::endpoint tls_endpoint() const;
   /// Stops accepting and removes the socket file.
   void stop();
-
-  /// Open connections on the Unix socket and on the TCP listener.
-  std::size_t unix_connections() const { return *unix_open_; }
-  std::size_t tls_connections() const { return *tls_open_; }
 
  private:
   struct Tls;

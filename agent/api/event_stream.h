@@ -38,9 +38,6 @@ class EventStreams {
   /// Turns `ex` into a stream of the events matching `filters` (empty: all).
   void open(const std::shared_ptr<ApiExchange>& ex, EventFilterSet filters);
 
-  /// Streams open now.
-  std::size_t size() const { return *open_; }
-
  private:
   struct Stream;
   boost::asio::io_context& io_;

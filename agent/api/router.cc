@@ -55,9 +55,15 @@ std::optional<ApiRefusal> Router::admit(const ApiRequest& head) const {
 void Router::dispatch(const std::shared_ptr<ApiExchange>& ex) const {
   try {
     const ApiRequest& req = ex->request();
-    if (auto refusal = admit(req))
-      return ex->reply(refusal->status, refusal->body, refusal->headers);
-    run(*find(req.method, req.path(), nullptr), ex);
+    // A listener admits from the headers (the token checked once); a request
+    // handed in any other way is admitted here.
+    const Route* route = req.admitted ? find(req.method, req.path(), nullptr) : nullptr;
+    if (!route) {
+      if (auto refusal = admit(req))
+        return ex->reply(refusal->status, refusal->body, refusal->headers);
+      route = find(req.method, req.path(), nullptr);
+    }
+    run(*route, ex);
   } catch (const std::exception& e) {
     spdlog::error("API {} {}: {}", ex->request().method, ex->request().path(), e.what());
     ex->reply(500, {{"error", std::string("internal error: ") + e.what()}});

@@ -55,9 +55,9 @@ class Router {
   /// above, or nothing when the request may go on.
   std::optional<ApiRefusal> admit(const ApiRequest& head) const;
 
-  /// For ApiServer::Handler: admits the request, checks its body and runs
-  /// the route's handler. Always answers or hands the exchange on; never
-  /// throws.
+  /// For ApiServer::Handler: admits the request unless its listener did
+  /// (ApiRequest::admitted), checks its body and runs the route's handler.
+  /// Always answers or hands the exchange on; never throws.
   void dispatch(const std::shared_ptr<ApiExchange>& ex) const;
 
   /// "GET /v1/status, GET /v1/hb, ..." — the routes the user role reaches.

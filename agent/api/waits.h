@@ -43,9 +43,6 @@ class Waits {
   /// The dataset may have changed: tests every wait, once, soon.
   void dataset_changed();
 
-  /// Waits held now.
-  std::size_t size() const { return waits_.size(); }
-
  private:
   struct Wait {
     JsonCondition condition;

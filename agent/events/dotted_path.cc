@@ -14,9 +14,7 @@ std::vector<std::string> split_dotted_path(std::string_view path) {
   if (!path.empty() && path[0] == '.') i = 1;
   if (i >= path.size()) return out;
   auto fail = [&](const std::string& why) {
-    const std::string shown =
-        path.size() <= 200 ? std::string(path) : std::string(path.substr(0, 200)) + "...";
-    throw std::invalid_argument("invalid path '" + shown + "': " + why);
+    throw std::invalid_argument("invalid path '" + excerpt(path) + "': " + why);
   };
   while (true) {
     std::string seg;

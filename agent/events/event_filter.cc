@@ -48,8 +48,7 @@ EventFilter EventFilter::parse(std::string_view expr) {
   for (const std::string_view raw : split_elements(expr)) {
     const std::string_view el = trim(raw);
     auto fail = [&](std::string_view reason) {
-      throw FilterError(expr,
-                        "element '" + std::string(el.substr(0, 200)) + "': " + std::string(reason));
+      throw FilterError(expr, "element '" + excerpt(el) + "': " + std::string(reason));
     };
     if (el.empty()) throw FilterError(expr, "empty element");
 

@@ -60,21 +60,8 @@ std::optional<int> compare(const nlohmann::json& a, const nlohmann::json& b) {
 
 }  // namespace
 
-namespace {
-
-// The filter as quoted in a message: long ones are cut, so an error never
-// echoes a whole request body back.
-std::string quoted_filter(std::string_view text) {
-  constexpr std::size_t kMaxQuoted = 200;
-  if (text.size() <= kMaxQuoted) return std::string(text);
-  return std::string(text.substr(0, kMaxQuoted)) + "... (" + std::to_string(text.size()) +
-         " bytes)";
-}
-
-}  // namespace
-
 FilterError::FilterError(std::string_view text, std::string_view reason)
-    : std::invalid_argument("invalid filter '" + quoted_filter(text) + "': " + std::string(reason)),
+    : std::invalid_argument("invalid filter '" + excerpt(text) + "': " + std::string(reason)),
       reason_(reason) {}
 
 JsonCondition JsonCondition::parse(std::string_view text) {

@@ -6,6 +6,7 @@
 #define VIGIL_AGENT_EVENTS_TEXT_SCAN_H_
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace vigil::agent {
@@ -31,6 +32,15 @@ constexpr std::size_t quoted_length(std::string_view s) {
       return i + 1;
   }
   return std::string_view::npos;
+}
+
+/// `text` as quoted in an error message: cut at 200 bytes, with its length,
+/// so that an error never echoes a whole request body back.
+inline std::string excerpt(std::string_view text) {
+  constexpr std::size_t kMaxQuoted = 200;
+  if (text.size() <= kMaxQuoted) return std::string(text);
+  return std::string(text.substr(0, kMaxQuoted)) + "... (" + std::to_string(text.size()) +
+         " bytes)";
 }
 
 }  // namespace vigil::agent

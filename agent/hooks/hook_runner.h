@@ -57,9 +57,8 @@ class HookRunner {
   /// queue; used at daemon stop.
   void kill_all();
 
-  /// Hooks running now, and runs waiting for a slot.
+  /// Hooks running now.
   std::size_t running() const { return runs_.size(); }
-  std::size_t queued() const { return queue_.size(); }
 
  private:
   struct Run;

@@ -67,6 +67,19 @@ class HostileInputTest(unittest.TestCase):
                              capture_output=True, text=True, timeout=120)
         self.assertEqual(res.returncode, 0, res.stderr)
 
+    def relay_n2_to_n1(self, c):
+        """Makes n2 reach n1 only through a Relay, which records everything;
+        call before n2 starts."""
+        relay_addr = ("127.0.%d.20" % c.net, c.port)
+        relay = Relay(relay_addr, (c.addr("n1"), c.port))
+        self.addCleanup(relay.close)
+        with open(c.config_path("n2")) as f:
+            text = f.read()
+        with open(c.config_path("n2"), "w") as f:
+            f.write(text.replace('n1 = "%s:%d"' % (c.addr("n1"), c.port),
+                                 'n1 = "%s:%d"' % relay_addr))
+        return relay
+
     def test_garbage_is_dropped_counted_and_heartbeats_keep_flowing(self):
         c = Cluster("hostile", size=4, interval="200ms", timeout="2s")
         self.addCleanup(c.close)
@@ -132,15 +145,7 @@ class HostileInputTest(unittest.TestCase):
     def test_restart_applies_a_full_and_never_the_old_boots_replayed_messages(self):
         c = Cluster("replay", size=2, interval="200ms", timeout="1s")
         self.addCleanup(c.close)
-        relay_addr = ("127.0.%d.20" % c.net, c.port)
-        relay = Relay(relay_addr, (c.addr("n1"), c.port))
-        self.addCleanup(relay.close)
-        # n2 reaches n1 only through the relay, which records everything.
-        with open(c.config_path("n2")) as f:
-            text = f.read()
-        with open(c.config_path("n2"), "w") as f:
-            f.write(text.replace('n1 = "%s:%d"' % (c.addr("n1"), c.port),
-                                 'n1 = "%s:%d"' % relay_addr))
+        relay = self.relay_n2_to_n1(c)
         c.start_all()
         self.assertTrue(c.wait("n1", ".peers.n2.state=alive"))
         for i in range(5):
@@ -176,14 +181,7 @@ class HostileInputTest(unittest.TestCase):
         # loaded machine), not once the sender's clock skew runs out (30 s).
         c = Cluster("replaydead", size=3, interval="200ms", timeout="1s")
         self.addCleanup(c.close)
-        relay_addr = ("127.0.%d.20" % c.net, c.port)
-        relay = Relay(relay_addr, (c.addr("n1"), c.port))
-        self.addCleanup(relay.close)
-        with open(c.config_path("n2")) as f:
-            text = f.read()
-        with open(c.config_path("n2"), "w") as f:
-            f.write(text.replace('n1 = "%s:%d"' % (c.addr("n1"), c.port),
-                                 'n1 = "%s:%d"' % relay_addr))
+        relay = self.relay_n2_to_n1(c)
         c.start_all()
         self.assertTrue(c.wait("n1", ".peers.n2.state=alive"))
         stale = c.events("n1", "NodeStale,node=n2")
