@@ -11,6 +11,7 @@ namespace {
 
 constexpr std::string_view kKeyContext = "vigil/hb-key/v1";
 constexpr std::string_view kClusterIdContext = "vigil/cluster-id/v1";
+constexpr std::string_view kKeyIdContext = "vigil/key-id/v1";
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -98,6 +99,19 @@ uint64_t cluster_id(std::string_view cluster_name) {
   hash_update(st, cluster_name);
   unsigned char digest[crypto_generichash_BYTES];
   crypto_generichash_final(&st, digest, sizeof digest);
+  uint64_t id = 0;
+  for (int i = 7; i >= 0; --i) id = (id << 8) | digest[i];
+  return id;
+}
+
+uint64_t key_id(const Key& key) {
+  init();
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, key.data(), key.size(), crypto_generichash_BYTES);
+  hash_update(st, kKeyIdContext);
+  unsigned char digest[crypto_generichash_BYTES];
+  crypto_generichash_final(&st, digest, sizeof digest);
+  sodium_memzero(&st, sizeof st);
   uint64_t id = 0;
   for (int i = 7; i >= 0; --i) id = (id << 8) | digest[i];
   return id;

@@ -44,6 +44,13 @@ Key derive_key(const Secret& secret, std::string_view cluster_name, uint32_t ver
 /// Not secret; used to drop other clusters' datagrams before decryption.
 uint64_t cluster_id(std::string_view cluster_name);
 
+/// 64-bit id of a derived key, so that peers can tell whether they hold the
+/// same key for a version without revealing it (a key check value): the
+/// first 8 bytes (little endian) of BLAKE2b-256 keyed with `key` over
+/// "vigil/key-id/v1". Two secrets offered for one version by concurrent
+/// rotations get different ids.
+uint64_t key_id(const Key& key);
+
 }  // namespace vigil::crypto
 
 #endif  // VIGIL_CRYPTO_KEY_H_

@@ -28,19 +28,28 @@ Sealer::Sealer(uint64_t cluster_id, std::string sender, uint64_t boot,
 }
 
 std::vector<std::vector<uint8_t>> Sealer::seal(std::span<const uint8_t> payload, int64_t now_ms) {
+  if (keyring_.empty()) {
+    throw std::logic_error("cannot seal: the keyring holds no key");
+  }
+  return seal(payload, now_ms, keyring_.current_version());
+}
+
+std::vector<std::vector<uint8_t>> Sealer::seal(std::span<const uint8_t> payload, int64_t now_ms,
+                                               uint32_t key_version) {
   const std::size_t count = std::max<std::size_t>(1, (payload.size() + budget_ - 1) / budget_);
   if (count > std::numeric_limits<uint16_t>::max()) {
     throw std::length_error("payload of " + std::to_string(payload.size()) + " bytes needs " +
                             std::to_string(count) + " fragments, above 65535");
   }
-  if (keyring_.empty()) {
-    throw std::logic_error("cannot seal: the keyring holds no key");
+  const crypto::Key* key = keyring_.find(key_version);
+  if (key == nullptr) {
+    throw std::logic_error("cannot seal: the keyring holds no key version " +
+                           std::to_string(key_version));
   }
-  const crypto::Key& key = keyring_.current();
   Header h;
   h.cluster_id = cluster_id_;
   h.sender = sender_;
-  h.key_version = keyring_.current_version();
+  h.key_version = key_version;
   h.boot = boot_;
   h.sent_ms = now_ms;
   h.msg_id = ++msg_id_;
@@ -55,7 +64,7 @@ std::vector<std::vector<uint8_t>> Sealer::seal(std::span<const uint8_t> payload,
     h.frag_index = static_cast<uint16_t>(i);
     h.nonce = crypto::random_nonce();
     datagrams.push_back(
-        seal_datagram(h, key, payload.subspan(std::min(begin, payload.size()), size)));
+        seal_datagram(h, *key, payload.subspan(std::min(begin, payload.size()), size)));
   }
   return datagrams;
 }
@@ -89,11 +98,11 @@ Opener::Opened Opener::open(std::span<const uint8_t> datagram, Clock::time_point
     return drop(DropReason::kUnknownSender);
   }
   const crypto::Key* key = keyring_.find(h.key_version);
-  if (key == nullptr) {
-    return drop(DropReason::kUnknownKey);
-  }
-  if (!open_datagram(*parsed, *key, scratch_)) {
-    return drop(DropReason::kBadTag);
+  if (key == nullptr || !open_datagram(*parsed, *key, scratch_)) {
+    Opened failed = drop(key == nullptr ? DropReason::kUnknownKey : DropReason::kBadTag);
+    failed.claimed_sender = h.sender;
+    failed.key_version = h.key_version;
+    return failed;
   }
 
   // Authentic from here on: the sender holds the cluster key.

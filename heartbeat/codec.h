@@ -45,6 +45,11 @@ class Sealer {
   /// (from 1). Throws std::length_error above 65535 fragments and
   /// std::logic_error when the keyring is empty.
   std::vector<std::vector<uint8_t>> seal(std::span<const uint8_t> payload, int64_t now_ms);
+  /// The same, sealed with the key of `key_version` instead of the current
+  /// one (a catch-up heartbeat for a peer that lacks the current version).
+  /// Throws std::logic_error when the keyring does not hold it.
+  std::vector<std::vector<uint8_t>> seal(std::span<const uint8_t> payload, int64_t now_ms,
+                                         uint32_t key_version);
 
   uint64_t boot() const { return boot_; }
   uint64_t last_seq() const { return seq_; }
@@ -92,6 +97,10 @@ class Opener {
   struct Opened {
     std::optional<Result> result;    // nullopt: the datagram was dropped
     std::optional<DropReason> drop;  // the drop counted in drops() for it
+    /// For kUnknownKey and kBadTag: the member the header names (not
+    /// authenticated) and the key version it was sealed with.
+    std::string claimed_sender;
+    uint32_t key_version = 0;
     explicit operator bool() const { return result.has_value(); }
     const Result* operator->() const { return &*result; }
     Result* operator->() { return &*result; }

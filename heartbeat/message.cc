@@ -19,6 +19,8 @@ constexpr std::string_view kKeyFullGen = "fg";
 constexpr std::string_view kKeyFull = "f";
 constexpr std::string_view kKeyVersions = "kv";
 constexpr std::string_view kKeyOffer = "ko";
+constexpr std::string_view kKeyIds = "ki";
+constexpr std::size_t kMaxLeaderBytes = 255;
 
 // Container depths inside the message map (depth 1).
 constexpr std::size_t kDepthField = 2;  // values of the message map
@@ -51,6 +53,11 @@ void pack_deltas(detail::Packer& pk, const std::vector<Delta>& deltas) {
   }
 }
 
+void check_key_ids(const Message& msg) {
+  if (!msg.key_ids.empty() && msg.key_ids.size() != msg.key_versions.size())
+    throw std::invalid_argument("key ids: one per key version");
+}
+
 void check_key_versions(const std::vector<uint32_t>& versions) {
   if (versions.size() > kMaxKeyVersions)
     throw std::invalid_argument("more than " + std::to_string(kMaxKeyVersions) + " key versions");
@@ -75,9 +82,17 @@ std::vector<uint32_t> read_key_versions(const msgpack::object& obj) {
   return versions;
 }
 
+std::vector<uint64_t> read_key_ids(const msgpack::object& obj) {
+  if (obj.type != msgpack::type::ARRAY) throw DecodeError("\"ki\": expected an array");
+  std::vector<uint64_t> ids;
+  for (uint32_t i = 0; i < obj.via.array.size; ++i)
+    ids.push_back(detail::read_uint(obj.via.array.ptr[i], "key id"));
+  return ids;
+}
+
 KeyOffer read_key_offer(const msgpack::object& obj) {
-  if (obj.type != msgpack::type::ARRAY || obj.via.array.size != 2)
-    throw DecodeError("\"ko\": expected [version, secret]");
+  if (obj.type != msgpack::type::ARRAY || (obj.via.array.size != 2 && obj.via.array.size != 4))
+    throw DecodeError("\"ko\": expected [version, secret, leader, settled]");
   const uint64_t v = detail::read_uint(obj.via.array.ptr[0], "key offer version");
   if (v == 0 || v > UINT32_MAX) throw DecodeError("\"ko\": version out of range");
   KeyOffer offer{.version = static_cast<uint32_t>(v)};
@@ -85,6 +100,14 @@ KeyOffer read_key_offer(const msgpack::object& obj) {
     offer.secret = crypto::parse_secret_hex(detail::read_string(obj.via.array.ptr[1], "key offer"));
   } catch (const std::invalid_argument&) {
     throw DecodeError("\"ko\": the secret is not 64 hex digits");
+  }
+  if (obj.via.array.size == 4) {
+    offer.leader = detail::read_string(obj.via.array.ptr[2], "key offer leader");
+    if (offer.leader.size() > kMaxLeaderBytes) throw DecodeError("\"ko\": leader too long");
+    const msgpack::object& settled = obj.via.array.ptr[3];
+    if (settled.type != msgpack::type::BOOLEAN)
+      throw DecodeError("\"ko\": settled: expected a bool");
+    offer.settled = settled.via.boolean;
   }
   return offer;
 }
@@ -147,6 +170,7 @@ Message read_message(const msgpack::object& root) {
   const msgpack::object* full = nullptr;
   const msgpack::object* key_versions = nullptr;
   const msgpack::object* key_offer = nullptr;
+  const msgpack::object* key_ids = nullptr;
   for (uint32_t i = 0; i < root.via.map.size; ++i) {
     const msgpack::object_kv& kv = root.via.map.ptr[i];
     if (kv.key.type != msgpack::type::STR) {
@@ -168,6 +192,8 @@ Message read_message(const msgpack::object& root) {
       slot = &key_versions;
     } else if (key == kKeyOffer) {
       slot = &key_offer;
+    } else if (key == kKeyIds) {
+      slot = &key_ids;
     } else {
       throw DecodeError("message: unknown key");
     }
@@ -203,6 +229,11 @@ Message read_message(const msgpack::object& root) {
     msg.full = detail::to_json(*full, kDepthField, kMaxDepth);
   }
   if (key_versions != nullptr) msg.key_versions = read_key_versions(*key_versions);
+  if (key_ids != nullptr) {
+    msg.key_ids = read_key_ids(*key_ids);
+    if (key_versions == nullptr || msg.key_ids.size() != msg.key_versions.size())
+      throw DecodeError("\"ki\": one key id per \"kv\" entry");
+  }
   if (key_offer != nullptr) msg.key_offer = read_key_offer(*key_offer);
   return msg;
 }
@@ -227,9 +258,13 @@ std::vector<uint8_t> encode(const Message& msg) {
   detail::VectorWriter writer(out);
   detail::Packer pk(writer);
   check_key_versions(msg.key_versions);
+  check_key_ids(msg);
   if (msg.key_offer && msg.key_offer->version == 0)
     throw std::invalid_argument("key offer: version 0");
-  const uint32_t optional = (msg.key_versions.empty() ? 0 : 1) + (msg.key_offer ? 1 : 0);
+  if (msg.key_offer && msg.key_offer->leader.size() > kMaxLeaderBytes)
+    throw std::invalid_argument("key offer: leader too long");
+  const uint32_t optional =
+      (msg.key_versions.empty() ? 0 : 1) + (msg.key_ids.empty() ? 0 : 1) + (msg.key_offer ? 1 : 0);
   switch (msg.kind) {
     case MessageKind::kPing:
       pk.pack_map(2 + optional);
@@ -265,15 +300,25 @@ std::vector<uint8_t> encode(const Message& msg) {
     pk.pack_array(static_cast<uint32_t>(msg.key_versions.size()));
     for (uint32_t v : msg.key_versions) pk.pack_uint32(v);
   }
+  if (!msg.key_ids.empty()) {
+    detail::pack_string(pk, kKeyIds);
+    pk.pack_array(static_cast<uint32_t>(msg.key_ids.size()));
+    for (uint64_t id : msg.key_ids) pk.pack_uint64(id);
+  }
   if (msg.key_offer) {
     detail::pack_string(pk, kKeyOffer);
-    pk.pack_array(2);
+    pk.pack_array(4);
     pk.pack_uint32(msg.key_offer->version);
     char hex[2 * crypto::kSecretBytes + 1];
     for (std::size_t i = 0; i < crypto::kSecretBytes; ++i)
       std::snprintf(hex + 2 * i, 3, "%02x", msg.key_offer->secret[i]);
     detail::pack_string(pk, std::string_view(hex, 2 * crypto::kSecretBytes));
     sodium_memzero(hex, sizeof hex);
+    detail::pack_string(pk, msg.key_offer->leader);
+    if (msg.key_offer->settled)
+      pk.pack_true();
+    else
+      pk.pack_false();
   }
   return out;
 }

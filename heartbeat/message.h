@@ -9,9 +9,17 @@
 //   "f": any             full only: the sender's whole node document
 //   "kv": array of uint  optional, any kind: the key versions the sender holds,
 //                        ascending, at most kMaxKeyVersions
-//   "ko": [uint, str]    optional, any kind: a key offer, [version, 64 hex
-//                        digits of the secret], sent by the node leading a
-//                        secret rotation (the message itself is sealed)
+//   "ki": array of uint  optional, only with "kv" and of its length: the id
+//                        of the key the sender holds for each listed version
+//                        (crypto::key_id), so that an acknowledgement names
+//                        the key and not only its number
+//   "ko": array          optional, any kind: a key offer, [version, 64 hex
+//                        digits of the secret, leader, settled], sent by the
+//                        node leading a secret rotation (leader = itself,
+//                        settled = false) or catching up a peer that lacks a
+//                        version in use (settled = true); the message itself
+//                        is sealed. [version, secret] alone is read as
+//                        leader "" and settled false.
 // JSON values travel as native msgpack (map, array, str, int, float, bool, nil).
 // The map holds exactly the keys of its kind, plus the optional ones. Nesting depth counts
 // containers from the message map (depth 1) down, empty ones included.
@@ -61,6 +69,8 @@ struct Delta {
 struct KeyOffer {
   uint32_t version = 0;  // >= 1
   crypto::Secret secret{};
+  std::string leader;    // the node whose rotation made this secret ("" unknown)
+  bool settled = false;  // already sealed with by the cluster, not a rotation in progress
   bool operator==(const KeyOffer&) const = default;
 };
 
@@ -71,6 +81,7 @@ struct Message {
   uint64_t full_gen = 0;               // kFull only
   nlohmann::json full;                 // kFull only
   std::vector<uint32_t> key_versions;  // ascending; empty: not sent
+  std::vector<uint64_t> key_ids;       // empty, or one crypto::key_id per key_versions entry
   std::optional<KeyOffer> key_offer;
 };
 
@@ -85,15 +96,17 @@ class DecodeError : public std::runtime_error {
 /// Throws std::invalid_argument for a message decode() would refuse: deltas
 /// whose gens are not consecutive and ascending from >= 1, ops that are not
 /// an array of objects, binary JSON values, nesting deeper than kMaxDepth, key
-/// versions not ascending or more than kMaxKeyVersions, or a key offer of
-/// version 0.
+/// versions not ascending or more than kMaxKeyVersions, key ids not empty
+/// and not one per key version, or a key offer of version 0 or with a
+/// leader longer than 255 bytes.
 std::vector<uint8_t> encode(const Message& msg);
 
 /// Parses msgpack bytes. Throws DecodeError when the bytes are not a valid
 /// message: bad or truncated msgpack, trailing bytes, a missing, unknown or
 /// duplicate key, wrong types, unknown kind, delta gens not consecutive and
-/// ascending from >= 1, key versions not ascending or too many, a key offer
-/// of version 0 or whose secret is not 64 hex digits, malformed UTF-8,
+/// ascending from >= 1, key versions not ascending or too many, "ki"
+/// without "kv" or of another length, a key offer of version 0, whose
+/// secret is not 64 hex digits or whose leader is longer than 255 bytes, malformed UTF-8,
 /// bin/ext or non-finite float values,
 /// or nesting deeper than kMaxDepth. Containers may not declare more entries
 /// than the input has bytes, so memory stays proportional to the input size.

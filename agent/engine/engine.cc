@@ -12,6 +12,7 @@
 #include "agent/base/blocking_worker.h"
 #include "agent/base/clock.h"
 #include "agent/base/version.h"
+#include "agent/engine/auth_failures.h"
 #include "agent/engine/dataset.h"
 #include "agent/engine/heartbeat_paths.h"
 #include "agent/engine/local_document.h"
@@ -110,6 +111,7 @@ class Engine::Impl {
   crypto::Keyring keyring_;
   BlockingWorker disk_;  // keyring saves
   SecretRotation rotation_;
+  AuthFailures auth_failures_;
   heartbeat::Sealer sealer_;
   heartbeat::Opener opener_;
   membership::PeerTable peers_;
@@ -171,9 +173,21 @@ void Engine::Impl::stop() {
 HeartbeatPaths::Datagrams Engine::Impl::heartbeat() {
   const auto alive = peers_.alive();
   auto msg = replicator_.outgoing(alive);
-  rotation_.prepare(msg, Clock::now());
+  rotation_.prepare(msg, alive, Clock::now());
   last_send_ = Clock::now();
-  return sealer_.seal(heartbeat::encode(msg), wall_ms());
+  auto datagrams = sealer_.seal(heartbeat::encode(msg), wall_ms());
+  // Peers that lack the current key (down during a rotation) get a ping
+  // sealed under a key they hold, offering the next version they lack.
+  for (auto& c : rotation_.catch_up(alive)) {
+    heartbeat::Message ping{.kind = heartbeat::MessageKind::kPing,
+                            .gens = msg.gens,
+                            .key_versions = msg.key_versions,
+                            .key_ids = msg.key_ids,
+                            .key_offer = std::move(c.offer)};
+    for (auto& d : sealer_.seal(heartbeat::encode(ping), wall_ms(), c.version))
+      datagrams.push_back(std::move(d));
+  }
+  return datagrams;
 }
 
 void Engine::Impl::send_now() { paths_.send_all(heartbeat()); }
@@ -196,7 +210,10 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
   auto now = Clock::now();
   auto result = opener_.open(bytes, now, wall_ms(), index);
   if (result.drop) paths_.count_drop(index, *result.drop);
+  if (!result.claimed_sender.empty())
+    auth_failures_.failed(result.claimed_sender, *result.drop, result.key_version, now);
   if (!result) return;
+  auth_failures_.authenticated(result->sender);
   paths_.count_received(path, result->sender, bytes.size());
   // Only a (boot, seq) new on this path proves the sender alive on it: a
   // replayed capture must not keep a dead node alive.
@@ -338,9 +355,13 @@ json Engine::Impl::hb_status() const {
   json paths = paths_.status(peers_);
   uint64_t kernel_drops = 0;
   for (const auto& p : paths) kernel_drops += p.value("kernel_drops", uint64_t{0});
-  return {{"node", config_.node_name},    {"boot", boot_},
-          {"paths", std::move(paths)},    {"dropped", std::move(drops)},
-          {"kernel_drops", kernel_drops}, {"key", rotation_.status()}};
+  return {{"node", config_.node_name},
+          {"boot", boot_},
+          {"paths", std::move(paths)},
+          {"dropped", std::move(drops)},
+          {"kernel_drops", kernel_drops},
+          {"key", rotation_.status()},
+          {"auth_failures", auth_failures_.status(Clock::now())}};
 }
 
 // ---- the public face -----------------------------------------------------------

@@ -18,6 +18,9 @@ namespace {
 // An offer that could not be taken is tried again this much later, not on
 // every heartbeat of the leader.
 constexpr std::chrono::seconds kOfferRetry{5};
+// An offer of another leader is remembered this long: a rotation started
+// here meanwhile is refused rather than raced.
+constexpr std::chrono::seconds kOtherLeaderMemory{5};
 
 std::filesystem::path keyring_path(const Config& c) { return c.var_dir / "keyring.json"; }
 
@@ -25,8 +28,8 @@ membership::KeyRotation load_rotation(const Config& config, crypto::Keyring& rin
                                       membership::KeyRotation::Options options) {
   StoredKeyring stored{.current = 1, .secrets = {{1, config.secret}}};
   if (auto file = load_keyring_file(keyring_path(config))) stored = std::move(*file);
-  return membership::KeyRotation(ring, config.cluster_name, stored.secrets, stored.current,
-                                 options);
+  return membership::KeyRotation(ring, config.cluster_name, config.node_name, stored.secrets,
+                                 stored.current, options);
 }
 
 }  // namespace
@@ -60,37 +63,57 @@ void SecretRotation::error(uint32_t version, const std::string& what) {
 
 void SecretRotation::on_message(const std::string& sender, const heartbeat::Message& msg,
                                 Clock::time_point now) {
-  rotation_.heard(sender, msg.key_versions);
+  rotation_.heard(sender, msg.key_versions, msg.key_ids);
   if (!msg.key_offer) return;
   const auto& offer = *msg.key_offer;
-  auto check = rotation_.check_offer(offer);
-  if (check == membership::KeyRotation::OfferCheck::kHeld) return;
+  if (!offer.settled && !offer.leader.empty() && offer.leader != config_.node_name)
+    other_leader_ = OtherLeader{offer.leader, offer.version, now + kOtherLeaderMemory};
+  using Check = membership::KeyRotation::OfferCheck;
+  const Check check = rotation_.check_offer(offer);
+  if (check == Check::kHeld || check == Check::kLoses) return;
   if (saving_.count(offer.version)) return;
   if (auto it = retry_after_.find(offer.version); it != retry_after_.end() && now < it->second)
     return;
   retry_after_[offer.version] = now + kOfferRetry;
-  if (check == membership::KeyRotation::OfferCheck::kConflict) {
-    error(offer.version, sender + " offers another secret for a version held here");
+  if (check == Check::kConflict) {
+    error(offer.version, sender + " offers another secret for version " +
+                             std::to_string(offer.version) + ", which is in use here");
     return;
   }
-  publish_(Event{.kind = "HeartbeatRotateRequest",
-                 .data = {{"version", offer.version}, {"leader", sender}}});
+  if (!offer.settled)
+    publish_(Event{.kind = "HeartbeatRotateRequest",
+                   .data = {{"version", offer.version}, {"leader", offer.leader}}});
   saving_.insert(offer.version);
   save(offer, [this, offer, sender](const std::string& why) {
     saving_.erase(offer.version);
     if (!why.empty()) return error(offer.version, "cannot save the new secret: " + why);
     // Checked again: the keyring may have moved on while the save ran.
-    if (rotation_.check_offer(offer) != membership::KeyRotation::OfferCheck::kNew) return;
-    rotation_.stage(offer);
+    const Check again = rotation_.check_offer(offer);
+    if (again != Check::kNew && again != Check::kReplace) return;
+    const auto lost = rotation_.stage(offer);
     retry_after_.erase(offer.version);
-    spdlog::info("secret version {} from {} staged", offer.version, sender);
+    spdlog::info("secret version {} from {} staged{}", offer.version, sender,
+                 again == Check::kReplace ? ", replacing the one held for that version" : "");
     publish_(Event{.kind = "HeartbeatSecretUpdated",
                    .data = {{"version", offer.version}, {"from", sender}}});
+    if (lost) this->lost(*lost, offer.leader);
   });
 }
 
-void SecretRotation::prepare(heartbeat::Message& msg, Clock::time_point now) {
-  const auto sel = rotation_.select(peers_, now);
+void SecretRotation::lost(uint32_t version, const std::string& winner) {
+  const std::string what = "lost to a concurrent rotation led by " +
+                           (winner.empty() ? std::string("another node") : winner) +
+                           ", whose secret every node uses instead";
+  error(version, what);
+  if (waiting_) {
+    waiting_(409, {{"error", "secret version " + std::to_string(version) + " " + what}});
+    waiting_ = nullptr;
+  }
+}
+
+void SecretRotation::prepare(heartbeat::Message& msg, const std::set<std::string>& alive,
+                             Clock::time_point now) {
+  const auto sel = rotation_.select(alive, now);
   const auto retired = rotation_.retire_expired(now);
   if (sel.switched_to || !retired.empty()) {
     save(std::nullopt, [](const std::string& why) {
@@ -106,8 +129,9 @@ void SecretRotation::prepare(heartbeat::Message& msg, Clock::time_point now) {
     waiting_(200, {{"version", *sel.succeeded}});
     waiting_ = nullptr;
   }
+  if (sel.lost) lost(*sel.lost, "");
   if (sel.failed) {
-    const std::string what = "not acknowledged by every node within the timeout";
+    const std::string what = "not acknowledged by every alive node within the timeout";
     error(*sel.failed, what);
     if (waiting_) {
       waiting_(504, {{"error", "secret version " + std::to_string(*sel.failed) + " " + what}});
@@ -115,18 +139,26 @@ void SecretRotation::prepare(heartbeat::Message& msg, Clock::time_point now) {
     }
   }
   msg.key_versions = rotation_.versions();
+  msg.key_ids = rotation_.key_ids();
   msg.key_offer = rotation_.offer();
+}
+
+std::vector<membership::KeyRotation::CatchUp> SecretRotation::catch_up(
+    const std::set<std::string>& alive) const {
+  return rotation_.catch_up(alive);
 }
 
 void SecretRotation::request(std::optional<crypto::Secret> secret,
                              const std::set<std::string>& alive, Done done) {
   if (rotation_.leading() || starting_)
     return done(409, {{"error", "a secret rotation led by this node is in progress"}});
-  for (const auto& n : config_.nodes) {
-    if (n != config_.node_name && !alive.count(n))
-      return done(409, {{"error", "node " + n +
-                                      " is not alive: a rotation needs every node of the "
-                                      "cluster alive"}});
+  if (other_leader_ && Clock::now() < other_leader_->until &&
+      other_leader_->version >= rotation_.next_version() - 1)
+    return done(409, {{"error", "a secret rotation led by " + other_leader_->leader + " (version " +
+                                    std::to_string(other_leader_->version) + ") is in progress"}});
+  for (const auto& n : peers_) {
+    if (!alive.count(n))
+      spdlog::info("node {} is not alive: it will be offered the new secret when it returns", n);
   }
   crypto::Secret s;
   if (secret)

@@ -4,13 +4,15 @@
 //
 // Events (seed 001 kinds), labelled node=<this node>:
 //   HeartbeatRotateRequest  {version, leader}   a rotation started here, or an
-//                                               offer of a new version arrived
+//                                               offer of a rotation's version arrived
 //   HeartbeatSecretUpdated  {version, from}     a new version was persisted and
 //                                               is accepted from now on
 //   HeartbeatRotateSuccess  {version}           this node seals with `version`
 //   HeartbeatRotateError    {version, error}    a version could not be saved,
-//                                               was offered with another secret,
-//                                               or a rotation led here timed out
+//                                               was offered with another secret
+//                                               than the one in use, or a rotation
+//                                               led here timed out or lost to a
+//                                               concurrent one
 //
 // Keyring saves (two fsyncs) run on a BlockingWorker, never on the
 // io_context thread: heartbeats keep their interval while a disk is slow.
@@ -56,15 +58,20 @@ class SecretRotation {
   /// A decoded message from `sender`: its key versions, and its offer.
   void on_message(const std::string& sender, const heartbeat::Message& msg, Clock::time_point now);
   /// Before sealing a heartbeat: chooses the sealing version (the newest
-  /// every node of the cluster holds), retires old versions, ends a rotation
-  /// led here, and adds the key versions and the offer to `msg`.
-  void prepare(heartbeat::Message& msg, Clock::time_point now);
+  /// every alive node holds), retires old versions, ends a rotation led
+  /// here, and adds the key versions, their ids and the offer to `msg`.
+  void prepare(heartbeat::Message& msg, const std::set<std::string>& alive, Clock::time_point now);
+  /// The catch-up heartbeats for alive peers that lack the current version
+  /// (membership/key_rotation.h).
+  std::vector<membership::KeyRotation::CatchUp> catch_up(const std::set<std::string>& alive) const;
 
   /// `vigil hb rotate`: starts a rotation led here with `secret` (random
-  /// when absent). `done` runs once: 200 {"version"} when this node seals
-  /// with the new version; 409 {"error"} refused (a node of the cluster is
-  /// not alive, or a rotation is starting or in progress); 500 {"error"} the keyring
-  /// file could not be written; 504 {"error"} not acknowledged in time.
+  /// when absent). Nodes that are not alive are caught up when they return.
+  /// `done` runs once: 200 {"version"} when this node seals with the new
+  /// version; 409 {"error"} refused (a rotation led here or by another node
+  /// is in progress) or lost to a concurrent rotation; 500 {"error"} the
+  /// keyring file could not be written; 504 {"error"} not acknowledged by
+  /// every alive node in time.
   void request(std::optional<crypto::Secret> secret, const std::set<std::string>& alive, Done done);
 
   /// For `hb status`: {"current": v, "versions": [...], "rotating": bool}.
@@ -76,6 +83,8 @@ class SecretRotation {
   /// is gone by then.
   void save(std::optional<heartbeat::KeyOffer> extra, std::function<void(const std::string&)> done);
   void error(uint32_t version, const std::string& what);
+  /// The rotation led here to `version` lost to `winner`'s (or was passed).
+  void lost(uint32_t version, const std::string& winner);
 
   const Config& config_;
   std::set<std::string> peers_;  // every other node of the cluster
@@ -88,6 +97,12 @@ class SecretRotation {
   std::map<uint32_t, Clock::time_point> retry_after_;
   std::set<uint32_t> saving_;  // offered versions whose save is in progress
   bool starting_ = false;      // a rotation led here waits for its save
+  struct OtherLeader {
+    std::string leader;
+    uint32_t version = 0;
+    Clock::time_point until;
+  };
+  std::optional<OtherLeader> other_leader_;  // the last rotation offer of another node
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -286,6 +286,10 @@ int write_datagram_corpus(const fs::path& dir) {
   rotation.key_offer = vigil::heartbeat::KeyOffer{.version = 2};
   rotation.key_offer->secret.fill(0xab);
   put("decode-ping-rotation", with_mode(M::kDecode, vigil::heartbeat::encode(rotation)));
+  rotation.key_ids = {0x1122334455667788ull, 0x99aabbccddeeff00ull};
+  rotation.key_offer->leader = "n2";
+  rotation.key_offer->settled = true;
+  put("decode-ping-catch-up", with_mode(M::kDecode, vigil::heartbeat::encode(rotation)));
 
   // Tamper: [plaintext length u8][plaintext][edits].
   auto tamper_input = [](const Bytes& plaintext, const Bytes& edits) {

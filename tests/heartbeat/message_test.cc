@@ -89,6 +89,78 @@ TEST(MessageTest, KeyVersionsAndKeyOfferRoundTripOnEveryKind) {
   EXPECT_FALSE(back.key_offer.has_value());
 }
 
+TEST(MessageTest, KeyIdsAndTheOffersLeaderRoundTrip) {
+  Message m;
+  m.gens = {{"n1", 1}};
+  m.key_versions = {1, 2};
+  m.key_ids = {7, 0xffffffffffffffffull};
+  m.key_offer = KeyOffer{.version = 2, .leader = "n3", .settled = true};
+  const Message back = decode(encode(m));
+  EXPECT_EQ(back.key_ids, m.key_ids);
+  ASSERT_TRUE(back.key_offer.has_value());
+  EXPECT_EQ(back.key_offer->leader, "n3");
+  EXPECT_TRUE(back.key_offer->settled);
+  // Key ids are one per key version.
+  m.key_ids = {7};
+  EXPECT_THROW(encode(m), std::invalid_argument);
+}
+
+TEST(MessageTest, AnOfferOfTwoElementsHasNoLeaderAndIsNotSettled) {
+  // [version, secret]: what a sender without leaders in its offers sends.
+  Raw r;
+  r.pk().pack_map(3);
+  r.str("k").pk().pack_uint8(0);
+  r.str("g").pk().pack_map(0);
+  r.str("ko").pk().pack_array(2);
+  r.pk().pack_uint8(4);
+  r.str(std::string(64, 'a'));
+  const Message back = decode(r.bytes());
+  ASSERT_TRUE(back.key_offer.has_value());
+  EXPECT_EQ(back.key_offer->version, 4u);
+  EXPECT_EQ(back.key_offer->leader, "");
+  EXPECT_FALSE(back.key_offer->settled);
+}
+
+TEST(MessageTest, BadKeyIdsAndOfferLeadersAreRefused) {
+  auto with = [](auto&& pack_rest, uint32_t extra) {
+    Raw r;
+    r.pk().pack_map(2 + extra);
+    r.str("k").pk().pack_uint8(0);
+    r.str("g").pk().pack_map(0);
+    pack_rest(r);
+    return r.bytes();
+  };
+  // "ki" without "kv", or of another length.
+  EXPECT_THROW(decode(with([](Raw& r) { r.str("ki").pk().pack_array(0); }, 1)), DecodeError);
+  EXPECT_THROW(decode(with(
+                   [](Raw& r) {
+                     r.str("kv").pk().pack_array(1);
+                     r.pk().pack_uint8(1);
+                     r.str("ki").pk().pack_array(2);
+                     r.pk().pack_uint8(1);
+                     r.pk().pack_uint8(2);
+                   },
+                   2)),
+               DecodeError);
+  auto offer = [&](auto&& leader, auto&& settled) {
+    return with(
+        [&](Raw& r) {
+          r.str("ko").pk().pack_array(4);
+          r.pk().pack_uint8(2);
+          r.str(std::string(64, 'b'));
+          leader(r);
+          settled(r);
+        },
+        1);
+  };
+  auto name = [](std::string s) { return [s](Raw& r) { r.str(s); }; };
+  auto yes = [](Raw& r) { r.pk().pack_true(); };
+  EXPECT_NO_THROW(decode(offer(name("n1"), yes)));
+  EXPECT_THROW(decode(offer(name(std::string(256, 'x')), yes)), DecodeError);
+  EXPECT_THROW(decode(offer([](Raw& r) { r.pk().pack_uint8(1); }, yes)), DecodeError);
+  EXPECT_THROW(decode(offer(name("n1"), [](Raw& r) { r.pk().pack_uint8(1); })), DecodeError);
+}
+
 TEST(MessageTest, BadKeyVersionsAndOffersAreRefused) {
   Message m;
   m.gens = {{"n1", 1}};
