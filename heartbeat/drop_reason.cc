@@ -32,6 +32,8 @@ std::string_view to_string(DropReason reason) {
       return "reassembly_timeout";
     case DropReason::kReassemblyOverflow:
       return "reassembly_overflow";
+    case DropReason::kBadDocument:
+      return "bad_document";
     case DropReason::kCount:
       break;
   }

@@ -22,6 +22,7 @@ enum class DropReason : uint8_t {
   kOversize,            // datagram, fragment count or message above the limits
   kReassemblyTimeout,   // fragments of a message that never completed
   kReassemblyOverflow,  // too many messages pending reassembly for one sender
+  kBadDocument,         // authentic, but the node document it carries breaks the schema
   kCount
 };
 

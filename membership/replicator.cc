@@ -10,8 +10,9 @@ namespace vigil::membership {
 using heartbeat::Message;
 using heartbeat::MessageKind;
 
-Replicator::Replicator(std::string self, std::vector<std::string> peers, patch::NodeDocument& doc)
-    : self_(std::move(self)), doc_(doc) {
+Replicator::Replicator(std::string self, std::vector<std::string> peers, patch::NodeDocument& doc,
+                       const DocumentCheck* check)
+    : self_(std::move(self)), doc_(doc), check_(check) {
   for (auto& p : peers)
     if (p != self_) peers_.emplace(std::move(p), Peer{});
 }
@@ -68,10 +69,21 @@ Replicator::Received Replicator::receive(const std::string& sender, uint64_t boo
     // Never an older gen than the one held: a reordered full must not roll
     // the document back. After a gap (need_full) the gen held is taken again.
     if (msg.full_gen > p.applied || (p.need_full && msg.full_gen >= p.applied)) {
+      auto why = check_ ? check_->refuse(msg.full) : std::nullopt;
+      if (why && !p.refused) {
+        p.shown = std::move(p.doc);
+        p.refused = true;
+      }
       p.doc = msg.full;
       p.applied = msg.full_gen;
       p.need_full = false;
-      out.full = true;
+      if (why) {
+        out.refused = std::move(why);
+      } else {
+        p.refused = false;
+        p.shown = nullptr;
+        out.full = true;
+      }
     }
     return out;
   }
@@ -83,17 +95,49 @@ Replicator::Received Replicator::receive(const std::string& sender, uint64_t boo
       out.resync = true;
       break;
     }
-    try {
-      patch::apply_patch(p.doc, d.ops);
-    } catch (const patch::PatchError&) {
+    if (!apply_delta(p, d, out)) {
       p.need_full = true;
       out.resync = true;
       break;
     }
     p.applied = d.gen;
-    out.applied.push_back(d);
   }
+  if (p.refused) recheck(p, out);
   return out;
+}
+
+bool Replicator::apply_delta(Peer& p, const heartbeat::Delta& d, Received& out) {
+  try {
+    if (p.refused || !check_ || check_->keeps_valid(d.ops)) {
+      patch::apply_patch(p.doc, d.ops);
+      if (!p.refused) out.applied.push_back(d);
+      return true;
+    }
+    nlohmann::json trial = p.doc;
+    patch::apply_patch(trial, d.ops);
+    if (auto why = check_->refuse(trial)) {
+      p.shown = std::move(p.doc);
+      p.refused = true;
+      out.refused = std::move(why);
+    } else {
+      out.applied.push_back(d);
+    }
+    p.doc = std::move(trial);
+    return true;
+  } catch (const patch::PatchError&) {
+    return false;
+  }
+}
+
+void Replicator::recheck(Peer& p, Received& out) {
+  if (auto why = check_->refuse(p.doc)) {
+    out.refused = std::move(why);
+    return;
+  }
+  p.refused = false;
+  p.shown = nullptr;
+  out.full = true;
+  out.refused.reset();
 }
 
 void Replicator::forget(const std::string& peer) {
@@ -111,7 +155,8 @@ bool Replicator::behind(const std::string& peer) const {
 const nlohmann::json& Replicator::document(const std::string& peer) const {
   static const nlohmann::json kNull;
   auto it = peers_.find(peer);
-  return it == peers_.end() ? kNull : it->second.doc;
+  if (it == peers_.end()) return kNull;
+  return it->second.refused ? it->second.shown : it->second.doc;
 }
 
 uint64_t Replicator::applied_gen(const std::string& peer) const {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,13 +26,27 @@
 
 namespace vigil::membership {
 
+/// How received node documents are checked (the schema is the agent's:
+/// agent/engine/node_schema.h). Implementations are stateless.
+class DocumentCheck {
+ public:
+  virtual ~DocumentCheck() = default;
+  /// Why `doc` is refused, or std::nullopt when it is accepted.
+  virtual std::optional<std::string> refuse(const nlohmann::json& doc) const = 0;
+  /// True when applying `ops` to an accepted document surely leaves it
+  /// accepted, so that no copy and no check is needed.
+  virtual bool keeps_valid(const nlohmann::json& ops) const = 0;
+};
+
 class Replicator {
  public:
   /// A patch message carrying more deltas than this is sent as a full.
   static constexpr std::size_t kMaxDeltasPerMessage = 64;
 
-  /// `doc` is the local node document; it must outlive the Replicator.
-  Replicator(std::string self, std::vector<std::string> peers, patch::NodeDocument& doc);
+  /// `doc` is the local node document; it must outlive the Replicator, and
+  /// so must `check` when given (no check: every document is accepted).
+  Replicator(std::string self, std::vector<std::string> peers, patch::NodeDocument& doc,
+             const DocumentCheck* check = nullptr);
 
   /// The message to send now to every peer, given the peers currently alive.
   /// Also trims the journal to the lowest acknowledgement among them.
@@ -42,6 +57,9 @@ class Replicator {
     bool full = false;                      // a full document replaced the copy
     std::vector<heartbeat::Delta> applied;  // deltas applied, in order
     bool resync = false;                    // a gap or bad delta: full requested
+    /// The peer's document, as the full or the deltas made it, was refused
+    /// by the check: why. document() keeps the last accepted one.
+    std::optional<std::string> refused;
     bool changed() const { return full || !applied.empty(); }
   };
 
@@ -49,6 +67,10 @@ class Replicator {
   /// datagram header's boot id). A boot other than the last one seen from
   /// that sender means it restarted: its gens start over, so everything known
   /// about it is reset and a full is requested. Unknown senders are ignored.
+  /// A document the check refuses is still followed for the gen protocol
+  /// (no full is requested again for it), but never shown: document() keeps
+  /// the last accepted one until a later full or delta makes it acceptable
+  /// again, which is reported as a full.
   Received receive(const std::string& sender, uint64_t boot, const heartbeat::Message& msg);
 
   /// The peer went stale: its acknowledgement no longer holds back journal
@@ -58,7 +80,8 @@ class Replicator {
   /// True when `peer` acknowledged less than this node's gen (it needs data).
   bool behind(const std::string& peer) const;
 
-  /// This node's copy of `peer`'s document (null until a full arrived).
+  /// This node's copy of `peer`'s document: the last accepted one (null
+  /// until a full was accepted).
   const nlohmann::json& document(const std::string& peer) const;
   /// Last gen of `peer` applied here (0: none yet, or a full is awaited).
   uint64_t applied_gen(const std::string& peer) const;
@@ -69,14 +92,23 @@ class Replicator {
 
  private:
   struct Peer {
-    nlohmann::json doc;     // null until the first full
+    nlohmann::json doc;    // null until the first full; the raw one while refused
+    nlohmann::json shown;  // while refused: the last accepted document
+    bool refused = false;
     uint64_t applied = 0;   // gen of doc
     bool need_full = true;  // advertise 0 until a full arrives
     uint64_t acked = 0;     // our gen it acknowledged
     uint64_t boot = 0;      // incarnation the state above belongs to
   };
+  /// Applies `d` to `p`: in place when the check allows it, else on a copy
+  /// that is checked. False when the delta does not apply.
+  bool apply_delta(Peer& p, const heartbeat::Delta& d, Received& out);
+  /// After `p.doc` was replaced or patched while refused: accepted again?
+  void recheck(Peer& p, Received& out);
+
   std::string self_;
   patch::NodeDocument& doc_;
+  const DocumentCheck* check_;
   std::map<std::string, Peer> peers_;
 };
 

@@ -16,6 +16,7 @@
 #include "agent/engine/dataset.h"
 #include "agent/engine/heartbeat_paths.h"
 #include "agent/engine/local_document.h"
+#include "agent/engine/node_schema.h"
 #include "agent/keys/secret_rotation.h"
 #include "crypto/key.h"
 #include "crypto/keyring.h"
@@ -117,6 +118,7 @@ class Engine::Impl {
   membership::PeerTable peers_;
   membership::StallDetector stall_;
   LocalDocument local_;
+  NodeSchemaCheck schema_;
   membership::Replicator replicator_;
   HeartbeatPaths paths_;
   asio::steady_timer check_timer_, eager_timer_;
@@ -143,7 +145,7 @@ Engine::Impl::Impl(asio::io_context& io, const Config& config, Callbacks callbac
       stall_(kCheckPeriod, kStallTolerance),
       local_(io_, initial_document(), config_.commit_interval,
              [this](const json& before, const json& ops) { on_commit(before, ops); }),
-      replicator_(config_.node_name, peer_names(config_), local_.document()),
+      replicator_(config_.node_name, peer_names(config_), local_.document(), &schema_),
       paths_(
           io_, config_,
           [this](std::size_t index, const std::string& path, std::span<const uint8_t> bytes) {
@@ -244,6 +246,12 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
                             replicator_.applied_gen(sender), &ops, true);
   }
   if (received.resync) spdlog::info("gap or bad delta from {}: full resync requested", sender);
+  if (received.refused) {
+    opener_.count_drop(heartbeat::DropReason::kBadDocument);
+    paths_.count_drop(index, heartbeat::DropReason::kBadDocument);
+    spdlog::warn("node document of {} refused, the last accepted one is kept: {}", sender,
+                 *received.refused);
+  }
   if (received.changed()) cb_.dataset_changed();
   if (received.resync || replicator_.behind(sender)) send_soon();
 }

@@ -371,6 +371,7 @@ TEST(DropReasonTest, NamesAreStableSnakeCase) {
       {DropReason::kOversize, "oversize"},
       {DropReason::kReassemblyTimeout, "reassembly_timeout"},
       {DropReason::kReassemblyOverflow, "reassembly_overflow"},
+      {DropReason::kBadDocument, "bad_document"},
   };
   ASSERT_EQ(names.size(), static_cast<std::size_t>(DropReason::kCount));
   for (const auto& [reason, name] : names) EXPECT_EQ(to_string(reason), name);

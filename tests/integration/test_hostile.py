@@ -3,6 +3,7 @@ datagrams, fragments that never complete, a flood, and replays of a
 restarted agent's old datagrams. Each is dropped and counted, memory stays
 bounded, and the real agents keep hearing each other."""
 import datetime
+import json
 import os
 import socket
 import subprocess
@@ -60,10 +61,10 @@ class Relay:
 
 
 class HostileInputTest(unittest.TestCase):
-    def forge(self, c, kind, count, secret=SECRET, sender="n2"):
+    def forge(self, c, kind, count, secret=SECRET, sender="n2", extra=()):
         res = subprocess.run([FORGE, "--to", "%s:%d" % (c.addr("n1"), c.port), "--kind", kind,
                               "--count", str(count), "--cluster", c.cluster_name,
-                              "--secret", secret, "--sender", sender],
+                              "--secret", secret, "--sender", sender] + list(extra),
                              capture_output=True, text=True, timeout=120)
         self.assertEqual(res.returncode, 0, res.stderr)
 
@@ -207,6 +208,28 @@ class HostileInputTest(unittest.TestCase):
             tzinfo=datetime.timezone.utc).timestamp()
         self.assertLess(at - killed_at, 1.0 + 0.2 + 1.0)  # timeout + interval + slack
         self.assertGreater(c.hb("n1")["dropped"]["replay"], replay_drops)
+
+    def test_a_peer_document_that_breaks_the_schema_is_refused_and_counted(self):
+        # n3 is never started: the forge speaks for it, with the real key.
+        c = Cluster("hostdoc", size=3, interval="200ms", timeout="1s")
+        self.addCleanup(c.close)
+        c.start("n1")
+        c.start("n2")
+        doc = {"labels": {"a": "x"}, "data": {}, "version": "0.1.0",
+               "boot_at": "2026-11-30T00:00:00Z", "frozen": False, "frozen_at": None}
+        bad = dict(doc, labels={"a": 1}, frozen="yes")
+        self.forge(c, "full", 3, sender="n3", extra=["--document", json.dumps(bad)])
+        def counted():
+            return c.hb("n1")["dropped"]["bad_document"] >= 1
+        self.assertTrue(wait_until(counted, 10), c.hb("n1"))
+        # Never applied, and every rendering still works.
+        self.assertIsNone(c.status("n1")["node"].get("n3"))
+        res = c.cli("n1", "daemon", "status")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("node document of n3 refused", c.log("n1"))
+        # A document that follows the schema is applied.
+        self.forge(c, "full", 3, sender="n3", extra=["--document", json.dumps(doc), "--gen", "2"])
+        self.assertTrue(c.wait("n1", ".node.n3.labels.a=x", "10s"), c.status("n1"))
 
 
 if __name__ == "__main__":

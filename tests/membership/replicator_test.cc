@@ -178,5 +178,79 @@ TEST(Replicator, TooManyDeltasAreSentAsFull) {
   EXPECT_EQ(p.a.outgoing({"b"}).kind, MessageKind::kFull);
 }
 
+// Refuses documents holding "bad"; lets deltas skip the check only when
+// `cheap` says so, so both the in-place and the copy path are run.
+struct NoBadKey : DocumentCheck {
+  bool cheap = false;
+  std::optional<std::string> refuse(const json& doc) const override {
+    if (doc.is_object() && doc.contains("bad")) return std::string("/bad: not allowed");
+    return std::nullopt;
+  }
+  bool keeps_valid(const json&) const override { return cheap; }
+};
+
+heartbeat::Message full_of(const json& doc, uint64_t gen) {
+  heartbeat::Message m;
+  m.kind = MessageKind::kFull;
+  m.gens = {{"a", gen}};
+  m.full_gen = gen;
+  m.full = doc;
+  return m;
+}
+
+heartbeat::Message patch_of(const json& ops, uint64_t gen) {
+  heartbeat::Message m;
+  m.kind = MessageKind::kPatch;
+  m.gens = {{"a", gen}};
+  m.deltas = {{gen, ops}};
+  return m;
+}
+
+TEST(Replicator, ARefusedFullIsNeverShownAndNotAskedForAgain) {
+  NoBadKey check;
+  patch::NodeDocument doc{json::object()};
+  Replicator r{"b", {"a"}, doc, &check};
+  auto got = r.receive("a", 1, full_of({{"bad", 1}}, 1));
+  ASSERT_TRUE(got.refused.has_value());
+  EXPECT_EQ(*got.refused, "/bad: not allowed");
+  EXPECT_FALSE(got.changed());
+  EXPECT_TRUE(r.document("a").is_null());
+  // The gen is acknowledged all the same: the peer does not resend it forever.
+  EXPECT_EQ(r.gens().at("a"), 1u);
+  // A delta that makes the document acceptable shows it, as a full.
+  got = r.receive("a", 1, patch_of(json::parse(R"([{"op":"remove","path":"/bad"}])"), 2));
+  EXPECT_FALSE(got.refused);
+  EXPECT_TRUE(got.full);
+  EXPECT_EQ(r.document("a"), json::object());
+}
+
+TEST(Replicator, ADeltaThatBreaksTheDocumentKeepsTheLastAcceptedOne) {
+  for (bool cheap : {false, true}) {
+    NoBadKey check;
+    patch::NodeDocument doc{json::object()};
+    Replicator r{"b", {"a"}, doc, &check};
+    ASSERT_TRUE(r.receive("a", 1, full_of({{"x", 1}}, 1)).full);
+    check.cheap = cheap;  // an in-place apply is still checked once refused
+    auto got =
+        r.receive("a", 1, patch_of(json::parse(R"([{"op":"add","path":"/x","value":2}])"), 2));
+    EXPECT_FALSE(got.refused);
+    EXPECT_EQ(got.applied.size(), 1u);
+    check.cheap = false;
+    got = r.receive("a", 1, patch_of(json::parse(R"([{"op":"add","path":"/bad","value":1}])"), 3));
+    ASSERT_TRUE(got.refused.has_value());
+    EXPECT_TRUE(got.applied.empty());
+    EXPECT_EQ(r.document("a"), json({{"x", 2}}));
+    EXPECT_EQ(r.applied_gen("a"), 3u);
+    // Later deltas still follow the peer's real document.
+    got = r.receive("a", 1, patch_of(json::parse(R"([{"op":"add","path":"/y","value":1}])"), 4));
+    ASSERT_TRUE(got.refused.has_value());
+    EXPECT_EQ(r.document("a"), json({{"x", 2}}));
+    got = r.receive("a", 1, patch_of(json::parse(R"([{"op":"remove","path":"/bad"}])"), 5));
+    EXPECT_FALSE(got.refused);
+    EXPECT_TRUE(got.full);
+    EXPECT_EQ(r.document("a"), json({{"x", 2}, {"y", 1}}));
+  }
+}
+
 }  // namespace
 }  // namespace vigil::membership

@@ -18,6 +18,9 @@
 //                cluster's secret): dropped as bad_tag
 //   incomplete   N messages sealed with the real --secret, each sending only
 //                fragment 0 of 3: dropped later as reassembly_timeout
+//   full         N full messages sealed with --secret (the real one), gen
+//                --gen G (default 1), carrying --document JSON as the
+//                sender's node document; each run is a new boot
 // Prints "sent N" and exits 0; exits 2 on bad arguments.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -35,6 +38,7 @@
 #include "crypto/aead.h"
 #include "crypto/key.h"
 #include "heartbeat/datagram.h"
+#include "heartbeat/message.h"
 
 namespace {
 
@@ -55,8 +59,8 @@ int64_t now_ms() {
 
 int main(int argc, char** argv) {
   std::string to, kind, cluster = "itest", sender = "n2";
-  std::string secret_hex(64, '0');
-  long count = 1, pool = 0;
+  std::string secret_hex(64, '0'), document = "{}";
+  long count = 1, pool = 0, gen = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--to")
@@ -73,6 +77,10 @@ int main(int argc, char** argv) {
       sender = v;
     else if (k == "--pool")
       pool = std::stol(v);
+    else if (k == "--document")
+      document = v;
+    else if (k == "--gen")
+      gen = std::stol(v);
     else
       return usage(("unknown option " + k).c_str());
   }
@@ -83,7 +91,16 @@ int main(int argc, char** argv) {
   addr.sin_port = htons(static_cast<uint16_t>(std::stoi(to.substr(colon + 1))));
   if (inet_pton(AF_INET, to.substr(0, colon).c_str(), &addr.sin_addr) != 1)
     return usage("bad --to address");
-  if (pool < 0 || count < 0) return usage("--pool and --count must be >= 0");
+  if (pool < 0 || count < 0 || gen < 1) return usage("--pool and --count must be >= 0, --gen >= 1");
+  heartbeat::Message full{.kind = heartbeat::MessageKind::kFull};
+  try {
+    full.full = nlohmann::json::parse(document);
+  } catch (const nlohmann::json::exception&) {
+    return usage("--document is not JSON");
+  }
+  full.gens = {{sender, static_cast<uint64_t>(gen)}};
+  full.full_gen = static_cast<uint64_t>(gen);
+  const std::vector<uint8_t> full_payload = heartbeat::encode(full);
 
   crypto::init();
   crypto::Key key = crypto::derive_key(crypto::parse_secret_hex(secret_hex), cluster, 1);
@@ -110,6 +127,8 @@ int main(int argc, char** argv) {
       d.resize(1 + rng() % (d.size() - 1));
     } else if (kind == "wrong-key") {
       d = heartbeat::seal_datagram(h, key, payload);
+    } else if (kind == "full") {
+      d = heartbeat::seal_datagram(h, key, full_payload);
     } else if (kind == "incomplete") {
       h.frag_index = 0;
       h.frag_count = 3;
