@@ -134,6 +134,11 @@ void MulticastPath::send_all(const std::vector<std::vector<uint8_t>>& datagrams)
   send_datagrams(group_endpoint(), datagrams);
 }
 
+void MulticastPath::send_to_peers(const std::vector<std::string>& peers,
+                                  const std::vector<std::vector<uint8_t>>& datagrams) {
+  if (!peers.empty()) send_all(datagrams);
+}
+
 void MulticastPath::remember_sent(std::span<const uint8_t> datagram) {
   recent_[recent_next_] = {datagram.size(), hash_of(datagram)};
   recent_next_ = (recent_next_ + 1) % kRecentSends;

@@ -95,6 +95,9 @@ class MulticastPath : public SocketPath {
   /// address, and the shared port) is the same as ours, so the source
   /// cannot tell them apart.
   void send_all(const std::vector<std::vector<uint8_t>>& datagrams) override;
+  /// The group reaches every peer: sends once, as send_all().
+  void send_to_peers(const std::vector<std::string>& peers,
+                     const std::vector<std::vector<uint8_t>>& datagrams) override;
 
   /// Replaces the peer set (join, leave, config reload).
   void set_peers(std::set<std::string> peers) { peers_ = std::move(peers); }

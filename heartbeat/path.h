@@ -108,6 +108,11 @@ class Path {
   /// (local address or interface gone) takes the path down and schedules the
   /// reopen.
   virtual void send_all(const std::vector<std::vector<uint8_t>>& datagrams) = 0;
+  /// Sends each datagram once to the listed peers only (by node name;
+  /// unknown names are ignored): to each of them for unicast, once to the
+  /// group for multicast. Never throws; failures as for send_all().
+  virtual void send_to_peers(const std::vector<std::string>& peers,
+                             const std::vector<std::vector<uint8_t>>& datagrams) = 0;
 
   /// The configured path id, e.g. "hb#1".
   virtual const std::string& id() const = 0;

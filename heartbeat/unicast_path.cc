@@ -70,4 +70,9 @@ void UnicastPath::send_to(const std::string& peer,
   send_datagrams(it->second, datagrams);
 }
 
+void UnicastPath::send_to_peers(const std::vector<std::string>& peers,
+                                const std::vector<std::vector<uint8_t>>& datagrams) {
+  for (const auto& peer : peers) send_to(peer, datagrams);
+}
+
 }  // namespace vigil::heartbeat

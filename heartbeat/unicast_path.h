@@ -45,6 +45,8 @@ class UnicastPath : public SocketPath {
   void send_all(const std::vector<std::vector<uint8_t>>& datagrams) override;
   /// Sends to one peer by node name; unknown names are ignored.
   void send_to(const std::string& peer, const std::vector<std::vector<uint8_t>>& datagrams);
+  void send_to_peers(const std::vector<std::string>& peers,
+                     const std::vector<std::vector<uint8_t>>& datagrams) override;
 
   /// Replaces the peer set (join, leave, config reload).
   void set_peers(std::map<std::string, Endpoint> peers) { peers_ = std::move(peers); }

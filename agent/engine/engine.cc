@@ -92,7 +92,7 @@ class Engine::Impl {
 
  private:
   // Heartbeat transmit.
-  HeartbeatPaths::Datagrams heartbeat();
+  HeartbeatPaths::Outgoing heartbeat();
   void send_now();
   void send_soon();
   // Heartbeat receive and liveness.
@@ -172,12 +172,12 @@ void Engine::Impl::stop() {
 
 // ---- heartbeat transmit ----------------------------------------------------
 
-HeartbeatPaths::Datagrams Engine::Impl::heartbeat() {
+HeartbeatPaths::Outgoing Engine::Impl::heartbeat() {
   const auto alive = peers_.alive();
   auto msg = replicator_.outgoing(alive);
   rotation_.prepare(msg, alive, Clock::now());
   last_send_ = Clock::now();
-  auto datagrams = sealer_.seal(heartbeat::encode(msg), wall_ms());
+  HeartbeatPaths::Outgoing out{.all = sealer_.seal(heartbeat::encode(msg), wall_ms())};
   // Peers that lack the current key (down during a rotation) get a ping
   // sealed under a key they hold, offering the next version they lack.
   for (auto& c : rotation_.catch_up(alive)) {
@@ -186,10 +186,10 @@ HeartbeatPaths::Datagrams Engine::Impl::heartbeat() {
                             .key_versions = msg.key_versions,
                             .key_ids = msg.key_ids,
                             .key_offer = std::move(c.offer)};
-    for (auto& d : sealer_.seal(heartbeat::encode(ping), wall_ms(), c.version))
-      datagrams.push_back(std::move(d));
+    out.targeted.push_back(
+        {std::move(c.peers), sealer_.seal(heartbeat::encode(ping), wall_ms(), c.version)});
   }
-  return datagrams;
+  return out;
 }
 
 void Engine::Impl::send_now() { paths_.send_all(heartbeat()); }

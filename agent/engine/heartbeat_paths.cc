@@ -78,16 +78,21 @@ void HeartbeatPaths::stop() {
 }
 
 void HeartbeatPaths::tick(Group& group) {
-  auto datagrams = heartbeat_();
-  for (auto* p : group.paths) p->send_all(datagrams);
+  const Outgoing out = heartbeat_();
+  for (auto* p : group.paths) send(*p, out);
   group.timer->expires_after(group.interval);
   group.timer->async_wait([this, &group](boost::system::error_code ec) {
     if (!ec) tick(group);
   });
 }
 
-void HeartbeatPaths::send_all(const Datagrams& datagrams) {
-  for (auto& p : paths_) p->send_all(datagrams);
+void HeartbeatPaths::send(heartbeat::Path& path, const Outgoing& out) {
+  path.send_all(out.all);
+  for (const auto& t : out.targeted) path.send_to_peers(t.peers, t.datagrams);
+}
+
+void HeartbeatPaths::send_all(const Outgoing& out) {
+  for (auto& p : paths_) send(*p, out);
 }
 
 void HeartbeatPaths::count_received(const std::string& path, const std::string& peer,

@@ -32,6 +32,16 @@ namespace vigil::agent {
 class HeartbeatPaths {
  public:
   using Datagrams = std::vector<std::vector<uint8_t>>;
+  /// One heartbeat: datagrams for every peer, and datagrams for some peers
+  /// only (catch-up heartbeats sealed under an older key).
+  struct Outgoing {
+    struct Targeted {
+      std::vector<std::string> peers;
+      Datagrams datagrams;
+    };
+    Datagrams all;
+    std::vector<Targeted> targeted;
+  };
   /// A datagram arrived on path number `index` (config order), id `path`.
   using Receive = std::function<void(std::size_t index, const std::string& path,
                                      std::span<const uint8_t> bytes)>;
@@ -39,7 +49,7 @@ class HeartbeatPaths {
   using StateChange =
       std::function<void(const std::string& path, bool up, const std::string& reason)>;
   /// Makes the datagrams of one heartbeat (called once per group tick).
-  using Heartbeat = std::function<Datagrams()>;
+  using Heartbeat = std::function<Outgoing()>;
 
   /// Builds one driver per `config.hb` entry; nothing is opened yet.
   HeartbeatPaths(boost::asio::io_context& io, const Config& config, Receive on_receive,
@@ -51,8 +61,8 @@ class HeartbeatPaths {
   void start();
   void stop();
 
-  /// Sends `datagrams` on every path now (commits, answers to peers).
-  void send_all(const Datagrams& datagrams);
+  /// Sends `out` on every path now (commits, answers to peers).
+  void send_all(const Outgoing& out);
 
   /// Counts a datagram that authenticated as `peer` on `path`.
   void count_received(const std::string& path, const std::string& peer, std::size_t bytes);
@@ -78,6 +88,7 @@ class HeartbeatPaths {
     std::unique_ptr<boost::asio::steady_timer> timer;
   };
   void tick(Group& group);
+  static void send(heartbeat::Path& path, const Outgoing& out);
 
   Heartbeat heartbeat_;
   std::vector<std::unique_ptr<heartbeat::Path>> paths_;
