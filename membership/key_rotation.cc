@@ -139,11 +139,15 @@ KeyRotation::Selection KeyRotation::select(const std::set<std::string>& alive,
   std::optional<uint32_t> best;
   for (auto it = secrets_.rbegin(); it != secrets_.rend() && !best; ++it) {
     const uint32_t v = it->first;
+    if (v <= ring_.current_version()) break;
     const bool everyone = std::all_of(alive.begin(), alive.end(), [&](const std::string& p) {
       auto list = peers_.find(p);
       return list != peers_.end() && holds(list->second, v);
     });
-    if (everyone) best = v;
+    // With no peer alive, only this node's own rotation switches (a node
+    // alone, or the last one up): a version staged from an offer waits for
+    // its peers, so that a restart never jumps to a leftover.
+    if (everyone && (!alive.empty() || (offer_ && offer_->version == v))) best = v;
   }
   // No version common to every alive peer (one not heard with a list yet),
   // or a lagging peer: keep sealing as before; catch_up() serves laggards.

@@ -141,8 +141,9 @@ class KeyRotation {
   /// with the highest version held here and by each of `alive` with the
   /// same key id, when it is above the current one (an alive peer never
   /// heard with a list holds nothing, and the sealing version then stays;
-  /// a lagging peer is caught up, never followed down); ends the led
-  /// rotation on success, loss or timeout.
+  /// a lagging peer is caught up, never followed down; with no peer alive,
+  /// only this node's own rotation switches); ends the led rotation on
+  /// success, loss or timeout.
   Selection select(const std::set<std::string>& alive, Clock::time_point now);
   /// Retires the versions below min(current, the newest version each peer
   /// ever heard holds) once `grace` has passed since that bound last rose

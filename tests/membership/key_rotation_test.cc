@@ -270,5 +270,16 @@ TEST(KeyRotationTest, ASettledVersionReplacesALeftoverOfAFailedRotation) {
   EXPECT_EQ(*c.ring.find(2), crypto::derive_key(secret_of(10), "c", 2));
 }
 
+TEST(KeyRotationTest, WithNoPeerAliveOnlyThisNodesOwnRotationSwitches) {
+  // Restarted holding version 2, staged from an offer but never used: no
+  // peer is heard yet, so it keeps sealing with version 1.
+  Node n({{1, secret_of(1)}, {2, secret_of(2)}}, 1);
+  EXPECT_FALSE(n.rotation.select({}, t0).switched_to);
+  EXPECT_EQ(n.ring.current_version(), 1u);
+  // Its own rotation, with nobody else up, completes at once.
+  EXPECT_EQ(n.rotation.start(secret_of(3), t0), 3u);
+  EXPECT_EQ(n.rotation.select({}, t0).switched_to, 3u);
+}
+
 }  // namespace
 }  // namespace vigil::membership
