@@ -10,7 +10,7 @@
 //
 //   [node]
 //   name = "n1"                         # required, one of cluster.nodes
-//   var_dir = "/var/lib/vigil"          # required; state and <var_dir>/api.sock
+//   var_dir = "/var/lib/vigil"          # required; state and <var_dir>/api.sock; mode 0700
 //   commit_interval = "100ms"           # optional
 //   log_level = "info"                  # trace | debug | info | warn | error
 //   split_action = "disabled"           # crash | reboot | disabled
