@@ -13,7 +13,7 @@ namespace vigil::agent {
 
 /// Prepares node.var_dir and checks the [api] TLS files:
 ///   - var_dir is created with mode 0700 when missing (its missing parents
-///     with 0755, less the umask). An existing var_dir must be a directory
+///     with 0777 less the umask, as mkdir -p does). An existing var_dir must be a directory
 ///     that neither group nor others can write (mode & 022 == 0): they could
 ///     replace the keyring or the API socket. One that group or others can
 ///     read or search is used, with a warning.
