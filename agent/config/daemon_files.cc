@@ -45,8 +45,8 @@ std::string prepare_var_dir(const Config& config) {
   if ((st.st_mode & 022) != 0)
     fail("group or others can write it (mode " + mode_text(st.st_mode) + "); chmod 700 it");
   if ((st.st_mode & 077) != 0)
-    return std::string(kVarDirKey) + " " + dir.string() + ": group or others can read it (mode " +
-           mode_text(st.st_mode) + "); chmod 700 it";
+    return std::string(kVarDirKey) + " " + dir.string() +
+           ": group or others have access to it (mode " + mode_text(st.st_mode) + "); chmod 700 it";
   return "";
 }
 

@@ -16,7 +16,7 @@ namespace vigil::agent {
 ///     with 0777 less the umask, as mkdir -p does). An existing var_dir must be a directory
 ///     that neither group nor others can write (mode & 022 == 0): they could
 ///     replace the keyring or the API socket. One that group or others can
-///     read or search is used, with a warning.
+///     read or enter is used, with a warning.
 ///   - api.tls_cert and api.tls_key, with a listener, must be regular files
 ///     of at most kMaxTlsFileBytes; tls_key must be private (mode & 077 == 0).
 /// Returns the warnings, one line each, for the daemon's log. Throws

@@ -84,7 +84,7 @@ TEST(DaemonFiles, AVarDirOthersCanReadIsUsedWithAWarning) {
   const auto warnings = prepare_daemon_files(config_in(dir, var_dir));
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_EQ(warnings[0], "node.var_dir " + var_dir.string() +
-                             ": group or others can read it (mode 0755); chmod 700 it");
+                             ": group or others have access to it (mode 0755); chmod 700 it");
   EXPECT_EQ(mode_of(var_dir), 0755u);  // left as the operator made it
 }
 

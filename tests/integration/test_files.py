@@ -1,6 +1,6 @@
 """Integration: the files vigil reads and makes, through the real binary.
 
-Every file read (the config, cluster.secret_file, `hb rotate --secret-file`,
+Every file read (the config, cluster.secret_file, `hb rotate --secret-file`, the keyring,
 the TLS files) must be a regular file of bounded size; a secret must not be
 open to group or others; var_dir is created with mode 0700. Each refusal is
 one line on stderr naming the file (and the config key), with exit code 2,
@@ -189,7 +189,7 @@ class VarDirTest(FilesTestCase):
         c = self.cluster("filesvarread")
         os.chmod(c.var_dir("n1"), 0o755)
         c.start("n1")
-        self.assertIn("node.var_dir %s: group or others can read it (mode 0755); chmod 700 it"
+        self.assertIn("node.var_dir %s: group or others have access to it (mode 0755); chmod 700 it"
                       % c.var_dir("n1"), c.log("n1"))
 
     def test_a_var_dir_that_cannot_be_created_says_so(self):
@@ -203,6 +203,15 @@ class VarDirTest(FilesTestCase):
         res = vigil("--config", c.config_path("n1"), "daemon", "run")
         self.assertRefused(res, "key 'node.var_dir'", var_dir + ": cannot create: Not a directory")
         self.assertNotIn("API socket", res.stderr)
+
+
+class KeyringFileTest(FilesTestCase):
+    def test_a_keyring_that_is_not_a_regular_file_stops_the_start_at_once(self):
+        c = self.cluster("fileskeyring")
+        keyring = os.path.join(c.var_dir("n1"), "keyring.json")
+        os.mkfifo(keyring, 0o600)  # nobody writes to it
+        res = vigil("--config", c.config_path("n1"), "daemon", "run")
+        self.assertRefused(res, "cannot start", keyring + ": not a regular file (a FIFO)")
 
 
 class TlsFilesTest(FilesTestCase):
