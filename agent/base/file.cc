@@ -1,43 +1,112 @@
 #include "agent/base/file.h"
 
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <utility>
 
 namespace vigil::agent {
 
-int read_file(const std::filesystem::path& path, std::string& out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return err;
+namespace {
+
+// The reason a file of this type is not read; "" for a regular file.
+std::string type_problem(mode_t mode) {
+  if (S_ISREG(mode)) return "";
+  const char* kind = S_ISDIR(mode)    ? "a directory"
+                     : S_ISFIFO(mode) ? "a FIFO"
+                     : S_ISCHR(mode)  ? "a character device"
+                     : S_ISBLK(mode)  ? "a block device"
+                     : S_ISSOCK(mode) ? "a socket"
+                                      : "an unknown file type";
+  return std::string("not a regular file (") + kind + ")";
+}
+
+std::string too_large(std::size_t max_bytes) {
+  return "larger than " + std::to_string(max_bytes) + " bytes";
+}
+
+// Closes the descriptor and wipes the buffer unless released.
+struct Reading {
+  int fd = -1;
+  std::string* out = nullptr;
+  ~Reading() {
+    if (fd >= 0) ::close(fd);
+    if (out != nullptr) ::explicit_bzero(out->data(), out->size());
   }
-  out.assign(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 0), '\0');
+};
+
+}  // namespace
+
+FileError::FileError(const std::filesystem::path& path, std::string reason, int error_code)
+    : std::runtime_error(path.string() + ": " + reason),
+      path_(path),
+      reason_(std::move(reason)),
+      error_code_(error_code) {}
+
+std::string mode_text(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+std::string secret_mode_problem(mode_t mode) {
+  if ((mode & 077) == 0) return "";
+  return "group or others have access to it (mode " + mode_text(mode) + "); chmod 600 it";
+}
+
+WipeOnExit::~WipeOnExit() { ::explicit_bzero(text_.data(), text_.size()); }
+
+FileContents read_regular_file(const std::filesystem::path& path, std::size_t max_bytes) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw FileError(path, std::strerror(errno), errno);
+  if (auto problem = type_problem(st.st_mode); !problem.empty()) throw FileError(path, problem, 0);
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) throw FileError(path, too_large(max_bytes), 0);
+
+  FileContents file;
+  Reading reading;
+  reading.fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (reading.fd < 0) throw FileError(path, std::strerror(errno), errno);
+  // The path may name another file now.
+  if (::fstat(reading.fd, &st) != 0) throw FileError(path, std::strerror(errno), errno);
+  if (auto problem = type_problem(st.st_mode); !problem.empty()) throw FileError(path, problem, 0);
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) throw FileError(path, too_large(max_bytes), 0);
+  file.mode = st.st_mode;
+
+  std::string& out = file.text;
+  reading.out = &out;
+  // One byte more than the size, to see the end (or a file that grew)
+  // without reallocating.
+  out.assign(static_cast<std::size_t>(st.st_size) + 1, '\0');
   std::size_t done = 0;
-  char more[4096];  // past the size fstat gave, if anything
+  char more[4096];  // past the size fstat gave (a file that grew, /proc)
   for (;;) {
     const bool in_place = done < out.size();
-    const ssize_t n =
-        in_place ? ::read(fd, out.data() + done, out.size() - done) : ::read(fd, more, sizeof more);
+    const ssize_t n = in_place
+                          ? ::read(reading.fd, out.data() + done, out.size() - done)
+                          : ::read(reading.fd, more, std::min(sizeof more, max_bytes + 1 - done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      out.resize(done);
-      return err;
+      throw FileError(path, std::strerror(errno), errno);
     }
     if (n == 0) break;
     if (!in_place) out.append(more, static_cast<std::size_t>(n));
     done += static_cast<std::size_t>(n);
+    if (done > max_bytes) {
+      ::explicit_bzero(more, sizeof more);
+      throw FileError(path, too_large(max_bytes), 0);
+    }
   }
-  ::close(fd);
+  ::explicit_bzero(more, sizeof more);
   out.resize(done);
-  return 0;
+  reading.out = nullptr;
+  return file;
 }
 
 }  // namespace vigil::agent

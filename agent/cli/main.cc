@@ -15,7 +15,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -23,10 +22,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "agent/base/file.h"
 #include "agent/base/version.h"
 #include "agent/cli/api_client.h"
 #include "agent/cli/status_table.h"
 #include "agent/config/config.h"
+#include "agent/config/daemon_files.h"
 #include "agent/config/duration.h"
 #include "agent/daemon.h"
 #include "agent/events/event.h"
@@ -109,8 +110,10 @@ json call(const Options& o, const std::string& method, const std::string& target
 
 int cmd_daemon_run(const Options& o) {
   Config config = load(o);
+  std::vector<std::string> warnings;
   try {
     check_hook_commands(config);
+    warnings = prepare_daemon_files(config);  // var_dir 0700, the TLS files
   } catch (const ConfigError& e) {
     throw ExitError(kExitUsage, e.what());
   }
@@ -119,6 +122,7 @@ int cmd_daemon_run(const Options& o) {
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e " + config.node_name + " %^%l%$ %v");
   logger->set_level(level);
   spdlog::set_default_logger(logger);
+  for (const auto& warning : warnings) spdlog::warn("{}", warning);
   std::signal(SIGPIPE, SIG_IGN);
   try {
     Daemon daemon(std::move(config));
@@ -249,12 +253,12 @@ constexpr std::chrono::seconds kRotateTimeout{60};
 int cmd_hb_rotate(const Options& o) {
   json body = json::object();
   if (!o.secret_file.empty()) {
-    std::ifstream in(o.secret_file);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in && !in.eof())
-      throw ExitError(kExitUsage, "--secret-file " + o.secret_file + ": cannot read");
-    try {
+    std::string text;
+    try {  // a regular file of at most 4 KiB
+      text = read_regular_file(o.secret_file, kMaxSecretFileBytes).text;
       vigil::crypto::parse_secret_hex(text);
+    } catch (const FileError& e) {
+      throw ExitError(kExitUsage, "--secret-file " + std::string(e.what()));
     } catch (const std::exception& e) {
       throw ExitError(kExitUsage, "--secret-file " + o.secret_file + ": " + e.what());
     }

@@ -183,14 +183,19 @@ void Reader::read_cluster(const toml::table& t, Config& c) const {
     }
   } else {
     const fs::path path = resolve(base_dir_, *secret_file);
-    std::string text;
-    if (const int err = read_file(path, text); err != 0) {
-      fail("cluster.secret_file", "cannot read '" + path.string() + "': " + std::strerror(err));
-    }
+    FileContents file;
     try {
-      c.secret = crypto::parse_secret_hex(text);
+      file = read_regular_file(path, kMaxSecretFileBytes);
+    } catch (const FileError& e) {
+      fail("cluster.secret_file", e.what());
+    }
+    const WipeOnExit wipe{file.text};
+    if (const auto problem = secret_mode_problem(file.mode); !problem.empty())
+      fail("cluster.secret_file", path.string() + ": " + problem);
+    try {
+      c.secret = crypto::parse_secret_hex(file.text);
     } catch (const std::invalid_argument& e) {
-      fail("cluster.secret_file", "'" + path.string() + "': " + e.what());
+      fail("cluster.secret_file", path.string() + ": " + e.what());
     }
   }
 
@@ -392,7 +397,8 @@ std::string config_error_message(const fs::path& file, const std::string& key,
                                  const std::string& reason, uint32_t line, uint32_t column) {
   std::string msg = file.string();
   if (line != 0) msg += ":" + std::to_string(line) + ":" + std::to_string(column);
-  msg += ": key '" + key + "': " + reason;
+  if (!key.empty()) msg += ": key '" + key + "'";
+  msg += ": " + reason;
   return msg;
 }
 }  // namespace
@@ -406,23 +412,40 @@ ConfigError::ConfigError(const fs::path& file, std::string key, std::string reas
       line_(line),
       column_(column) {}
 
-Config parse_config(std::string_view toml_text, const fs::path& source) {
-  toml::table root;
+namespace {
+
+toml::table parse_toml(std::string_view toml_text, const fs::path& source) {
   try {
-    root = toml::parse(toml_text, source.string());
+    return toml::parse(toml_text, source.string());
   } catch (const toml::parse_error& e) {
     throw ConfigError(source, "", std::string(e.description()), e.source().begin.line,
                       e.source().begin.column);
   }
-  return Reader(source).read(root);
+}
+
+}  // namespace
+
+Config parse_config(std::string_view toml_text, const fs::path& source) {
+  return Reader(source).read(parse_toml(toml_text, source));
 }
 
 Config load_config(const fs::path& file) {
-  std::string text;
-  if (const int err = read_file(file, text); err != 0) {
-    throw ConfigError(file, "", std::strerror(err));
+  FileContents contents;
+  try {
+    contents = read_regular_file(file, kMaxConfigFileBytes);
+  } catch (const FileError& e) {
+    throw ConfigError(file, "", e.reason());
   }
-  return parse_config(text, file);
+  const WipeOnExit wipe{contents.text};
+  const toml::table root = parse_toml(contents.text, file);
+  // A secret written in the file makes the file a secret.
+  if (const auto problem = secret_mode_problem(contents.mode); !problem.empty()) {
+    for (const char* key : {"cluster.secret", "api.admin_key", "api.user_key"}) {
+      if (root.at_path(key))
+        throw ConfigError(file, key, "holds a secret, so the file must be private: " + problem);
+    }
+  }
+  return Reader(file).read(root);
 }
 
 }  // namespace vigil::agent

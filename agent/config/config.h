@@ -10,7 +10,7 @@
 //
 //   [node]
 //   name = "n1"                         # required, one of cluster.nodes
-//   var_dir = "/var/lib/vigil"          # required; state and <var_dir>/api.sock
+//   var_dir = "/var/lib/vigil"          # required; state and <var_dir>/api.sock; mode 0700
 //   commit_interval = "100ms"           # optional
 //   log_level = "info"                  # trace | debug | info | warn | error
 //   split_action = "disabled"           # crash | reboot | disabled
@@ -61,10 +61,18 @@
 //
 // Durations are strings read by parse_duration(). Unknown tables and keys are
 // errors.
+//
+// Files (agent/base/file.h): the config, secret_file, tls_cert and tls_key
+// must be regular files (a symbolic link to one is followed) of at most the
+// bounds below. A file that holds secrets must not be open to group or others
+// (mode & 077 == 0, as ssh asks of a private key): secret_file, tls_key, and
+// the config itself when it holds cluster.secret, api.admin_key or
+// api.user_key. var_dir is created with mode 0700 (prepare_daemon_files()).
 #ifndef VIGIL_AGENT_CONFIG_CONFIG_H_
 #define VIGIL_AGENT_CONFIG_CONFIG_H_
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -79,6 +87,14 @@
 #include "crypto/key.h"
 
 namespace vigil::agent {
+
+/// The largest config file read, in bytes (1 MiB).
+constexpr std::size_t kMaxConfigFileBytes = 1 << 20;
+/// The largest secret file read (cluster.secret_file, `hb rotate
+/// --secret-file`), in bytes: 64 hex digits and blanks fit many times over.
+constexpr std::size_t kMaxSecretFileBytes = 4096;
+/// The largest api.tls_cert or api.tls_key file read, in bytes (1 MiB).
+constexpr std::size_t kMaxTlsFileBytes = 1 << 20;
 
 /// The `type` of an [hb.<id>] table.
 enum class PathType { kUnicast, kMulticast };
@@ -169,8 +185,9 @@ struct Config {
 };
 
 /// A configuration that cannot be used. what() is
-/// "<file>: key '<dotted.key>': <reason>", or
-/// "<file>:<line>:<col>: key '': <reason>" for a TOML syntax error.
+/// "<file>: key '<dotted.key>': <reason>"; for an error of the whole file
+/// (no key) "<file>: <reason>", or "<file>:<line>:<col>: <reason>" for a TOML
+/// syntax error.
 class ConfigError : public std::runtime_error {
  public:
   ConfigError(const std::filesystem::path& file, std::string key, std::string reason,
@@ -191,8 +208,12 @@ class ConfigError : public std::runtime_error {
   uint32_t column_ = 0;
 };
 
-/// Reads and validates `file`. Throws ConfigError; an unreadable file gives
-/// key '' and the strerror() text as reason.
+/// Reads and validates `file`, a regular file of at most kMaxConfigFileBytes.
+/// Throws ConfigError: a file that cannot be read gives an empty key and the
+/// reason of read_regular_file() ("No such file or directory", "not a
+/// regular file (a FIFO)", "larger than 1048576 bytes"); a file that holds a
+/// secret (cluster.secret, api.admin_key, api.user_key) while group or others
+/// have access to it names that key, the mode and the fix ("chmod 600").
 Config load_config(const std::filesystem::path& file);
 
 /// Checks that every hook's program exists and is executable: a path (made
@@ -202,7 +223,9 @@ Config load_config(const std::filesystem::path& file);
 void check_hook_commands(const Config& config);
 
 /// Validates TOML text as if read from `source` (used in messages and to
-/// resolve relative secret_file and var_dir). Throws ConfigError.
+/// resolve relative secret_file and var_dir). Reads secret_file, if any (see
+/// "Files" above). Throws ConfigError. The mode of `source` is not checked:
+/// load_config() does that.
 Config parse_config(std::string_view toml_text, const std::filesystem::path& source);
 
 }  // namespace vigil::agent

@@ -25,6 +25,10 @@ namespace fs = std::filesystem;
 
 using nlohmann::json;
 
+// The largest keyring file read, in bytes: a few versions of 64 hex digits
+// take a few hundred.
+constexpr std::size_t kMaxKeyringFileBytes = 1 << 20;
+
 // Wipes the bytes of a string that held secret material (hex or JSON text).
 void wipe(std::string& s) { sodium_memzero(s.data(), s.size()); }
 
@@ -144,12 +148,15 @@ struct TempFile {
 }  // namespace
 
 std::optional<StoredKeyring> load_keyring_file(const fs::path& path) {
-  std::string text;
-  OnScopeExit wipe_text([&text] { wipe(text); });
-  if (const int err = read_file(path, text); err != 0) {
-    if (err == ENOENT) return std::nullopt;
-    fail(path, "read", err);
+  FileContents file;
+  try {
+    file = read_regular_file(path, kMaxKeyringFileBytes);
+  } catch (const FileError& e) {
+    if (e.error_code() == ENOENT) return std::nullopt;
+    throw;
   }
+  std::string& text = file.text;
+  OnScopeExit wipe_text([&text] { wipe(text); });
   json doc;
   OnScopeExit wipe_doc([&doc] { wipe_secrets(doc); });
   try {

@@ -25,9 +25,10 @@ struct StoredKeyring {
 };
 
 /// Reads `path`. std::nullopt when it does not exist. Throws
-/// std::runtime_error("<path>: <reason>") when it cannot be read or is not
-/// the shape above (bad JSON, a version that is not a number >= 1, a secret
-/// that is not 64 hex digits, `current` missing from `secrets`, no secrets).
+/// std::runtime_error("<path>: <reason>") when it cannot be read, is not a
+/// regular file of at most 1 MiB (agent/base/file.h), or is not the shape above (bad JSON, a
+/// version that is not a number >= 1, a secret that is not 64 hex digits, `current` missing from
+/// `secrets`, no secrets).
 std::optional<StoredKeyring> load_keyring_file(const std::filesystem::path& path);
 
 /// Writes `keyring` to `path`: a temporary file in the same directory, mode

@@ -19,7 +19,8 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 rm -rf "$DIR"
-mkdir -p "$DIR"/{n1,n2,n3}
+mkdir -p -m 700 "$DIR"/{n1,n2,n3}   # each node's var_dir: private
+chmod 600 secret                    # a secret open to others is refused
 step "starting 3 agents (logs in $DIR/nX/daemon.log)"
 for n in n1 n2 n3; do
   "$VIGIL" daemon run --config "$n.toml" 2>"$DIR/$n/daemon.log" &

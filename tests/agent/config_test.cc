@@ -1,10 +1,14 @@
 #include "agent/config/config.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "agent/base/file.h"
 #include "tests/support/temp_dir.h"
 
 namespace vigil::agent {
@@ -560,10 +564,11 @@ TEST(Config, TomlSyntaxErrorReportsFileLineAndColumn) {
   EXPECT_EQ(e.key(), "");
   EXPECT_GT(e.line(), 0u);
   EXPECT_EQ(std::string(e.what()).rfind(kSource.string() + ":" + std::to_string(e.line()) + ":" +
-                                            std::to_string(e.column()) + ": key '': ",
+                                            std::to_string(e.column()) + ": " + e.reason(),
                                         0),
             0u)
       << e.what();
+  EXPECT_EQ(std::string(e.what()).find("key ''"), std::string::npos) << e.what();
   const auto e2 = expect_error("[cluster]\nname = \"demo\"\nname = \"again\"\n");
   EXPECT_EQ(e2.line(), 3u);
 }
@@ -572,6 +577,8 @@ TEST(Config, SecretFileIsReadRelativeToTheConfigDirectory) {
   TempDir dir("config-test");
   fs::create_directories(dir.path() / "keys");
   dir.write("keys/secret.hex", std::string(kSecretHex) + "\n");
+  fs::permissions(dir.path() / "keys/secret.hex", fs::perms::owner_read | fs::perms::owner_write);
+  // The config holds no secret itself: it may be readable by all.
   dir.write("n1.toml", edit(edit(full_config(), std::string("secret = \"") + kSecretHex + "\"",
                                  "secret_file = \"keys/secret.hex\""),
                             "var_dir = \"/var/lib/vigil/n1\"", "var_dir = \"state\""));
@@ -596,15 +603,119 @@ TEST(Config, MissingOrBadSecretFileNamesFileAndKey) {
                dir.path() / "n1.toml");
 }
 
-TEST(Config, UnreadableFileGivesEmptyKeyAndStrerror) {
-  TempDir dir("config-test");
+// load_config() expecting a ConfigError; returns it.
+ConfigError expect_load_error(const fs::path& file) {
   try {
-    load_config(dir.path() / "absent.toml");
-    FAIL() << "loaded a missing file";
+    load_config(file);
   } catch (const ConfigError& e) {
-    EXPECT_EQ(e.key(), "");
-    EXPECT_EQ(std::string(e.what()),
-              (dir.path() / "absent.toml").string() + ": key '': No such file or directory");
+    return e;
+  }
+  ADD_FAILURE() << file << " loaded";
+  return ConfigError(file, "<none>", "<accepted>");
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(Config, AMissingFileGivesThePathAndTheReasonWithoutAKey) {
+  TempDir dir("config-test");
+  const ConfigError e = expect_load_error(dir.path() / "absent.toml");
+  EXPECT_EQ(e.key(), "");
+  EXPECT_EQ(std::string(e.what()),
+            (dir.path() / "absent.toml").string() + ": No such file or directory");
+}
+
+TEST(Config, AConfigThatIsNotARegularFileIsRefusedAtOnce) {
+  TempDir dir("config-test");
+  const ConfigError d = expect_load_error(dir.path());
+  EXPECT_EQ(std::string(d.what()), dir.path().string() + ": not a regular file (a directory)");
+  const fs::path fifo = dir.path() / "fifo.toml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(expect_load_error(fifo).reason(), "not a regular file (a FIFO)");  // no hang
+  if (::access("/dev/zero", R_OK) == 0)                                        // no endless read
+    EXPECT_EQ(expect_load_error("/dev/zero").reason(), "not a regular file (a character device)");
+}
+
+TEST(Config, AConfigLargerThanOneMebibyteIsRefused) {
+  TempDir dir("config-test");
+  dir.write("big.toml", std::string(kMaxConfigFileBytes + 1, '#'));
+  const ConfigError e = expect_load_error(dir.path() / "big.toml");
+  EXPECT_EQ(e.key(), "");
+  EXPECT_EQ(e.reason(), "larger than 1048576 bytes");
+}
+
+// Writes n1.toml into `dir`: the full config with secret_file = "secret.hex".
+fs::path config_with_secret_file(const TempDir& dir) {
+  dir.write("n1.toml", edit(full_config(), std::string("secret = \"") + kSecretHex + "\"",
+                            "secret_file = \"secret.hex\""));
+  return dir.path() / "n1.toml";
+}
+
+TEST(Config, ASecretFileOpenToGroupOrOthersIsRefused) {
+  TempDir dir("config-test");
+  const fs::path config = config_with_secret_file(dir);
+  const fs::path secret = dir.path() / "secret.hex";
+  dir.write("secret.hex", std::string(kSecretHex) + "\n");
+  for (const mode_t mode : {0644, 0640, 0604, 0660}) {
+    ::chmod(secret.c_str(), mode);
+    const ConfigError e = expect_load_error(config);
+    expect_names(e, "cluster.secret_file", config);
+    EXPECT_TRUE(contains(e.what(), secret.string() + ": group or others have access to it (mode " +
+                                       mode_text(mode) + "); chmod 600 it"))
+        << e.what();
+  }
+  for (const mode_t mode : {0600, 0400}) {
+    ::chmod(secret.c_str(), mode);
+    EXPECT_EQ(load_config(config).secret[1], 0x11) << mode_text(mode);
+  }
+}
+
+TEST(Config, ASecretFileThatIsNotARegularFileOrTooLargeIsRefused) {
+  TempDir dir("config-test");
+  const fs::path config = config_with_secret_file(dir);
+  const fs::path secret = dir.path() / "secret.hex";
+  fs::create_directory(secret);
+  ConfigError e = expect_load_error(config);
+  expect_names(e, "cluster.secret_file", config);
+  EXPECT_TRUE(contains(e.what(), secret.string() + ": not a regular file (a directory)"))
+      << e.what();
+  fs::remove(secret);
+  ASSERT_EQ(::mkfifo(secret.c_str(), 0600), 0);
+  EXPECT_TRUE(contains(expect_load_error(config).what(), "not a regular file (a FIFO)"));
+  fs::remove(secret);
+  dir.write("secret.hex", std::string(kMaxSecretFileBytes + 1, 'a'));
+  ::chmod(secret.c_str(), 0600);
+  EXPECT_TRUE(contains(expect_load_error(config).what(), "larger than 4096 bytes"));
+}
+
+TEST(Config, AConfigHoldingASecretOpenToGroupOrOthersIsRefused) {
+  TempDir dir("config-test");
+  const fs::path config = dir.path() / "n1.toml";
+  dir.write("n1.toml", full_config());  // cluster.secret inline
+  ::chmod(config.c_str(), 0644);
+  const ConfigError e = expect_load_error(config);
+  expect_names(e, "cluster.secret", config);
+  EXPECT_EQ(e.reason(),
+            "holds a secret, so the file must be private: group or others have access to it "
+            "(mode 0644); chmod 600 it");
+  ::chmod(config.c_str(), 0600);
+  EXPECT_NO_THROW(load_config(config));
+
+  // JWT keys are secrets too.
+  dir.write("secret.hex", std::string(kSecretHex) + "\n");
+  ::chmod((dir.path() / "secret.hex").c_str(), 0600);
+  const std::string api =
+      "\n[api]\nlisten = \"127.0.0.1:1215\"\ntls_cert = \"a.crt\"\ntls_key = \"a.key\"\n";
+  const std::string key = std::string(32, 'k');
+  for (const std::string which : {"admin_key", "user_key"}) {
+    dir.write("n1.toml", edit(full_config(), std::string("secret = \"") + kSecretHex + "\"",
+                              "secret_file = \"secret.hex\"") +
+                             api + which + " = \"" + key + "\"\n");
+    ::chmod(config.c_str(), 0640);
+    expect_names(expect_load_error(config), "api." + which, config);
+    ::chmod(config.c_str(), 0600);
+    EXPECT_NO_THROW(load_config(config)) << which;
   }
 }
 

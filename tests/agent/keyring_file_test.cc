@@ -187,6 +187,27 @@ INSTANTIATE_TEST_SUITE_P(
         Malformed{R"({"current":1,"secrets":)" + one("1", kHex1) + R"(,"extra":true})",
                   "unexpected key 'extra'"}));
 
+TEST(KeyringFile, LoadRefusesAKeyringThatIsNotARegularFileOrTooLarge) {
+  TempDir dir("keyring-test");
+  const fs::path path = dir.path() / "keyring.json";
+  auto expect_load_fails = [&](const std::string& reason) {
+    try {
+      load_keyring_file(path);
+      ADD_FAILURE() << "no exception for " << reason;
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()), path.string() + ": " + reason);
+    }
+  };
+  fs::create_directory(path);
+  expect_load_fails("not a regular file (a directory)");
+  fs::remove(path);
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  expect_load_fails("not a regular file (a FIFO)");  // at once: nobody writes to it
+  fs::remove(path);
+  write_text(path, std::string((1 << 20) + 1, ' '));
+  expect_load_fails("larger than 1048576 bytes");
+}
+
 TEST(KeyringFile, LoadAcceptsTheLargestVersion) {
   TempDir dir("keyring-test");
   const fs::path path = dir.path() / "keyring.json";

@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigil_cluster import Cluster, main, wait_until  # noqa: E402
+from vigil_cluster import Cluster, main, wait_until, write_private  # noqa: E402
 
 
 class RotationTest(unittest.TestCase):
@@ -220,13 +220,12 @@ class RotationTest(unittest.TestCase):
         self.addCleanup(c.close)
         var3 = c.var_dir("n3")
         config3 = c.config_text("n3")
-        res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", var3],
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", var3],
                              capture_output=True, text=True)
         if res.returncode != 0:
             self.skipTest("cannot mount a tmpfs: %s" % res.stderr.strip())
         self.addCleanup(subprocess.run, ["umount", "-l", var3], capture_output=True)
-        with open(c.config_path("n3"), "w") as f:
-            f.write(config3)
+        write_private(c.config_path("n3"), config3)
         log3 = os.path.join(c.dir, "n3.log")  # not on the full disk
         c.start("n1")
         c.start("n2")

@@ -6,24 +6,24 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigil_cluster import Cluster, OTHER_SECRET, SECRET, VIGIL, main, wait_until  # noqa: E402
+from vigil_cluster import (Cluster, OTHER_SECRET, SECRET, VIGIL, main, wait_until,  # noqa: E402
+                           write_private)
 
 
 class SecurityTest(unittest.TestCase):
     def intruder(self, c, name, cluster_name, secret, host):
         """A real vigil daemon posing as n2, aimed at n1, from 127.0.x.<host>."""
         d = os.path.join(c.dir, name)
-        os.makedirs(d)
+        os.makedirs(d, mode=0o700)
         cfg = os.path.join(d, "vigil.toml")
-        with open(cfg, "w") as f:
-            f.write("\n".join([
-                "[cluster]", 'name = "%s"' % cluster_name, 'nodes = ["n1", "n2"]',
-                'secret = "%s"' % secret,
-                "[node]", 'name = "n2"', 'var_dir = "%s"' % d,
-                "[hb.u1]", 'type = "unicast"',
-                'listen = "127.0.%d.%d:%d"' % (c.net, host, c.port),
-                'peers = { n1 = "%s:%d" }' % (c.addr("n1"), c.port),
-                'interval = "100ms"', 'timeout = "1s"']) + "\n")
+        write_private(cfg, "\n".join([
+            "[cluster]", 'name = "%s"' % cluster_name, 'nodes = ["n1", "n2"]',
+            'secret = "%s"' % secret,
+            "[node]", 'name = "n2"', 'var_dir = "%s"' % d,
+            "[hb.u1]", 'type = "unicast"',
+            'listen = "127.0.%d.%d:%d"' % (c.net, host, c.port),
+            'peers = { n1 = "%s:%d" }' % (c.addr("n1"), c.port),
+            'interval = "100ms"', 'timeout = "1s"']) + "\n")
         proc = subprocess.Popen([VIGIL, "daemon", "run", "--config", cfg],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.addCleanup(lambda: (proc.terminate(), proc.wait()))

@@ -84,6 +84,15 @@ def jwt_token(key, iss, method, path, iat=None, exp=None, alg="HS256"):
     return signing + "." + b64(hmac.new(key.encode(), signing.encode(), hashlib.sha256).digest())
 
 
+def write_private(path, text):
+    """Writes `text` to `path` with mode 0600, whatever the umask: the daemon
+    refuses a config that holds a secret and that group or others can read."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
 def wait_until(predicate, timeout=15.0, interval=0.05):
     """Calls `predicate` until it returns a true value, which is returned, or
     until `timeout` seconds have passed: then its last value is returned."""
@@ -278,9 +287,8 @@ class Cluster:
         self.streams = []
         self.watchers = {}  # node -> (its process, SubscriptionWatcher)
         for node in self.nodes:
-            os.makedirs(os.path.join(self.dir, node), exist_ok=True)
-            with open(self.config_path(node), "w") as f:
-                f.write(self.config_text(node))
+            os.makedirs(os.path.join(self.dir, node), mode=0o700, exist_ok=True)  # var_dir
+            write_private(self.config_path(node), self.config_text(node))
 
     def addr(self, node):
         return "127.0.%d.%d" % (self.net, self.nodes.index(node) + 1)
@@ -347,8 +355,7 @@ class Cluster:
             'tls_key = "%s"' % key,
             'admin_key = "%s"' % admin_key,
             'user_key = "%s"' % user_key] + list(extra)) + "\n"
-        with open(self.config_path(node), "w") as f:
-            f.write(text)
+        write_private(self.config_path(node), text)
         return cert
 
     def log_path(self, node):
