@@ -12,6 +12,7 @@ namespace {
 constexpr std::string_view kKeyContext = "vigil/hb-key/v1";
 constexpr std::string_view kClusterIdContext = "vigil/cluster-id/v1";
 constexpr std::string_view kKeyIdContext = "vigil/key-id/v1";
+constexpr std::string_view kJoinContext = "vigil/join-token/v1";
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -85,6 +86,21 @@ Key derive_key(const Secret& secret, std::string_view cluster_name, uint32_t ver
   unsigned char version_le[4];
   put_u32le(version_le, version);
   crypto_generichash_update(&st, version_le, sizeof version_le);
+  Key key{};
+  crypto_generichash_final(&st, key.data(), key.size());
+  sodium_memzero(&st, sizeof st);
+  return key;
+}
+
+Key derive_join_key(const Secret& secret, std::string_view cluster_name) {
+  init();
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, secret.data(), secret.size(), kKeyBytes);
+  hash_update(st, kJoinContext);
+  unsigned char len_le[4];
+  put_u32le(len_le, static_cast<uint32_t>(cluster_name.size()));
+  crypto_generichash_update(&st, len_le, sizeof len_le);
+  hash_update(st, cluster_name);
   Key key{};
   crypto_generichash_final(&st, key.data(), key.size());
   sodium_memzero(&st, sizeof st);

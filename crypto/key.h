@@ -38,6 +38,12 @@ std::string generate_secret_hex();
 /// versions of one secret.
 Key derive_key(const Secret& secret, std::string_view cluster_name, uint32_t version);
 
+/// The HS256 key of the cluster's join tokens: BLAKE2b-256 keyed with the
+/// secret over the context "vigil/join-token/v1", the cluster name length
+/// (u32 little endian) and the cluster name. A context of its own, so a
+/// join token key is never a heartbeat key.
+Key derive_join_key(const Secret& secret, std::string_view cluster_name);
+
 /// 64-bit cluster id carried in clear in every datagram header: the first
 /// 8 bytes (little endian) of unkeyed BLAKE2b-256 over
 /// "vigil/cluster-id/v1" + name.
