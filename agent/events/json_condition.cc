@@ -58,6 +58,17 @@ std::optional<int> compare(const nlohmann::json& a, const nlohmann::json& b) {
   return std::nullopt;
 }
 
+// A path segment as written in a condition: bare when it needs no quotes.
+std::string segment_text(const std::string& name) {
+  const bool bare =
+      !name.empty() && name != "*" && name.find_first_of(".\"=!<>~ \t,#") == std::string::npos;
+  return bare ? name : nlohmann::json(name).dump();
+}
+
+std::string value_text(const nlohmann::json& v) {
+  return excerpt(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 }  // namespace
 
 FilterError::FilterError(std::string_view text, std::string_view reason)
@@ -216,6 +227,81 @@ bool JsonCondition::evaluate(const nlohmann::json& root) const {
     if (!holds(leaf)) return false;
   }
   return true;
+}
+
+std::vector<std::string> JsonCondition::segments() const {
+  std::vector<std::string> out;
+  for (const auto& seg : path_) out.push_back(seg.wildcard ? std::string("*") : seg.name);
+  return out;
+}
+
+void JsonCondition::collect_named(
+    const nlohmann::json* node, std::size_t i, const std::string& prefix,
+    std::vector<std::pair<std::string, const nlohmann::json*>>& out) const {
+  if (i == path_.size()) {
+    out.emplace_back(prefix.empty() ? std::string(".") : prefix, node);
+    return;
+  }
+  const Segment& seg = path_[i];
+  if (seg.wildcard) {
+    if (node != nullptr && node->is_object()) {
+      for (const auto& [key, child] : node->items())
+        collect_named(&child, i + 1, prefix + "." + segment_text(key), out);
+    } else if (node != nullptr && node->is_array()) {
+      for (std::size_t k = 0; k < node->size(); ++k)
+        collect_named(&(*node)[k], i + 1, prefix + "." + std::to_string(k), out);
+    }
+    return;
+  }
+  const nlohmann::json* next = nullptr;
+  if (node != nullptr) {
+    if (node->is_object()) {
+      if (auto it = node->find(seg.name); it != node->end()) next = &*it;
+    } else if (node->is_array() && seg.index && *seg.index < node->size()) {
+      next = &(*node)[*seg.index];
+    }
+  }
+  collect_named(next, i + 1, prefix + "." + segment_text(seg.name), out);
+}
+
+std::optional<std::string> JsonCondition::why_not(const nlohmann::json& root) const {
+  std::vector<std::pair<std::string, const nlohmann::json*>> leaves;
+  collect_named(&root, 0, "", leaves);
+  if (leaves.empty()) {
+    std::string where;
+    for (const auto& seg : path_) where += "." + (seg.wildcard ? "*" : segment_text(seg.name));
+    return where + " matches nothing";
+  }
+  for (const auto& [where, leaf] : leaves) {
+    if (holds(leaf)) continue;
+    std::string wanted;
+    switch (op_) {
+      case Op::kTruthy:
+        wanted = "a true value";
+        break;
+      case Op::kEq:
+        wanted = value_text(value_);
+        break;
+      case Op::kNe:
+        wanted = "!= " + value_text(value_);
+        break;
+      case Op::kGt:
+        wanted = "> " + value_text(value_);
+        break;
+      case Op::kLt:
+        wanted = "< " + value_text(value_);
+        break;
+      case Op::kGe:
+        wanted = ">= " + value_text(value_);
+        break;
+      case Op::kLe:
+        wanted = "<= " + value_text(value_);
+        break;
+    }
+    return where + " is " + (leaf ? value_text(*leaf) : std::string("missing")) + ", wanted " +
+           wanted;
+  }
+  return std::nullopt;
 }
 
 }  // namespace vigil::agent

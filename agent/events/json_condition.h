@@ -68,6 +68,18 @@ struct JsonCondition {
   /// Evaluates against `root` (an event's .data, or the dataset root).
   bool evaluate(const nlohmann::json& root) const;
 
+  /// Why the condition does not hold on `root`, or nullopt when it holds.
+  /// Names the first match that fails, with `*` replaced by the member or
+  /// index it matched, its value (JSON text, or "missing") and what was
+  /// wanted, e.g. `.peers.n3.state is "stale", wanted "alive"`,
+  /// `.node.n1.labels.rack is missing, wanted "r7"`, `.a is 3, wanted > 5`,
+  /// `.a is 0, wanted a true value`, or `.peers.* matches nothing`. A value
+  /// printed is cut at 200 bytes.
+  std::optional<std::string> why_not(const nlohmann::json& root) const;
+
+  /// The path's segments as written, unquoted (`*` for a wildcard).
+  std::vector<std::string> segments() const;
+
   /// The condition as given to parse().
   std::string text;
 
@@ -86,6 +98,9 @@ struct JsonCondition {
 
   void collect(const nlohmann::json* node, std::size_t i,
                std::vector<const nlohmann::json*>& out) const;
+  // As collect(), with the concrete dotted path of each match.
+  void collect_named(const nlohmann::json* node, std::size_t i, const std::string& prefix,
+                     std::vector<std::pair<std::string, const nlohmann::json*>>& out) const;
   bool holds(const nlohmann::json* leaf) const;
   bool equals(const nlohmann::json& v) const;
 
