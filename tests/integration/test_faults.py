@@ -131,7 +131,8 @@ class FaultTest(unittest.TestCase):
         self.assertTrue(c.wait("n1", ".peers.n2.state=alive"), c.log("n1"))
         u9 = next(p for p in c.hb("n1")["paths"] if p["id"] == "u9")
         self.assertFalse(u9["up"])
-        self.assertIn("heartbeat path u9 is down", c.log("n1"))
+        # Logged once, by the path, with its type and the reason.
+        self.assertEqual(c.log("n1").count("heartbeat path u9 (unicast) down: "), 1, c.log("n1"))
         self.assertIn("192.0.2.1", c.log("n1"))
         stream = c.events("n1", "DaemonHeartbeatUpdated")
         ns.exec("ip", "addr", "add", "192.0.2.1/32", "dev", "lo")
