@@ -18,8 +18,19 @@ using Exchange = std::shared_ptr<ApiExchange>;
 using Type = FieldSpec::Type;
 using Root = BodySchema::Root;
 
+namespace {
+
 // Conditions one wait may hold.
 constexpr std::size_t kMaxWaitConditions = 64;
+
+// `text` for a log line: a text with a control character (a newline could
+// forge a line) is written as a JSON string.
+std::string printable(const std::string& text) {
+  for (unsigned char c : text)
+    if (c < 0x20 || c == 0x7f)
+      return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  return text;
+}
 
 // A change as the log tells it: "node set .labels.rack", "node patch
 // (replace /labels/rack, add /data/x)", "node freeze". Cut at 200 bytes: the
@@ -28,7 +39,7 @@ std::string describe(const NodeChange& change) {
   std::string text;
   switch (change.kind) {
     case NodeChange::Kind::kSet:
-      text = "node set " + change.path;
+      text = "node set " + printable(change.path);
       break;
     case NodeChange::Kind::kFreeze:
       return "node freeze";
@@ -43,7 +54,7 @@ std::string describe(const NodeChange& change) {
                      ? op["op"].get<std::string>()
                      : std::string("?");
           if (op.is_object() && op.contains("path") && op["path"].is_string())
-            ops += " " + op["path"].get<std::string>();
+            ops += " " + printable(op["path"].get<std::string>());
           if (ops.size() > 200) break;
         }
       text = "node patch (" + ops + ")";
@@ -53,6 +64,8 @@ std::string describe(const NodeChange& change) {
   if (text.size() > 200) text = text.substr(0, 200) + "...";
   return text;
 }
+
+}  // namespace
 
 struct ApiService::Impl {
   Impl(asio::io_context& io, const Config& config, ApiBackend& backend)
@@ -185,7 +198,8 @@ void ApiService::Impl::node_change(const Exchange& ex, NodeChange change) {
   try {
     backend.change(change, [ex](uint64_t gen) { ex->reply(200, {{"ok", true}, {"gen", gen}}); });
   } catch (const std::exception& e) {
-    spdlog::info("{} by {} refused: {}", describe(change), ex->request().caller(), e.what());
+    spdlog::info("{} by {} refused: {}", describe(change), ex->request().caller(),
+                 printable(e.what()));
     return ex->reply(400, {{"error", e.what()}});
   }
   spdlog::info("{} by {}", describe(change), ex->request().caller());
