@@ -235,73 +235,83 @@ std::vector<std::string> JsonCondition::segments() const {
   return out;
 }
 
-void JsonCondition::collect_named(
-    const nlohmann::json* node, std::size_t i, const std::string& prefix,
-    std::vector<std::pair<std::string, const nlohmann::json*>>& out) const {
-  if (i == path_.size()) {
-    out.emplace_back(prefix.empty() ? std::string(".") : prefix, node);
-    return;
-  }
-  const Segment& seg = path_[i];
-  if (seg.wildcard) {
-    if (node != nullptr && node->is_object()) {
-      for (const auto& [key, child] : node->items())
-        collect_named(&child, i + 1, prefix + "." + segment_text(key), out);
-    } else if (node != nullptr && node->is_array()) {
-      for (std::size_t k = 0; k < node->size(); ++k)
-        collect_named(&(*node)[k], i + 1, prefix + "." + std::to_string(k), out);
+bool JsonCondition::first_failure(const nlohmann::json* node, std::size_t i, std::string& where,
+                                  const nlohmann::json*& leaf, bool& matched) const {
+  // Plain segments in a loop, a wildcard by recursion (as collect()).
+  for (; i < path_.size(); ++i) {
+    const Segment& seg = path_[i];
+    if (seg.wildcard) {
+      if (node == nullptr || !(node->is_object() || node->is_array())) return false;
+      const std::size_t mark = where.size();
+      if (node->is_object()) {
+        for (const auto& [key, child] : node->items()) {
+          where += "." + segment_text(key);
+          if (first_failure(&child, i + 1, where, leaf, matched)) return true;
+          where.resize(mark);
+        }
+      } else {
+        for (std::size_t k = 0; k < node->size(); ++k) {
+          where += "." + std::to_string(k);
+          if (first_failure(&(*node)[k], i + 1, where, leaf, matched)) return true;
+          where.resize(mark);
+        }
+      }
+      return false;
     }
-    return;
-  }
-  const nlohmann::json* next = nullptr;
-  if (node != nullptr) {
-    if (node->is_object()) {
-      if (auto it = node->find(seg.name); it != node->end()) next = &*it;
-    } else if (node->is_array() && seg.index && *seg.index < node->size()) {
-      next = &(*node)[*seg.index];
+    where += "." + segment_text(seg.name);
+    const nlohmann::json* next = nullptr;
+    if (node != nullptr) {
+      if (node->is_object()) {
+        if (auto it = node->find(seg.name); it != node->end()) next = &*it;
+      } else if (node->is_array() && seg.index && *seg.index < node->size()) {
+        next = &(*node)[*seg.index];
+      }
     }
+    node = next;
   }
-  collect_named(next, i + 1, prefix + "." + segment_text(seg.name), out);
+  matched = true;
+  if (holds(node)) return false;
+  leaf = node;
+  return true;
 }
 
 std::optional<std::string> JsonCondition::why_not(const nlohmann::json& root) const {
-  std::vector<std::pair<std::string, const nlohmann::json*>> leaves;
-  collect_named(&root, 0, "", leaves);
-  if (leaves.empty()) {
-    std::string where;
-    for (const auto& seg : path_) where += "." + (seg.wildcard ? "*" : segment_text(seg.name));
-    return where + " matches nothing";
+  std::string where;
+  const nlohmann::json* leaf = nullptr;
+  bool matched = false;
+  if (!first_failure(&root, 0, where, leaf, matched)) {
+    if (matched) return std::nullopt;
+    std::string path;
+    for (const auto& seg : path_) path += "." + (seg.wildcard ? "*" : segment_text(seg.name));
+    return excerpt(path) + " matches nothing";
   }
-  for (const auto& [where, leaf] : leaves) {
-    if (holds(leaf)) continue;
-    std::string wanted;
-    switch (op_) {
-      case Op::kTruthy:
-        wanted = "a true value";
-        break;
-      case Op::kEq:
-        wanted = value_text(value_);
-        break;
-      case Op::kNe:
-        wanted = "!= " + value_text(value_);
-        break;
-      case Op::kGt:
-        wanted = "> " + value_text(value_);
-        break;
-      case Op::kLt:
-        wanted = "< " + value_text(value_);
-        break;
-      case Op::kGe:
-        wanted = ">= " + value_text(value_);
-        break;
-      case Op::kLe:
-        wanted = "<= " + value_text(value_);
-        break;
-    }
-    return where + " is " + (leaf ? value_text(*leaf) : std::string("missing")) + ", wanted " +
-           wanted;
+  if (where.empty()) where = ".";
+  std::string wanted;
+  switch (op_) {
+    case Op::kTruthy:
+      wanted = "a true value";
+      break;
+    case Op::kEq:
+      wanted = value_text(value_);
+      break;
+    case Op::kNe:
+      wanted = "!= " + value_text(value_);
+      break;
+    case Op::kGt:
+      wanted = "> " + value_text(value_);
+      break;
+    case Op::kLt:
+      wanted = "< " + value_text(value_);
+      break;
+    case Op::kGe:
+      wanted = ">= " + value_text(value_);
+      break;
+    case Op::kLe:
+      wanted = "<= " + value_text(value_);
+      break;
   }
-  return std::nullopt;
+  return excerpt(where) + " is " + (leaf ? value_text(*leaf) : std::string("missing")) +
+         ", wanted " + wanted;
 }
 
 }  // namespace vigil::agent

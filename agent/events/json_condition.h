@@ -98,9 +98,12 @@ struct JsonCondition {
 
   void collect(const nlohmann::json* node, std::size_t i,
                std::vector<const nlohmann::json*>& out) const;
-  // As collect(), with the concrete dotted path of each match.
-  void collect_named(const nlohmann::json* node, std::size_t i, const std::string& prefix,
-                     std::vector<std::pair<std::string, const nlohmann::json*>>& out) const;
+  // Walks the matches as collect() does, in order, and stops at the first
+  // that does not hold: true, with its concrete dotted path appended to
+  // `where` and its value in `leaf` (nullptr: missing). `matched` is set
+  // when some match was seen.
+  bool first_failure(const nlohmann::json* node, std::size_t i, std::string& where,
+                     const nlohmann::json*& leaf, bool& matched) const;
   bool holds(const nlohmann::json* leaf) const;
   bool equals(const nlohmann::json& v) const;
 
