@@ -62,10 +62,19 @@ std::optional<int> compare(const nlohmann::json& a, const nlohmann::json& b) {
 std::string segment_text(const std::string& name) {
   const bool bare =
       !name.empty() && name != "*" && name.find_first_of(".\"=!<>~ \t,#") == std::string::npos;
-  return bare ? name : nlohmann::json(name).dump();
+  return bare ? name
+              : nlohmann::json(name).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// A value as why_not() prints it: JSON text cut at 200 bytes; an object or
+// array nested deeper than 16 levels is named, not printed (printing
+// recurses, and a document may nest deeper than the stack allows).
 std::string value_text(const nlohmann::json& v) {
+  constexpr std::size_t kMaxPrintedDepth = 16;
+  if (v.is_structured() && json_depth(v) > static_cast<int>(kMaxPrintedDepth))
+    return std::string(v.is_object() ? "an object" : "an array") + " of " +
+           std::to_string(v.size()) + " nested deeper than " + std::to_string(kMaxPrintedDepth) +
+           " levels";
   return excerpt(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 

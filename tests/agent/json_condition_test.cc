@@ -205,5 +205,18 @@ TEST(JsonCondition, WhyNotAgreesWithEvaluate) {
   EXPECT_EQ(JsonCondition::parse(".list.*>=20").why_not(kDoc), ".list.0 is 10, wanted >= 20");
 }
 
+TEST(JsonCondition, WhyNotNamesADeepValueInsteadOfPrintingIt) {
+  json deep = 1;
+  for (int i = 0; i < 100000; ++i) deep = json::array({std::move(deep)});
+  const json doc = {{"a", std::move(deep)}};
+  EXPECT_EQ(JsonCondition::parse(".a=1").why_not(doc),
+            ".a is an array of 1 nested deeper than 16 levels, wanted 1");
+  EXPECT_EQ(JsonCondition::parse(".a.0=[[1]]").why_not(json{{"a", {{{1, 2}}}}}),
+            ".a.0 is [[1,2]], wanted [[1]]");
+  // A path segment that is not UTF-8 is printed with replacement characters.
+  EXPECT_EQ(JsonCondition::parse(".x#\xff=1").why_not(json::object()),
+            ".\"x#\xef\xbf\xbd\" is missing, wanted 1");
+}
+
 }  // namespace
 }  // namespace vigil::agent
