@@ -217,6 +217,12 @@ class RunningClusterTest(unittest.TestCase):
             self.assertTrue(self.log_has(regex.pattern), (args, self.c.log("n1")))
             self.assertEqual(len(regex.findall(self.c.log("n1"))), before + 1, args)
 
+    def test_a_path_cannot_forge_a_log_line(self):
+        self.cli("node", "set", ".data.x\n2026-01-01T00:00:00.000Z n1 info forged=1")
+        self.assertTrue(self.log_has(r'node set "\.data\.x\\n2026-01-01T00:00:00\.000Z n1 info '
+                                     r'forged" by uid %d' % os.getuid()), self.c.log("n1"))
+        self.assertNotIn("\n2026-01-01T00:00:00.000Z n1 info forged", self.c.log("n1"))
+
     def test_rotation_is_logged_with_who_asked(self):
         res = self.cli("hb", "rotate", "--format", "json")
         self.assertEqual(res.returncode, 0, res.stderr)
