@@ -1,6 +1,7 @@
 #include "agent/api/api_server.h"
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <sstream>
@@ -47,6 +48,7 @@ class StreamExchange : public ApiExchange {
   StreamExchange(Stream stream, std::shared_ptr<std::size_t> slots, bool remote)
       : stream_(std::move(stream)), timer_(stream_.get_executor()), remote_(remote) {
     if (slots) slot_.emplace(std::move(slots));
+    peer_ = describe_peer();
   }
 
   /// Reads a request within `request_timeout` of the deadline already armed
@@ -62,7 +64,7 @@ class StreamExchange : public ApiExchange {
           if (ec) return self->read_failed(ec);
           ApiRequest head = self->head();
           if (admit) {
-            if (auto refusal = admit(head)) {
+            if (auto refusal = admit(head, self->issuer_)) {
               self->timer_.cancel();
               return self->reply(refusal->status, refusal->body, refusal->headers);
             }
@@ -74,6 +76,7 @@ class StreamExchange : public ApiExchange {
                              self->timer_.cancel();
                              ApiRequest request = self->head();
                              request.admitted = admitted;
+                             request.issuer = self->issuer_;
                              request.body = std::move(self->parser_.get().body());
                              self->received(std::move(request), handler);
                            });
@@ -105,7 +108,25 @@ class StreamExchange : public ApiExchange {
     if (auto it = req.find(http::field::authorization); it != req.end())
       r.authorization = std::string(it->value());
     r.remote = remote_;
+    r.peer = peer_;
     return r;
+  }
+  // Who the client is, as the transport tells: its uid on the Unix socket,
+  // its address over TCP.
+  std::string describe_peer() {
+    boost::system::error_code ec;
+    auto& socket = boost::beast::get_lowest_layer(stream_);
+    if constexpr (std::is_same_v<Stream, stream::socket>) {
+      ucred cred{};
+      socklen_t len = sizeof cred;
+      if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+        return "uid " + std::to_string(cred.uid);
+      return "";
+    } else {
+      const auto endpoint = socket.remote_endpoint(ec);
+      if (ec) return "";
+      return heartbeat::host_port(endpoint.address().to_string(), endpoint.port());
+    }
   }
   void read_failed(boost::system::error_code ec) {
     timer_.cancel();
@@ -157,6 +178,8 @@ class StreamExchange : public ApiExchange {
   asio::steady_timer timer_;
   bool armed_ = false;
   bool remote_;
+  std::string peer_;    // ApiRequest::peer
+  std::string issuer_;  // set by `admit`
   std::optional<Slot> slot_;
   boost::beast::flat_buffer buffer_;
   http::request_parser<http::string_body> parser_;

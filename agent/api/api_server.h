@@ -40,8 +40,21 @@ struct ApiRequest {
   std::string authorization;  // the Authorization header, "" when absent
   bool remote = false;        // came over the TCP listener (authenticate it)
   bool admitted = false;      // the listener's Admit passed its headers
+  /// The transport's word on the client: "uid 1000" on the Unix socket (the
+  /// peer's SO_PEERCRED), the address "192.0.2.7:41234" over TCP; "" when
+  /// unknown.
+  std::string peer;
+  /// The `iss` claim of the JWT that admitted a remote request ("admin",
+  /// "user"); "" before it is checked, and on the Unix socket.
+  std::string issuer;
   /// The path of `target`, without the query string.
   std::string path() const { return target.substr(0, target.find('?')); }
+  /// Who asks, for the logs: "uid 1000", or "iss admin from 192.0.2.7:41234".
+  std::string caller() const {
+    if (!remote) return peer.empty() ? std::string("unknown local client") : peer;
+    return "iss " + (issuer.empty() ? std::string("?") : issuer) + " from " +
+           (peer.empty() ? std::string("?") : peer);
+  }
 };
 
 /// An answer given without running a handler: status, JSON body, headers.
@@ -81,6 +94,8 @@ class ApiExchange : public std::enable_shared_from_this<ApiExchange> {
   bool closed() const { return closed_; }
   /// Called once when the client goes away or the exchange closes.
   void on_close(std::function<void()> fn) { on_close_ = std::move(fn); }
+  /// Records the JWT issuer that admitted the request (ApiRequest::issuer).
+  void set_issuer(std::string issuer) { request_.issuer = std::move(issuer); }
 
  protected:
   using Handler = std::function<void(std::shared_ptr<ApiExchange>)>;
@@ -117,8 +132,10 @@ class ApiServer {
  public:
   using Handler = std::function<void(std::shared_ptr<ApiExchange>)>;
   /// Looks at a request whose headers are read and whose body is not:
-  /// returns a refusal to answer at once, or nothing to go on.
-  using Admit = std::function<std::optional<ApiRefusal>(const ApiRequest& head)>;
+  /// returns a refusal to answer at once, or nothing to go on; sets
+  /// `issuer` to the JWT issuer it admitted a remote request with.
+  using Admit =
+      std::function<std::optional<ApiRefusal>(const ApiRequest& head, std::string& issuer)>;
 
   /// The TCP listener with TLS: address, and PEM certificate chain and
   /// private key files.

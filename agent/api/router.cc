@@ -28,7 +28,7 @@ const Route* Router::find(const std::string& method, const std::string& path,
   return found;
 }
 
-std::optional<ApiRefusal> Router::admit(const ApiRequest& head) const {
+std::optional<ApiRefusal> Router::admit(const ApiRequest& head, std::string* issuer) const {
   const std::string path = head.path();
   ApiRole role = ApiRole::kAdmin;  // the Unix socket is trusted (mode 0600)
   if (head.remote) {
@@ -39,6 +39,7 @@ std::optional<ApiRefusal> Router::admit(const ApiRequest& head) const {
       spdlog::info("API {} {} refused: {}", head.method, path, e.what());
       return ApiRefusal{401, {{"error", e.what()}}, {}};
     }
+    if (issuer) *issuer = role == ApiRole::kAdmin ? "admin" : "user";
   }
   std::string allow;
   const Route* route = find(head.method, path, &allow);
@@ -59,8 +60,10 @@ void Router::dispatch(const std::shared_ptr<ApiExchange>& ex) const {
     // handed in any other way is admitted here.
     const Route* route = req.admitted ? find(req.method, req.path(), nullptr) : nullptr;
     if (!route) {
-      if (auto refusal = admit(req))
+      std::string issuer;
+      if (auto refusal = admit(req, &issuer))
         return ex->reply(refusal->status, refusal->body, refusal->headers);
+      if (req.remote) ex->set_issuer(issuer);
       route = find(req.method, req.path(), nullptr);
     }
     run(*route, ex);

@@ -52,8 +52,9 @@ class Router {
   void add(Route route);
 
   /// For ApiServer::Admit, from the headers alone: 401, 404, 405 or 403 as
-  /// above, or nothing when the request may go on.
-  std::optional<ApiRefusal> admit(const ApiRequest& head) const;
+  /// above, or nothing when the request may go on. A remote request's JWT
+  /// issuer ("admin", "user") goes to `*issuer` when given.
+  std::optional<ApiRefusal> admit(const ApiRequest& head, std::string* issuer = nullptr) const;
 
   /// For ApiServer::Handler: admits the request unless its listener did
   /// (ApiRequest::admitted), checks its body and runs the route's handler.

@@ -7,6 +7,7 @@
 #include "agent/api/event_stream.h"
 #include "agent/api/router.h"
 #include "agent/api/waits.h"
+#include "agent/events/dataset_condition.h"
 #include "agent/events/event_filter.h"
 
 namespace vigil::agent {
@@ -16,6 +17,55 @@ using json = nlohmann::json;
 using Exchange = std::shared_ptr<ApiExchange>;
 using Type = FieldSpec::Type;
 using Root = BodySchema::Root;
+
+namespace {
+
+// Conditions one wait may hold.
+constexpr std::size_t kMaxWaitConditions = 64;
+
+// `text` for a log line: a text with a control character (a newline could
+// forge a line) is written as a JSON string.
+std::string printable(const std::string& text) {
+  for (unsigned char c : text)
+    if (c < 0x20 || c == 0x7f)
+      return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  return text;
+}
+
+// A change as the log tells it: "node set .labels.rack", "node patch
+// (replace /labels/rack, add /data/x)", "node freeze". Cut at 200 bytes: the
+// request is the client's.
+std::string describe(const NodeChange& change) {
+  std::string text;
+  switch (change.kind) {
+    case NodeChange::Kind::kSet:
+      text = "node set " + printable(change.path);
+      break;
+    case NodeChange::Kind::kFreeze:
+      return "node freeze";
+    case NodeChange::Kind::kUnfreeze:
+      return "node unfreeze";
+    case NodeChange::Kind::kPatch: {
+      std::string ops;
+      if (change.ops.is_array())
+        for (const auto& op : change.ops) {
+          if (!ops.empty()) ops += ", ";
+          ops += op.is_object() && op.contains("op") && op["op"].is_string()
+                     ? op["op"].get<std::string>()
+                     : std::string("?");
+          if (op.is_object() && op.contains("path") && op["path"].is_string())
+            ops += " " + printable(op["path"].get<std::string>());
+          if (ops.size() > 200) break;
+        }
+      text = "node patch (" + ops + ")";
+      break;
+    }
+  }
+  if (text.size() > 200) text = text.substr(0, 200) + "...";
+  return text;
+}
+
+}  // namespace
 
 struct ApiService::Impl {
   Impl(asio::io_context& io, const Config& config, ApiBackend& backend)
@@ -28,7 +78,9 @@ struct ApiService::Impl {
         streams(io, backend.bus(), config.api.limits.max_subscribers),
         server(
             io, config.api_socket(), config.api.limits,
-            [this](const ApiRequest& head) { return router.admit(head); },
+            [this](const ApiRequest& head, std::string& issuer) {
+              return router.admit(head, &issuer);
+            },
             [this](Exchange ex) { router.dispatch(ex); }) {
     add_routes();
   }
@@ -66,24 +118,39 @@ void ApiService::Impl::add_routes() {
   router.add({"GET", "/v1/events", ApiRole::kUser, events, open_stream});
   router.add({"POST", "/v1/events", ApiRole::kUser, events, open_stream});
 
-  router.add({"POST", "/v1/wait", ApiRole::kUser,
-              BodySchema{Root::kObject,
-                         {{.name = "filter", .type = Type::kString, .required = true},
-                          {.name = "duration_ms",
-                           .type = Type::kInteger,
-                           .required = true,
-                           .min = 1,
-                           .max = Waits::kMaxDurationMs}}},
-              [this](const Exchange& ex, const json& body) {
-                std::optional<JsonCondition> cond;
-                try {
-                  cond = JsonCondition::parse(body.at("filter").get_ref<const std::string&>());
-                } catch (const std::exception& e) {
-                  return ex->reply(400, {{"error", e.what()}, {"field", "filter"}});
-                }
-                waits.start(ex, std::move(*cond),
-                            std::chrono::milliseconds(body.at("duration_ms").get<int64_t>()));
-              }});
+  // One condition ("filter") or several ("filters"), all of which must hold.
+  router.add(
+      {"POST", "/v1/wait", ApiRole::kUser,
+       BodySchema{Root::kObject,
+                  {{.name = "filter", .type = Type::kString},
+                   {.name = "filters", .type = Type::kStringArray},
+                   {.name = "duration_ms",
+                    .type = Type::kInteger,
+                    .required = true,
+                    .min = 1,
+                    .max = Waits::kMaxDurationMs}}},
+       [this](const Exchange& ex, const json& body) {
+         std::vector<std::string> texts;
+         if (body.contains("filter")) texts.push_back(body.at("filter").get<std::string>());
+         if (body.contains("filters"))
+           for (const auto& f : body.at("filters")) texts.push_back(f.get<std::string>());
+         const char* field = body.contains("filters") ? "filters" : "filter";
+         if (texts.empty() || (body.contains("filter") && body.contains("filters")))
+           return ex->reply(
+               400, {{"error", "give one of filter or filters (not empty)"}, {"field", field}});
+         if (texts.size() > kMaxWaitConditions)
+           return ex->reply(
+               400, {{"error", "more than " + std::to_string(kMaxWaitConditions) + " conditions"},
+                     {"field", field}});
+         std::vector<JsonCondition> conditions;
+         try {
+           for (const auto& t : texts) conditions.push_back(parse_dataset_condition(t));
+         } catch (const std::exception& e) {
+           return ex->reply(400, {{"error", e.what()}, {"field", field}});
+         }
+         waits.start(ex, std::move(conditions),
+                     std::chrono::milliseconds(body.at("duration_ms").get<int64_t>()));
+       }});
 
   router.add({"POST", "/v1/hb/rotate", ApiRole::kAdmin,
               BodySchema{Root::kObject, {{.name = "secret", .type = Type::kString}}, true},
@@ -97,6 +164,8 @@ void ApiService::Impl::add_routes() {
                         400, {{"error", std::string("secret: ") + e.what()}, {"field", "secret"}});
                   }
                 }
+                spdlog::info("hb rotate ({}) by {}", secret ? "secret given" : "random secret",
+                             ex->request().caller());
                 backend.rotate(secret,
                                [ex](int status, const json& answer) { ex->reply(status, answer); });
               }});
@@ -124,12 +193,16 @@ void ApiService::Impl::add_routes() {
        }});
 }
 
+// Logs each change with who asked, once: accepted, or refused and why.
 void ApiService::Impl::node_change(const Exchange& ex, NodeChange change) {
   try {
     backend.change(change, [ex](uint64_t gen) { ex->reply(200, {{"ok", true}, {"gen", gen}}); });
   } catch (const std::exception& e) {
-    ex->reply(400, {{"error", e.what()}});
+    spdlog::info("{} by {} refused: {}", describe(change), ex->request().caller(),
+                 printable(e.what()));
+    return ex->reply(400, {{"error", e.what()}});
   }
+  spdlog::info("{} by {}", describe(change), ex->request().caller());
 }
 
 ApiService::ApiService(asio::io_context& io, const Config& config, ApiBackend& backend)

@@ -14,22 +14,39 @@ Waits::Waits(asio::io_context& io, std::size_t max_waits, std::function<nlohmann
 
 Waits::~Waits() { *alive_ = false; }
 
-void Waits::start(const std::shared_ptr<ApiExchange>& ex, JsonCondition condition,
+std::optional<std::string> Waits::why_not(const std::vector<JsonCondition>& conditions,
+                                          const nlohmann::json& dataset) {
+  for (const auto& c : conditions)
+    if (auto why = c.why_not(dataset)) return why;
+  return std::nullopt;
+}
+
+namespace {
+bool all_hold(const std::vector<JsonCondition>& conditions, const nlohmann::json& dataset) {
+  for (const auto& c : conditions)
+    if (!c.evaluate(dataset)) return false;
+  return true;
+}
+}  // namespace
+
+void Waits::start(const std::shared_ptr<ApiExchange>& ex, std::vector<JsonCondition> conditions,
                   std::chrono::milliseconds duration) {
-  if (condition.evaluate(dataset_())) return ex->reply(200, {{"ok", true}});
+  if (all_hold(conditions, dataset_())) return ex->reply(200, {{"ok", true}});
   if (waits_.size() >= max_)
     return ex->reply(503, {{"error", "too many waits (" + std::to_string(max_) + ")"}});
   const uint64_t id = ++seq_;
   auto& wait =
-      waits_.emplace(id, Wait{std::move(condition), ex, std::make_unique<asio::steady_timer>(io_)})
+      waits_.emplace(id, Wait{std::move(conditions), ex, std::make_unique<asio::steady_timer>(io_)})
           .first->second;
   wait.timer->expires_after(duration);
   wait.timer->async_wait([this, id](boost::system::error_code ec) {
     auto it = waits_.find(id);
     if (ec || it == waits_.end()) return;
     auto ex = it->second.exchange;
+    nlohmann::json answer = {{"error", "timeout"}};
+    if (auto why = why_not(it->second.conditions, dataset_())) answer["failed"] = *why;
     waits_.erase(it);
-    ex->reply(408, {{"error", "timeout"}});
+    ex->reply(408, answer);
   });
   ex->on_close([this, id, alive = std::weak_ptr<bool>(alive_)] {
     if (alive.expired()) return;
@@ -54,7 +71,7 @@ void Waits::evaluate() {
   if (waits_.empty()) return;
   const nlohmann::json ds = dataset_();
   for (auto it = waits_.begin(); it != waits_.end();) {
-    if (it->second.condition.evaluate(ds)) {
+    if (all_hold(it->second.conditions, ds)) {
       auto ex = it->second.exchange;
       it->second.timer->cancel();
       it = waits_.erase(it);

@@ -1,8 +1,10 @@
 // `vigil node wait` served in the daemon (seed 002 "node wait"; DESIGN.md
-// "Events, hooks, wait"): a condition on the cluster dataset, tested at once,
-// then after every change of the dataset (batched: one test per pass of the
-// io_context), until it holds (200 {"ok": true}) or its duration runs out
-// (408 {"error": "timeout"}). A client that goes away drops its wait.
+// "Events, hooks, wait"): conditions on the cluster dataset, all of which
+// must hold, tested at once, then after every change of the dataset (batched:
+// one test per pass of the io_context), until they hold (200 {"ok": true}) or
+// the duration runs out (408 {"error": "timeout", "failed": "<why>"}, where
+// `failed` is JsonCondition::why_not of the first condition that does not
+// hold then). A client that goes away drops its wait.
 // Runs on the daemon's io_context thread.
 #ifndef VIGIL_AGENT_API_WAITS_H_
 #define VIGIL_AGENT_API_WAITS_H_
@@ -13,6 +15,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -34,18 +39,23 @@ class Waits {
         std::function<nlohmann::json()> dataset);
   ~Waits();
 
-  /// Starts a wait answered on `ex`; `duration` must be positive. Answers
-  /// 200 at once when the condition already holds, and 503 when
-  /// `max_waits` are held.
-  void start(const std::shared_ptr<ApiExchange>& ex, JsonCondition condition,
+  /// Starts a wait answered on `ex` for `conditions` (at least one, all must
+  /// hold); `duration` must be positive. Answers 200 at once when they
+  /// already hold, and 503 when `max_waits` are held.
+  void start(const std::shared_ptr<ApiExchange>& ex, std::vector<JsonCondition> conditions,
              std::chrono::milliseconds duration);
+
+  /// Why `conditions` do not all hold on `dataset`: the why_not() of the
+  /// first that fails; nullopt when all hold.
+  static std::optional<std::string> why_not(const std::vector<JsonCondition>& conditions,
+                                            const nlohmann::json& dataset);
 
   /// The dataset may have changed: tests every wait, once, soon.
   void dataset_changed();
 
  private:
   struct Wait {
-    JsonCondition condition;
+    std::vector<JsonCondition> conditions;
     std::shared_ptr<ApiExchange> exchange;
     std::unique_ptr<boost::asio::steady_timer> timer;
   };

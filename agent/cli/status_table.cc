@@ -67,10 +67,11 @@ std::string quorum_line(const json& q) {
 
 }  // namespace
 
-std::string render_status_table(const json& ds) {
+std::string render_status_table(const json& ds, const std::string& local) {
   std::set<std::string> paths;
   for (const auto& [name, peer] : ds.at("peers").items()) {
     const json hb = peer.value("hb", json::object());
+    if (!hb.is_object()) continue;
     for (const auto& [id, state] : hb.items()) paths.insert(id);
   }
   Row head = {"NODE", "STATE", "FROZEN", "GEN", "LABELS"};
@@ -94,9 +95,18 @@ std::string render_status_table(const json& ds) {
       const json f = doc.contains("frozen") ? doc["frozen"] : json(false);
       if (f.is_boolean()) frozen = f.get<bool>() ? "frozen" : "-";
     }
-    Row r = {n, peer.value("state", "unknown"), frozen,
+    const bool is_local = n == local;
+    Row r = {is_local ? n + " (local)" : n, peer.value("state", "unknown"), frozen,
              std::to_string(peer.value("gen", uint64_t{0})), labels.empty() ? "-" : labels};
-    for (const auto& p : paths) r.push_back(peer.value("hb", json::object()).value(p, "-"));
+    const json hb = peer.value("hb", json::object());
+    for (const auto& p : paths) {
+      if (is_local)
+        r.push_back("n/a");
+      else if (!hb.is_object() || !hb.contains(p))
+        r.push_back("no path");
+      else
+        r.push_back(text(hb[p]));
+    }
     rows.push_back(std::move(r));
   }
   return "cluster " + ds["cluster"].value("name", "") + "\n" + render_rows(rows) +

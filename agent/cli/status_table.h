@@ -10,8 +10,12 @@
 namespace vigil::agent {
 
 /// `daemon status`: header line, then NODE STATE FROZEN GEN LABELS and one
-/// column per heartbeat path, from the dataset (see dataset.h).
-std::string render_status_table(const nlohmann::json& dataset);
+/// column per heartbeat path, from the dataset (see dataset.h), then the
+/// quorum line. The row of `local` (this node's name; "" for none) reads
+/// "<name> (local)", and its heartbeat cells "n/a": a node does not
+/// heartbeat itself. A peer's cell is the path state (alive, stale,
+/// unknown), or "no path" when that path of this node does not reach it.
+std::string render_status_table(const nlohmann::json& dataset, const std::string& local = "");
 
 /// `hb status`: one row per (path, peer) with state, last heard (ms ago) and
 /// the path's counters, then the drop counters by reason.

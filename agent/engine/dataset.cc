@@ -18,8 +18,12 @@ nlohmann::json build_dataset(const Config& config, const patch::NodeDocument& lo
       {"node", nlohmann::json::object()},
       {"peers", nlohmann::json::object()}};
   ds["node"][config.node_name] = local.committed();
+  // The local node reaches itself on every path it has: each is "alive", so
+  // that a condition over every peer (.peers.*.hb.u1=alive) can hold.
+  nlohmann::json own_hb = nlohmann::json::object();
+  for (const auto& path : config.hb) own_hb[path.id] = "alive";
   ds["peers"][config.node_name] = {
-      {"state", "alive"}, {"gen", local.gen()}, {"hb", nlohmann::json::object()}};
+      {"state", "alive"}, {"gen", local.gen()}, {"hb", std::move(own_hb)}};
   for (const auto& name : config.nodes) {
     if (name == config.node_name) continue;
     const auto& doc = replicator.document(name);

@@ -11,7 +11,9 @@
 //   .peers.<name>.state         this daemon's view: alive | stale | unknown
 //   .peers.<name>.gen           gen of that node's document held here
 //   .peers.<name>.hb.<hb id>    per heartbeat path: alive | stale | unknown
-// The local node appears under .peers too, always alive, with no hb entries.
+// The local node appears under .peers too, always alive, and with every path
+// of its own config alive (it does not heartbeat itself), so that conditions
+// over every peer, such as .peers.*.hb.u1=alive, can hold.
 #ifndef VIGIL_AGENT_ENGINE_DATASET_H_
 #define VIGIL_AGENT_ENGINE_DATASET_H_
 

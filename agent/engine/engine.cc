@@ -256,11 +256,9 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
   if (received.resync || replicator_.behind(sender)) send_soon();
 }
 
+// The path logged the change itself (heartbeat/path.cc), with its address
+// and retry delay: this publishes the event only, so each fact is logged once.
 void Engine::Impl::on_path_state(const std::string& path, bool up, const std::string& reason) {
-  if (up)
-    spdlog::info("heartbeat path {} is up", path);
-  else
-    spdlog::error("heartbeat path {} is down: {} (retrying)", path, reason);
   Event e{.kind = "DaemonHeartbeatUpdated",
           .labels = {{"hb", path}},
           .data = {{"hb", path}, {"state", up ? "up" : "down"}}};

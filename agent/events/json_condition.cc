@@ -58,6 +58,26 @@ std::optional<int> compare(const nlohmann::json& a, const nlohmann::json& b) {
   return std::nullopt;
 }
 
+// A path segment as written in a condition: bare when it needs no quotes.
+std::string segment_text(const std::string& name) {
+  const bool bare =
+      !name.empty() && name != "*" && name.find_first_of(".\"=!<>~ \t,#") == std::string::npos;
+  return bare ? name
+              : nlohmann::json(name).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A value as why_not() prints it: JSON text cut at 200 bytes; an object or
+// array nested deeper than 16 levels is named, not printed (printing
+// recurses, and a document may nest deeper than the stack allows).
+std::string value_text(const nlohmann::json& v) {
+  constexpr std::size_t kMaxPrintedDepth = 16;
+  if (v.is_structured() && json_depth(v) > static_cast<int>(kMaxPrintedDepth))
+    return std::string(v.is_object() ? "an object" : "an array") + " of " +
+           std::to_string(v.size()) + " nested deeper than " + std::to_string(kMaxPrintedDepth) +
+           " levels";
+  return excerpt(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 }  // namespace
 
 FilterError::FilterError(std::string_view text, std::string_view reason)
@@ -216,6 +236,91 @@ bool JsonCondition::evaluate(const nlohmann::json& root) const {
     if (!holds(leaf)) return false;
   }
   return true;
+}
+
+std::vector<std::string> JsonCondition::segments() const {
+  std::vector<std::string> out;
+  for (const auto& seg : path_) out.push_back(seg.wildcard ? std::string("*") : seg.name);
+  return out;
+}
+
+bool JsonCondition::first_failure(const nlohmann::json* node, std::size_t i, std::string& where,
+                                  const nlohmann::json*& leaf, bool& matched) const {
+  // Plain segments in a loop, a wildcard by recursion (as collect()).
+  for (; i < path_.size(); ++i) {
+    const Segment& seg = path_[i];
+    if (seg.wildcard) {
+      if (node == nullptr || !(node->is_object() || node->is_array())) return false;
+      const std::size_t mark = where.size();
+      if (node->is_object()) {
+        for (const auto& [key, child] : node->items()) {
+          where += "." + segment_text(key);
+          if (first_failure(&child, i + 1, where, leaf, matched)) return true;
+          where.resize(mark);
+        }
+      } else {
+        for (std::size_t k = 0; k < node->size(); ++k) {
+          where += "." + std::to_string(k);
+          if (first_failure(&(*node)[k], i + 1, where, leaf, matched)) return true;
+          where.resize(mark);
+        }
+      }
+      return false;
+    }
+    where += "." + segment_text(seg.name);
+    const nlohmann::json* next = nullptr;
+    if (node != nullptr) {
+      if (node->is_object()) {
+        if (auto it = node->find(seg.name); it != node->end()) next = &*it;
+      } else if (node->is_array() && seg.index && *seg.index < node->size()) {
+        next = &(*node)[*seg.index];
+      }
+    }
+    node = next;
+  }
+  matched = true;
+  if (holds(node)) return false;
+  leaf = node;
+  return true;
+}
+
+std::optional<std::string> JsonCondition::why_not(const nlohmann::json& root) const {
+  std::string where;
+  const nlohmann::json* leaf = nullptr;
+  bool matched = false;
+  if (!first_failure(&root, 0, where, leaf, matched)) {
+    if (matched) return std::nullopt;
+    std::string path;
+    for (const auto& seg : path_) path += "." + (seg.wildcard ? "*" : segment_text(seg.name));
+    return excerpt(path) + " matches nothing";
+  }
+  if (where.empty()) where = ".";
+  std::string wanted;
+  switch (op_) {
+    case Op::kTruthy:
+      wanted = "a true value";
+      break;
+    case Op::kEq:
+      wanted = value_text(value_);
+      break;
+    case Op::kNe:
+      wanted = "!= " + value_text(value_);
+      break;
+    case Op::kGt:
+      wanted = "> " + value_text(value_);
+      break;
+    case Op::kLt:
+      wanted = "< " + value_text(value_);
+      break;
+    case Op::kGe:
+      wanted = ">= " + value_text(value_);
+      break;
+    case Op::kLe:
+      wanted = "<= " + value_text(value_);
+      break;
+  }
+  return excerpt(where) + " is " + (leaf ? value_text(*leaf) : std::string("missing")) +
+         ", wanted " + wanted;
 }
 
 }  // namespace vigil::agent

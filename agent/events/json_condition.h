@@ -68,6 +68,18 @@ struct JsonCondition {
   /// Evaluates against `root` (an event's .data, or the dataset root).
   bool evaluate(const nlohmann::json& root) const;
 
+  /// Why the condition does not hold on `root`, or nullopt when it holds.
+  /// Names the first match that fails, with `*` replaced by the member or
+  /// index it matched, its value (JSON text, or "missing") and what was
+  /// wanted, e.g. `.peers.n3.state is "stale", wanted "alive"`,
+  /// `.node.n1.labels.rack is missing, wanted "r7"`, `.a is 3, wanted > 5`,
+  /// `.a is 0, wanted a true value`, or `.peers.* matches nothing`. A value
+  /// printed is cut at 200 bytes.
+  std::optional<std::string> why_not(const nlohmann::json& root) const;
+
+  /// The path's segments as written, unquoted (`*` for a wildcard).
+  std::vector<std::string> segments() const;
+
   /// The condition as given to parse().
   std::string text;
 
@@ -86,6 +98,12 @@ struct JsonCondition {
 
   void collect(const nlohmann::json* node, std::size_t i,
                std::vector<const nlohmann::json*>& out) const;
+  // Walks the matches as collect() does, in order, and stops at the first
+  // that does not hold: true, with its concrete dotted path appended to
+  // `where` and its value in `leaf` (nullptr: missing). `matched` is set
+  // when some match was seen.
+  bool first_failure(const nlohmann::json* node, std::size_t i, std::string& where,
+                     const nlohmann::json*& leaf, bool& matched) const;
   bool holds(const nlohmann::json* leaf) const;
   bool equals(const nlohmann::json& v) const;
 

@@ -171,5 +171,52 @@ TEST(JsonCondition, BadExpressionsThrowFilterErrorNamingTheText) {
   }
 }
 
+TEST(JsonCondition, WhyNotNamesTheFirstFailingMatch) {
+  const json ds = json::parse(R"({"peers": {"n1": {"state": "alive"}, "n2": {"state": "alive"},
+                                            "n3": {"state": "stale"}},
+                                  "node": {"n1": {"labels": {"rack": "r1"}, "count": 3}}})");
+  EXPECT_EQ(JsonCondition::parse(".peers.*.state=alive").why_not(ds),
+            R"(.peers.n3.state is "stale", wanted "alive")");
+  EXPECT_EQ(JsonCondition::parse(".peers.*.state=alive").why_not(ds).value_or(""),
+            JsonCondition::parse(".peers.n3.state=alive").why_not(ds).value_or("-"));
+  EXPECT_EQ(JsonCondition::parse(".node.n1.labels.zone=z1").why_not(ds),
+            R"(.node.n1.labels.zone is missing, wanted "z1")");
+  EXPECT_EQ(JsonCondition::parse(".node.n1.count>5").why_not(ds),
+            ".node.n1.count is 3, wanted > 5");
+  EXPECT_EQ(JsonCondition::parse(".node.n1.count!=3").why_not(ds),
+            ".node.n1.count is 3, wanted != 3");
+  EXPECT_EQ(JsonCondition::parse(".node.n2").why_not(ds),
+            ".node.n2 is missing, wanted a true value");
+  EXPECT_EQ(JsonCondition::parse(".nodes.*.state=alive").why_not(ds),
+            ".nodes.*.state matches nothing");
+  EXPECT_EQ(JsonCondition::parse(R"(.node."a.b"=1)").why_not(ds),
+            R"(.node."a.b" is missing, wanted 1)");
+  EXPECT_EQ(JsonCondition::parse(".node.n1.labels.rack=r1").why_not(ds), std::nullopt);
+  EXPECT_EQ(JsonCondition::parse(".peers.*.state!=gone").why_not(ds), std::nullopt);
+}
+
+TEST(JsonCondition, WhyNotAgreesWithEvaluate) {
+  for (const char* text :
+       {".status.avail=up", ".status.count>2", ".nodes.*.frozen=1", ".nodes.*.gen>5", ".list.*>=20",
+        ".missing", ".status.nothing", ".empty_list.*=1", ".status.avail!=up"})
+    EXPECT_EQ(JsonCondition::parse(text).evaluate(kDoc),
+              !JsonCondition::parse(text).why_not(kDoc).has_value())
+        << text;
+  EXPECT_EQ(JsonCondition::parse(".list.*>=20").why_not(kDoc), ".list.0 is 10, wanted >= 20");
+}
+
+TEST(JsonCondition, WhyNotNamesADeepValueInsteadOfPrintingIt) {
+  json deep = 1;
+  for (int i = 0; i < 100000; ++i) deep = json::array({std::move(deep)});
+  const json doc = {{"a", std::move(deep)}};
+  EXPECT_EQ(JsonCondition::parse(".a=1").why_not(doc),
+            ".a is an array of 1 nested deeper than 16 levels, wanted 1");
+  EXPECT_EQ(JsonCondition::parse(".a.0=[[1]]").why_not(json{{"a", {{{1, 2}}}}}),
+            ".a.0 is [[1,2]], wanted [[1]]");
+  // A path segment that is not UTF-8 is printed with replacement characters.
+  EXPECT_EQ(JsonCondition::parse(".x#\xff=1").why_not(json::object()),
+            ".\"x#\xef\xbf\xbd\" is missing, wanted 1");
+}
+
 }  // namespace
 }  // namespace vigil::agent

@@ -119,5 +119,31 @@ TEST_F(RouterTest, AdmitRefusesFromTheHeadersAlone) {
   EXPECT_FALSE(router_.admit({.method = "GET", .target = "/v1/status?x=1"}));
 }
 
+TEST_F(RouterTest, TheHandlerKnowsWhoAsks) {
+  auto token = [](const std::string& key, ApiRole role, const char* method, const char* path) {
+    return "Bearer " + make_jwt(role, key, method, path, wall_ms() / 1000);
+  };
+  std::string caller;
+  router_.add({"POST", "/v1/who", ApiRole::kUser, {}, [&caller](auto& ex, const json&) {
+                 caller = ex->request().caller();
+                 ex->reply(200, {{"ok", true}});
+               }});
+  send({.method = "POST", .target = "/v1/who", .peer = "uid 1000"});
+  EXPECT_EQ(caller, "uid 1000");
+  send({.method = "POST",
+        .target = "/v1/who",
+        .authorization = token(kUserKey, ApiRole::kUser, "POST", "/v1/who"),
+        .remote = true,
+        .peer = "192.0.2.7:41234"});
+  EXPECT_EQ(caller, "iss user from 192.0.2.7:41234");
+  std::string issuer;
+  EXPECT_FALSE(router_.admit({.method = "POST",
+                              .target = "/v1/who",
+                              .authorization = token(kAdminKey, ApiRole::kAdmin, "POST", "/v1/who"),
+                              .remote = true},
+                             &issuer));
+  EXPECT_EQ(issuer, "admin");
+}
+
 }  // namespace
 }  // namespace vigil::agent

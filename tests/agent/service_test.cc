@@ -58,31 +58,58 @@ TEST_F(ServiceTest, StatusAndHbAnswerFromTheBackend) {
 }
 
 TEST_F(ServiceTest, AWaitThatHoldsAnswersAtOnce) {
-  auto ex = send("POST", "/v1/wait", {{"filter", ".x=1"}, {"duration_ms", 1000}});
+  auto ex = send("POST", "/v1/wait", {{"filter", ".cluster.x=1"}, {"duration_ms", 1000}});
   EXPECT_EQ(ex->status(), 200);
 }
 
 TEST_F(ServiceTest, AWaitAnswersWhenTheDatasetChanges) {
-  auto ex = send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}});
+  auto ex = send("POST", "/v1/wait", {{"filter", ".cluster.x=2"}, {"duration_ms", 60000}});
   EXPECT_EQ(ex->status(), 0);
-  backend_.data["x"] = 2;
+  backend_.data["cluster"]["x"] = 2;
   service_->dataset_changed();
   run_until_answered(ex);
   EXPECT_EQ(ex->status(), 200);
 }
 
-TEST_F(ServiceTest, AWaitTimesOutWith408) {
-  auto ex = send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 20}});
+TEST_F(ServiceTest, AWaitTimesOutWith408NamingTheFailingMatch) {
+  auto ex = send("POST", "/v1/wait", {{"filter", ".cluster.x=2"}, {"duration_ms", 20}});
   run_until_answered(ex);
   EXPECT_EQ(ex->status(), 408);
+  EXPECT_EQ(json::parse(ex->body()),
+            json({{"error", "timeout"}, {"failed", ".cluster.x is 1, wanted 2"}}));
+}
+
+TEST_F(ServiceTest, SeveralConditionsMustAllHold) {
+  auto held = send("POST", "/v1/wait",
+                   {{"filters", {".cluster.x=1", ".cluster.name=c"}}, {"duration_ms", 1000}});
+  EXPECT_EQ(held->status(), 200);
+  auto ex = send("POST", "/v1/wait",
+                 {{"filters", {".cluster.x=1", ".cluster.name=d"}}, {"duration_ms", 20}});
+  run_until_answered(ex);
+  EXPECT_EQ(ex->status(), 408);
+  EXPECT_EQ(json::parse(ex->body())["failed"], R"(.cluster.name is "c", wanted "d")");
+}
+
+TEST_F(ServiceTest, WaitRefusesEventFiltersAndPathsOutsideTheDataset) {
+  for (const char* f : {"NodeStale", ".x=1"}) {
+    auto ex = send("POST", "/v1/wait", {{"filters", {".cluster.x=1", f}}, {"duration_ms", 20}});
+    EXPECT_EQ(ex->status(), 400) << f;
+    EXPECT_EQ(json::parse(ex->body())["field"], "filters");
+  }
+  for (const json& body :
+       {json{{"duration_ms", 20}}, json{{"filters", json::array()}, {"duration_ms", 20}},
+        json{{"filter", ".cluster.x=1"}, {"filters", {".cluster.x=1"}}, {"duration_ms", 20}}})
+    EXPECT_EQ(send("POST", "/v1/wait", body)->status(), 400) << body.dump();
 }
 
 TEST_F(ServiceTest, WaitsPastTheCapGet503AndAClosedClientFreesItsWait) {
-  auto a = send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}});
-  auto b = send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}});
-  EXPECT_EQ(send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}})->status(), 503);
+  auto a = send("POST", "/v1/wait", {{"filter", ".cluster.x=2"}, {"duration_ms", 60000}});
+  auto b = send("POST", "/v1/wait", {{"filter", ".cluster.x=2"}, {"duration_ms", 60000}});
+  EXPECT_EQ(
+      send("POST", "/v1/wait", {{"filter", ".cluster.x=2"}, {"duration_ms", 60000}})->status(),
+      503);
   a->close();  // the client goes away
-  auto c = send("POST", "/v1/wait", {{"filter", ".x=2"}, {"duration_ms", 60000}});
+  auto c = send("POST", "/v1/wait", {{"filter", ".cluster.x=2"}, {"duration_ms", 60000}});
   EXPECT_EQ(c->status(), 0);  // held
   b->close();
   c->close();
@@ -90,11 +117,11 @@ TEST_F(ServiceTest, WaitsPastTheCapGet503AndAClosedClientFreesItsWait) {
 
 TEST_F(ServiceTest, WaitFieldsAreChecked) {
   for (json duration : {json(0), json("1"), json(nullptr), json(1e300), json(100000000000LL)}) {
-    auto ex = send("POST", "/v1/wait", {{"filter", ".x=1"}, {"duration_ms", duration}});
+    auto ex = send("POST", "/v1/wait", {{"filter", ".cluster.x=1"}, {"duration_ms", duration}});
     EXPECT_EQ(ex->status(), 400) << duration.dump();
     EXPECT_EQ(json::parse(ex->body())["field"], "duration_ms");
   }
-  auto ex = send("POST", "/v1/wait", {{"filter", ".x="}, {"duration_ms", 5}});
+  auto ex = send("POST", "/v1/wait", {{"filter", ".cluster.x="}, {"duration_ms", 5}});
   EXPECT_EQ(ex->status(), 400);
   EXPECT_EQ(json::parse(ex->body())["field"], "filter");
 }

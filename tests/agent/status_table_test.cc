@@ -19,10 +19,27 @@ TEST(StatusTable, OneRowPerNodeWithStatePathsAndLabels) {
   std::string out = render_status_table(ds);
   EXPECT_EQ(out.rfind("cluster demo\n", 0), 0u) << out;
   EXPECT_NE(out.find("HB:u1"), std::string::npos);
-  EXPECT_NE(out.find("n1    alive    frozen  4    rack=r7  -"), std::string::npos) << out;
+  EXPECT_NE(out.find("n1    alive    frozen  4    rack=r7  no path"), std::string::npos) << out;
   EXPECT_NE(out.find("n2    stale    -       2    -        stale"), std::string::npos) << out;
   EXPECT_NE(out.find("n3    unknown  ?       0    -        unknown"), std::string::npos) << out;
   EXPECT_EQ(out.find("quorum"), std::string::npos) << "no quorum object, no quorum line";
+}
+
+TEST(StatusTable, MarksTheLocalNodeAndTellsNoPathFromNotApplicable) {
+  json ds = json::parse(R"({
+    "cluster": {"name": "demo", "nodes": ["n1", "n2", "n3"]},
+    "node": {},
+    "peers": {"n1": {"state": "alive", "gen": 4, "hb": {"u1": "alive", "u2": "alive"}},
+              "n2": {"state": "alive", "gen": 2, "hb": {"u1": "alive", "u2": "stale"}},
+              "n3": {"state": "alive", "gen": 1, "hb": {"u1": "alive"}}}})");
+  const std::string out = render_status_table(ds, "n1");
+  EXPECT_NE(out.find("n1 (local)  alive  ?       4    -       n/a    n/a\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("n2          alive  ?       2    -       alive  stale\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("n3          alive  ?       1    -       alive  no path\n"), std::string::npos)
+      << out;
+  EXPECT_EQ(render_status_table(ds).find("(local)"), std::string::npos);
 }
 
 TEST(StatusTable, OddPeerDocumentsNeverStopTheTable) {

@@ -13,7 +13,8 @@
 //  - a parsed condition keeps the text; its value nests at most
 //    kMaxValueDepth levels; a bare path has no value;
 //  - evaluate() throws nothing and gives the same answer twice;
-//  - a condition parsed again from its text evaluates the same.
+//  - a condition parsed again from its text evaluates the same;
+//  - why_not() throws nothing and explains exactly when evaluate() is false.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -134,6 +135,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     const bool holds = evaluate_checked(c, doc);
     check(evaluate_checked(c, doc) == holds, "evaluate() is not deterministic");
     check(evaluate_checked(*again, doc) == holds, "the re-parsed condition evaluates otherwise");
+    std::optional<std::string> why;
+    try {
+      why = c.why_not(doc);
+    } catch (const std::exception& e) {
+      fail("JsonCondition::why_not threw", e.what());
+    }
+    check(why.has_value() == !holds, "why_not() disagrees with evaluate()", why.value_or(""));
   }
   return 0;
 }

@@ -159,6 +159,12 @@ class BadRequestBattery(unittest.TestCase):
         self.case("POST", "/v1/node/patch", [{"op": "nope", "path": "/x"}])
         self.case("POST", "/v1/hb/rotate", {"secret": "zz"})
         self.case("POST", "/v1/wait", {"filter": "", "duration_ms": 1}, role="user")
+        for filters in ([1], "x", [], [".cluster.name=a", None], ["NodeStale"], [".x=1"],
+                        [".cluster.name=a"] * 65):
+            self.case("POST", "/v1/wait", {"filters": filters, "duration_ms": 1000},
+                      "filters %s" % str(filters)[:40], role="user")
+        self.case("POST", "/v1/wait", {"filter": ".cluster.name=a", "filters": [".cluster.name=a"],
+                                       "duration_ms": 1000}, "filter and filters", role="user")
 
     def test_duration_bounds(self):
         for v in ["0", "10000000000000", str(2 ** 64 - 1), "1e300", "-1"]:

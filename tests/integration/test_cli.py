@@ -133,7 +133,7 @@ class RunningClusterTest(unittest.TestCase):
         res = self.c.cli("n1", "node", "wait", "--filter", ".node.n1.labels.never=1",
                          "--duration", "500ms")
         self.assertEqual(res.returncode, 1)
-        self.assertEqual(res.stderr.strip(), "timeout")
+        self.assertEqual(res.stderr.strip(), "timeout: .node.n1.labels.never is missing, wanted 1")
 
     def test_wait_with_bad_filter_exits_2(self):
         res = self.c.cli("n1", "node", "wait", "--filter", ".a..b=1", "--duration", "1s")

@@ -5,13 +5,14 @@ certificate is made with the openssl command (skipped when it is missing)."""
 import http.client
 import json
 import os
+import re
 import ssl
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigil_cluster import Cluster, main, jwt_token as token  # noqa: E402
+from vigil_cluster import Cluster, main, jwt_token as token, wait_until  # noqa: E402
 
 ADMIN_KEY = "admin-key-0123456789abcdef-0123456789"
 USER_KEY = "user-key-0123456789abcdef-0123456789"
@@ -55,6 +56,10 @@ class TlsApiTest(unittest.TestCase):
                                 {"path": ".labels.via", "value": "tls"})
         self.assertEqual(status, 200, ans)
         self.assertTrue(self.c.wait("n2", ".node.n1.labels.via=tls"))
+        # The change is logged once, with the token's issuer and the address.
+        logged = re.compile(r" info node set \.labels\.via by iss admin from [0-9.]+:\d+\n")
+        self.assertTrue(wait_until(lambda: logged.search(self.c.log("n1"))), self.c.log("n1"))
+        self.assertEqual(len(logged.findall(self.c.log("n1"))), 1)
 
     def test_user_reads_but_may_not_write(self):
         status, hb = self.call("GET", "/v1/hb", token(USER_KEY, "user", "GET", "/v1/hb"))

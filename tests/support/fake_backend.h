@@ -34,7 +34,7 @@ class FakeBackend : public agent::ApiBackend {
   }
   agent::EventBus& bus() override { return bus_; }
 
-  nlohmann::json data = {{"cluster", {{"name", "c"}}}, {"x", 1}};
+  nlohmann::json data = {{"cluster", {{"name", "c"}, {"x", 1}}}, {"x", 1}};
   std::vector<agent::NodeChange> changes;
   int rotations = 0;
 
