@@ -13,6 +13,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "agent/base/file.h"
+#include "agent/config/config.h"
 #include "heartbeat/endpoint_text.h"
 
 namespace vigil::agent {
@@ -305,9 +307,14 @@ void ApiServer::start_tls(const TlsListener& listener) {
                           "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                           "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                           "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
-  tls->context.use_certificate_chain_file(listener.cert.string(), ec);
+  // Read through the one file reader (regular files, bounded), so that what
+  // the start checks saw is what OpenSSL gets.
+  const FileContents cert = read_regular_file(listener.cert, kMaxTlsFileBytes);
+  FileContents key = read_regular_file(listener.key, kMaxTlsFileBytes);
+  const WipeOnExit wipe(key.text);
+  tls->context.use_certificate_chain(asio::buffer(cert.text), ec);
   if (ec) throw std::system_error(ec, "API TLS certificate " + listener.cert.string());
-  tls->context.use_private_key_file(listener.key.string(), asio::ssl::context::pem, ec);
+  tls->context.use_private_key(asio::buffer(key.text), asio::ssl::context::pem, ec);
   if (ec) throw std::system_error(ec, "API TLS key " + listener.key.string());
   const std::string where =
       "API TCP listener " +

@@ -153,7 +153,9 @@ class ApiServer {
   void start();
   /// Also listens on TCP with TLS (call after start()). Throws
   /// std::system_error when the address cannot be bound, or the certificate
-  /// or key cannot be loaded ("API TLS certificate /etc/...: ...").
+  /// or key cannot be used ("API TLS certificate /etc/...: ..."); FileError
+  /// (agent/base/file.h) when either is not a regular file of at most
+  /// kMaxTlsFileBytes.
   void start_tls(const TlsListener& listener);
   /// The TCP listener's address (port 0 in the config: the one chosen).
   boost::asio::ip::tcp::endpoint tls_endpoint() const;
