@@ -20,6 +20,8 @@ constexpr std::string_view kKeyFull = "f";
 constexpr std::string_view kKeyVersions = "kv";
 constexpr std::string_view kKeyOffer = "ko";
 constexpr std::string_view kKeyIds = "ki";
+constexpr std::string_view kMemberDigest = "md";
+constexpr std::string_view kMembers = "m";
 constexpr std::size_t kMaxLeaderBytes = 255;
 
 // Container depths inside the message map (depth 1).
@@ -171,6 +173,8 @@ Message read_message(const msgpack::object& root) {
   const msgpack::object* key_versions = nullptr;
   const msgpack::object* key_offer = nullptr;
   const msgpack::object* key_ids = nullptr;
+  const msgpack::object* member_digest = nullptr;
+  const msgpack::object* members = nullptr;
   for (uint32_t i = 0; i < root.via.map.size; ++i) {
     const msgpack::object_kv& kv = root.via.map.ptr[i];
     if (kv.key.type != msgpack::type::STR) {
@@ -194,6 +198,10 @@ Message read_message(const msgpack::object& root) {
       slot = &key_offer;
     } else if (key == kKeyIds) {
       slot = &key_ids;
+    } else if (key == kMemberDigest) {
+      slot = &member_digest;
+    } else if (key == kMembers) {
+      slot = &members;
     } else {
       throw DecodeError("message: unknown key");
     }
@@ -235,6 +243,11 @@ Message read_message(const msgpack::object& root) {
       throw DecodeError("\"ki\": one key id per \"kv\" entry");
   }
   if (key_offer != nullptr) msg.key_offer = read_key_offer(*key_offer);
+  if (member_digest != nullptr) msg.member_digest = detail::read_uint(*member_digest, "\"md\"");
+  if (members != nullptr) {
+    if (members->type != msgpack::type::ARRAY) throw DecodeError("\"m\": expected an array");
+    msg.members = detail::to_json(*members, kDepthField, kMaxDepth);
+  }
   return msg;
 }
 
@@ -263,8 +276,11 @@ std::vector<uint8_t> encode(const Message& msg) {
     throw std::invalid_argument("key offer: version 0");
   if (msg.key_offer && msg.key_offer->leader.size() > kMaxLeaderBytes)
     throw std::invalid_argument("key offer: leader too long");
-  const uint32_t optional =
-      (msg.key_versions.empty() ? 0 : 1) + (msg.key_ids.empty() ? 0 : 1) + (msg.key_offer ? 1 : 0);
+  if (!msg.members.is_null() && !msg.members.is_array())
+    throw std::invalid_argument("members: expected an array");
+  const uint32_t optional = (msg.key_versions.empty() ? 0 : 1) + (msg.key_ids.empty() ? 0 : 1) +
+                            (msg.key_offer ? 1 : 0) + (msg.member_digest ? 1 : 0) +
+                            (msg.members.is_null() ? 0 : 1);
   switch (msg.kind) {
     case MessageKind::kPing:
       pk.pack_map(2 + optional);
@@ -319,6 +335,14 @@ std::vector<uint8_t> encode(const Message& msg) {
       pk.pack_true();
     else
       pk.pack_false();
+  }
+  if (msg.member_digest) {
+    detail::pack_string(pk, kMemberDigest);
+    pk.pack_uint64(*msg.member_digest);
+  }
+  if (!msg.members.is_null()) {
+    detail::pack_string(pk, kMembers);
+    detail::pack_json(pk, msg.members, kDepthField, kMaxDepth);
   }
   return out;
 }

@@ -20,6 +20,12 @@
 //                        version in use (settled = true); the message itself
 //                        is sealed. [version, secret] alone is read as
 //                        leader "" and settled false.
+//   "md": uint           optional, any kind: the digest of the sender's member
+//                        list (membership/member_list.h); a receiver whose
+//                        digest differs sends its list
+//   "m": array           optional, any kind: member list entries, each
+//                        {"name", "paths", "state", "ltime"}, merged by the
+//                        receiver (checked there, not here)
 // JSON values travel as native msgpack (map, array, str, int, float, bool, nil).
 // The map holds exactly the keys of its kind, plus the optional ones. Nesting depth counts
 // containers from the message map (depth 1) down, empty ones included.
@@ -83,6 +89,8 @@ struct Message {
   std::vector<uint32_t> key_versions;  // ascending; empty: not sent
   std::vector<uint64_t> key_ids;       // empty, or one crypto::key_id per key_versions entry
   std::optional<KeyOffer> key_offer;
+  std::optional<uint64_t> member_digest;  // "md"
+  nlohmann::json members;                 // "m": null when not sent, else an array
 };
 
 /// Thrown by decode() on malformed input; what() names the problem.
@@ -96,7 +104,8 @@ class DecodeError : public std::runtime_error {
 /// Throws std::invalid_argument for a message decode() would refuse: deltas
 /// whose gens are not consecutive and ascending from >= 1, ops that are not
 /// an array of objects, binary JSON values, nesting deeper than kMaxDepth, key
-/// versions not ascending or more than kMaxKeyVersions, key ids not empty
+/// versions not ascending or more than kMaxKeyVersions, members neither
+/// null nor an array, key ids not empty
 /// and not one per key version, or a key offer of version 0 or with a
 /// leader longer than 255 bytes.
 std::vector<uint8_t> encode(const Message& msg);
@@ -104,7 +113,8 @@ std::vector<uint8_t> encode(const Message& msg);
 /// Parses msgpack bytes. Throws DecodeError when the bytes are not a valid
 /// message: bad or truncated msgpack, trailing bytes, a missing, unknown or
 /// duplicate key, wrong types, unknown kind, delta gens not consecutive and
-/// ascending from >= 1, key versions not ascending or too many, "ki"
+/// ascending from >= 1, key versions not ascending or too many, "m" not an
+/// array, "ki"
 /// without "kv" or of another length, a key offer of version 0, whose
 /// secret is not 64 hex digits or whose leader is longer than 255 bytes, malformed UTF-8,
 /// bin/ext or non-finite float values,

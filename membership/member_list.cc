@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <tuple>
 
+#include <sodium.h>
+
 #include <nlohmann/json.hpp>
 
 namespace vigil::membership {
@@ -91,6 +93,39 @@ Member MemberList::leave(const std::string& name) {
   return m;
 }
 
+MemberList::Merged MemberList::merge_all(const json& entries) {
+  Merged out;
+  if (!entries.is_array()) {
+    ++out.refused;
+    return out;
+  }
+  for (const auto& e : entries) {
+    try {
+      Member m = member_from_json(e);
+      if (merge(m)) out.changed.push_back(m.name);
+    } catch (const std::invalid_argument&) {
+      ++out.refused;
+    }
+  }
+  return out;
+}
+
+json MemberList::entries_json() const {
+  json out = json::array();
+  for (const auto& [name, m] : entries_) out.push_back(membership::to_json(m));
+  return out;
+}
+
+uint64_t MemberList::digest() const {
+  const std::string text = entries_json().dump();
+  unsigned char hash[crypto_generichash_BYTES];
+  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(text.data()),
+                     text.size(), nullptr, 0);
+  uint64_t d = 0;
+  for (int i = 7; i >= 0; --i) d = (d << 8) | hash[i];
+  return d;
+}
+
 const Member* MemberList::find(const std::string& name) const {
   auto it = entries_.find(name);
   return it == entries_.end() ? nullptr : &it->second;
@@ -103,11 +138,7 @@ std::vector<std::string> MemberList::members() const {
   return out;
 }
 
-json MemberList::to_json() const {
-  json members = json::array();
-  for (const auto& [name, m] : entries_) members.push_back(membership::to_json(m));
-  return {{"ltime", clock_}, {"members", std::move(members)}};
-}
+json MemberList::to_json() const { return {{"ltime", clock_}, {"members", entries_json()}}; }
 
 MemberList MemberList::from_json(const json& j) {
   if (!j.is_object() || !j.contains("members") || !j.at("members").is_array())

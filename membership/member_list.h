@@ -71,6 +71,24 @@ class MemberList {
   /// A dead member removed for good: a `left` tombstone, like leave().
   Member forget(const std::string& name) { return leave(name); }
 
+  /// What merge_all() did with a received array of entries.
+  struct Merged {
+    std::vector<std::string> changed;  // names whose entry changed
+    std::size_t refused = 0;           // entries that are not member_from_json()'s shape
+  };
+  /// Merges every entry of `entries` (a JSON array, as the heartbeat "m"
+  /// field carries it); a malformed entry is skipped and counted, never
+  /// thrown.
+  Merged merge_all(const nlohmann::json& entries);
+
+  /// A 64-bit digest of every entry (tombstones included): BLAKE2b-256,
+  /// first 8 bytes little endian, over the canonical JSON of the entries in
+  /// name order. Two lists with the same entries have the same digest;
+  /// heartbeats carry it ("md") so that peers notice a difference.
+  uint64_t digest() const;
+  /// Every entry as a JSON array, as the heartbeat "m" field carries it.
+  nlohmann::json entries_json() const;
+
   /// The entry for `name`, or nullptr.
   const Member* find(const std::string& name) const;
   /// Names whose state is `member`, sorted.

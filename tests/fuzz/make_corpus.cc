@@ -290,6 +290,11 @@ int write_datagram_corpus(const fs::path& dir) {
   rotation.key_offer->leader = "n2";
   rotation.key_offer->settled = true;
   put("decode-ping-catch-up", with_mode(M::kDecode, vigil::heartbeat::encode(rotation)));
+  Message members = ping();
+  members.member_digest = 0x0123456789abcdefull;
+  members.members = json::array(
+      {{{"name", "n4"}, {"paths", {{"u1", "127.0.0.4:1"}}}, {"state", "member"}, {"ltime", 3}}});
+  put("decode-ping-members", with_mode(M::kDecode, vigil::heartbeat::encode(members)));
 
   // Tamper: [plaintext length u8][plaintext][edits].
   auto tamper_input = [](const Bytes& plaintext, const Bytes& edits) {

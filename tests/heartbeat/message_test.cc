@@ -105,6 +105,32 @@ TEST(MessageTest, KeyIdsAndTheOffersLeaderRoundTrip) {
   EXPECT_THROW(encode(m), std::invalid_argument);
 }
 
+TEST(MessageTest, MemberDigestAndEntriesRoundTrip) {
+  Message m;
+  m.gens = {{"n1", 1}};
+  m.member_digest = 0xfedcba9876543210ull;
+  m.members = json::array(
+      {{{"name", "n4"}, {"paths", {{"u1", "127.0.0.4:1"}}}, {"state", "member"}, {"ltime", 3}}});
+  const Message back = decode(encode(m));
+  EXPECT_EQ(back.member_digest, m.member_digest);
+  EXPECT_EQ(back.members, m.members);
+  // Both optional.
+  Message plain;
+  plain.gens = {{"n1", 1}};
+  const Message none = decode(encode(plain));
+  EXPECT_FALSE(none.member_digest);
+  EXPECT_TRUE(none.members.is_null());
+  // "m" is an array.
+  m.members = json::object();
+  EXPECT_THROW(encode(m), std::invalid_argument);
+  Raw r;
+  r.pk().pack_map(3);
+  r.str("k").pk().pack_uint8(0);
+  r.str("g").pk().pack_map(0);
+  r.str("m").pk().pack_map(0);
+  EXPECT_THROW(decode(r.bytes()), DecodeError);
+}
+
 TEST(MessageTest, AnOfferOfTwoElementsHasNoLeaderAndIsNotSettled) {
   // [version, secret]: what a sender without leaders in its offers sends.
   Raw r;

@@ -104,6 +104,19 @@ TEST(MemberList, AnyDeliveryOrderConverges) {
   }
 }
 
+TEST(MemberList, TheDigestFollowsTheEntriesAndMergeAllSkipsBadOnes) {
+  MemberList a, b;
+  EXPECT_EQ(a.digest(), b.digest());
+  a.join("n1", {{"u1", "127.0.0.1:1"}});
+  EXPECT_NE(a.digest(), b.digest());
+  const auto merged = b.merge_all(json::array({to_json(*a.find("n1")), 5, {{"name", "x"}}}));
+  EXPECT_EQ(merged.changed, std::vector<std::string>{"n1"});
+  EXPECT_EQ(merged.refused, 2u);
+  EXPECT_EQ(a.digest(), b.digest());
+  EXPECT_EQ(b.merge_all(a.entries_json()).changed, std::vector<std::string>{});
+  EXPECT_EQ(b.merge_all(json("not an array")).refused, 1u);
+}
+
 TEST(MemberList, JsonRoundTripAndRefusals) {
   MemberList list;
   list.join("n1", {{"u1", "127.0.0.1:10001"}, {"u2", "[::1]:10002"}});
