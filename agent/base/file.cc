@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
 #include <utility>
 
 namespace vigil::agent {
@@ -107,6 +108,59 @@ FileContents read_regular_file(const std::filesystem::path& path, std::size_t ma
   out.resize(done);
   reading.out = nullptr;
   return file;
+}
+
+namespace {
+
+[[noreturn]] void fail_write(const std::filesystem::path& path, std::string_view operation,
+                             int err) {
+  throw std::runtime_error(path.string() + ": " + std::string(operation) + ": " +
+                           std::system_category().message(err));
+}
+
+// The temporary file of a write: closed and removed at scope exit unless it
+// was renamed into place.
+struct TempFile {
+  std::filesystem::path path;
+  int fd = -1;
+  bool renamed = false;
+
+  ~TempFile() {
+    if (fd >= 0) ::close(fd);
+    if (!renamed) ::unlink(path.c_str());
+  }
+};
+
+}  // namespace
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view text, mode_t mode) {
+  TempFile tmp{std::filesystem::path(path.string() + ".tmp." + std::to_string(::getpid()))};
+  tmp.fd = ::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (tmp.fd < 0) fail_write(path, "create temporary file", errno);
+  // The mode given to open() is filtered by the umask, and O_TRUNC keeps the
+  // mode of a stale temporary file.
+  if (::fchmod(tmp.fd, mode) != 0) fail_write(path, "fchmod", errno);
+  for (std::size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(tmp.fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_write(path, "write", errno);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(tmp.fd) != 0) fail_write(path, "fsync", errno);
+  const int fd = std::exchange(tmp.fd, -1);
+  if (::close(fd) != 0) fail_write(path, "close", errno);
+  if (::rename(tmp.path.c_str(), path.c_str()) != 0) fail_write(path, "rename", errno);
+  tmp.renamed = true;
+
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) fail_write(path, "open directory", errno);
+  const int sync_rc = ::fsync(dir_fd);
+  const int sync_err = errno;
+  ::close(dir_fd);
+  if (sync_rc != 0) fail_write(path, "fsync directory", sync_err);
 }
 
 }  // namespace vigil::agent

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace vigil::agent {
 
@@ -52,6 +53,18 @@ struct FileContents {
 /// of a secret is left in freed memory); on failure, what was read is wiped.
 /// Throws FileError.
 FileContents read_regular_file(const std::filesystem::path& path, std::size_t max_bytes);
+
+/// Replaces `path` with `text` so that a crash or a failed write (ENOSPC)
+/// leaves either the old file or the new one, never a mix: a temporary file
+/// "<path>.tmp.<pid>" in the same directory, created with `mode` (whatever
+/// the umask), written, fsync'ed, renamed over `path`, then the directory
+/// fsync'ed. Blocking: call it off the io_context thread. Throws
+/// std::runtime_error("<path>: <operation>: <strerror>") after removing the
+/// temporary file; `path` is then unchanged, except when only the last step
+/// (the directory fsync) failed: the new file is in place but may not
+/// survive a power loss.
+void write_file_atomically(const std::filesystem::path& path, std::string_view text,
+                           mode_t mode = 0600);
 
 /// "0644": the permission bits of `mode` in octal, as chmod takes them.
 std::string mode_text(mode_t mode);
