@@ -88,6 +88,7 @@ class Daemon::Impl : public ApiBackend {
   void rotate(std::optional<crypto::Secret> secret, Done done) override {
     engine_.rotate(secret, std::move(done));
   }
+  std::vector<crypto::Key> join_keys() const override { return engine_.join_keys(); }
   EventBus& bus() override { return bus_; }
 
  private:

@@ -13,6 +13,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "agent/api/tls_fingerprint.h"
 #include "agent/base/file.h"
 #include "agent/config/config.h"
 #include "heartbeat/endpoint_text.h"
@@ -314,6 +315,7 @@ void ApiServer::start_tls(const TlsListener& listener) {
   const WipeOnExit wipe(key.text);
   tls->context.use_certificate_chain(asio::buffer(cert.text), ec);
   if (ec) throw std::system_error(ec, "API TLS certificate " + listener.cert.string());
+  tls_certificate_sha256_ = certificate_sha256_pem(cert.text);
   tls->context.use_private_key(asio::buffer(key.text), asio::ssl::context::pem, ec);
   if (ec) throw std::system_error(ec, "API TLS key " + listener.key.string());
   const std::string where =

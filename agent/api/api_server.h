@@ -159,6 +159,9 @@ class ApiServer {
   void start_tls(const TlsListener& listener);
   /// The TCP listener's address (port 0 in the config: the one chosen).
   boost::asio::ip::tcp::endpoint tls_endpoint() const;
+  /// The SHA-256 fingerprint of the TLS certificate served (RFC 8705
+  /// x5t#S256, tls_fingerprint.h); "" before start_tls().
+  const std::string& tls_certificate_sha256() const { return tls_certificate_sha256_; }
   /// Stops accepting and removes the socket file.
   void stop();
 
@@ -179,6 +182,7 @@ class ApiServer {
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::unique_ptr<Tls> tls_;
+  std::string tls_certificate_sha256_;
   boost::asio::steady_timer unix_retry_, tls_retry_;
   std::chrono::milliseconds unix_backoff_{0}, tls_backoff_{0};
   // Shared with the exchanges, which count themselves out when they end.

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -34,6 +35,9 @@ class ApiBackend {
   virtual void change(const NodeChange& change, std::function<void(uint64_t gen)> committed) = 0;
   /// Starts a secret rotation led here; `done` runs once.
   virtual void rotate(std::optional<crypto::Secret> secret, Done done) = 0;
+  /// The join token keys of every secret version held, the current one
+  /// first (crypto::derive_join_key): tokens are made with the first.
+  virtual std::vector<crypto::Key> join_keys() const = 0;
   /// The bus that event streams subscribe to.
   virtual EventBus& bus() = 0;
 };

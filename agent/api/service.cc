@@ -5,8 +5,10 @@
 
 #include "agent/api/api_server.h"
 #include "agent/api/event_stream.h"
+#include "agent/api/join_token.h"
 #include "agent/api/router.h"
 #include "agent/api/waits.h"
+#include "agent/base/clock.h"
 #include "agent/events/dataset_condition.h"
 #include "agent/events/event_filter.h"
 
@@ -169,6 +171,37 @@ void ApiService::Impl::add_routes() {
                 backend.rotate(secret,
                                [ex](int status, const json& answer) { ex->reply(status, answer); });
               }});
+
+  // A join token for `vigil cluster join` (join_token.h): it pins this
+  // node's TLS certificate, so only a node with a TLS listener makes one.
+  router.add(
+      {"POST", "/v1/cluster/token", ApiRole::kAdmin,
+       BodySchema{Root::kObject,
+                  {{.name = "duration_ms",
+                    .type = Type::kInteger,
+                    .min = 1000,
+                    .max = kMaxJoinTokenLifetime * 1000}},
+                  true},
+       [this](const Exchange& ex, const json& body) {
+         if (server.tls_certificate_sha256().empty())
+           return ex->reply(409, {{"error",
+                                   "this node has no [api] TLS listener: a joiner reaches its seed "
+                                   "through it (set [api] listen, tls_cert and tls_key)"}});
+         const int64_t lifetime_s = body.is_object() && body.contains("duration_ms")
+                                        ? body.at("duration_ms").get<int64_t>() / 1000
+                                        : kDefaultJoinTokenLifetime;
+         const int64_t now = wall_ms() / 1000;
+         const JoinToken t{.issuer = config.node_name,
+                           .cluster = config.cluster_name,
+                           .iat = now,
+                           .exp = now + lifetime_s,
+                           .cert_sha256 = server.tls_certificate_sha256()};
+         const auto keys = backend.join_keys();
+         spdlog::info("cluster token valid {} s made by {}", lifetime_s, ex->request().caller());
+         ex->reply(200, {{"token", make_join_token(t, keys.front())},
+                         {"expires_at", format_rfc3339(std::chrono::system_clock::time_point(
+                                            std::chrono::seconds(t.exp)))}});
+       }});
 
   router.add({"POST", "/v1/node/patch", ApiRole::kAdmin, BodySchema{Root::kArray},
               [this](const Exchange& ex, const json& body) {

@@ -171,6 +171,21 @@ int cmd_node_patch(const Options& o) {
   return kExitOk;
 }
 
+int cmd_cluster_token(const Options& o) {
+  json body = json::object();
+  if (auto d = duration_option(o)) {
+    if (*d < std::chrono::seconds(1) || *d > std::chrono::hours(24))
+      throw ExitError(kExitUsage, "--duration " + o.duration + ": a join token lasts 1s to 24h");
+    body["duration_ms"] = d->count();
+  }
+  json answer = call(o, "POST", "/v1/cluster/token", body);
+  if (o.json())
+    print_json(answer);
+  else
+    std::cout << answer.at("token").get<std::string>() << "\n";
+  return kExitOk;
+}
+
 // Waits for the whole rotation: every alive node acknowledges the new
 // secret, then this node seals with it.
 constexpr std::chrono::seconds kRotateTimeout{60};
@@ -331,6 +346,14 @@ int main(int argc, char** argv) {
               [&] { return cmd_hb_rotate(o); });
   hb_rotate->add_option("--secret-file", o.secret_file,
                         "file with the new secret (64 hex digits); default: a random one");
+
+  auto* cluster = app.add_subcommand("cluster", "membership: join tokens")->require_subcommand(1);
+  add_config(cluster);
+  auto* token = command(cluster, "token",
+                        "print a join token for `cluster join` (needs an [api] TLS listener)", true,
+                        [&] { return cmd_cluster_token(o); });
+  token->add_option("--duration", o.duration,
+                    "how long the token is valid, 1s to 24h; default 10m");
 
   // These two read no config.
   auto* secret = app.add_subcommand("secret", "cluster secrets")->require_subcommand(1);

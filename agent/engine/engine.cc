@@ -88,6 +88,7 @@ class Engine::Impl {
   }
   void rotate(std::optional<crypto::Secret> secret, RotateDone done);
   uint64_t boot() const { return boot_; }
+  std::vector<crypto::Key> join_keys() const { return rotation_.join_keys(); }
   std::size_t path_count() const { return paths_.size(); }
 
  private:
@@ -387,6 +388,7 @@ void Engine::rotate(std::optional<crypto::Secret> secret, RotateDone done) {
   impl_->rotate(std::move(secret), std::move(done));
 }
 uint64_t Engine::boot() const { return impl_->boot(); }
+std::vector<crypto::Key> Engine::join_keys() const { return impl_->join_keys(); }
 std::size_t Engine::path_count() const { return impl_->path_count(); }
 
 }  // namespace vigil::agent

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json_fwd.hpp>
@@ -73,6 +74,10 @@ class Engine {
   /// `vigil hb rotate`: starts a secret rotation led here with `secret`
   /// (random when absent); `done` runs once.
   void rotate(std::optional<crypto::Secret> secret, RotateDone done);
+
+  /// The join token keys of every secret version held, the current first
+  /// (keys/secret_rotation.h).
+  std::vector<crypto::Key> join_keys() const;
 
   /// This daemon's boot id (microseconds of wall time at start).
   uint64_t boot() const;

@@ -182,6 +182,16 @@ void SecretRotation::request(std::optional<crypto::Secret> secret,
   });
 }
 
+std::vector<crypto::Key> SecretRotation::join_keys() const {
+  std::vector<crypto::Key> keys;
+  const auto& secrets = rotation_.secrets();
+  keys.push_back(crypto::derive_join_key(secrets.at(rotation_.current()), config_.cluster_name));
+  for (const auto& [version, secret] : secrets)
+    if (version != rotation_.current())
+      keys.push_back(crypto::derive_join_key(secret, config_.cluster_name));
+  return keys;
+}
+
 json SecretRotation::status() const {
   return {{"current", rotation_.current()},
           {"versions", rotation_.versions()},

@@ -29,6 +29,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -73,6 +74,11 @@ class SecretRotation {
   /// keyring file could not be written; 504 {"error"} not acknowledged by
   /// every alive node in time.
   void request(std::optional<crypto::Secret> secret, const std::set<std::string>& alive, Done done);
+
+  /// The join token keys (crypto::derive_join_key) of every secret version
+  /// held, the current version's first: a token is made with the first and
+  /// checked against all, so that a rotation does not void it.
+  std::vector<crypto::Key> join_keys() const;
 
   /// For `hb status`: {"current": v, "versions": [...], "rotating": bool}.
   nlohmann::json status() const;

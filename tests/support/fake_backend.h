@@ -32,6 +32,11 @@ class FakeBackend : public agent::ApiBackend {
     ++rotations;
     done(200, {{"version", 2}});
   }
+  std::vector<crypto::Key> join_keys() const override {
+    crypto::Secret s;
+    s.fill(0x11);
+    return {crypto::derive_join_key(s, "test")};
+  }
   agent::EventBus& bus() override { return bus_; }
 
   nlohmann::json data = {{"cluster", {{"name", "c"}, {"x", 1}}}, {"x", 1}};
