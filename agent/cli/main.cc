@@ -355,15 +355,21 @@ int main(int argc, char** argv) {
   token->add_option("--duration", o.duration,
                     "how long the token is valid, 1s to 24h; default 10m");
 
-  // These two read no config.
+  // These two read no config; --config is accepted (and ignored) as everywhere.
+  const std::string unused_config_help =
+      "accepted, like the VIGIL_CONFIG environment variable, for symmetry; this command reads no "
+      "config";
   auto* secret = app.add_subcommand("secret", "cluster secrets")->require_subcommand(1);
+  secret->add_option("--config", o.config, unused_config_help);
   auto* generate = secret->add_subcommand(
       "generate", "print a new cluster secret, or write it to FILE with mode 0600");
   generate->add_option("file", o.secret_out, "file to create (never overwritten)");
   add_format(generate);
+  generate->add_option("--config", o.config, unused_config_help);
   generate->callback([&] { action = [&] { return cmd_secret_generate(o); }; });
   auto* version = app.add_subcommand("version", "print the version and git commit");
   add_format(version);
+  version->add_option("--config", o.config, unused_config_help);
   version->callback([&] { action = [&] { return cmd_version(o); }; });
 
   try {

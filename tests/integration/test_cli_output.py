@@ -21,7 +21,8 @@ SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__f
 CONFIG_COMMANDS = [("daemon",), ("daemon", "run"), ("daemon", "status"), ("node",),
                    ("node", "events"), ("node", "wait"), ("node", "set"), ("node", "patch"),
                    ("node", "freeze"), ("node", "unfreeze"), ("hb",), ("hb", "status"),
-                   ("hb", "rotate")]
+                   ("hb", "rotate"), ("cluster",), ("cluster", "token"), ("secret",),
+                   ("secret", "generate"), ("version",), ()]
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z n1 "
                       r"(trace|debug|info|warn|error|critical) \S")
