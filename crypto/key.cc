@@ -3,6 +3,8 @@
 
 #include <sodium.h>
 
+#include <optional>
+
 #include <stdexcept>
 #include <string>
 
@@ -74,37 +76,40 @@ std::string generate_secret_hex() {
   return out;
 }
 
-Key derive_key(const Secret& secret, std::string_view cluster_name, uint32_t version) {
+namespace {
+
+// BLAKE2b-256 keyed with `secret` over `context`, the cluster name length
+// (u32 little endian), the cluster name and, when given, the version (u32
+// little endian).
+Key keyed_derivation(const Secret& secret, std::string_view context, std::string_view cluster_name,
+                     std::optional<uint32_t> version) {
   init();
   crypto_generichash_state st;
   crypto_generichash_init(&st, secret.data(), secret.size(), kKeyBytes);
-  hash_update(st, kKeyContext);
+  hash_update(st, context);
   unsigned char len_le[4];
   put_u32le(len_le, static_cast<uint32_t>(cluster_name.size()));
   crypto_generichash_update(&st, len_le, sizeof len_le);
   hash_update(st, cluster_name);
-  unsigned char version_le[4];
-  put_u32le(version_le, version);
-  crypto_generichash_update(&st, version_le, sizeof version_le);
+  if (version) {
+    unsigned char version_le[4];
+    put_u32le(version_le, *version);
+    crypto_generichash_update(&st, version_le, sizeof version_le);
+  }
   Key key{};
   crypto_generichash_final(&st, key.data(), key.size());
   sodium_memzero(&st, sizeof st);
   return key;
 }
 
+}  // namespace
+
+Key derive_key(const Secret& secret, std::string_view cluster_name, uint32_t version) {
+  return keyed_derivation(secret, kKeyContext, cluster_name, version);
+}
+
 Key derive_join_key(const Secret& secret, std::string_view cluster_name) {
-  init();
-  crypto_generichash_state st;
-  crypto_generichash_init(&st, secret.data(), secret.size(), kKeyBytes);
-  hash_update(st, kJoinContext);
-  unsigned char len_le[4];
-  put_u32le(len_le, static_cast<uint32_t>(cluster_name.size()));
-  crypto_generichash_update(&st, len_le, sizeof len_le);
-  hash_update(st, cluster_name);
-  Key key{};
-  crypto_generichash_final(&st, key.data(), key.size());
-  sodium_memzero(&st, sizeof st);
-  return key;
+  return keyed_derivation(secret, kJoinContext, cluster_name, std::nullopt);
 }
 
 uint64_t cluster_id(std::string_view cluster_name) {
