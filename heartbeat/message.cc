@@ -20,6 +20,7 @@ constexpr std::string_view kKeyFull = "f";
 constexpr std::string_view kKeyVersions = "kv";
 constexpr std::string_view kKeyOffer = "ko";
 constexpr std::string_view kKeyIds = "ki";
+constexpr std::string_view kKeyStop = "st";
 constexpr std::size_t kMaxLeaderBytes = 255;
 
 // Container depths inside the message map (depth 1).
@@ -171,6 +172,7 @@ Message read_message(const msgpack::object& root) {
   const msgpack::object* key_versions = nullptr;
   const msgpack::object* key_offer = nullptr;
   const msgpack::object* key_ids = nullptr;
+  const msgpack::object* stop = nullptr;
   for (uint32_t i = 0; i < root.via.map.size; ++i) {
     const msgpack::object_kv& kv = root.via.map.ptr[i];
     if (kv.key.type != msgpack::type::STR) {
@@ -194,6 +196,8 @@ Message read_message(const msgpack::object& root) {
       slot = &key_offer;
     } else if (key == kKeyIds) {
       slot = &key_ids;
+    } else if (key == kKeyStop) {
+      slot = &stop;
     } else {
       throw DecodeError("message: unknown key");
     }
@@ -235,6 +239,10 @@ Message read_message(const msgpack::object& root) {
       throw DecodeError("\"ki\": one key id per \"kv\" entry");
   }
   if (key_offer != nullptr) msg.key_offer = read_key_offer(*key_offer);
+  if (stop != nullptr) {
+    if (stop->type != msgpack::type::BOOLEAN) throw DecodeError("\"st\": expected a bool");
+    msg.stop = stop->via.boolean;
+  }
   return msg;
 }
 
@@ -263,8 +271,8 @@ std::vector<uint8_t> encode(const Message& msg) {
     throw std::invalid_argument("key offer: version 0");
   if (msg.key_offer && msg.key_offer->leader.size() > kMaxLeaderBytes)
     throw std::invalid_argument("key offer: leader too long");
-  const uint32_t optional =
-      (msg.key_versions.empty() ? 0 : 1) + (msg.key_ids.empty() ? 0 : 1) + (msg.key_offer ? 1 : 0);
+  const uint32_t optional = (msg.key_versions.empty() ? 0 : 1) + (msg.key_ids.empty() ? 0 : 1) +
+                            (msg.key_offer ? 1 : 0) + (msg.stop ? 1 : 0);
   switch (msg.kind) {
     case MessageKind::kPing:
       pk.pack_map(2 + optional);
@@ -319,6 +327,10 @@ std::vector<uint8_t> encode(const Message& msg) {
       pk.pack_true();
     else
       pk.pack_false();
+  }
+  if (msg.stop) {
+    detail::pack_string(pk, kKeyStop);
+    pk.pack_true();
   }
   return out;
 }

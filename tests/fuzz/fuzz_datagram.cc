@@ -120,7 +120,7 @@ std::string dump_checked(const nlohmann::json& value) {
 bool same_message(const Message& a, const Message& b) {
   if (a.kind != b.kind || a.gens != b.gens || a.full_gen != b.full_gen ||
       a.deltas.size() != b.deltas.size() || a.key_versions != b.key_versions ||
-      a.key_ids != b.key_ids || a.key_offer != b.key_offer) {
+      a.key_ids != b.key_ids || a.key_offer != b.key_offer || a.stop != b.stop) {
     return false;
   }
   for (std::size_t i = 0; i < a.deltas.size(); ++i) {

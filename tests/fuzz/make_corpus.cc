@@ -290,6 +290,9 @@ int write_datagram_corpus(const fs::path& dir) {
   rotation.key_offer->leader = "n2";
   rotation.key_offer->settled = true;
   put("decode-ping-catch-up", with_mode(M::kDecode, vigil::heartbeat::encode(rotation)));
+  Message stop = ping();
+  stop.stop = true;
+  put("decode-ping-stop", with_mode(M::kDecode, vigil::heartbeat::encode(stop)));
 
   // Tamper: [plaintext length u8][plaintext][edits].
   auto tamper_input = [](const Bytes& plaintext, const Bytes& edits) {
