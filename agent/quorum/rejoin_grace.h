@@ -45,6 +45,10 @@ class RejoinGrace {
   Clock::time_point deadline() const { return deadline_; }
   /// Time left at `now`, in ms: 0 once the grace is over.
   std::chrono::milliseconds remaining(Clock::time_point now) const;
+  /// Time since the start at `now`, ms.
+  std::chrono::milliseconds elapsed(Clock::time_point now) const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(now - (deadline_ - grace_));
+  }
   /// The configured grace, ms.
   std::chrono::milliseconds grace() const { return grace_; }
   /// Members not heard since the start, sorted.

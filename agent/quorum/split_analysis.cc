@@ -143,7 +143,7 @@ void SplitAnalysis::peer_lost(const std::string& node) {
 
 void SplitAnalysis::grace_ended_early() {
   grace_timer_.cancel();
-  const auto waited = grace_->grace() - grace_->remaining(std::chrono::steady_clock::now());
+  const auto waited = grace_->elapsed(std::chrono::steady_clock::now());
   spdlog::info("rejoin grace over: every member heard after {} ms", waited.count());
   publish_(Event{.kind = "NodeRejoin",
                  .data = {{"grace_ms", grace_->grace().count()},

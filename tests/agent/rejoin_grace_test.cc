@@ -14,6 +14,7 @@ TEST(RejoinGrace, EndsEarlyOnceEveryMemberIsHeard) {
   RejoinGrace g({"n2", "n3"}, 90s, t0);
   EXPECT_TRUE(g.running());
   EXPECT_EQ(g.remaining(t0 + 10s), 80s);
+  EXPECT_EQ(g.elapsed(t0 + 10s), 10s);
   EXPECT_FALSE(g.heard("n2"));
   EXPECT_FALSE(g.heard("n2"));  // twice: still one left
   EXPECT_FALSE(g.heard("n9"));  // not a member
