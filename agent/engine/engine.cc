@@ -100,6 +100,12 @@ class Engine::Impl {
   json hb_status() const;
   std::set<std::string> alive_peers() const { return peers_.alive(); }
   void change(const NodeChange& change, std::function<void(uint64_t)> committed) {
+    // The client hears of its change once node.json holds it (or its write
+    // failed, which is logged): a change acknowledged survives a crash.
+    if (committed)
+      committed = [this, committed = std::move(committed)](uint64_t gen) {
+        saver_.when_saved(saver_.last(), [committed, gen] { committed(gen); });
+      };
     local_.change(change, std::move(committed));
   }
   void rotate(std::optional<crypto::Secret> secret, RotateDone done);

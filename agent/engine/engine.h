@@ -77,7 +77,8 @@ class Engine {
 
   /// Stages a change of this node's document (engine/local_document.h);
   /// throws what LocalDocument::change throws. `committed(gen)` runs after
-  /// the commit tick that publishes it.
+  /// the commit tick that publishes it, once node.json holds that document
+  /// (or its write failed: logged).
   void change(const NodeChange& change, std::function<void(uint64_t gen)> committed);
   /// `vigil hb rotate`: starts a secret rotation led here with `secret`
   /// (random when absent); `done` runs once.

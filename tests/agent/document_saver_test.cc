@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -65,16 +66,27 @@ TEST(DocumentSaver, OneWriteInFlightAndTheLatestWins) {
   DocumentSaver saver(
       worker, [&fake](const json& d) { fake(d); }, "node.json");
   fake.hold(true);
-  saver.save({{"gen", 1}});  // in flight, held
-  saver.save({{"gen", 2}});  // waits...
-  saver.save({{"gen", 3}});  // ...and is replaced
+  EXPECT_EQ(saver.save({{"gen", 1}}), 1u);  // in flight, held
+  EXPECT_EQ(saver.save({{"gen", 2}}), 2u);  // waits...
+  EXPECT_EQ(saver.save({{"gen", 3}}), 3u);  // ...and is replaced
+  EXPECT_EQ(saver.last(), 3u);
+  // Who waits for save 2 is told once save 3, which covers it, is written
+  // (the count of writes over, as the io_context thread sees it).
+  std::vector<std::string> order;
+  saver.when_saved(2, [&] { order.push_back("2 saved, " + std::to_string(saver.written())); });
+  saver.when_saved(1, [&] { order.push_back("1 saved, " + std::to_string(saver.written())); });
   bool flushed = false;
   saver.flush([&] { flushed = true; });
   EXPECT_FALSE(flushed);
+  EXPECT_TRUE(order.empty());
   fake.hold(false);
   run_until(io, [&] { return flushed; });
   ASSERT_TRUE(flushed);
   EXPECT_EQ(fake.docs(), (std::vector<json>{{{"gen", 1}}, {{"gen", 3}}}));
+  EXPECT_EQ(order, (std::vector<std::string>{"1 saved, 1", "2 saved, 2"}));
+  bool late = false;
+  saver.when_saved(3, [&] { late = true; });
+  EXPECT_TRUE(late) << "over already: at once";
   EXPECT_EQ(saver.written(), 2u);
   EXPECT_EQ(saver.failed(), 0u);
   // Nothing in flight: a flush is done at once.

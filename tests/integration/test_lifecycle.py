@@ -189,6 +189,20 @@ class LifecycleTest(unittest.TestCase):
         self.assertIs(c.status("n3")["node"]["n3"]["frozen"], False)
         self.assertEqual(c.status("n3")["node"]["n3"]["labels"], {"rack": "r7"})
 
+    def test_an_acknowledged_change_survives_a_sigkill(self):
+        # `node set` and `node freeze` answer once node.json holds the change.
+        c = self.cluster("lckill9", size=1)
+        c.start("n1")
+        self.assertEqual(c.cli("n1", "node", "set", ".labels.zone=z1").returncode, 0)
+        self.assertEqual(c.cli("n1", "node", "freeze").returncode, 0)
+        c.kill("n1")
+        with open(os.path.join(c.var_dir("n1"), "node.json")) as f:
+            saved = json.load(f)
+        self.assertEqual((saved["labels"], saved["frozen"]), ({"zone": "z1"}, True), saved)
+        c.start("n1")
+        doc = c.status("n1")["node"]["n1"]
+        self.assertEqual((doc["labels"], doc["frozen"]), ({"zone": "z1"}, True), doc)
+
     def test_a_bad_node_file_stops_the_start_with_exit_2(self):
         c = self.cluster("lcbadfile", size=1)
         path = os.path.join(c.var_dir("n1"), "node.json")
