@@ -14,6 +14,7 @@ wait until the observer last heard the stopped peer more than twice the
 heartbeat timeout ago (`hb status`), by then a NodeStale would have come."""
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -94,15 +95,17 @@ class LifecycleTest(unittest.TestCase):
         self.assertTrue(c.wait("n1", ".peers.n2.state=alive"))
         self.assertTrue(c.wait("n1", ".cluster.quorum.has_quorum=true"))
 
-    def test_sigint_is_a_clean_stop_too(self):
-        c = self.cluster("lcsigint", size=2)
+    def test_sigint_is_a_clean_stop_too_on_every_path(self):
+        c = self.cluster("lcsigint", size=2, paths=2)
         self.start_and_settle(c)
-        stream = c.events("n1", "NodeStale", "ForgetPeer")
-        c.procs["n2"].send_signal(2)  # SIGINT
+        stream = c.events("n1", "NodeStale", "ForgetPeer", "HeartbeatStale")
+        c.procs["n2"].send_signal(signal.SIGINT)
         self.assertEqual(c.procs["n2"].wait(10), 0)
         self.assertTrue(c.wait("n1", ".peers.n2.state=stopped", "10s"), c.log("n1"))
         self.wait_silent(c, "n1", "n2")
         self.assert_no_failure_of(stream, "n2")
+        self.assertEqual(stream.matching("HeartbeatStale", node="n2"), [], stream.snapshot())
+        self.assertEqual(c.status("n1")["peers"]["n2"]["hb"], {"u1": "stopped", "u2": "stopped"})
 
     def test_sigkill_is_still_a_failure(self):
         c = self.cluster("lckill", size=3, quorum=True)
