@@ -233,17 +233,17 @@ class LifecycleTest(unittest.TestCase):
         # n1 starts alone with a short grace in one cluster, and with a long
         # one in another. Once the short grace has run out (split analysis
         # acts: n1 sees 1 of 3 votes), the long one still holds it.
-        short = self.cluster("lcgraceshort", size=3, quorum=True, rejoin_grace="2s")
+        short = self.cluster("lcgraceshort", size=3, quorum=True, rejoin_grace="3s")
         long = self.cluster("lcgracelong", size=3, quorum=True, rejoin_grace="60s")
-        long.start("n1")
         short.start("n1")
+        short_events = short.events("n1", "NodeSplitAction", "NodeRejoin")
+        long.start("n1")
+        long_events = long.events("n1", "NodeSplitAction", "NodeRejoin")
         g = long.status("n1")["cluster"]["rejoin_grace"]
         self.assertEqual(g["state"], "running", g)
         self.assertGreater(g["remaining_ms"], 0, g)
         self.assertEqual(g["unheard"], ["n2", "n3"])
         self.assertIn("rejoin grace:", long.cli("n1", "daemon", "status").stdout)
-        short_events = short.events("n1", "NodeSplitAction", "NodeRejoin")
-        long_events = long.events("n1", "NodeSplitAction", "NodeRejoin")
 
         split = short_events.wait_for("NodeSplitAction", 15)
         self.assertIsNotNone(split, short.log("n1"))
