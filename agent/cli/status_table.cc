@@ -66,15 +66,16 @@ std::string quorum_line(const json& q) {
 }
 
 // "rejoin grace: 85s left, split analysis held; not heard yet: n2,n3\n"
-// while the grace runs, "" otherwise.
-std::string rejoin_line(const json& g) {
+// while the grace runs ("split analysis held" only when quorum is enforced),
+// "" otherwise.
+std::string rejoin_line(const json& g, bool enforced) {
   if (!g.is_object() || g.value("state", "") != "running") return "";
   const json remaining = g.value("remaining_ms", json());
   std::string line = "rejoin grace: " +
                      (remaining.is_number_integer() && remaining.get<int64_t>() >= 0
                           ? std::to_string((remaining.get<int64_t>() + 999) / 1000) + "s left"
                           : std::string("running")) +
-                     ", split analysis held";
+                     (enforced ? ", split analysis held" : "");
   const json unheard = g.value("unheard", json::array());
   std::string names;
   if (unheard.is_array())
@@ -117,9 +118,11 @@ std::string render_status_table(const json& ds) {
     for (const auto& p : paths) r.push_back(peer.value("hb", json::object()).value(p, "-"));
     rows.push_back(std::move(r));
   }
+  const json quorum = ds["cluster"].value("quorum", json());
+  const bool enforced =
+      quorum.is_object() && quorum.contains("enabled") && quorum["enabled"] == json(true);
   return "cluster " + ds["cluster"].value("name", "") + "\n" + render_rows(rows) +
-         quorum_line(ds["cluster"].value("quorum", json())) +
-         rejoin_line(ds["cluster"].value("rejoin_grace", json()));
+         quorum_line(quorum) + rejoin_line(ds["cluster"].value("rejoin_grace", json()), enforced);
 }
 
 std::string render_hb_table(const json& hb) {

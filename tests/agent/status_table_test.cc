@@ -62,6 +62,8 @@ TEST(StatusTable, QuorumLineShowsVotesActionAndArbitrators) {
 TEST(StatusTable, RejoinGraceLineOnlyWhileItRuns) {
   json ds = json::parse(R"({
     "cluster": {"name": "demo", "nodes": ["n1", "n2", "n3"],
+                "quorum": {"enabled": true, "split_action": "disabled", "has_quorum": false,
+                           "votes": {"total": 3, "present": 1, "needed": 2}, "arbitrators": {}},
                 "rejoin_grace": {"state": "running", "grace_ms": 90000, "remaining_ms": 84001,
                                  "unheard": ["n2", "n3"], "held": []}},
     "node": {}, "peers": {"n1": {"state": "alive", "gen": 1, "hb": {}},
@@ -71,6 +73,10 @@ TEST(StatusTable, RejoinGraceLineOnlyWhileItRuns) {
             std::string::npos)
       << out;
   EXPECT_NE(out.find("n2    stopped"), std::string::npos) << out;
+  ds["cluster"]["quorum"]["enabled"] = false;  // nothing to hold
+  out = render_status_table(ds);
+  EXPECT_NE(out.find("rejoin grace: 85s left; not heard yet: n2,n3\n"), std::string::npos) << out;
+  ds["cluster"]["quorum"]["enabled"] = true;
   ds["cluster"]["rejoin_grace"]["state"] = "all_heard";
   ds["cluster"]["rejoin_grace"]["remaining_ms"] = 0;
   EXPECT_EQ(render_status_table(ds).find("rejoin grace"), std::string::npos);
