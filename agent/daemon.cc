@@ -47,7 +47,8 @@ class Daemon::Impl : public ApiBackend {
             [this](Event e) {
               bus_.publish(std::move(e));
               api_.dataset_changed();  // .cluster.quorum changed
-            }),
+            },
+            run_split_action, [this] { api_.dataset_changed(); }),
         api_(io_, config_, *this),
         signals_(io_, SIGINT, SIGTERM) {
     bus_.listen([this](const Event& e) { hooks_.on_event(e); });
@@ -80,7 +81,11 @@ class Daemon::Impl : public ApiBackend {
   }
 
   // ApiBackend.
-  json dataset() const override { return engine_.dataset(split_.status()); }
+  json dataset() const override {
+    json ds = engine_.dataset(split_.status());
+    ds["cluster"]["rejoin_grace"] = split_.rejoin_status();
+    return ds;
+  }
   json hb_status() const override { return engine_.hb_status(); }
   void change(const NodeChange& change, std::function<void(uint64_t)> committed) override {
     engine_.change(change, std::move(committed));
@@ -92,14 +97,16 @@ class Daemon::Impl : public ApiBackend {
   EventBus& bus() override { return bus_; }
 
  private:
+  // A clean stop: no split action from here on, no more clients or hooks;
+  // the engine announces the stop to the peers (so that they mark this node
+  // stopped, not stale) and saves the document, then the loop ends.
   void stop() {
     boost::system::error_code ignore;
     signals_.cancel(ignore);
     split_.stop();
-    engine_.stop();
     api_.stop();
     hooks_.kill_all();
-    io_.stop();
+    engine_.stop([this] { io_.stop(); });
   }
 
   asio::io_context io_;

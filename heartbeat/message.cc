@@ -22,6 +22,7 @@ constexpr std::string_view kKeyOffer = "ko";
 constexpr std::string_view kKeyIds = "ki";
 constexpr std::string_view kMemberDigest = "md";
 constexpr std::string_view kMembers = "m";
+constexpr std::string_view kKeyStop = "st";
 constexpr std::size_t kMaxLeaderBytes = 255;
 
 // Container depths inside the message map (depth 1).
@@ -175,6 +176,7 @@ Message read_message(const msgpack::object& root) {
   const msgpack::object* key_ids = nullptr;
   const msgpack::object* member_digest = nullptr;
   const msgpack::object* members = nullptr;
+  const msgpack::object* stop = nullptr;
   for (uint32_t i = 0; i < root.via.map.size; ++i) {
     const msgpack::object_kv& kv = root.via.map.ptr[i];
     if (kv.key.type != msgpack::type::STR) {
@@ -202,6 +204,8 @@ Message read_message(const msgpack::object& root) {
       slot = &member_digest;
     } else if (key == kMembers) {
       slot = &members;
+    } else if (key == kKeyStop) {
+      slot = &stop;
     } else {
       throw DecodeError("message: unknown key");
     }
@@ -248,6 +252,10 @@ Message read_message(const msgpack::object& root) {
     if (members->type != msgpack::type::ARRAY) throw DecodeError("\"m\": expected an array");
     msg.members = detail::to_json(*members, kDepthField, kMaxDepth);
   }
+  if (stop != nullptr) {
+    if (stop->type != msgpack::type::BOOLEAN) throw DecodeError("\"st\": expected a bool");
+    msg.stop = stop->via.boolean;
+  }
   return msg;
 }
 
@@ -280,7 +288,7 @@ std::vector<uint8_t> encode(const Message& msg) {
     throw std::invalid_argument("members: expected an array");
   const uint32_t optional = (msg.key_versions.empty() ? 0 : 1) + (msg.key_ids.empty() ? 0 : 1) +
                             (msg.key_offer ? 1 : 0) + (msg.member_digest ? 1 : 0) +
-                            (msg.members.is_null() ? 0 : 1);
+                            (msg.members.is_null() ? 0 : 1) + (msg.stop ? 1 : 0);
   switch (msg.kind) {
     case MessageKind::kPing:
       pk.pack_map(2 + optional);
@@ -343,6 +351,10 @@ std::vector<uint8_t> encode(const Message& msg) {
   if (!msg.members.is_null()) {
     detail::pack_string(pk, kMembers);
     detail::pack_json(pk, msg.members, kDepthField, kMaxDepth);
+  }
+  if (msg.stop) {
+    detail::pack_string(pk, kKeyStop);
+    pk.pack_true();
   }
   return out;
 }

@@ -26,6 +26,10 @@
 //   "m": array           optional, any kind: member list entries, each
 //                        {"name", "paths", "state", "ltime"}, merged by the
 //                        receiver (checked there, not here)
+//   "st": bool           optional, any kind, sent only as true: the sender's
+//                        daemon is stopping cleanly (SIGTERM, SIGINT), and this
+//                        is one of its last heartbeats. Receivers mark it
+//                        stopped, not stale, for this boot only.
 // JSON values travel as native msgpack (map, array, str, int, float, bool, nil).
 // The map holds exactly the keys of its kind, plus the optional ones. Nesting depth counts
 // containers from the message map (depth 1) down, empty ones included.
@@ -91,6 +95,7 @@ struct Message {
   std::optional<KeyOffer> key_offer;
   std::optional<uint64_t> member_digest;  // "md"
   nlohmann::json members;                 // "m": null when not sent, else an array
+  bool stop = false;  // "st": the sender is stopping cleanly
 };
 
 /// Thrown by decode() on malformed input; what() names the problem.
@@ -112,14 +117,12 @@ std::vector<uint8_t> encode(const Message& msg);
 
 /// Parses msgpack bytes. Throws DecodeError when the bytes are not a valid
 /// message: bad or truncated msgpack, trailing bytes, a missing, unknown or
-/// duplicate key, wrong types, unknown kind, delta gens not consecutive and
-/// ascending from >= 1, key versions not ascending or too many, "m" not an
-/// array, "ki"
-/// without "kv" or of another length, a key offer of version 0, whose
-/// secret is not 64 hex digits or whose leader is longer than 255 bytes, malformed UTF-8,
-/// bin/ext or non-finite float values,
-/// or nesting deeper than kMaxDepth. Containers may not declare more entries
-/// than the input has bytes, so memory stays proportional to the input size.
+/// duplicate key, wrong types ("st" not a bool, for one), unknown kind, delta gens not consecutive
+/// and ascending from >= 1, key versions not ascending or too many, "m" not an array, "ki" without
+/// "kv" or of another length, a key offer of version 0, whose secret is not 64 hex digits or whose
+/// leader is longer than 255 bytes, malformed UTF-8, bin/ext or non-finite float values, or nesting
+/// deeper than kMaxDepth. Containers may not declare more entries than the input has bytes, so
+/// memory stays proportional to the input size.
 Message decode(std::span<const uint8_t> bytes);
 
 }  // namespace vigil::heartbeat

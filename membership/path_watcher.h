@@ -1,5 +1,6 @@
 // Liveness of one (heartbeat path, peer) pair: alive while the peer was
-// heard on that path within `timeout`, stale after.
+// heard on that path within `timeout`, stale after; stopped once the peer
+// announced a clean stop, until it is heard again.
 #ifndef VIGIL_MEMBERSHIP_PATH_WATCHER_H_
 #define VIGIL_MEMBERSHIP_PATH_WATCHER_H_
 
@@ -18,12 +19,16 @@ class PathWatcher {
   explicit PathWatcher(Duration timeout) : timeout_(timeout) {}
 
   /// An authenticated datagram arrived at `now`. Returns true when this made
-  /// the path alive (from unknown or stale).
+  /// the path alive (from unknown, stale or stopped).
   bool heard(Clock::time_point now);
 
   /// Returns true when the path just turned stale: alive, and nothing heard
   /// for more than the timeout (ms) before `now`.
   bool check(Clock::time_point now);
+
+  /// The peer announced a clean stop: the path is kStopped, and check()
+  /// never turns it stale. Reports nothing.
+  void stop() { state_ = PeerState::kStopped; }
 
   /// Moves the last-heard time forward by `d` ms (never past `now`): time
   /// this daemon was stalled is not counted against the peer.

@@ -8,6 +8,8 @@ std::string_view to_string(PeerState s) {
       return "alive";
     case PeerState::kStale:
       return "stale";
+    case PeerState::kStopped:
+      return "stopped";
     case PeerState::kUnknown:
       break;
   }
@@ -22,6 +24,8 @@ std::string_view event_kind(Transition::Kind k) {
       return "HeartbeatStale";
     case Transition::Kind::kNodeAlive:
       return "NodeAlive";
+    case Transition::Kind::kNodeStopped:
+      return "NodeMonitorUpdated";
     case Transition::Kind::kNodeStale:
       break;
   }

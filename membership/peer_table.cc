@@ -8,18 +8,35 @@ PeerTable::PeerTable(const std::vector<PathSpec>& paths) {
 }
 
 std::vector<Transition> PeerTable::heard(const std::string& node, const std::string& path,
-                                         Clock::time_point now) {
+                                         Clock::time_point now, uint64_t boot) {
   std::vector<Transition> out;
   auto it = peers_.find(node);
   if (it == peers_.end()) return out;
   auto w = it->second.paths.find(path);
   if (w == it->second.paths.end()) return out;
+  // The last words of a stopped incarnation (the stop sent twice, a copy
+  // over another path, a late reordered datagram) prove nothing.
+  if (it->second.state == PeerState::kStopped && boot <= it->second.stopped_boot) return out;
+  if (boot > it->second.boot) it->second.boot = boot;
   if (w->second.heard(now)) out.push_back({Transition::Kind::kHeartbeatAlive, node, path});
   if (it->second.state != PeerState::kAlive) {
     it->second.state = PeerState::kAlive;
     out.push_back({Transition::Kind::kNodeAlive, node, ""});
   }
   return out;
+}
+
+std::vector<Transition> PeerTable::stopped(const std::string& node, uint64_t boot) {
+  auto it = peers_.find(node);
+  if (it == peers_.end()) return {};
+  Peer& peer = it->second;
+  if (boot < peer.boot) return {};
+  if (peer.state == PeerState::kStopped && boot <= peer.stopped_boot) return {};
+  peer.boot = boot;
+  peer.stopped_boot = boot;
+  peer.state = PeerState::kStopped;
+  for (auto& [path, w] : peer.paths) w.stop();
+  return {{Transition::Kind::kNodeStopped, node, ""}};
 }
 
 std::vector<Transition> PeerTable::check(Clock::time_point now) {

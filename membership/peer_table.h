@@ -1,10 +1,13 @@
 // The peer table: one PathWatcher per (heartbeat path, peer), aggregated into
 // a node state. A node is alive while any path hears it and stale once every
-// path that heard it is stale (DESIGN.md, Membership).
+// path that heard it is stale (DESIGN.md, Membership). A node whose daemon
+// announced a clean stop is stopped: not alive (its vote is absent), never
+// stale, still a member, until a datagram of a newer boot brings it back.
 #ifndef VIGIL_MEMBERSHIP_PEER_TABLE_H_
 #define VIGIL_MEMBERSHIP_PEER_TABLE_H_
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -29,11 +32,22 @@ class PeerTable {
 
   explicit PeerTable(const std::vector<PathSpec>& paths);
 
-  /// An authenticated datagram from `node` arrived on `path` at `now`.
-  /// Returns HeartbeatAlive and/or NodeAlive transitions. Unknown
-  /// (node, path) pairs are ignored.
+  /// An authenticated datagram from `node` arrived on `path` at `now`;
+  /// `boot` is the sender's boot id from the datagram header (0: not known,
+  /// as in tests that ignore restarts). Returns HeartbeatAlive and/or
+  /// NodeAlive transitions. Unknown (node, path) pairs are ignored, and so
+  /// is a datagram of a boot that announced its stop, or of an older one:
+  /// only a newer boot brings a stopped node back.
   std::vector<Transition> heard(const std::string& node, const std::string& path,
-                                Clock::time_point now);
+                                Clock::time_point now, uint64_t boot = 0);
+
+  /// A message of `node`'s boot `boot` announced a clean stop. Honoured only
+  /// for the newest boot heard from `node` (a stop of an older incarnation,
+  /// such as a replay, is ignored) and only when that boot is not stopped
+  /// already: then every path to it is kStopped, the node is kStopped, and
+  /// one kNodeStopped transition is returned; otherwise none. Unknown nodes
+  /// are ignored.
+  std::vector<Transition> stopped(const std::string& node, uint64_t boot);
 
   /// Checks every deadline at `now`; returns HeartbeatStale and NodeStale
   /// transitions, path transitions first.
@@ -50,13 +64,15 @@ class PeerTable {
   /// Every peer, sorted, and the paths (sorted ids) that reach each.
   std::vector<std::string> peers() const;
   std::vector<std::string> paths_of(const std::string& node) const;
-  /// Peers currently alive.
+  /// Peers currently alive (a stopped peer is not).
   std::set<std::string> alive() const;
 
  private:
   struct Peer {
     PeerState state = PeerState::kUnknown;
     std::map<std::string, PathWatcher> paths;  // path id -> watcher
+    uint64_t boot = 0;                         // newest boot id heard
+    uint64_t stopped_boot = 0;                 // the boot that announced its stop (state kStopped)
   };
   std::map<std::string, Peer> peers_;
 };

@@ -65,6 +65,25 @@ std::string quorum_line(const json& q) {
   return line + "\n";
 }
 
+// "rejoin grace: 85s left, split analysis held; not heard yet: n2,n3\n"
+// while the grace runs ("split analysis held" only when quorum is enforced),
+// "" otherwise.
+std::string rejoin_line(const json& g, bool enforced) {
+  if (!g.is_object() || g.value("state", "") != "running") return "";
+  const json remaining = g.value("remaining_ms", json());
+  std::string line = "rejoin grace: " +
+                     (remaining.is_number_integer() && remaining.get<int64_t>() >= 0
+                          ? std::to_string((remaining.get<int64_t>() + 999) / 1000) + "s left"
+                          : std::string("running")) +
+                     (enforced ? ", split analysis held" : "");
+  const json unheard = g.value("unheard", json::array());
+  std::string names;
+  if (unheard.is_array())
+    for (const auto& n : unheard) names += (names.empty() ? "" : ",") + text(n);
+  if (!names.empty()) line += "; not heard yet: " + names;
+  return line + "\n";
+}
+
 }  // namespace
 
 std::string render_status_table(const json& ds, const std::string& local) {
@@ -109,8 +128,11 @@ std::string render_status_table(const json& ds, const std::string& local) {
     }
     rows.push_back(std::move(r));
   }
+  const json quorum = ds["cluster"].value("quorum", json());
+  const bool enforced =
+      quorum.is_object() && quorum.contains("enabled") && quorum["enabled"] == json(true);
   return "cluster " + ds["cluster"].value("name", "") + "\n" + render_rows(rows) +
-         quorum_line(ds["cluster"].value("quorum", json()));
+         quorum_line(quorum) + rejoin_line(ds["cluster"].value("rejoin_grace", json()), enforced);
 }
 
 std::string render_hb_table(const json& hb) {

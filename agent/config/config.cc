@@ -32,6 +32,8 @@ constexpr std::string_view kPathTypes[] = {"unicast", "multicast"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 constexpr std::string_view kSplitActions[] = {"disabled", "crash", "reboot"};
 constexpr std::string_view kExecKinds[] = {"Exec", "ExecSuccess", "ExecFailed"};
+// The longest cluster.rejoin_grace: a day.
+constexpr std::chrono::milliseconds kMaxRejoinGrace{24 * 3600 * 1000};
 
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -153,7 +155,8 @@ ArbitratorConfig Reader::read_arbitrator(std::string_view name, const toml::tabl
 }
 
 void Reader::read_cluster(const toml::table& t, Config& c) const {
-  check_keys(t, "cluster", {"name", "nodes", "secret", "secret_file", "max_skew", "quorum"});
+  check_keys(t, "cluster",
+             {"name", "nodes", "secret", "secret_file", "max_skew", "quorum", "rejoin_grace"});
   c.cluster_name = *string_at(t, "name", "cluster.name", true);
 
   c.nodes = *strings_at(t, "nodes", "cluster.nodes", true);
@@ -203,6 +206,19 @@ void Reader::read_cluster(const toml::table& t, Config& c) const {
   if (const toml::node* q = t.get("quorum")) {
     if (!q->is_boolean()) fail("cluster.quorum", "expected true or false");
     c.quorum = q->as_boolean()->get();
+  }
+  if (const toml::node* g = t.get("rejoin_grace")) {
+    // "0s" is allowed here: it turns the grace off.
+    if (!g->is_string())
+      fail("cluster.rejoin_grace", "expected a duration string such as \"90s\" or \"0s\"");
+    try {
+      c.rejoin_grace = parse_duration(g->as_string()->get());
+    } catch (const std::invalid_argument& e) {
+      fail("cluster.rejoin_grace", e.what());
+    }
+    if (c.rejoin_grace > kMaxRejoinGrace)
+      fail("cluster.rejoin_grace", format_duration(c.rejoin_grace) + " is out of range 0s-" +
+                                       format_duration(kMaxRejoinGrace));
   }
 }
 

@@ -7,6 +7,8 @@
 //   secret_file = "secret.hex"          #   a relative path is relative to this file's directory
 //   max_skew = "30s"                    # optional
 //   quorum = false                      # optional: split analysis when a peer goes stale
+//   rejoin_grace = "90s"                # optional: after a start, split analysis waits until
+//                                       #   every member was heard or this ran out; "0s": off
 //
 //   [node]
 //   name = "n1"                         # required, one of cluster.nodes
@@ -172,6 +174,9 @@ struct Config {
   vigil::crypto::Secret secret{};
   std::chrono::milliseconds max_skew{30000};
   bool quorum = false;  // cluster.quorum: act on a lost majority (node.split_action)
+  /// cluster.rejoin_grace: after a start, split analysis holds until every
+  /// member was heard, or this long (0: no grace). OpenSVC's default, 90 s.
+  std::chrono::milliseconds rejoin_grace{90000};
   std::string node_name;
   std::filesystem::path var_dir;  // absolute; a relative value is taken from the file's directory
   std::chrono::milliseconds commit_interval{100};

@@ -8,9 +8,10 @@
 //                               has_quorum, votes, arbitrators)
 //   .node.<name>                the document that node publishes (labels, frozen,
 //                               frozen_at, boot_at, version, data); absent until known
-//   .peers.<name>.state         this daemon's view: alive | stale | unknown
+//   .peers.<name>.state         this daemon's view: alive | stale | unknown |
+//                               stopped (its daemon announced a clean stop)
 //   .peers.<name>.gen           gen of that node's document held here
-//   .peers.<name>.hb.<hb id>    per heartbeat path: alive | stale | unknown
+//   .peers.<name>.hb.<hb id>    per heartbeat path: alive | stale | unknown | stopped
 // The local node appears under .peers too, always alive, and with every path
 // of its own config alive (it does not heartbeat itself), so that conditions
 // over every peer, such as .peers.*.hb.u1=alive, can hold.

@@ -14,8 +14,10 @@
 #include "agent/base/version.h"
 #include "agent/engine/auth_failures.h"
 #include "agent/engine/dataset.h"
+#include "agent/engine/document_saver.h"
 #include "agent/engine/heartbeat_paths.h"
 #include "agent/engine/local_document.h"
+#include "agent/engine/node_file.h"
 #include "agent/engine/node_schema.h"
 #include "agent/keys/secret_rotation.h"
 #include "crypto/key.h"
@@ -41,6 +43,8 @@ constexpr milliseconds kCheckPeriod{100};
 constexpr milliseconds kStallTolerance{150};
 // Minimum spacing of heartbeats sent out of schedule (to answer a peer), ms.
 constexpr milliseconds kEagerSendSpacing{20};
+// A clean stop is announced twice, this far apart, against a lost datagram.
+constexpr milliseconds kStopRepeat{20};
 
 uint64_t new_boot_id() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -65,9 +69,21 @@ std::vector<std::string> peer_names(const Config& c) {
   return out;
 }
 
-json initial_document() {
-  return {{"labels", json::object()}, {"frozen", false},     {"frozen_at", nullptr},
-          {"boot_at", now_rfc3339()}, {"version", kVersion}, {"data", json::object()}};
+// This node's document at start: the one saved in <var_dir>/node.json by
+// the last run (labels, data, frozen, frozen_at), or an empty one, with this
+// run's boot_at and version. Throws std::runtime_error for a file that
+// cannot be used (engine/node_file.h).
+json initial_document(const Config& c) {
+  json doc = {{"labels", json::object()}, {"frozen", false},     {"frozen_at", nullptr},
+              {"boot_at", now_rfc3339()}, {"version", kVersion}, {"data", json::object()}};
+  const auto path = node_file_path(c.var_dir);
+  if (auto saved = load_node_file(path)) {
+    for (const char* field : {"labels", "frozen", "frozen_at", "data"})
+      doc[field] = (*saved)[field];
+    spdlog::info("node document restored from {}: {}, {} label(s)", path.string(),
+                 doc["frozen"].get<bool>() ? "frozen" : "not frozen", doc["labels"].size());
+  }
+  return doc;
 }
 
 }  // namespace
@@ -77,13 +93,19 @@ class Engine::Impl {
   Impl(asio::io_context& io, const Config& config, Callbacks callbacks);
 
   void start();
-  void stop();
+  void stop(std::function<void()> done);
   json dataset(const json& quorum) const {
     return build_dataset(config_, local_.document(), peers_, replicator_, quorum);
   }
   json hb_status() const;
   std::set<std::string> alive_peers() const { return peers_.alive(); }
   void change(const NodeChange& change, std::function<void(uint64_t)> committed) {
+    // The client hears of its change once node.json holds it (or its write
+    // failed, which is logged): a change acknowledged survives a crash.
+    if (committed)
+      committed = [this, committed = std::move(committed)](uint64_t gen) {
+        saver_.when_saved(saver_.last(), [committed, gen] { committed(gen); });
+      };
     local_.change(change, std::move(committed));
   }
   void rotate(std::optional<crypto::Secret> secret, RotateDone done);
@@ -111,7 +133,8 @@ class Engine::Impl {
   Callbacks cb_;
   uint64_t boot_;
   crypto::Keyring keyring_;
-  BlockingWorker disk_;  // keyring saves
+  BlockingWorker disk_;  // keyring and node.json saves
+  DocumentSaver saver_;  // node.json
   SecretRotation rotation_;
   AuthFailures auth_failures_;
   heartbeat::Sealer sealer_;
@@ -122,8 +145,9 @@ class Engine::Impl {
   NodeSchemaCheck schema_;
   membership::Replicator replicator_;
   HeartbeatPaths paths_;
-  asio::steady_timer check_timer_, eager_timer_;
+  asio::steady_timer check_timer_, eager_timer_, stop_timer_;
   bool eager_pending_ = false;
+  bool stopping_ = false;  // a clean stop is being announced
   Clock::time_point last_send_{};
 };
 
@@ -137,6 +161,10 @@ Engine::Impl::Impl(asio::io_context& io, const Config& config, Callbacks callbac
         return crypto::Keyring();
       }()),
       disk_(io_),
+      saver_(
+          disk_,
+          [path = node_file_path(config_.var_dir)](const json& doc) { save_node_file(path, doc); },
+          node_file_path(config_.var_dir).string()),
       rotation_(config_, keyring_, disk_, [this](Event e) { cb_.publish(std::move(e)); }),
       sealer_(crypto::cluster_id(config_.cluster_name), config_.node_name, boot_, keyring_),
       opener_(crypto::cluster_id(config_.cluster_name), config_.node_name,
@@ -144,7 +172,7 @@ Engine::Impl::Impl(asio::io_context& io, const Config& config, Callbacks callbac
               heartbeat::OpenerOptions{.max_skew_ms = config_.max_skew.count(), .reassembly = {}}),
       peers_(path_specs(config_)),
       stall_(kCheckPeriod, kStallTolerance),
-      local_(io_, initial_document(), config_.commit_interval,
+      local_(io_, initial_document(config_), config_.commit_interval,
              [this](const json& before, const json& ops) { on_commit(before, ops); }),
       replicator_(config_.node_name, peer_names(config_), local_.document(), &schema_),
       paths_(
@@ -157,18 +185,33 @@ Engine::Impl::Impl(asio::io_context& io, const Config& config, Callbacks callbac
           },
           [this] { return heartbeat(); }),
       check_timer_(io_),
-      eager_timer_(io_) {}
+      eager_timer_(io_),
+      stop_timer_(io_) {}
 
 void Engine::Impl::start() {
+  saver_.save(local_.document().committed());  // this run's boot_at and version
   paths_.start();
   check_tick();
 }
 
-void Engine::Impl::stop() {
+void Engine::Impl::stop(std::function<void()> done) {
+  if (stopping_) return;
+  stopping_ = true;
   check_timer_.cancel();
   eager_timer_.cancel();
   local_.stop();
-  paths_.stop();
+  // Every heartbeat from now on carries the stop flag: peers mark this node
+  // stopped, not stale. Sent now, and once more against a lost datagram.
+  send_now();
+  stop_timer_.expires_after(kStopRepeat);
+  stop_timer_.async_wait([this, done = std::move(done)](boost::system::error_code) {
+    send_now();
+    // The last committed document reaches node.json before the exit.
+    saver_.flush([this, done] {
+      paths_.stop();
+      done();
+    });
+  });
 }
 
 // ---- heartbeat transmit ----------------------------------------------------
@@ -176,6 +219,7 @@ void Engine::Impl::stop() {
 HeartbeatPaths::Outgoing Engine::Impl::heartbeat() {
   const auto alive = peers_.alive();
   auto msg = replicator_.outgoing(alive);
+  msg.stop = stopping_;
   rotation_.prepare(msg, alive, Clock::now());
   last_send_ = Clock::now();
   HeartbeatPaths::Outgoing out{.all = sealer_.seal(heartbeat::encode(msg), wall_ms())};
@@ -186,7 +230,8 @@ HeartbeatPaths::Outgoing Engine::Impl::heartbeat() {
                             .gens = msg.gens,
                             .key_versions = msg.key_versions,
                             .key_ids = msg.key_ids,
-                            .key_offer = std::move(c.offer)};
+                            .key_offer = std::move(c.offer),
+                            .stop = stopping_};
     out.targeted.push_back(
         {std::move(c.peers), sealer_.seal(heartbeat::encode(ping), wall_ms(), c.version)});
   }
@@ -210,6 +255,7 @@ void Engine::Impl::send_soon() {
 
 void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
                                std::span<const uint8_t> bytes) {
+  if (stopping_) return;
   auto now = Clock::now();
   auto result = opener_.open(bytes, now, wall_ms(), index);
   if (result.drop) paths_.count_drop(index, *result.drop);
@@ -220,7 +266,7 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
   paths_.count_received(path, result->sender, bytes.size());
   // Only a (boot, seq) new on this path proves the sender alive on it: a
   // replayed capture must not keep a dead node alive.
-  if (result->heard) apply(peers_.heard(result->sender, path, now));
+  if (result->heard) apply(peers_.heard(result->sender, path, now, result->boot));
   if (!result->payload) return;
   heartbeat::Message msg;
   try {
@@ -254,6 +300,13 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
                  *received.refused);
   }
   if (received.changed()) cb_.dataset_changed();
+  // A stop counts for the boot that sent it, and only for the newest boot
+  // heard from that sender (peer_table.h): a replayed stop of an older boot
+  // changes nothing.
+  if (msg.stop) {
+    apply(peers_.stopped(sender, result->boot));
+    return;
+  }
   if (received.resync || replicator_.behind(sender)) send_soon();
 }
 
@@ -292,6 +345,15 @@ void Engine::Impl::apply(const std::vector<membership::Transition>& transitions)
       e.labels["hb"] = t.path;
       e.data["hb"] = t.path;
     }
+    if (t.kind == Kind::kNodeStopped) {
+      // A clean stop: no NodeStale, no ForgetPeer, no split analysis. Its
+      // acknowledgement stops holding back the journal, as for a stale peer.
+      spdlog::info("{} stopped cleanly", t.node);
+      e.data["state"] = "stopped";
+      cb_.publish(std::move(e));
+      replicator_.forget(t.node);
+      continue;
+    }
     if (t.kind == Kind::kNodeStale || t.kind == Kind::kHeartbeatStale)
       spdlog::warn("{} {}{}", e.kind, t.node, t.path.empty() ? "" : " on " + t.path);
     else
@@ -315,6 +377,7 @@ void Engine::Impl::apply(const std::vector<membership::Transition>& transitions)
 
 void Engine::Impl::on_commit(const json& before, const json& ops) {
   const auto& doc = local_.document();
+  saver_.save(doc.committed());
   publish_document_change(config_.node_name, before, doc.committed(), doc.gen(), &ops, false);
   cb_.dataset_changed();
   send_now();
@@ -377,7 +440,7 @@ Engine::Engine(asio::io_context& io, const Config& config, Callbacks callbacks)
     : impl_(std::make_unique<Impl>(io, config, std::move(callbacks))) {}
 Engine::~Engine() = default;
 void Engine::start() { impl_->start(); }
-void Engine::stop() { impl_->stop(); }
+void Engine::stop(std::function<void()> done) { impl_->stop(std::move(done)); }
 json Engine::dataset(const json& quorum) const { return impl_->dataset(quorum); }
 json Engine::hb_status() const { return impl_->hb_status(); }
 std::set<std::string> Engine::alive_peers() const { return impl_->alive_peers(); }

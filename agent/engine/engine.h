@@ -29,14 +29,16 @@ class Engine {
  public:
   struct Callbacks {
     /// Every event the engine raises (seed 001 kinds): NodeAlive, NodeStale,
-    /// HeartbeatAlive, HeartbeatStale, ForgetPeer, NodeDataUpdated,
+    /// HeartbeatAlive, HeartbeatStale, ForgetPeer, NodeMonitorUpdated
+    /// ({node, state: "stopped"}: a peer announced a clean stop), NodeDataUpdated,
     /// NodeStatusLabelsUpdated, NodeFrozen, DaemonHeartbeatUpdated, and the
     /// HeartbeatRotate* and HeartbeatSecretUpdated events.
     std::function<void(Event)> publish;
     /// The dataset may have changed: a commit, an applied delta or full, or
     /// a liveness transition.
     std::function<void()> dataset_changed;
-    /// A peer went stale (after its NodeStale and ForgetPeer events).
+    /// A peer went stale (after its NodeStale and ForgetPeer events). Never
+    /// for a peer that announced a clean stop.
     std::function<void(const std::string& node)> peer_lost;
     /// A peer came back (after its NodeAlive event).
     std::function<void(const std::string& node)> peer_back;
@@ -46,18 +48,25 @@ class Engine {
   using RotateDone = std::function<void(int status, const nlohmann::json& answer)>;
 
   /// Builds the engine from `config` (which must outlive it); nothing is
-  /// opened yet. Throws std::runtime_error for a keyring file that cannot be
-  /// read or used.
+  /// opened yet. This node's document starts from <var_dir>/node.json when
+  /// it exists (engine/node_file.h), with a new boot_at and this version.
+  /// Throws std::runtime_error("<path>: <reason>") for a keyring file or a
+  /// node.json that cannot be read or used.
   Engine(boost::asio::io_context& io, const Config& config, Callbacks callbacks);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  /// Opens every heartbeat path (one that cannot open retries by itself)
-  /// and starts the liveness check. Call once.
+  /// Opens every heartbeat path (one that cannot open retries by itself),
+  /// starts the liveness check, and saves this run's document to node.json.
+  /// Call once.
   void start();
-  /// Cancels every timer and closes the paths.
-  void stop();
+  /// A clean stop (SIGTERM, SIGINT): cancels the liveness check and the
+  /// commit tick, stops handling datagrams, sends a heartbeat carrying the
+  /// stop flag on every path now and again 20 ms later (peers mark this node
+  /// stopped, not stale), waits for the last node.json write, closes the
+  /// paths, then runs `done` on the io_context. Later calls do nothing.
+  void stop(std::function<void()> done);
 
   /// The cluster dataset (engine/dataset.h); `quorum` goes to
   /// .cluster.quorum as is.
@@ -69,7 +78,8 @@ class Engine {
 
   /// Stages a change of this node's document (engine/local_document.h);
   /// throws what LocalDocument::change throws. `committed(gen)` runs after
-  /// the commit tick that publishes it.
+  /// the commit tick that publishes it, once node.json holds that document
+  /// (or its write failed: logged).
   void change(const NodeChange& change, std::function<void(uint64_t gen)> committed);
   /// `vigil hb rotate`: starts a secret rotation led here with `secret`
   /// (random when absent); `done` runs once.

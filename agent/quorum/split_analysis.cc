@@ -1,8 +1,10 @@
 #include "agent/quorum/split_analysis.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,17 @@
 namespace vigil::agent {
 
 using json = nlohmann::json;
+
+namespace {
+
+// "n2,n3", or "-" for none.
+std::string joined(const std::set<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
 
 std::optional<std::string> run_split_action(SplitAction action) {
   if (action == SplitAction::kDisabled) return std::nullopt;
@@ -31,13 +44,15 @@ struct SplitAnalysis::Arbitrator {
 };
 
 SplitAnalysis::SplitAnalysis(boost::asio::io_context& io, const Config& config, AliveNodes alive,
-                             Publish publish, Action action)
+                             Publish publish, Action action, Changed changed)
     : io_(io),
       config_(config),
       alive_(std::move(alive)),
       publish_(std::move(publish)),
       action_(std::move(action)),
-      refresh_timer_(io) {
+      changed_(changed ? std::move(changed) : [] {}),
+      refresh_timer_(io),
+      grace_timer_(io) {
   for (const auto& a : config_.arbitrators)
     arbitrators_.emplace_back(new Arbitrator{a, ArbitratorProbe(io_, a.uri, a.timeout), {}, {}});
 }
@@ -45,11 +60,23 @@ SplitAnalysis::SplitAnalysis(boost::asio::io_context& io, const Config& config, 
 SplitAnalysis::~SplitAnalysis() = default;
 
 void SplitAnalysis::start() {
+  std::set<std::string> peers(config_.nodes.begin(), config_.nodes.end());
+  peers.erase(config_.node_name);
+  grace_.emplace(std::move(peers), config_.rejoin_grace, std::chrono::steady_clock::now());
+  if (grace_->running()) {
+    spdlog::info("rejoin grace: split analysis waits up to {} ms for every member to be heard",
+                 grace_->grace().count());
+    grace_timer_.expires_at(grace_->deadline());
+    grace_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) grace_expired();
+    });
+  }
   if (!arbitrators_.empty()) refresh();
 }
 
 void SplitAnalysis::stop() {
   refresh_timer_.cancel();
+  grace_timer_.cancel();
   alive_token_ = std::make_shared<char>(0);  // drops the callbacks of checks in flight
   analysing_ = false;
   lost_while_analysing_.clear();
@@ -103,7 +130,46 @@ void SplitAnalysis::on_checked(Arbitrator& a, bool reachable, const std::string&
 
 void SplitAnalysis::peer_lost(const std::string& node) {
   if (!config_.quorum) return;
-  lost_while_analysing_.push_back(node);
+  if (grace_ && grace_->running()) {
+    if (std::find(held_.begin(), held_.end(), node) == held_.end()) held_.push_back(node);
+    spdlog::info("split analysis after losing {} held: rejoin grace, {} ms left, not heard yet: {}",
+                 node, grace_->remaining(std::chrono::steady_clock::now()).count(),
+                 joined(grace_->unheard()));
+    changed_();
+    return;
+  }
+  analyse({node});
+}
+
+void SplitAnalysis::grace_ended_early() {
+  grace_timer_.cancel();
+  const auto waited = grace_->elapsed(std::chrono::steady_clock::now());
+  spdlog::info("rejoin grace over: every member heard after {} ms", waited.count());
+  publish_(Event{.kind = "NodeRejoin",
+                 .data = {{"grace_ms", grace_->grace().count()},
+                          {"waited_ms", std::max<int64_t>(0, waited.count())},
+                          {"held", held_}}});
+  changed_();
+  auto held = std::move(held_);
+  held_.clear();
+  if (config_.quorum && !held.empty()) analyse(held);
+}
+
+void SplitAnalysis::grace_expired() {
+  if (!grace_ || !grace_->expire(std::chrono::steady_clock::now())) return;
+  spdlog::warn("rejoin grace of {} ms ran out; not heard: {}", grace_->grace().count(),
+               joined(grace_->unheard()));
+  changed_();
+  // The members never heard count as lost now, with the losses held.
+  std::vector<std::string> lost = std::move(held_);
+  held_.clear();
+  for (const auto& n : grace_->unheard())
+    if (std::find(lost.begin(), lost.end(), n) == lost.end()) lost.push_back(n);
+  if (config_.quorum && !lost.empty()) analyse(lost);
+}
+
+void SplitAnalysis::analyse(const std::vector<std::string>& nodes) {
+  for (const auto& n : nodes) lost_while_analysing_.push_back(n);
   if (analysing_) return;  // the analysis in flight counts this loss too
   analysing_ = true;
   check_all([this] {
@@ -122,7 +188,9 @@ membership::QuorumCount SplitAnalysis::count(std::size_t alive_nodes) const {
   return membership::count_votes(config_.nodes.size(), alive_nodes, votes);
 }
 
-void SplitAnalysis::peer_back(const std::string&) {
+void SplitAnalysis::peer_back(const std::string& node) {
+  held_.erase(std::remove(held_.begin(), held_.end(), node), held_.end());
+  if (grace_ && grace_->heard(node)) grace_ended_early();
   if (!config_.quorum || armed_) return;
   const auto c = count(alive_().size());
   if (!c.has_quorum()) return;
@@ -162,6 +230,20 @@ void SplitAnalysis::count_and_act(const std::string& lost) {
   spdlog::default_logger()->flush();
   if (auto failure = action_(action))
     spdlog::error("split action {} failed: {}", to_string(action), *failure);
+}
+
+json SplitAnalysis::rejoin_status() const {
+  if (!grace_)
+    return {{"state", "disabled"},
+            {"grace_ms", config_.rejoin_grace.count()},
+            {"remaining_ms", 0},
+            {"unheard", json::array()},
+            {"held", json::array()}};
+  return {{"state", to_string(grace_->state())},
+          {"grace_ms", grace_->grace().count()},
+          {"remaining_ms", grace_->remaining(std::chrono::steady_clock::now()).count()},
+          {"unheard", grace_->unheard()},
+          {"held", held_}};
 }
 
 json SplitAnalysis::status() const {

@@ -10,6 +10,15 @@
 // analysis is then run once per peer lost, and the action once per loss of
 // the majority (it is armed again when a count finds a majority).
 //
+// A peer that announced a clean stop is never lost: the engine does not
+// report it, and its vote is simply absent from the next count.
+//
+// The rejoin grace (quorum/rejoin_grace.h, cluster.rejoin_grace): after
+// start(), no analysis runs until every member was heard or the grace ran
+// out. A peer lost meanwhile is held. When every member was heard, NodeRejoin
+// is published and the held losses are analysed at once; when the grace runs
+// out, the held losses and the members never heard are analysed together.
+//
 // Events (seed 001 kinds), all labelled node=<this node>:
 //   NodeSplitAction              {action, votes: {total, present, needed},
 //                                 alive: [nodes], arbitrators: {name: reachable}}
@@ -17,6 +26,8 @@
 //                                after a success or as the first check
 //   NodeStatusArbitratorsUpdated {arbitrators: {name: reachable}}, when any
 //                                arbitrator's reachability changes
+//   NodeRejoin                   {grace_ms, waited_ms, held: [nodes]}, when
+//                                every member was heard before the grace ran out
 //
 // Runs on the daemon's io_context thread; not thread-safe.
 #ifndef VIGIL_AGENT_QUORUM_SPLIT_ANALYSIS_H_
@@ -35,6 +46,7 @@
 
 #include "agent/config/config.h"
 #include "agent/events/event.h"
+#include "agent/quorum/rejoin_grace.h"
 #include "membership/quorum.h"
 
 namespace vigil::agent {
@@ -59,20 +71,25 @@ class SplitAnalysis {
   using Publish = std::function<void(Event)>;
   /// Runs the action; returns the failure reason, if any.
   using Action = std::function<std::optional<std::string>(SplitAction action)>;
+  /// status() or rejoin_status() changed without an event (the grace ran out).
+  using Changed = std::function<void()>;
 
   SplitAnalysis(boost::asio::io_context& io, const Config& config, AliveNodes alive,
-                Publish publish, Action action = run_split_action);
+                Publish publish, Action action = run_split_action, Changed changed = {});
   ~SplitAnalysis();
 
-  /// Starts the periodic arbitrator checks (the first one at once).
+  /// Starts the periodic arbitrator checks (the first one at once), and the
+  /// rejoin grace of config.rejoin_grace over the other members.
   void start();
-  /// Cancels the checks and any analysis in progress.
+  /// Cancels the checks, the grace timer and any analysis in progress.
   void stop();
 
   /// A peer went stale (after ForgetPeer). With quorum enabled, checks every
-  /// arbitrator now, then counts the votes and acts on a lost majority.
+  /// arbitrator now, then counts the votes and acts on a lost majority;
+  /// while the rejoin grace runs, the loss is held instead.
   void peer_lost(const std::string& node);
-  /// A peer came back: a count with a majority arms the action again.
+  /// A peer was heard (NodeAlive: the first time, or back): it counts for
+  /// the rejoin grace, and a count with a majority arms the action again.
   void peer_back(const std::string& node);
 
   /// .cluster.quorum of the dataset: {enabled, split_action, has_quorum,
@@ -80,12 +97,22 @@ class SplitAnalysis {
   /// reachable (null before the first check), error (null when reachable)}}}.
   nlohmann::json status() const;
 
+  /// .cluster.rejoin_grace of the dataset: {state ("running", "all_heard",
+  /// "expired" or "disabled"), grace_ms (configured), remaining_ms (0 unless
+  /// running), unheard: [members not heard since the start], held: [peers
+  /// lost while it runs, their analysis waiting]}.
+  nlohmann::json rejoin_status() const;
+
  private:
   struct Arbitrator;
   void check_all(std::function<void()> then);
   void on_checked(Arbitrator& a, bool reachable, const std::string& error);
   void refresh();
   void count_and_act(const std::string& lost);
+  /// Checks the arbitrators, then counts and acts, for the loss of `nodes`.
+  void analyse(const std::vector<std::string>& nodes);
+  void grace_ended_early();
+  void grace_expired();
   /// The votes with `alive_nodes` alive and the arbitrators' last states.
   membership::QuorumCount count(std::size_t alive_nodes) const;
 
@@ -94,10 +121,14 @@ class SplitAnalysis {
   AliveNodes alive_;
   Publish publish_;
   Action action_;
+  Changed changed_;
   std::vector<std::unique_ptr<Arbitrator>> arbitrators_;
   boost::asio::steady_timer refresh_timer_;
-  bool armed_ = true;       // the next lost majority runs the action
-  bool analysing_ = false;  // checks for an analysis are in flight
+  std::optional<RejoinGrace> grace_;  // from start()
+  boost::asio::steady_timer grace_timer_;
+  std::vector<std::string> held_;  // peers lost during the grace
+  bool armed_ = true;              // the next lost majority runs the action
+  bool analysing_ = false;         // checks for an analysis are in flight
   std::vector<std::string> lost_while_analysing_;
   std::shared_ptr<char> alive_token_ = std::make_shared<char>(0);
 };

@@ -156,7 +156,24 @@ var_dir = "/run/vigil"
   EXPECT_TRUE(c.hb.empty());
   EXPECT_TRUE(c.hooks.empty());
   EXPECT_FALSE(c.quorum);
+  EXPECT_EQ(c.rejoin_grace, milliseconds(90'000));  // OpenSVC's default
   EXPECT_TRUE(c.arbitrators.empty());
+}
+
+TEST(Config, RejoinGraceIsReadAndZeroTurnsItOff) {
+  EXPECT_EQ(
+      parse_config(edit(full_config(), "max_skew", "rejoin_grace = \"5s\"\nmax_skew"), kSource)
+          .rejoin_grace,
+      milliseconds(5'000));
+  EXPECT_EQ(
+      parse_config(edit(full_config(), "max_skew", "rejoin_grace = \"0s\"\nmax_skew"), kSource)
+          .rejoin_grace,
+      milliseconds(0));
+  for (const char* bad : {"rejoin_grace = 90", "rejoin_grace = \"90\"", "rejoin_grace = \"25h\""}) {
+    SCOPED_TRACE(bad);
+    expect_names(expect_error(edit(full_config(), "max_skew", std::string(bad) + "\nmax_skew")),
+                 "cluster.rejoin_grace");
+  }
 }
 
 TEST(Config, QuorumAndArbitratorsAreRead) {

@@ -202,5 +202,105 @@ TEST(SplitAnalysisTest, DisabledActionOnlyPublishes) {
   EXPECT_TRUE(f.actions.empty());
 }
 
+TEST(SplitAnalysisTest, TheRejoinGraceHoldsALossUntilEveryMemberIsHeard) {
+  Fixture f({"n1", "n2", "n3"}, true);
+  f.config.rejoin_grace = milliseconds(60'000);
+  std::size_t changes = 0;
+  f.split = std::make_unique<SplitAnalysis>(
+      f.io, f.config, [&f] { return f.alive; }, [&f](Event e) { f.events.push_back(std::move(e)); },
+      [&f](SplitAction action) -> std::optional<std::string> {
+        f.actions.push_back(std::string(to_string(action)));
+        return std::nullopt;
+      },
+      [&changes] { ++changes; });
+  f.split->start();
+  auto g = f.split->rejoin_status();
+  EXPECT_EQ(g["state"], "running");
+  EXPECT_EQ(g["grace_ms"], 60'000);
+  EXPECT_GT(g["remaining_ms"].get<int64_t>(), 50'000);
+  EXPECT_EQ(g["unheard"], nlohmann::json::array({"n2", "n3"}));
+  // n2 is heard, then lost, while n3 was never heard: 1 of 3 votes, but the
+  // view is not built yet, so nothing acts.
+  f.split->peer_back("n2");
+  f.split->peer_lost("n2");
+  f.io.run_for(milliseconds(200));
+  EXPECT_TRUE(f.actions.empty());
+  EXPECT_TRUE(f.of_kind("NodeSplitAction").empty());
+  g = f.split->rejoin_status();
+  EXPECT_EQ(g["held"], nlohmann::json::array({"n2"}));
+  EXPECT_EQ(g["unheard"], nlohmann::json::array({"n3"}));
+  EXPECT_GE(changes, 1u);
+  // n3 is heard: every member was, so the grace ends early with NodeRejoin,
+  // and the held loss is analysed at once (n1 and n3: a majority).
+  f.alive = {"n1", "n3"};
+  f.split->peer_back("n3");
+  const auto rejoin = f.of_kind("NodeRejoin");
+  ASSERT_EQ(rejoin.size(), 1u);
+  EXPECT_EQ(rejoin[0]->data["grace_ms"], 60'000);
+  EXPECT_EQ(rejoin[0]->data["held"], nlohmann::json::array({"n2"}));
+  EXPECT_LT(rejoin[0]->data["waited_ms"].get<int64_t>(), 60'000);
+  g = f.split->rejoin_status();
+  EXPECT_EQ(g["state"], "all_heard");
+  EXPECT_EQ(g["remaining_ms"], 0);
+  EXPECT_EQ(g["held"], nlohmann::json::array());
+  ASSERT_TRUE(f.run_until_idle()) << "the grace timer is cancelled, the analysis done";
+  EXPECT_TRUE(f.actions.empty());
+  EXPECT_TRUE(f.split->status()["has_quorum"].get<bool>());
+  // From now on a loss is analysed at once.
+  f.alive = {"n1"};
+  f.split->peer_lost("n3");
+  f.run_until([&] { return !f.actions.empty(); });
+  EXPECT_EQ(f.actions.size(), 1u);
+  EXPECT_EQ(f.of_kind("NodeRejoin").size(), 1u);
+}
+
+TEST(SplitAnalysisTest, WhenTheGraceRunsOutTheMembersNeverHeardCountAsLost) {
+  Fixture f({"n1", "n2", "n3"}, true);
+  f.config.rejoin_grace = milliseconds(300);
+  f.split->start();
+  EXPECT_EQ(f.split->rejoin_status()["state"], "running");
+  f.run_until([&] { return !f.actions.empty(); });
+  ASSERT_EQ(f.actions.size(), 1u);
+  const auto split = f.of_kind("NodeSplitAction");
+  ASSERT_EQ(split.size(), 1u);
+  EXPECT_EQ(split[0]->data["lost"], "n2,n3");
+  EXPECT_EQ(split[0]->data["votes"], (nlohmann::json{{"total", 3}, {"present", 1}, {"needed", 2}}));
+  EXPECT_TRUE(f.of_kind("NodeRejoin").empty());
+  const auto g = f.split->rejoin_status();
+  EXPECT_EQ(g["state"], "expired");
+  EXPECT_EQ(g["remaining_ms"], 0);
+  EXPECT_EQ(g["unheard"], nlohmann::json::array({"n2", "n3"}));
+  // A member heard late changes the grace no more.
+  f.split->peer_back("n2");
+  EXPECT_TRUE(f.of_kind("NodeRejoin").empty());
+  EXPECT_EQ(f.split->rejoin_status()["state"], "expired");
+}
+
+TEST(SplitAnalysisTest, WhenTheGraceRunsOutWithAMajorityNothingActs) {
+  Fixture f({"n1", "n2", "n3"}, true);
+  f.config.rejoin_grace = milliseconds(300);
+  f.split->start();
+  f.alive = {"n1", "n2"};
+  f.split->peer_back("n2");  // n3 is never heard: 2 of 3
+  f.run_until([&] { return f.split->rejoin_status()["state"] == "expired"; });
+  ASSERT_TRUE(f.run_until_idle());
+  EXPECT_TRUE(f.actions.empty());
+  EXPECT_TRUE(f.of_kind("NodeSplitAction").empty());
+  EXPECT_EQ(f.split->rejoin_status()["unheard"], nlohmann::json::array({"n3"}));
+}
+
+TEST(SplitAnalysisTest, ARejoinGraceOfZeroIsOff) {
+  Fixture f({"n1", "n2", "n3"}, true);
+  f.config.rejoin_grace = milliseconds(0);
+  f.split->start();
+  EXPECT_EQ(f.split->rejoin_status()["state"], "disabled");
+  f.split->peer_lost("n2");
+  f.run_until([&] { return !f.actions.empty(); });
+  EXPECT_EQ(f.actions.size(), 1u);
+  f.split->peer_back("n2");
+  f.split->peer_back("n3");
+  EXPECT_TRUE(f.of_kind("NodeRejoin").empty());
+}
+
 }  // namespace
 }  // namespace vigil::agent

@@ -76,6 +76,32 @@ TEST(StatusTable, QuorumLineShowsVotesActionAndArbitrators) {
   EXPECT_NE(render_status_table(ds).find("quorum: not enforced, 1 of 4"), std::string::npos);
 }
 
+TEST(StatusTable, RejoinGraceLineOnlyWhileItRuns) {
+  json ds = json::parse(R"({
+    "cluster": {"name": "demo", "nodes": ["n1", "n2", "n3"],
+                "quorum": {"enabled": true, "split_action": "disabled", "has_quorum": false,
+                           "votes": {"total": 3, "present": 1, "needed": 2}, "arbitrators": {}},
+                "rejoin_grace": {"state": "running", "grace_ms": 90000, "remaining_ms": 84001,
+                                 "unheard": ["n2", "n3"], "held": []}},
+    "node": {}, "peers": {"n1": {"state": "alive", "gen": 1, "hb": {}},
+                          "n2": {"state": "stopped", "gen": 0, "hb": {"u1": "stopped"}}}})");
+  std::string out = render_status_table(ds);
+  EXPECT_NE(out.find("rejoin grace: 85s left, split analysis held; not heard yet: n2,n3\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("n2    stopped"), std::string::npos) << out;
+  ds["cluster"]["quorum"]["enabled"] = false;  // nothing to hold
+  out = render_status_table(ds);
+  EXPECT_NE(out.find("rejoin grace: 85s left; not heard yet: n2,n3\n"), std::string::npos) << out;
+  ds["cluster"]["quorum"]["enabled"] = true;
+  ds["cluster"]["rejoin_grace"]["state"] = "all_heard";
+  ds["cluster"]["rejoin_grace"]["remaining_ms"] = 0;
+  EXPECT_EQ(render_status_table(ds).find("rejoin grace"), std::string::npos);
+  ds["cluster"]["rejoin_grace"] = {{"state", "running"}, {"remaining_ms", "odd"}};
+  EXPECT_NE(render_status_table(ds).find("rejoin grace: running, split analysis held\n"),
+            std::string::npos);
+}
+
 TEST(StatusTable, HeartbeatTableShowsPeersCountersKernelDropsAndOnlyNonZeroDrops) {
   json hb = json::parse(R"({"paths": [{"id": "u1", "type": "unicast", "up": true,
     "describe": "listen 127.0.0.1:10001", "sent_datagrams": 10, "sent_bytes": 900,

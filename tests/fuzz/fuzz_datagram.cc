@@ -121,7 +121,7 @@ bool same_message(const Message& a, const Message& b) {
   if (a.kind != b.kind || a.gens != b.gens || a.full_gen != b.full_gen ||
       a.deltas.size() != b.deltas.size() || a.key_versions != b.key_versions ||
       a.key_ids != b.key_ids || a.key_offer != b.key_offer || a.member_digest != b.member_digest ||
-      dump_checked(a.members) != dump_checked(b.members)) {
+      dump_checked(a.members) != dump_checked(b.members) || a.stop != b.stop) {
     return false;
   }
   for (std::size_t i = 0; i < a.deltas.size(); ++i) {

@@ -295,6 +295,9 @@ int write_datagram_corpus(const fs::path& dir) {
   members.members = json::array(
       {{{"name", "n4"}, {"paths", {{"u1", "127.0.0.4:1"}}}, {"state", "member"}, {"ltime", 3}}});
   put("decode-ping-members", with_mode(M::kDecode, vigil::heartbeat::encode(members)));
+  Message stop = ping();
+  stop.stop = true;
+  put("decode-ping-stop", with_mode(M::kDecode, vigil::heartbeat::encode(stop)));
 
   // Tamper: [plaintext length u8][plaintext][edits].
   auto tamper_input = [](const Bytes& plaintext, const Bytes& edits) {

@@ -63,6 +63,50 @@ TEST(MessageTest, PingRoundTripsGensIncludingLargeValues) {
   EXPECT_TRUE(back.full.is_null());
 }
 
+TEST(MessageTest, TheStopFlagRoundTripsOnEveryKindAndIsSentOnlyWhenSet) {
+  for (auto kind : {MessageKind::kPing, MessageKind::kPatch, MessageKind::kFull}) {
+    SCOPED_TRACE(to_string(kind));
+    Message m;
+    m.kind = kind;
+    m.gens = {{"n1", 3}};
+    if (kind == MessageKind::kPatch) m.deltas = {{3, json::array()}};
+    if (kind == MessageKind::kFull) {
+      m.full_gen = 3;
+      m.full = json::object();
+    }
+    const auto plain = encode(m);
+    EXPECT_FALSE(decode(plain).stop);
+    m.stop = true;
+    const auto stopping = encode(m);
+    EXPECT_TRUE(decode(stopping).stop);
+    // One optional key more: "st" and true.
+    EXPECT_EQ(stopping.size(), plain.size() + 4);
+  }
+}
+
+TEST(MessageTest, TheStopFlagMustBeABool) {
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE(variant);
+    Raw r;
+    r.pk().pack_map(variant == 2 ? 4 : 3);
+    r.str("k").pk().pack_uint8(0);
+    r.str("g").pk().pack_map(0);
+    if (variant == 0) r.str("st").pk().pack_uint8(1);
+    if (variant == 1) r.str("st").str("true");
+    if (variant == 2) {
+      r.str("st").pk().pack_true();
+      r.str("st").pk().pack_true();  // duplicate
+    }
+    EXPECT_THROW(decode(r.bytes()), DecodeError);
+  }
+  Raw ok;
+  ok.pk().pack_map(3);
+  ok.str("k").pk().pack_uint8(0);
+  ok.str("g").pk().pack_map(0);
+  ok.str("st").pk().pack_false();
+  EXPECT_FALSE(decode(ok.bytes()).stop);
+}
+
 TEST(MessageTest, KeyVersionsAndKeyOfferRoundTripOnEveryKind) {
   KeyOffer offer{.version = 7};
   for (std::size_t i = 0; i < offer.secret.size(); ++i)

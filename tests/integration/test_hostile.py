@@ -160,7 +160,10 @@ class HostileInputTest(unittest.TestCase):
         stream = c.events("n1", "NodeAlive", "NodeDataUpdated,node=n2")
         c.start("n2")
         self.assertIsNotNone(stream.wait_for("NodeAlive", 10, node="n2"))
-        self.assertTrue(c.wait("n1", ".node.n2.labels.old!=4"))  # the restarted n2 has no labels
+        # The restarted n2 keeps its labels (node.json); a change of its new
+        # boot marks what n1 must keep.
+        self.assertEqual(c.cli("n2", "node", "set", ".labels.old=new").returncode, 0)
+        self.assertTrue(c.wait("n1", ".node.n2.labels.old=new"))
         full = [e for e in stream.matching("NodeDataUpdated") if e["data"].get("full")]
         self.assertTrue(full, stream.snapshot())
         updates_before = len(stream.matching("NodeDataUpdated"))
@@ -172,7 +175,7 @@ class HostileInputTest(unittest.TestCase):
                                 len(old_boot) // 2)
         self.assertEqual(len(stream.matching("NodeDataUpdated")), updates_before,
                          "an old boot's message was applied")
-        self.assertEqual(c.status("n1")["node"]["n2"]["labels"], {})
+        self.assertEqual(c.status("n1")["node"]["n2"]["labels"], {"old": "new"})
         self.assertEqual(c.status("n1")["peers"]["n2"]["state"], "alive")
 
     def test_a_replayed_heartbeat_does_not_keep_a_dead_node_alive(self):

@@ -29,6 +29,18 @@ TEST(PathWatcher, StaleOnlyAfterTheTimeout) {
   EXPECT_TRUE(w.heard(t + 3000ms));   // and alive again when heard
 }
 
+TEST(PathWatcher, StoppedNeverTurnsStaleUntilHeardAgain) {
+  PathWatcher w(2000ms);
+  Clock::time_point t{};
+  w.heard(t);
+  w.stop();
+  EXPECT_EQ(w.state(), PeerState::kStopped);
+  EXPECT_FALSE(w.check(t + 1h));
+  EXPECT_EQ(w.state(), PeerState::kStopped);
+  EXPECT_TRUE(w.heard(t + 1h));  // a transition: stopped -> alive
+  EXPECT_EQ(w.state(), PeerState::kAlive);
+}
+
 TEST(PathWatcher, CreditMovesTheDeadlineButNeverPastNow) {
   PathWatcher w(2000ms);
   Clock::time_point t{};

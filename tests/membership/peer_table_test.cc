@@ -1,5 +1,8 @@
 #include "membership/peer_table.h"
 
+#include <set>
+#include <string>
+
 #include <gtest/gtest.h>
 
 namespace vigil::membership {
@@ -78,6 +81,72 @@ TEST(PeerTable, CreditedStallDoesNotMakePeersStale) {
   t.credit(6000ms, now + 6100ms);
   EXPECT_TRUE(t.check(now + 6100ms).empty());
   EXPECT_EQ(t.state("n2"), PeerState::kAlive);
+}
+
+TEST(PeerTable, AStopIsNotAFailure) {
+  auto t = two_paths();
+  Clock::time_point now{};
+  t.heard("n2", "u1", now, 100);
+  t.heard("n2", "u2", now, 100);
+  auto tr = t.stopped("n2", 100);
+  ASSERT_EQ(tr.size(), 1u);
+  EXPECT_EQ(tr[0].kind, Kind::kNodeStopped);
+  EXPECT_EQ(tr[0].node, "n2");
+  EXPECT_EQ(event_kind(tr[0].kind), "NodeMonitorUpdated");
+  EXPECT_EQ(t.state("n2"), PeerState::kStopped);
+  EXPECT_EQ(to_string(t.state("n2")), "stopped");
+  EXPECT_EQ(*t.path_state("n2", "u1"), PeerState::kStopped);
+  EXPECT_EQ(*t.path_state("n2", "u2"), PeerState::kStopped);
+  EXPECT_TRUE(t.alive().empty());  // its vote is absent
+  // Silent for ever after: no HeartbeatStale, no NodeStale.
+  EXPECT_TRUE(t.check(now + 1h).empty());
+  EXPECT_EQ(t.state("n2"), PeerState::kStopped);
+  // The second copy of the stop changes nothing.
+  EXPECT_TRUE(t.stopped("n2", 100).empty());
+}
+
+TEST(PeerTable, DatagramsOfTheStoppedBootProveNothing) {
+  auto t = two_paths();
+  Clock::time_point now{};
+  t.heard("n2", "u1", now, 100);
+  t.stopped("n2", 100);
+  // A late copy over another path, or a reordered earlier heartbeat.
+  EXPECT_TRUE(t.heard("n2", "u2", now + 10ms, 100).empty());
+  EXPECT_TRUE(t.heard("n2", "u1", now + 10ms, 99).empty());
+  EXPECT_EQ(t.state("n2"), PeerState::kStopped);
+  EXPECT_TRUE(t.alive().empty());
+}
+
+TEST(PeerTable, ANewBootBringsAStoppedNodeBack) {
+  auto t = two_paths();
+  Clock::time_point now{};
+  t.heard("n2", "u1", now, 100);
+  t.stopped("n2", 100);
+  auto tr = t.heard("n2", "u1", now + 5s, 200);
+  ASSERT_EQ(tr.size(), 2u);
+  EXPECT_EQ(tr[0].kind, Kind::kHeartbeatAlive);
+  EXPECT_EQ(tr[1].kind, Kind::kNodeAlive);
+  EXPECT_EQ(t.state("n2"), PeerState::kAlive);
+  EXPECT_EQ(t.alive(), std::set<std::string>{"n2"});
+  // Back to the usual rules: silence makes it stale.
+  tr = t.check(now + 5s + 2001ms);
+  ASSERT_EQ(tr.size(), 2u);
+  EXPECT_EQ(tr[1].kind, Kind::kNodeStale);
+  // And the new boot can stop cleanly in turn.
+  t.heard("n2", "u1", now + 10s, 200);
+  EXPECT_EQ(t.stopped("n2", 200).size(), 1u);
+}
+
+TEST(PeerTable, AStopOfAnOlderBootIsIgnored) {
+  auto t = two_paths();
+  Clock::time_point now{};
+  t.heard("n2", "u1", now, 100);
+  t.heard("n2", "u1", now + 1s, 200);  // restarted
+  // The stop of boot 100, replayed or late: the live node stays alive.
+  EXPECT_TRUE(t.stopped("n2", 100).empty());
+  EXPECT_EQ(t.state("n2"), PeerState::kAlive);
+  EXPECT_EQ(*t.path_state("n2", "u1"), PeerState::kAlive);
+  EXPECT_TRUE(t.stopped("n9", 100).empty());  // not a member
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "membership/quorum.h"
 
+#include "membership/peer_table.h"
+
 #include <stdexcept>
 #include <vector>
 
@@ -7,6 +9,32 @@
 
 namespace vigil::membership {
 namespace {
+
+// The votes present as split analysis counts them: this node plus the peers
+// the table holds alive.
+QuorumCount count_from(const PeerTable& t, std::size_t members) {
+  return count_votes(members, 1 + t.alive().size(), {});
+}
+
+TEST(QuorumTest, AStoppedMemberStaysInTheTotalWithItsVoteAbsent) {
+  using namespace std::chrono_literals;
+  PeerTable t({{"u1", 2000ms, {"n2", "n3"}}});
+  const PeerTable::Clock::time_point now{};
+  t.heard("n2", "u1", now, 7);
+  t.heard("n3", "u1", now, 9);
+  t.stopped("n2", 7);  // a clean stop: not alive, still a member
+  auto c = count_from(t, 3);
+  EXPECT_EQ(c.total, 3u);
+  EXPECT_EQ(c.present, 2u);
+  EXPECT_TRUE(c.has_quorum());
+  t.stopped("n3", 9);
+  c = count_from(t, 3);
+  EXPECT_EQ(c.total, 3u);
+  EXPECT_EQ(c.present, 1u);
+  EXPECT_FALSE(c.has_quorum());
+  t.heard("n2", "u1", now + 1s, 8);  // n2 restarted: its vote is back
+  EXPECT_TRUE(count_from(t, 3).has_quorum());
+}
 
 TEST(QuorumTest, AMajorityOfNodesHoldsQuorum) {
   const auto c = count_votes(3, 2, {});
