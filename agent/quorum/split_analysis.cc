@@ -160,11 +160,12 @@ void SplitAnalysis::grace_expired() {
   spdlog::warn("rejoin grace of {} ms ran out; not heard: {}", grace_->grace().count(),
                joined(grace_->unheard()));
   changed_();
-  // The members never heard count as lost now, with the losses held.
+  // The losses held are counted now. A member never heard since the start
+  // was never lost from here: it starts no split action, so that a node
+  // booted alone does not crash and reboot in a loop (its quorum line shows
+  // the missing votes all the same).
   std::vector<std::string> lost = std::move(held_);
   held_.clear();
-  for (const auto& n : grace_->unheard())
-    if (std::find(lost.begin(), lost.end(), n) == lost.end()) lost.push_back(n);
   if (config_.quorum && !lost.empty()) analyse(lost);
 }
 

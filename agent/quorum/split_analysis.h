@@ -17,7 +17,9 @@
 // start(), no analysis runs until every member was heard or the grace ran
 // out. A peer lost meanwhile is held. When every member was heard, NodeRejoin
 // is published and the held losses are analysed at once; when the grace runs
-// out, the held losses and the members never heard are analysed together.
+// out, the held losses are analysed; a member never heard since the start was
+// never lost from here and starts no analysis (no crash-and-reboot loop for a
+// node booted alone), though its vote stays absent.
 //
 // Events (seed 001 kinds), all labelled node=<this node>:
 //   NodeSplitAction              {action, votes: {total, present, needed},

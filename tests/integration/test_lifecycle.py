@@ -230,10 +230,11 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn(path + ": not a regular file", res.stderr)
 
     def test_the_rejoin_grace_holds_split_analysis_until_every_member_is_heard(self):
-        # n1 starts alone with a short grace in one cluster, and with a long
-        # one in another. Once the short grace has run out (split analysis
-        # acts: n1 sees 1 of 3 votes), the long one still holds it.
-        short = self.cluster("lcgraceshort", size=3, quorum=True, rejoin_grace="3s")
+        # n1 starts with a short grace in one cluster, and with a long one in
+        # another. In the short one n2 comes and goes (SIGKILL): once the
+        # grace has run out, split analysis acts on that loss (1 of 3 votes),
+        # while the long grace still holds the same loss.
+        short = self.cluster("lcgraceshort", size=3, quorum=True, rejoin_grace="6s")
         long = self.cluster("lcgracelong", size=3, quorum=True, rejoin_grace="60s")
         short.start("n1")
         short_events = short.events("n1", "NodeSplitAction", "NodeRejoin")
@@ -245,9 +246,12 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(g["unheard"], ["n2", "n3"])
         self.assertIn("rejoin grace:", long.cli("n1", "daemon", "status").stdout)
 
-        split = short_events.wait_for("NodeSplitAction", 15)
+        short.start("n2")
+        self.assertTrue(short.wait("n1", ".peers.n2.state=alive"))
+        short.kill("n2")
+        split = short_events.wait_for("NodeSplitAction", 20)
         self.assertIsNotNone(split, short.log("n1"))
-        self.assertEqual(split["data"]["lost"], "n2,n3")
+        self.assertEqual(split["data"]["lost"], "n2")
         self.assertEqual(split["data"]["votes"], {"total": 3, "present": 1, "needed": 2})
         g = short.status("n1")["cluster"]["rejoin_grace"]
         self.assertEqual((g["state"], g["remaining_ms"]), ("expired", 0), g)
@@ -281,6 +285,21 @@ class LifecycleTest(unittest.TestCase):
         g = long.status("n1")["cluster"]["rejoin_grace"]
         self.assertEqual((g["state"], g["remaining_ms"]), ("all_heard", 0), g)
         self.assertEqual(long_events.matching("NodeSplitAction"), [], long_events.snapshot())
+
+    def test_members_never_heard_start_no_split_action_when_the_grace_ends(self):
+        # A node booted alone (split_action would crash it) must not act on
+        # peers it never heard: no crash-and-reboot loop.
+        c = self.cluster("lcgracealone", size=3, quorum=True, rejoin_grace="2s")
+        c.start("n1")
+        stream = c.events("n1", "NodeSplitAction")
+        self.assertTrue(wait_until(
+            lambda: c.status("n1")["cluster"]["rejoin_grace"]["state"] == "expired", 15))
+        self.assertIn("rejoin grace of 2000 ms ran out", c.log("n1"))
+        # Bounded wait for an event that must not come.
+        self.assertFalse(wait_until(lambda: stream.matching("NodeSplitAction"), 2),
+                         stream.snapshot())
+        q = c.status("n1")["cluster"]["quorum"]
+        self.assertEqual(q["votes"]["present"], 1, q)
 
     def test_a_grace_of_zero_is_off(self):
         c = self.cluster("lcgraceoff", size=3, quorum=True, rejoin_grace="0s")
