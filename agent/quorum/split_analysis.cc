@@ -24,7 +24,7 @@ std::optional<std::string> run_split_action(SplitAction action) {
 }
 
 struct SplitAnalysis::Arbitrator {
-  const ArbitratorConfig& config;
+  ArbitratorConfig config;  // a copy: a reload replaces the config's tables
   ArbitratorProbe probe;
   std::optional<bool> reachable;  // unknown before the first check
   std::string error;
@@ -45,10 +45,44 @@ SplitAnalysis::SplitAnalysis(boost::asio::io_context& io, const Config& config, 
 SplitAnalysis::~SplitAnalysis() = default;
 
 void SplitAnalysis::start() {
+  started_ = true;
   if (!arbitrators_.empty()) refresh();
 }
 
+void SplitAnalysis::reconfigure(const std::vector<ArbitratorConfig>& arbitrators) {
+  auto same = [](const ArbitratorConfig& a, const ArbitratorConfig& b) {
+    return a.name == b.name && a.uri.text() == b.uri.text() && a.weight == b.weight &&
+           a.timeout == b.timeout;
+  };
+  bool unchanged = arbitrators.size() == arbitrators_.size();
+  for (std::size_t i = 0; unchanged && i < arbitrators.size(); ++i)
+    unchanged = same(arbitrators[i], arbitrators_[i]->config);
+  if (unchanged) return;
+  // Checks in flight hold pointers to the old entries: their callbacks are
+  // dropped, and the kept entries only keep their last state.
+  std::vector<std::unique_ptr<Arbitrator>> next;
+  for (const auto& a : arbitrators) {
+    std::unique_ptr<Arbitrator> entry(
+        new Arbitrator{a, ArbitratorProbe(io_, a.uri, a.timeout), {}, {}});
+    for (const auto& old : arbitrators_)
+      if (same(old->config, a)) {
+        entry->reachable = old->reachable;
+        entry->error = old->error;
+      }
+    next.push_back(std::move(entry));
+  }
+  alive_token_ = std::make_shared<char>(0);
+  arbitrators_ = std::move(next);
+  refresh_timer_.cancel();
+  const bool was_analysing = analysing_;
+  analysing_ = false;
+  if (started_ && !arbitrators_.empty()) refresh();
+  if (was_analysing && config_.quorum) analyse();
+  if (!config_.quorum) lost_while_analysing_.clear();
+}
+
 void SplitAnalysis::stop() {
+  started_ = false;
   refresh_timer_.cancel();
   alive_token_ = std::make_shared<char>(0);  // drops the callbacks of checks in flight
   analysing_ = false;
@@ -105,13 +139,17 @@ void SplitAnalysis::peer_lost(const std::string& node) {
   if (!config_.quorum) return;
   lost_while_analysing_.push_back(node);
   if (analysing_) return;  // the analysis in flight counts this loss too
+  analyse();
+}
+
+void SplitAnalysis::analyse() {
   analysing_ = true;
   check_all([this] {
     analysing_ = false;
     std::string lost;
     for (const auto& n : lost_while_analysing_) lost += (lost.empty() ? "" : ",") + n;
     lost_while_analysing_.clear();
-    count_and_act(lost);
+    if (config_.quorum) count_and_act(lost);  // a reload may have turned quorum off
   });
 }
 

@@ -60,12 +60,22 @@ class SplitAnalysis {
   /// Runs the action; returns the failure reason, if any.
   using Action = std::function<std::optional<std::string>(SplitAction action)>;
 
+  /// `config` must outlive the analysis; its arbitrators are copied.
   SplitAnalysis(boost::asio::io_context& io, const Config& config, AliveNodes alive,
                 Publish publish, Action action = run_split_action);
   ~SplitAnalysis();
 
   /// Starts the periodic arbitrator checks (the first one at once).
   void start();
+
+  /// A config reload of the [arbitrator.*] tables (copied: `config`'s
+  /// vector is not read again). An arbitrator whose table is unchanged keeps
+  /// its last state; a new or changed one is unknown until its check, which
+  /// starts at once. An analysis in flight starts its checks again with the
+  /// new arbitrators. cluster.quorum, node.split_action and cluster.nodes
+  /// are read from `config` at each use, so the daemon reloads them by
+  /// assigning them there. Never throws but std::bad_alloc.
+  void reconfigure(const std::vector<ArbitratorConfig>& arbitrators);
   /// Cancels the checks and any analysis in progress.
   void stop();
 
@@ -85,18 +95,20 @@ class SplitAnalysis {
   void check_all(std::function<void()> then);
   void on_checked(Arbitrator& a, bool reachable, const std::string& error);
   void refresh();
+  void analyse();
   void count_and_act(const std::string& lost);
   /// The votes with `alive_nodes` alive and the arbitrators' last states.
   membership::QuorumCount count(std::size_t alive_nodes) const;
 
   boost::asio::io_context& io_;
-  const Config& config_;
+  const Config& config_;  // quorum, split_action, nodes; never its arbitrators
   AliveNodes alive_;
   Publish publish_;
   Action action_;
   std::vector<std::unique_ptr<Arbitrator>> arbitrators_;
   boost::asio::steady_timer refresh_timer_;
-  bool armed_ = true;       // the next lost majority runs the action
+  bool armed_ = true;  // the next lost majority runs the action
+  bool started_ = false;
   bool analysing_ = false;  // checks for an analysis are in flight
   std::vector<std::string> lost_while_analysing_;
   std::shared_ptr<char> alive_token_ = std::make_shared<char>(0);
