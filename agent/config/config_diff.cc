@@ -41,13 +41,13 @@ void diff_paths(const std::vector<HeartbeatPathConfig>& a,
   for (const auto& p : b) right[p.id] = &p;
   for (const auto& [id, p] : left)
     if (!right.contains(id)) out.push_back({"hb." + id, kNeedsRestart});
-  for (const auto& [id, q] : right) {
+  for (const auto& [id, next] : right) {
     auto it = left.find(id);
     if (it == left.end()) {
       out.push_back({"hb." + id, kNeedsRestart});
       continue;
     }
-    const HeartbeatPathConfig& p = *it->second;
+    const HeartbeatPathConfig &p = *it->second, &q = *next;
     const std::string k = "hb." + id + ".";
     if (p.type != q.type) out.push_back({k + "type", kNeedsRestart});
     if (p.listen != q.listen) out.push_back({k + "listen", kNeedsRestart});
