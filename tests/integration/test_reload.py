@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from vigil_cluster import Cluster, main, jwt_token, wait_until, write_private  # noqa: E402
 
 RECORD = os.path.join(os.path.dirname(__file__), "record_hook.sh")
+PROBE = os.path.join(os.path.dirname(__file__), "probe_hook.sh")
 ADMIN_KEY = "admin-key-0123456789abcdef-0123456789"
 NEW_ADMIN_KEY = "new-admin-key-0123456789abcdef-01234"
 USER_KEY = "user-key-0123456789abcdef-0123456789"
@@ -235,6 +236,61 @@ class ReloadTest(unittest.TestCase):
             lambda: "config reload by uid %d: cluster.quorum" % os.getuid() in self.c.log("n1")),
             self.c.log("n1"))
         self.assertTrue(self.c.status("n1")["cluster"]["quorum"]["enabled"])
+
+    def test_a_running_hook_finishes_after_its_table_is_removed(self):
+        var_dir = self.c.var_dir("n1")
+        self.write(self.base + hook_table("probe", ["NodeStatusLabelsUpdated"],
+                                          [PROBE, var_dir, "slow"]))  # runs 3 s
+        self.start()
+        runs = self.c.events("n1", "Exec,hook=probe", "ExecSuccess,hook=probe",
+                             "ExecFailed,hook=probe")
+        self.assertEqual(self.c.cli("n1", "node", "set", ".labels.a=b").returncode, 0)
+        self.assertIsNotNone(runs.wait_for("Exec", 10), runs.snapshot())
+        self.write(self.base)
+        self.assertEqual(self.reloaded(), ["hook.probe"])
+        self.assertIsNotNone(runs.wait_for("ExecSuccess", 15), runs.snapshot())
+        self.assertEqual(runs.matching("ExecFailed"), [])
+        self.assertEqual(len(read(os.path.join(var_dir, "runs")).splitlines()), 1)
+
+    def test_arbitrators_and_quorum_change_without_a_restart(self):
+        self.start()
+        self.assertEqual(self.c.status("n1")["cluster"]["quorum"]["arbitrators"], {})
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))  # bound, not listening: a connect is refused
+        self.addCleanup(closed.close)
+        self.write(self.base.replace("quorum = false", "quorum = true") +
+                   '[arbitrator.a1]\nuri = "tcp://127.0.0.1:%d"\ntimeout = "1s"\n'
+                   % closed.getsockname()[1])
+        self.assertEqual(self.reloaded(), ["arbitrator.a1", "cluster.quorum"])
+        quorum = self.c.status("n1")["cluster"]["quorum"]
+        self.assertTrue(quorum["enabled"])
+        self.assertEqual(quorum["votes"]["total"], 3)  # two nodes and a1
+        # a1 is checked at once, not at the next 10 s refresh.
+        self.assertTrue(wait_until(lambda: self.c.status("n1")["cluster"]["quorum"]
+                                   ["arbitrators"]["a1"]["reachable"] is False, 8),
+                        self.c.status("n1")["cluster"]["quorum"])
+        self.write(self.base)
+        self.assertEqual(self.reloaded(), ["arbitrator.a1", "cluster.quorum"])
+        quorum = self.c.status("n1")["cluster"]["quorum"]
+        self.assertEqual(quorum["arbitrators"], {})
+        self.assertFalse(quorum["enabled"])
+
+    def test_an_api_limit_changes_without_a_restart(self):
+        self.start()
+        sock = os.path.join(self.c.var_dir("n1"), "api.sock")
+        never = {"filter": ".cluster.name=never", "duration_ms": 30000}
+        held = UnixHTTPConnection(sock)  # one wait held, its answer never read
+        self.addCleanup(held.close)
+        held.request("POST", "/v1/wait", body=json.dumps(never),
+                     headers={"Content-Type": "application/json"})
+
+        def short_wait():
+            return self.api("POST", "/v1/wait", {"filter": ".cluster.name=never",
+                                                 "duration_ms": 200})[0]
+        self.assertEqual(short_wait(), 408)  # held, then timed out: max_waits is 256
+        self.write(self.base + "[api]\nmax_waits = 1\n")
+        self.assertEqual(self.reloaded(), ["api.max_waits"])
+        self.assertTrue(wait_until(lambda: short_wait() == 503, 10))
 
     def test_a_new_api_admin_key_takes_effect(self):
         port = self.c.port + 79
