@@ -48,8 +48,8 @@ class Router {
 
   explicit Router(Options options);
 
-  /// A config reload: the JWT keys and bounds of the next requests (a
-  /// request already admitted keeps the ones it was checked with).
+  /// A config reload: the JWT keys, the nesting bound and the token
+  /// lifetime that the next checks use.
   void set_options(Options options) { options_ = std::move(options); }
 
   /// Adds a route. Routes are matched in the order added.
