@@ -164,6 +164,10 @@ class ApiServer {
   const std::string& tls_certificate_sha256() const { return tls_certificate_sha256_; }
   /// Stops accepting and removes the socket file.
   void stop();
+  /// A config reload: the limits of the connections accepted from now on
+  /// (an open connection keeps the ones it was accepted with). The
+  /// connection caps count every open connection.
+  void set_limits(const ApiLimits& limits) { limits_ = limits; }
 
  private:
   struct Tls;

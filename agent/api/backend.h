@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -38,6 +39,12 @@ class ApiBackend {
   /// The join token keys of every secret version held, the current one
   /// first (crypto::derive_join_key): tokens are made with the first.
   virtual std::vector<crypto::Key> join_keys() const = 0;
+  /// Reads the config file again and applies what changed (a config
+  /// reload, for POST /v1/daemon/reload); `caller` (ApiRequest::caller())
+  /// is logged. `done` runs once: 200 {"changed": [dotted keys]}, or 400
+  /// {"error": "<file>: key '<k>': <reason>"} when the file does not load or
+  /// a change needs a restart (then nothing is applied).
+  virtual void reload(const std::string& caller, Done done) = 0;
   /// The bus that event streams subscribe to.
   virtual EventBus& bus() = 0;
 };

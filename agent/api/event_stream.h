@@ -35,6 +35,10 @@ class EventStreams {
   EventStreams(boost::asio::io_context& io, EventBus& bus, std::size_t max_subscribers);
   ~EventStreams();
 
+  /// A config reload: at most `max_subscribers` streams from now on;
+  /// streams open beyond it stay open.
+  void set_max(std::size_t max_subscribers) { max_ = max_subscribers; }
+
   /// Turns `ex` into a stream of the events matching `filters` (empty: all).
   void open(const std::shared_ptr<ApiExchange>& ex, EventFilterSet filters);
 

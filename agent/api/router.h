@@ -48,6 +48,10 @@ class Router {
 
   explicit Router(Options options);
 
+  /// A config reload: the JWT keys, the nesting bound and the token
+  /// lifetime that the next checks use.
+  void set_options(Options options) { options_ = std::move(options); }
+
   /// Adds a route. Routes are matched in the order added.
   void add(Route route);
 

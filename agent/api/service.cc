@@ -67,15 +67,19 @@ std::string describe(const NodeChange& change) {
   return text;
 }
 
+Router::Options router_options(const ApiConfig& api) {
+  return {.keys = JwtKeys{api.admin_key, api.user_key},
+          .max_depth = api.limits.max_depth,
+          .max_token_lifetime = api.limits.max_token_lifetime.count() / 1000};
+}
+
 }  // namespace
 
 struct ApiService::Impl {
   Impl(asio::io_context& io, const Config& config, ApiBackend& backend)
       : config(config),
         backend(backend),
-        router({.keys = JwtKeys{config.api.admin_key, config.api.user_key},
-                .max_depth = config.api.limits.max_depth,
-                .max_token_lifetime = config.api.limits.max_token_lifetime.count() / 1000}),
+        router(router_options(config.api)),
         waits(io, config.api.limits.max_waits, [&backend] { return backend.dataset(); }),
         streams(io, backend.bus(), config.api.limits.max_subscribers),
         server(
@@ -203,6 +207,14 @@ void ApiService::Impl::add_routes() {
                                             std::chrono::seconds(t.exp)))}});
        }});
 
+  // A config reload (ApiBackend::reload): 200 {"changed": [...]}, or 400
+  // {"error": "<file>: key '...': ..."} and the running config kept.
+  router.add(
+      {"POST", "/v1/daemon/reload", ApiRole::kAdmin, none, [this](const Exchange& ex, const json&) {
+         backend.reload(ex->request().caller(),
+                        [ex](int status, const json& answer) { ex->reply(status, answer); });
+       }});
+
   router.add({"POST", "/v1/node/patch", ApiRole::kAdmin, BodySchema{Root::kArray},
               [this](const Exchange& ex, const json& body) {
                 node_change(ex, {.kind = NodeChange::Kind::kPatch, .ops = body});
@@ -256,6 +268,13 @@ void ApiService::start() {
 void ApiService::stop() { impl_->server.stop(); }
 
 void ApiService::dataset_changed() { impl_->waits.dataset_changed(); }
+
+void ApiService::reconfigure(const ApiConfig& api) {
+  impl_->router.set_options(router_options(api));
+  impl_->waits.set_max(api.limits.max_waits);
+  impl_->streams.set_max(api.limits.max_subscribers);
+  impl_->server.set_limits(api.limits);
+}
 
 void ApiService::handle(const std::shared_ptr<ApiExchange>& ex) { impl_->router.dispatch(ex); }
 

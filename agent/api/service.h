@@ -12,6 +12,7 @@
 //   POST /v1/node/set        admin  {path: s, value: any}
 //   POST /v1/node/freeze     admin  none
 //   POST /v1/node/unfreeze   admin  none
+//   POST /v1/daemon/reload   admin  none            200 {changed: [keys]}; 400 {error}
 //
 // Errors are JSON {"error": "..."} (400 adds "field"), with the statuses of
 // api/router.h, plus 503 when a limit of ApiLimits is reached.
@@ -44,6 +45,11 @@ class ApiService {
   void stop();
   /// The dataset may have changed: waits are tested again.
   void dataset_changed();
+  /// A config reload: the JWT keys (admin_key, user_key) and the limits of
+  /// `api` apply to the next requests and connections; its listen and TLS
+  /// files are not read (they need a restart). Never throws but
+  /// std::bad_alloc.
+  void reconfigure(const ApiConfig& api);
 
   /// Answers one request as a listener would hand it over: admitted from its
   /// headers, then dispatched. For tests and the router fuzzer, which bring

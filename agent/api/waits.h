@@ -39,6 +39,10 @@ class Waits {
         std::function<nlohmann::json()> dataset);
   ~Waits();
 
+  /// A config reload: at most `max_waits` waits from now on; waits held
+  /// beyond it run to their end.
+  void set_max(std::size_t max_waits) { max_ = max_waits; }
+
   /// Starts a wait answered on `ex` for `conditions` (at least one, all must
   /// hold); `duration` must be positive. Answers 200 at once when they
   /// already hold, and 503 when `max_waits` are held.

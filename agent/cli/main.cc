@@ -220,6 +220,25 @@ int cmd_hb_rotate(const Options& o) {
   return kExitOk;
 }
 
+// `daemon reload`: the daemon reads its config file again and applies what
+// changed (POST /v1/daemon/reload). A file that does not load, or a change
+// that needs a restart, exits 2 with the file, the key and the reason.
+int cmd_daemon_reload(const Options& o) {
+  json answer = call(o, "POST", "/v1/daemon/reload");
+  if (o.json()) {
+    print_json(answer);
+    return kExitOk;
+  }
+  std::string keys;
+  if (answer.contains("changed") && answer["changed"].is_array())
+    for (const auto& k : answer["changed"])
+      if (k.is_string()) keys += (keys.empty() ? "" : ", ") + k.get<std::string>();
+  std::cout << (keys.empty() ? std::string("config reloaded: no change")
+                             : "config reloaded: " + keys + " changed")
+            << "\n";
+  return kExitOk;
+}
+
 int cmd_node_simple(const Options& o, const std::string& what) {
   json answer = call(o, "POST", "/v1/node/" + what, nullptr);
   if (o.json()) print_json(answer);
@@ -309,6 +328,9 @@ int main(int argc, char** argv) {
           [&] { return cmd_daemon_run(o); });
   command(daemon, "status", "show the cluster as this node sees it", true,
           [&] { return cmd_daemon_status(o); });
+  command(daemon, "reload",
+          "read the config file again and apply what changed without a restart (as SIGHUP)", true,
+          [&] { return cmd_daemon_reload(o); });
 
   auto* node = app.add_subcommand("node", "events, waits and the local node document")
                    ->require_subcommand(1);

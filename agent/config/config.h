@@ -223,7 +223,8 @@ Config load_config(const std::filesystem::path& file);
 
 /// Checks that every hook's program exists and is executable: a path (made
 /// absolute by the loader), or a bare name found in PATH. Reads the file
-/// system, so the daemon calls it at start, not load_config(). Throws
+/// system, so the daemon calls it at start and at each reload (off its
+/// io_context thread), not load_config(). Throws
 /// ConfigError naming "hook.<name>.command" and the system's reason.
 void check_hook_commands(const Config& config);
 

@@ -37,8 +37,9 @@ void kill_group(const bp::child& child) {
 }  // namespace
 
 struct HookRunner::Run {
-  Run(asio::io_context& io, const HookConfig& h)
-      : hook(h),
+  Run(asio::io_context& io, std::shared_ptr<const HookConfig> h)
+      : hook_config(std::move(h)),
+        hook(*hook_config),
         in(io),
         out(io),
         err(io),
@@ -46,6 +47,7 @@ struct HookRunner::Run {
         err_buf(kMaxLine),
         timer(io),
         drain(io) {}
+  std::shared_ptr<const HookConfig> hook_config;  // outlives a reconfigure()
   const HookConfig& hook;
   uint64_t event_id = 0;
   std::string payload;
@@ -62,7 +64,16 @@ struct HookRunner::Run {
 
 HookRunner::HookRunner(asio::io_context& io, EventBus& bus, std::vector<HookConfig> hooks,
                        Options options)
-    : io_(io), bus_(bus), hooks_(std::move(hooks)), options_(options) {}
+    : io_(io), bus_(bus), options_(options) {
+  reconfigure(std::move(hooks));
+}
+
+void HookRunner::reconfigure(std::vector<HookConfig> hooks) {
+  std::vector<std::shared_ptr<const HookConfig>> next;
+  next.reserve(hooks.size());
+  for (auto& h : hooks) next.push_back(std::make_shared<const HookConfig>(std::move(h)));
+  hooks_ = std::move(next);
+}
 
 HookRunner::~HookRunner() { kill_all(); }
 
@@ -70,9 +81,9 @@ void HookRunner::on_event(const Event& event) {
   if (is_exec_kind(event.kind)) return;
   std::string payload;
   for (const auto& hook : hooks_) {
-    if (!hook.wants(event.kind)) continue;
+    if (!hook->wants(event.kind)) continue;
     if (payload.empty()) payload = to_json(event).dump();
-    Pending p{&hook, event.kind, event.id, payload};
+    Pending p{hook, event.kind, event.id, payload};
     if (queue_.size() >= options_.max_queued) {
       failed_to_start(p, "queue full (" + std::to_string(options_.max_queued) + " runs waiting)");
       continue;
@@ -140,7 +151,7 @@ void HookRunner::failed_to_start(const Pending& p, const std::string& why) {
 
 void HookRunner::start(const Pending& p) {
   const HookConfig& hook = *p.hook;
-  auto run = std::make_shared<Run>(io_, hook);
+  auto run = std::make_shared<Run>(io_, p.hook);
   run->event_id = p.id;
   run->payload = p.payload;
 

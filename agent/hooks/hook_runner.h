@@ -53,6 +53,12 @@ class HookRunner {
   /// published event).
   void on_event(const Event& event);
 
+  /// Replaces the hooks (a config reload): the next events run `hooks`.
+  /// Runs already started, and runs queued before the call, finish with the
+  /// hook config they were started or queued with, whether that hook is
+  /// kept, changed or removed. Never throws but std::bad_alloc.
+  void reconfigure(std::vector<HookConfig> hooks);
+
   /// Kills every running hook's process group (SIGKILL) and drops the
   /// queue; used at daemon stop.
   void kill_all();
@@ -63,7 +69,7 @@ class HookRunner {
  private:
   struct Run;
   struct Pending {
-    const HookConfig* hook;
+    std::shared_ptr<const HookConfig> hook;  // kept alive across a reconfigure()
     std::string kind;
     uint64_t id = 0;
     std::string payload;  // the event's JSON
@@ -75,7 +81,7 @@ class HookRunner {
 
   boost::asio::io_context& io_;
   EventBus& bus_;
-  std::vector<HookConfig> hooks_;
+  std::vector<std::shared_ptr<const HookConfig>> hooks_;
   Options options_;
   std::vector<std::shared_ptr<Run>> runs_;
   std::deque<Pending> queue_;

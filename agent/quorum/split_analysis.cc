@@ -37,7 +37,7 @@ std::optional<std::string> run_split_action(SplitAction action) {
 }
 
 struct SplitAnalysis::Arbitrator {
-  const ArbitratorConfig& config;
+  ArbitratorConfig config;  // a copy: a reload replaces the config's tables
   ArbitratorProbe probe;
   std::optional<bool> reachable;  // unknown before the first check
   std::string error;
@@ -60,6 +60,7 @@ SplitAnalysis::SplitAnalysis(boost::asio::io_context& io, const Config& config, 
 SplitAnalysis::~SplitAnalysis() = default;
 
 void SplitAnalysis::start() {
+  started_ = true;
   std::set<std::string> peers(config_.nodes.begin(), config_.nodes.end());
   peers.erase(config_.node_name);
   grace_.emplace(std::move(peers), config_.rejoin_grace, std::chrono::steady_clock::now());
@@ -74,7 +75,40 @@ void SplitAnalysis::start() {
   if (!arbitrators_.empty()) refresh();
 }
 
+void SplitAnalysis::reconfigure(const std::vector<ArbitratorConfig>& arbitrators) {
+  auto same = [](const ArbitratorConfig& a, const ArbitratorConfig& b) {
+    return a.name == b.name && a.uri.text() == b.uri.text() && a.weight == b.weight &&
+           a.timeout == b.timeout;
+  };
+  bool unchanged = arbitrators.size() == arbitrators_.size();
+  for (std::size_t i = 0; unchanged && i < arbitrators.size(); ++i)
+    unchanged = same(arbitrators[i], arbitrators_[i]->config);
+  if (unchanged) return;
+  // Checks in flight hold pointers to the old entries: their callbacks are
+  // dropped, and the kept entries only keep their last state.
+  std::vector<std::unique_ptr<Arbitrator>> next;
+  for (const auto& a : arbitrators) {
+    std::unique_ptr<Arbitrator> entry(
+        new Arbitrator{a, ArbitratorProbe(io_, a.uri, a.timeout), {}, {}});
+    for (const auto& old : arbitrators_)
+      if (same(old->config, a)) {
+        entry->reachable = old->reachable;
+        entry->error = old->error;
+      }
+    next.push_back(std::move(entry));
+  }
+  alive_token_ = std::make_shared<char>(0);
+  arbitrators_ = std::move(next);
+  refresh_timer_.cancel();
+  const bool was_analysing = analysing_;
+  analysing_ = false;
+  if (started_ && !arbitrators_.empty()) refresh();
+  if (was_analysing && config_.quorum) analyse();
+  if (!config_.quorum) lost_while_analysing_.clear();
+}
+
 void SplitAnalysis::stop() {
+  started_ = false;
   refresh_timer_.cancel();
   grace_timer_.cancel();
   alive_token_ = std::make_shared<char>(0);  // drops the callbacks of checks in flight
@@ -172,13 +206,17 @@ void SplitAnalysis::grace_expired() {
 void SplitAnalysis::analyse(const std::vector<std::string>& nodes) {
   for (const auto& n : nodes) lost_while_analysing_.push_back(n);
   if (analysing_) return;  // the analysis in flight counts this loss too
+  analyse();
+}
+
+void SplitAnalysis::analyse() {
   analysing_ = true;
   check_all([this] {
     analysing_ = false;
     std::string lost;
     for (const auto& n : lost_while_analysing_) lost += (lost.empty() ? "" : ",") + n;
     lost_while_analysing_.clear();
-    count_and_act(lost);
+    if (config_.quorum) count_and_act(lost);  // a reload may have turned quorum off
   });
 }
 

@@ -76,6 +76,7 @@ class SplitAnalysis {
   /// status() or rejoin_status() changed without an event (the grace ran out).
   using Changed = std::function<void()>;
 
+  /// `config` must outlive the analysis; its arbitrators are copied.
   SplitAnalysis(boost::asio::io_context& io, const Config& config, AliveNodes alive,
                 Publish publish, Action action = run_split_action, Changed changed = {});
   ~SplitAnalysis();
@@ -83,6 +84,15 @@ class SplitAnalysis {
   /// Starts the periodic arbitrator checks (the first one at once), and the
   /// rejoin grace of config.rejoin_grace over the other members.
   void start();
+
+  /// A config reload of the [arbitrator.*] tables (copied: `config`'s
+  /// vector is not read again). An arbitrator whose table is unchanged keeps
+  /// its last state; a new or changed one is unknown until its check, which
+  /// starts at once. An analysis in flight starts its checks again with the
+  /// new arbitrators. cluster.quorum, node.split_action and cluster.nodes
+  /// are read from `config` at each use, so the daemon reloads them by
+  /// assigning them there. Never throws but std::bad_alloc.
+  void reconfigure(const std::vector<ArbitratorConfig>& arbitrators);
   /// Cancels the checks, the grace timer and any analysis in progress.
   void stop();
 
@@ -110,6 +120,7 @@ class SplitAnalysis {
   void check_all(std::function<void()> then);
   void on_checked(Arbitrator& a, bool reachable, const std::string& error);
   void refresh();
+  void analyse();
   void count_and_act(const std::string& lost);
   /// Checks the arbitrators, then counts and acts, for the loss of `nodes`.
   void analyse(const std::vector<std::string>& nodes);
@@ -119,7 +130,7 @@ class SplitAnalysis {
   membership::QuorumCount count(std::size_t alive_nodes) const;
 
   boost::asio::io_context& io_;
-  const Config& config_;
+  const Config& config_;  // quorum, split_action, nodes; never its arbitrators
   AliveNodes alive_;
   Publish publish_;
   Action action_;
@@ -130,7 +141,8 @@ class SplitAnalysis {
   boost::asio::steady_timer grace_timer_;
   std::vector<std::string> held_;  // peers lost during the grace
   bool armed_ = true;              // the next lost majority runs the action
-  bool analysing_ = false;         // checks for an analysis are in flight
+  bool started_ = false;
+  bool analysing_ = false;  // checks for an analysis are in flight
   std::vector<std::string> lost_while_analysing_;
   std::shared_ptr<char> alive_token_ = std::make_shared<char>(0);
 };

@@ -158,5 +158,47 @@ TEST_F(ServiceTest, RotateChecksItsSecret) {
   EXPECT_EQ(backend_.rotations, 1);
 }
 
+TEST_F(ServiceTest, ReloadReachesTheBackendWithTheCaller) {
+  backend_.reload_changed = {"node.log_level"};
+  auto ok = send("POST", "/v1/daemon/reload");
+  EXPECT_EQ(ok->status(), 200);
+  EXPECT_EQ(json::parse(ok->body()), json({{"changed", {"node.log_level"}}}));
+  ASSERT_EQ(backend_.reloads.size(), 1u);
+  EXPECT_FALSE(backend_.reloads[0].empty());
+
+  backend_.reload_error = "/etc/vigil.toml: key 'node.name': cannot change without a restart";
+  auto bad = send("POST", "/v1/daemon/reload");
+  EXPECT_EQ(bad->status(), 400);
+  EXPECT_EQ(json::parse(bad->body())["error"], backend_.reload_error);
+  EXPECT_EQ(send("GET", "/v1/daemon/reload")->status(), 405);
+}
+
+TEST_F(ServiceTest, ReconfigureAppliesNewWaitLimits) {
+  auto w1 = send("POST", "/v1/wait", {{"filter", ".cluster.x=2"}, {"duration_ms", 60000}});
+  auto w2 = send("POST", "/v1/wait", {{"filter", ".cluster.x=2"}, {"duration_ms", 60000}});
+  EXPECT_EQ(
+      send("POST", "/v1/wait", {{"filter", ".cluster.x=2"}, {"duration_ms", 60000}})->status(),
+      503);  // max_waits = 2
+  ApiConfig api = config_.api;
+  api.limits.max_waits = 3;
+  service_->reconfigure(api);
+  auto w3 = send("POST", "/v1/wait", {{"filter", ".cluster.x=2"}, {"duration_ms", 60000}});
+  EXPECT_EQ(w3->status(), 0);  // held
+  backend_.data["cluster"]["x"] = 2;
+  service_->dataset_changed();
+  run_until_answered(w3);
+  EXPECT_EQ(w3->status(), 200);
+}
+
+TEST_F(ServiceTest, ReconfigureAppliesNewBodyDepth) {
+  json deep = 1;
+  for (int i = 0; i < 20; ++i) deep = json::array({deep});
+  EXPECT_EQ(send("POST", "/v1/node/set", {{"path", ".data.x"}, {"value", deep}})->status(), 200);
+  ApiConfig api = config_.api;
+  api.limits.max_depth = 8;
+  service_->reconfigure(api);
+  EXPECT_EQ(send("POST", "/v1/node/set", {{"path", ".data.x"}, {"value", deep}})->status(), 400);
+}
+
 }  // namespace
 }  // namespace vigil::agent

@@ -192,6 +192,39 @@ TEST(SplitAnalysisTest, PeriodicChecksKeepTheArbitratorStatusFresh) {
   EXPECT_TRUE(f.run_until_idle()) << "stop() leaves no refresh timer armed";
 }
 
+TEST(SplitAnalysisTest, ReconfigureAddsAndRemovesArbitrators) {
+  asio::io_context other;
+  TcpArbitrator arb(other);
+  Fixture f({"n1", "n2"}, true);
+  f.split->start();
+  EXPECT_TRUE(f.split->status()["arbitrators"].empty());
+  std::vector<ArbitratorConfig> arbs = {arbitrator("a1", arb.port(), 2)};
+  f.split->reconfigure(arbs);
+  f.config.arbitrators.clear();  // copied: the daemon's vector may change
+  EXPECT_EQ(f.split->status()["votes"]["total"], 4);
+  f.run_until([&] { return !f.split->status()["arbitrators"]["a1"]["reachable"].is_null(); });
+  EXPECT_EQ(f.split->status()["arbitrators"]["a1"]["reachable"], true);
+  // Unchanged: the state is kept, no new check is needed to know it.
+  f.split->reconfigure(arbs);
+  EXPECT_EQ(f.split->status()["arbitrators"]["a1"]["reachable"], true);
+  f.split->reconfigure({});
+  EXPECT_TRUE(f.split->status()["arbitrators"].empty());
+  EXPECT_EQ(f.split->status()["votes"]["total"], 2);
+  f.split->stop();
+  EXPECT_TRUE(f.run_until_idle());
+  EXPECT_TRUE(f.actions.empty());
+}
+
+TEST(SplitAnalysisTest, QuorumAndActionAreReadAtEachUse) {
+  Fixture f({"n1", "n2"}, false);
+  f.config.quorum = true;  // what a reload assigns
+  f.config.split_action = SplitAction::kReboot;
+  f.split->peer_lost("n2");
+  f.run_until([&] { return !f.actions.empty(); });
+  EXPECT_EQ(f.actions, std::vector<std::string>{"reboot"});
+  EXPECT_TRUE(f.split->status()["enabled"].get<bool>());
+}
+
 TEST(SplitAnalysisTest, DisabledActionOnlyPublishes) {
   Fixture f({"n1", "n2"}, true);
   f.config.split_action = SplitAction::kDisabled;

@@ -18,7 +18,8 @@ from vigil_cluster import Cluster, VIGIL, main, wait_until  # noqa: E402
 SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Every command that reads the config, as words after `vigil`.
-CONFIG_COMMANDS = [("daemon",), ("daemon", "run"), ("daemon", "status"), ("node",),
+CONFIG_COMMANDS = [("daemon",), ("daemon", "run"), ("daemon", "status"), ("daemon", "reload"),
+                   ("node",),
                    ("node", "events"), ("node", "wait"), ("node", "set"), ("node", "patch"),
                    ("node", "freeze"), ("node", "unfreeze"), ("hb",), ("hb", "status"),
                    ("hb", "rotate"), ("cluster",), ("cluster", "token"), ("secret",),
@@ -146,6 +147,8 @@ class RunningClusterTest(unittest.TestCase):
     def test_every_printing_command_prints_one_json_line(self):
         one_json_line(self, self.cli("daemon", "status", "--format", "json"))
         one_json_line(self, self.cli("hb", "status", "--format", "json"))
+        self.assertEqual(one_json_line(self, self.cli("daemon", "reload", "--format", "json")),
+                         {"changed": []})
         self.assertTrue(one_json_line(self, self.cli("node", "set", ".labels.fmt=json",
                                                      "--format", "json"))["ok"])
         self.assertTrue(one_json_line(self, self.cli(

@@ -5,6 +5,7 @@
 #define VIGIL_TESTS_SUPPORT_FAKE_BACKEND_H_
 
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -37,11 +38,21 @@ class FakeBackend : public agent::ApiBackend {
     s.fill(0x11);
     return {crypto::derive_join_key(s, "test")};
   }
+  void reload(const std::string& caller, Done done) override {
+    reloads.push_back(caller);
+    if (reload_error.empty())
+      done(200, {{"changed", reload_changed}});
+    else
+      done(400, {{"error", reload_error}});
+  }
   agent::EventBus& bus() override { return bus_; }
 
   nlohmann::json data = {{"cluster", {{"name", "c"}, {"x", 1}}}, {"x", 1}};
   std::vector<agent::NodeChange> changes;
   int rotations = 0;
+  std::vector<std::string> reloads;  // the callers
+  std::vector<std::string> reload_changed;
+  std::string reload_error;  // when set, reload() answers 400 with it
 
  private:
   agent::EventBus bus_{agent::EventBus::Options{.node = "n1"}};
