@@ -143,12 +143,14 @@ TEST(ConfigDiff, AddedOrRemovedPathIsRefused) {
             (std::vector<RefusedKey>{{"hb.wan", kNeedsRestart}}));
 }
 
-TEST(ConfigDiff, CommitIntervalAndSkewAreRefused) {
+TEST(ConfigDiff, CommitIntervalSkewAndRejoinGraceAreRefused) {
   Config next = base();
   next.commit_interval = milliseconds(50);
   next.max_skew = milliseconds(5000);
+  next.rejoin_grace = milliseconds(1000);  // it runs once, at start
   EXPECT_EQ(diff_configs(base(), next).refused,
             (std::vector<RefusedKey>{{"cluster.max_skew", kNeedsRestart},
+                                     {"cluster.rejoin_grace", kNeedsRestart},
                                      {"node.commit_interval", kNeedsRestart}}));
 }
 
