@@ -38,6 +38,7 @@
 #include "heartbeat/codec.h"
 #include "heartbeat/datagram.h"
 #include "heartbeat/message.h"
+#include "membership/member_list.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {
@@ -153,6 +154,20 @@ void check_message(std::span<const uint8_t> bytes) {
           "decoded delta gens are not consecutive from >= 1");
     check(d.ops.is_array(), "decoded delta ops are not an array");
     for (const auto& op : d.ops) check(op.is_object(), "decoded delta op is not an object");
+  }
+
+  // Member entries from a peer: merged or skipped, never thrown; merging
+  // them twice changes nothing.
+  if (!msg.members.is_null()) {
+    vigil::membership::MemberList list;
+    try {
+      list.merge_all(msg.members);
+      const uint64_t digest = list.digest();
+      check(list.merge_all(msg.members).changed.empty(), "merging member entries twice changed");
+      check(list.digest() == digest, "the member digest changed on a repeated merge");
+    } catch (const std::exception& e) {
+      fail("merging member entries threw", e.what());
+    }
   }
 
   Bytes again;

@@ -36,6 +36,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/api/join_token.h"
 #include "agent/api/jwt.h"
 
 namespace {
@@ -108,7 +109,35 @@ JwtKeys keys(bool admin, bool user) {
   return k;
 }
 
+// Join tokens (join_token.h) on the same input: only JwtError, and a token
+// that verifies with a key verifies with nothing else.
+void check_join_token_mode(std::string_view token) {
+  vigil::crypto::Secret a{}, b{};
+  a.fill(0x11);
+  b.fill(0x22);
+  const vigil::crypto::Key ka = vigil::crypto::derive_join_key(a, "fuzz");
+  const vigil::crypto::Key kb = vigil::crypto::derive_join_key(b, "fuzz");
+  auto accepted = [&](const vigil::crypto::Key& key) {
+    try {
+      vigil::agent::check_join_token(token, std::span(&key, 1), "fuzz", kNow);
+      return true;
+    } catch (const JwtError&) {
+      return false;
+    } catch (const std::exception& e) {
+      fail("check_join_token threw something else than JwtError", e.what());
+    }
+  };
+  check(!(accepted(ka) && accepted(kb)), "a join token verified with two keys");
+  try {
+    vigil::agent::peek_join_token(token);
+  } catch (const JwtError&) {
+  } catch (const std::exception& e) {
+    fail("peek_join_token threw something else than JwtError", e.what());
+  }
+}
+
 void check_mode(std::string_view in) {
+  check_join_token_mode(in);
   std::string_view authorization = in, method = "GET", path = "/v1/status";
   if (const std::size_t nl = in.find('\n'); nl != std::string_view::npos) {
     authorization = in.substr(0, nl);
