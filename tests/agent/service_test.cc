@@ -158,6 +158,19 @@ TEST_F(ServiceTest, RotateChecksItsSecret) {
   EXPECT_EQ(backend_.rotations, 1);
 }
 
+TEST_F(ServiceTest, AJoinTokenNeedsATlsListenerAndABoundedDuration) {
+  // This service has the Unix socket only: no certificate for cnf to pin.
+  auto no_tls = send("POST", "/v1/cluster/token");
+  EXPECT_EQ(no_tls->status(), 409);
+  EXPECT_NE(json::parse(no_tls->body())["error"].get<std::string>().find("TLS listener"),
+            std::string::npos);
+  for (int64_t ms : {int64_t{999}, int64_t{86400001}}) {
+    auto bad = send("POST", "/v1/cluster/token", {{"duration_ms", ms}});
+    EXPECT_EQ(bad->status(), 400) << ms;
+    EXPECT_EQ(json::parse(bad->body())["field"], "duration_ms");
+  }
+}
+
 TEST_F(ServiceTest, ReloadReachesTheBackendWithTheCaller) {
   backend_.reload_changed = {"node.log_level"};
   auto ok = send("POST", "/v1/daemon/reload");
