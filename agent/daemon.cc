@@ -2,10 +2,7 @@
 
 #include <csignal>
 
-#include <algorithm>
 #include <exception>
-#include <memory>
-#include <string_view>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
@@ -14,8 +11,7 @@
 
 #include "agent/api/backend.h"
 #include "agent/api/service.h"
-#include "agent/base/blocking_worker.h"
-#include "agent/config/config_diff.h"
+#include "agent/daemon/config_reload.h"
 #include "agent/engine/engine.h"
 #include "agent/events/event_bus.h"
 #include "agent/hooks/hook_runner.h"
@@ -31,7 +27,7 @@ using json = nlohmann::json;
 //   engine --peer_lost/peer_back--> split analysis --publish--> bus
 //   engine, split analysis --dataset_changed--> API waits
 //   API --ApiBackend--> engine (dataset, change, rotate), split (quorum), bus
-//   API reload, SIGHUP --> config read on reload_worker_, applied here (reload())
+//   API reload, SIGHUP --> ConfigReload (daemon/config_reload.h) --> hooks, API, split
 class Daemon::Impl : public ApiBackend {
  public:
   explicit Impl(Config config)
@@ -58,7 +54,7 @@ class Daemon::Impl : public ApiBackend {
         api_(io_, config_, *this),
         signals_(io_, SIGINT, SIGTERM),
         hup_(io_, SIGHUP),
-        reload_worker_(io_) {
+        reload_(io_, {config_, hooks_, api_, split_, bus_}) {
     bus_.listen([this](const Event& e) { hooks_.on_event(e); });
   }
 
@@ -105,44 +101,8 @@ class Daemon::Impl : public ApiBackend {
   std::vector<crypto::Key> join_keys() const override { return engine_.join_keys(); }
   EventBus& bus() override { return bus_; }
 
-  // A config reload (config/config_diff.h): the file is read on the worker,
-  // then compared and applied here, on the io_context thread, all or
-  // nothing. Reloads complete in the order asked.
   void reload(const std::string& caller, Done done) override {
-    auto next = std::make_shared<Config>();
-    reload_worker_.submit(
-        [next, file = config_.source] {
-          *next = load_config(file);
-          check_hook_commands(*next);
-        },
-        [this, next, caller, done = std::move(done)](const std::string& error) {
-          std::string why = error;
-          ConfigDiff diff;
-          if (why.empty()) try {
-              diff = diff_configs(config_, *next);
-              throw_if_refused(diff, config_.source);
-              apply(*next, diff.changed);
-            } catch (const std::exception& e) {
-              why = e.what();
-            }
-          if (!why.empty()) {
-            spdlog::error("config reload by {} refused, the running config is kept: {}", caller,
-                          why);
-            return done(400, {{"error", why}});
-          }
-          std::string keys;
-          for (const auto& k : diff.changed) keys += (keys.empty() ? "" : ", ") + k;
-          // The line is logged under the more verbose of the two levels.
-          const auto level = spdlog::level::from_str(std::string(to_string(next->log_level)));
-          auto logger = spdlog::default_logger();
-          logger->set_level(std::min(level, logger->level()));
-          spdlog::info("config reload by {}: {}", caller, keys.empty() ? "no change" : keys);
-          logger->set_level(level);
-          config_.log_level = next->log_level;
-          if (!diff.changed.empty())
-            bus_.publish(Event{.kind = "NodeConfigUpdated", .data = {{"changed", diff.changed}}});
-          done(200, {{"changed", diff.changed}});
-        });
+    reload_.reload(caller, std::move(done));
   }
 
  private:
@@ -153,34 +113,6 @@ class Daemon::Impl : public ApiBackend {
       reload("SIGHUP", [](int, const json&) {});  // reload() logs the outcome
       wait_hup();
     });
-  }
-
-  // Applies the `changed` keys of `next` (diff_configs()) to the parts, then
-  // to config_. Only those fields of config_ are assigned: the engine, the
-  // API and split analysis keep references into it.
-  void apply(const Config& next, const std::vector<std::string>& changed) {
-    auto any = [&](std::string_view prefix) {
-      return std::any_of(changed.begin(), changed.end(),
-                         [&](const std::string& k) { return k.starts_with(prefix); });
-    };
-    if (any("hook.")) {
-      hooks_.reconfigure(next.hooks);
-      config_.hooks = next.hooks;
-    }
-    if (any("api.")) {
-      config_.api.admin_key = next.api.admin_key;
-      config_.api.user_key = next.api.user_key;
-      config_.api.limits = next.api.limits;
-      api_.reconfigure(config_.api);
-    }
-    config_.quorum = next.quorum;  // read by split analysis at each use
-    config_.split_action = next.split_action;
-    if (any("arbitrator.")) {
-      split_.reconfigure(next.arbitrators);
-      config_.arbitrators = next.arbitrators;
-    }
-    if (any("arbitrator.") || any("cluster.quorum") || any("node.split_action"))
-      api_.dataset_changed();  // .cluster.quorum
   }
 
   // A clean stop: no split action from here on, no more clients or hooks;
@@ -204,8 +136,8 @@ class Daemon::Impl : public ApiBackend {
   SplitAnalysis split_;
   ApiService api_;
   asio::signal_set signals_;
-  asio::signal_set hup_;          // SIGHUP: reload
-  BlockingWorker reload_worker_;  // reads the config file for reload()
+  asio::signal_set hup_;  // SIGHUP: reload
+  ConfigReload reload_;
 };
 
 Daemon::Daemon(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
