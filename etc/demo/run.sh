@@ -65,8 +65,14 @@ for n in n1 n3; do
   grep NodeStale "$DIR/$n/hooks.log" || echo "(no NodeStale hook run on $n)"
 done
 
-step "stopping n1 and n3"
-kill -TERM "${pids[0]}" "${pids[2]}"
-wait "${pids[0]}" "${pids[2]}"
+step "stopping n1 with SIGTERM: a clean stop, which n3 shows as stopped, not stale"
+kill -TERM "${pids[0]}"
+wait "${pids[0]}"
+run "$VIGIL" --config n3.toml node wait --filter '.peers.n1.state=stopped' --duration 15s
+run "$VIGIL" --config n3.toml daemon status
+
+step "stopping n3"
+kill -TERM "${pids[2]}"
+wait "${pids[2]}"
 pids=()
 echo "done: every agent stopped"
