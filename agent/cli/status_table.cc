@@ -171,9 +171,21 @@ std::string render_hb_table(const json& hb) {
     key = "secret: sealing with version " + text(k.value("current", json())) + "; held " + held +
           (k.value("rotating", false) ? "; a rotation led here is in progress" : "") + "\n";
   }
+  // Datagrams that named a member but failed authentication, by sender.
+  std::string auth;
+  if (const json failures = hb.value("auth_failures", json()); failures.is_object()) {
+    for (const auto& [sender, f] : failures.items()) {
+      if (!f.is_object()) continue;
+      const json last = f.value("last_ms", json());
+      auth += "auth failures from " + sender + ": " + text(f.value("count", json())) + " (" +
+              text(f.value("reason", json())) + ", key version " +
+              text(f.value("key_version", json())) + ", last " +
+              (last.is_number() ? text(last) + "ms ago" : std::string("?")) + ")\n";
+    }
+  }
   return render_rows(rows) + totals +
          "dropped (all paths):" + drops_text(hb.value("dropped", json::object())) +
-         "; kernel drops " + text(hb.value("kernel_drops", json())) + "\n" + key;
+         "; kernel drops " + text(hb.value("kernel_drops", json())) + "\n" + key + auth;
 }
 
 std::string render_event_line(const json& e) {

@@ -111,8 +111,14 @@ TEST(StatusTable, HeartbeatTableShowsPeersCountersKernelDropsAndOnlyNonZeroDrops
               "n3": {"address": "127.0.0.3:10001", "state": "unknown", "last_heard_ms": null,
                      "received_datagrams": 0, "received_bytes": 0}}}],
     "dropped": {"bad_tag": 3, "replay": 0}, "kernel_drops": 5,
-    "key": {"current": 2, "versions": [1, 2], "rotating": true}})");
+    "key": {"current": 2, "versions": [1, 2], "rotating": true},
+    "auth_failures": {"n3": {"count": 12, "reason": "key mismatch", "key_version": 1,
+                             "last_ms": 40}, "odd": 5}})");
   std::string out = render_hb_table(hb);
+  EXPECT_NE(out.find("auth failures from n3: 12 (key mismatch, key version 1, last 40ms ago)\n"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("from odd"), std::string::npos) << out;
   EXPECT_NE(out.find("u1    unicast  up      n2    127.0.0.2:10001  alive    120ms ago   8"),
             std::string::npos)
       << out;

@@ -209,6 +209,9 @@ class RotationTest(unittest.TestCase):
         self.assertEqual(failure["reason"], "key mismatch")
         self.assertEqual(failure["key_version"], 1)
         self.assertNotIn("n2", c.hb("n1")["auth_failures"])
+        table = c.cli("n1", "hb", "status").stdout
+        self.assertIn("auth failures from n3: ", table)
+        self.assertIn("(key mismatch, key version 1, last ", table)
         self.assertTrue(wait_until(lambda: "claiming to be from n3 fail authentication: key "
                                            "mismatch on key version 1" in c.log("n1"), 10),
                         c.log("n1"))
