@@ -95,7 +95,7 @@ struct Message {
   std::optional<KeyOffer> key_offer;
   std::optional<uint64_t> member_digest;  // "md"
   nlohmann::json members;                 // "m": null when not sent, else an array
-  bool stop = false;  // "st": the sender is stopping cleanly
+  bool stop = false;                      // "st": the sender is stopping cleanly
 };
 
 /// Thrown by decode() on malformed input; what() names the problem.

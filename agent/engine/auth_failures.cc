@@ -35,7 +35,7 @@ void AuthFailures::failed(const std::string& sender, heartbeat::DropReason reaso
   s.unlogged = 0;
 }
 
-void AuthFailures::authenticated(const std::string& sender) {
+void AuthFailures::recovered(const std::string& sender) {
   auto it = senders_.find(sender);
   if (it == senders_.end() || !it->second.failing) return;
   it->second.failing = false;

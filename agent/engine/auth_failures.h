@@ -34,7 +34,10 @@ class AuthFailures {
   void failed(const std::string& sender, heartbeat::DropReason reason, uint32_t key_version,
               Clock::time_point now);
   /// A datagram of `sender` authenticated: logs, once, that it recovered.
-  void authenticated(const std::string& sender);
+  /// Called for every authentic datagram: no lookup until a failure was seen.
+  void authenticated(const std::string& sender) {
+    if (!senders_.empty()) recovered(sender);
+  }
 
   /// For `hb status`: {sender: {"count": n, "reason": "key mismatch" |
   /// "unknown key version", "key_version": v, "last_ms": ms ago}}; {} when
@@ -53,6 +56,8 @@ class AuthFailures {
     Clock::time_point logged{};
     bool failing = false;  // no authentic datagram since the last failure
   };
+  void recovered(const std::string& sender);
+
   std::map<std::string, Sender> senders_;
 };
 

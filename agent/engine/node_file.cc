@@ -4,7 +4,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "agent/base/file.h"
 #include "agent/base/bounded_json.h"
 #include "agent/base/file.h"
 #include "agent/engine/local_document.h"

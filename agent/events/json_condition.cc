@@ -9,6 +9,14 @@
 namespace vigil::agent {
 namespace {
 
+using Op = JsonCondition::Op;
+
+// Each operator's spelling: what parse() reads, and why_not() writes.
+constexpr std::pair<std::string_view, Op> kOps[] = {
+    {"!=", Op::kNe}, {">=", Op::kGe}, {"<=", Op::kLe},
+    {"=", Op::kEq},  {">", Op::kGt},  {"<", Op::kLt},
+};
+
 bool is_op_char(char c) { return c == '=' || c == '!' || c == '<' || c == '>'; }
 
 bool is_truthy(const nlohmann::json& v) {
@@ -123,10 +131,6 @@ JsonCondition JsonCondition::parse(std::string_view text) {
 
   // Operator.
   const std::string_view rest = s.substr(pos);
-  static constexpr std::pair<std::string_view, Op> kOps[] = {
-      {"!=", Op::kNe}, {">=", Op::kGe}, {"<=", Op::kLe},
-      {"=", Op::kEq},  {">", Op::kGt},  {"<", Op::kLt},
-  };
   if (rest.starts_with("==")) fail("unknown operator '==' (use '=')");
   // The operator is the whole run of operator characters ('~' included, for
   // the =~ of other tools): `.a<>1` or `.a=~1` is refused, not read as `<`
@@ -295,30 +299,12 @@ std::optional<std::string> JsonCondition::why_not(const nlohmann::json& root) co
     return excerpt(path) + " matches nothing";
   }
   if (where.empty()) where = ".";
-  std::string wanted;
-  switch (op_) {
-    case Op::kTruthy:
-      wanted = "a true value";
-      break;
-    case Op::kEq:
-      wanted = value_text(value_);
-      break;
-    case Op::kNe:
-      wanted = "!= " + value_text(value_);
-      break;
-    case Op::kGt:
-      wanted = "> " + value_text(value_);
-      break;
-    case Op::kLt:
-      wanted = "< " + value_text(value_);
-      break;
-    case Op::kGe:
-      wanted = ">= " + value_text(value_);
-      break;
-    case Op::kLe:
-      wanted = "<= " + value_text(value_);
-      break;
-  }
+  std::string wanted = "a true value";
+  if (op_ == Op::kEq)
+    wanted = value_text(value_);
+  else if (op_ != Op::kTruthy)
+    for (const auto& [text, op] : kOps)
+      if (op == op_) wanted = std::string(text) + " " + value_text(value_);
   return excerpt(where) + " is " + (leaf ? value_text(*leaf) : std::string("missing")) +
          ", wanted " + wanted;
 }

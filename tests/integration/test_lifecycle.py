@@ -21,7 +21,6 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_hostile import Relay  # noqa: E402
 from vigil_cluster import VIGIL, Cluster, main, wait_until  # noqa: E402
 
 TIMEOUT_MS = 1000  # the harness's heartbeat timeout ("1s")
@@ -125,14 +124,7 @@ class LifecycleTest(unittest.TestCase):
         # are replayed to n1: n2 stays alive there.
         c = Cluster("lcreplay", size=2)
         self.addCleanup(c.close)
-        relay_addr = ("127.0.%d.20" % c.net, c.port)
-        relay = Relay(relay_addr, (c.addr("n1"), c.port))
-        self.addCleanup(relay.close)
-        with open(c.config_path("n2")) as f:
-            text = f.read()
-        with open(c.config_path("n2"), "w") as f:
-            f.write(text.replace('n1 = "%s:%d"' % (c.addr("n1"), c.port),
-                                 'n1 = "%s:%d"' % relay_addr))
+        relay = c.relay_n2_to_n1()
         self.start_and_settle(c)
         self.assertEqual(c.stop("n2"), 0)
         self.assertTrue(c.wait("n1", ".peers.n2.state=stopped", "10s"), c.log("n1"))

@@ -257,6 +257,40 @@ class SubscriptionWatcher:
         self.sock.close()
 
 
+class Relay:
+    """Forwards UDP datagrams from `listen` to `target`, keeping a copy."""
+
+    def __init__(self, listen, target):
+        self.target = target
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(listen)
+        self.sock.settimeout(0.2)
+        self.recorded = []
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.recorded.append(data)
+            self.sock.sendto(data, self.target)
+
+    def replay(self, datagrams):
+        for d in datagrams:
+            self.sock.sendto(d, self.target)
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
 class Cluster:
     """N agents n1..nN with one unicast path each (or `paths` paths)."""
 
@@ -287,6 +321,7 @@ class Cluster:
         self.dir = tempfile.mkdtemp(prefix="vigil-%s-" % name)
         self.procs = {}
         self.streams = []
+        self.relays = []
         self.watchers = {}  # node -> (its process, SubscriptionWatcher)
         for node in self.nodes:
             os.makedirs(os.path.join(self.dir, node), mode=0o700, exist_ok=True)  # var_dir
@@ -474,7 +509,22 @@ class Cluster:
         except OSError:
             return ""
 
+    def relay_n2_to_n1(self):
+        """Makes n2 reach n1 only through a Relay, which records everything
+        (for replays); call before n2 starts. The cluster closes it."""
+        relay_addr = ("127.0.%d.20" % self.net, self.port)
+        relay = Relay(relay_addr, (self.addr("n1"), self.port))
+        self.relays.append(relay)
+        with open(self.config_path("n2")) as f:
+            text = f.read()
+        with open(self.config_path("n2"), "w") as f:
+            f.write(text.replace('n1 = "%s:%d"' % (self.addr("n1"), self.port),
+                                 'n1 = "%s:%d"' % relay_addr))
+        return relay
+
     def close(self):
+        for r in self.relays:
+            r.close()
         for s in self.streams:
             s.close()
         for _, watcher in self.watchers.values():
