@@ -119,6 +119,10 @@ class KeyRotation {
   void heard(const std::string& peer, const std::vector<uint32_t>& versions,
              const std::vector<uint64_t>& ids = {});
 
+  /// A member left or was forgotten: its list no longer holds back the
+  /// retirement of old versions, nor asks for a catch-up.
+  void forget(const std::string& peer) { peers_.erase(peer); }
+
   enum class OfferCheck {
     kHeld,     // nothing to do
     kNew,      // not held: the caller persists it, then stage()

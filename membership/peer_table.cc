@@ -57,6 +57,18 @@ std::vector<Transition> PeerTable::check(Clock::time_point now) {
   return out;
 }
 
+void PeerTable::add(const std::string& node, const std::vector<PathSpec>& paths) {
+  Peer& peer = peers_[node];
+  std::map<std::string, PathWatcher> kept;
+  for (const auto& p : paths) {
+    auto it = peer.paths.find(p.id);
+    kept.emplace(p.id, it != peer.paths.end() ? it->second : PathWatcher(p.timeout));
+  }
+  peer.paths = std::move(kept);
+}
+
+void PeerTable::remove(const std::string& node) { peers_.erase(node); }
+
 void PeerTable::credit(Duration stall, Clock::time_point now) {
   for (auto& [node, peer] : peers_)
     for (auto& [path, w] : peer.paths) w.credit(stall, now);

@@ -61,6 +61,15 @@ class PeerTable {
   std::optional<PeerState> path_state(const std::string& node, const std::string& path) const;
   const PathWatcher* watcher(const std::string& node, const std::string& path) const;
 
+  /// A member joined (membership/member_list.h): `node` is watched on each
+  /// of `paths` ({id, timeout}; the peers field is ignored), unknown until
+  /// heard. A node already watched gains the paths it lacked and loses the
+  /// others; its state is kept.
+  void add(const std::string& node, const std::vector<PathSpec>& paths);
+  /// A member left or was forgotten: it is no longer watched, and no
+  /// transition is reported for it. Unknown nodes are ignored.
+  void remove(const std::string& node);
+
   /// Every peer, sorted, and the paths (sorted ids) that reach each.
   std::vector<std::string> peers() const;
   std::vector<std::string> paths_of(const std::string& node) const;

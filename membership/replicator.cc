@@ -140,6 +140,10 @@ void Replicator::recheck(Peer& p, Received& out) {
   out.refused.reset();
 }
 
+void Replicator::add(const std::string& peer) {
+  if (peer != self_) peers_.try_emplace(peer);
+}
+
 void Replicator::forget(const std::string& peer) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;

@@ -77,6 +77,13 @@ class Replicator {
   /// trimming, and a full document is requested when it comes back.
   void forget(const std::string& peer);
 
+  /// A member joined: its document is followed from now on (a full is
+  /// requested). Nothing changes for a peer already followed.
+  void add(const std::string& peer);
+  /// A member left or was forgotten: its copy is dropped, and its
+  /// acknowledgement no longer holds back journal trimming.
+  void remove(const std::string& peer) { peers_.erase(peer); }
+
   /// True when `peer` acknowledged less than this node's gen (it needs data).
   bool behind(const std::string& peer) const;
 

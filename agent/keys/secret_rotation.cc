@@ -143,6 +143,13 @@ void SecretRotation::prepare(heartbeat::Message& msg, const std::set<std::string
   msg.key_offer = rotation_.offer();
 }
 
+void SecretRotation::set_peers(std::set<std::string> peers) {
+  peers.erase(config_.node_name);
+  for (const auto& n : peers_)
+    if (!peers.count(n)) rotation_.forget(n);
+  peers_ = std::move(peers);
+}
+
 std::vector<membership::KeyRotation::CatchUp> SecretRotation::catch_up(
     const std::set<std::string>& alive) const {
   return rotation_.catch_up(alive);

@@ -75,6 +75,11 @@ class SecretRotation {
   /// every alive node in time.
   void request(std::optional<crypto::Secret> secret, const std::set<std::string>& alive, Done done);
 
+  /// The member set changed (membership/member_list.h): `peers` are the
+  /// other members now. A peer removed no longer holds back the retirement
+  /// of old versions.
+  void set_peers(std::set<std::string> peers);
+
   /// The join token keys (crypto::derive_join_key) of every secret version
   /// held, the current version's first: a token is made with the first and
   /// checked against all, so that a rotation does not void it.
