@@ -5,7 +5,9 @@
 #ifndef VIGIL_AGENT_API_BACKEND_H_
 #define VIGIL_AGENT_API_BACKEND_H_
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <functional>
 #include <optional>
 #include <string>
@@ -45,6 +47,29 @@ class ApiBackend {
   /// {"error": "<file>: key '<k>': <reason>"} when the file does not load or
   /// a change needs a restart (then nothing is applied).
   virtual void reload(const std::string& caller, Done done) = 0;
+  /// Membership (README "Joining a cluster"). Each `done` runs once.
+  /// A seed admits a joiner (POST /v1/cluster/join): `token` is the
+  /// bearer join token as received, `name` and `paths` (hb id ->
+  /// "host:port") were checked for shape. 200 with the joiner's cluster
+  /// file and keyring; 401 a token refused; 409 a name conflict, no path in
+  /// common, or this node standalone; 503 no quorum.
+  virtual void admit(const std::string& token, const std::string& name,
+                     const std::map<std::string, std::string>& paths, Done done) = 0;
+  /// This node joins through `seed` (POST /v1/node/join). 200 once the
+  /// seed is seen alive; 504 {"error"} on timeout; 409 {"error"} when the
+  /// seed refused, its certificate does not match the token, or this node
+  /// is a member already; 502 {"error"} the seed cannot be reached; 400 a
+  /// malformed token or seed.
+  virtual void join(const std::string& token, const std::string& seed,
+                    std::chrono::milliseconds timeout, Done done) = 0;
+  /// This node leaves (POST /v1/cluster/leave): 200, or 504 when not every
+  /// alive peer acknowledged in time, 409 when standalone.
+  virtual void leave(std::chrono::milliseconds timeout, Done done) = 0;
+  /// A dead member removed for good (POST /v1/cluster/forget): 200, 404 no
+  /// such member, 409 it is alive or is this node.
+  virtual void forget(const std::string& node, Done done) = 0;
+  /// The member list (GET /v1/cluster/members): {name: {paths, state, ltime}}.
+  virtual nlohmann::json members() const = 0;
   /// The bus that event streams subscribe to.
   virtual EventBus& bus() = 0;
 };

@@ -36,6 +36,9 @@ struct Route {
   ApiRole role;        // the least role that may call it; kUser: read-only
   BodySchema schema;
   Handler handler;  // `body` fits `schema` (null when there was none)
+  /// The route authenticates its caller itself, with a join token
+  /// (join_token.h) as the bearer: a remote request skips the JWT check.
+  bool join_token = false;
 };
 
 class Router {

@@ -1,5 +1,8 @@
 #include "agent/api/service.h"
 
+#include <map>
+#include <optional>
+
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
@@ -9,6 +12,7 @@
 #include "agent/api/router.h"
 #include "agent/api/waits.h"
 #include "agent/base/clock.h"
+#include "agent/config/endpoint.h"
 #include "agent/events/dataset_condition.h"
 #include "agent/events/event_filter.h"
 
@@ -65,6 +69,24 @@ std::string describe(const NodeChange& change) {
   }
   if (text.size() > 200) text = text.substr(0, 200) + "...";
   return text;
+}
+
+// The heartbeat paths of a join request: {hb id: "host:port"}, 1 to 16 of
+// them. Returns why they are refused, or nothing.
+std::optional<std::string> parse_join_paths(const json& j,
+                                            std::map<std::string, std::string>& out) {
+  if (!j.is_object() || j.empty() || j.size() > 16)
+    return "expected an object of 1 to 16 {hb id: \"host:port\"}";
+  for (const auto& [id, addr] : j.items()) {
+    if (id.empty() || id.size() > 64) return "a path id of 1 to 64 bytes";
+    if (!addr.is_string()) return id + ": expected \"host:port\"";
+    try {
+      out[id] = parse_endpoint(addr.get<std::string>()).text();
+    } catch (const std::invalid_argument& e) {
+      return id + ": " + e.what();
+    }
+  }
+  return std::nullopt;
 }
 
 Router::Options router_options(const ApiConfig& api) {
@@ -187,6 +209,10 @@ void ApiService::Impl::add_routes() {
                     .max = kMaxJoinTokenLifetime * 1000}},
                   true},
        [this](const Exchange& ex, const json& body) {
+         if (config.cluster_name.empty())
+           return ex->reply(409, {{"error",
+                                   "this node is standalone: it is no member of a "
+                                   "cluster, and cannot admit one"}});
          if (server.tls_certificate_sha256().empty())
            return ex->reply(409, {{"error",
                                    "this node has no [api] TLS listener: a joiner reaches its seed "
@@ -205,6 +231,66 @@ void ApiService::Impl::add_routes() {
          ex->reply(200, {{"token", make_join_token(t, keys.front())},
                          {"expires_at", format_rfc3339(std::chrono::system_clock::time_point(
                                             std::chrono::seconds(t.exp)))}});
+       }});
+
+  // Membership (ApiBackend::admit, join, leave, forget, members).
+  auto reply = [](const Exchange& ex) {
+    return [ex](int status, const json& answer) { ex->reply(status, answer); };
+  };
+  router.add({"GET", "/v1/cluster/members", ApiRole::kUser, none,
+              [this](const Exchange& ex, const json&) { ex->reply(200, backend.members()); }});
+  // A seed admits a joiner: the bearer is a join token, not an API JWT.
+  Route admit{"POST", "/v1/cluster/join", ApiRole::kAdmin,
+              BodySchema{Root::kObject,
+                         {{.name = "name", .type = Type::kString, .required = true},
+                          {.name = "paths", .type = Type::kAny, .required = true}}},
+              [this, reply](const Exchange& ex, const json& body) {
+                const auto& name = body.at("name").get_ref<const std::string&>();
+                if (!is_node_name(name))
+                  return ex->reply(400, {{"error", "name: invalid node name '" + name + "'"},
+                                         {"field", "name"}});
+                std::map<std::string, std::string> paths;
+                if (auto why = parse_join_paths(body.at("paths"), paths))
+                  return ex->reply(400, {{"error", "paths: " + *why}, {"field", "paths"}});
+                std::string token = ex->request().authorization;
+                if (token.rfind("Bearer ", 0) != 0)
+                  return ex->reply(401, {{"error", "a join token is required as the bearer"}});
+                spdlog::info("cluster join of {} asked by {}", name, ex->request().caller());
+                backend.admit(token.substr(7), name, paths, reply(ex));
+              }};
+  admit.join_token = true;
+  router.add(std::move(admit));
+  router.add(
+      {"POST", "/v1/node/join", ApiRole::kAdmin,
+       BodySchema{Root::kObject,
+                  {{.name = "token", .type = Type::kString, .required = true},
+                   {.name = "seed", .type = Type::kString, .required = true},
+                   {.name = "timeout_ms", .type = Type::kInteger, .min = 100, .max = 3'600'000}}},
+       [this, reply](const Exchange& ex, const json& body) {
+         const auto timeout = std::chrono::milliseconds(body.value("timeout_ms", int64_t{30000}));
+         spdlog::info("cluster join through {} asked by {}", body.at("seed").get<std::string>(),
+                      ex->request().caller());
+         backend.join(body.at("token").get<std::string>(), body.at("seed").get<std::string>(),
+                      timeout, reply(ex));
+       }});
+  router.add(
+      {"POST", "/v1/cluster/leave", ApiRole::kAdmin,
+       BodySchema{Root::kObject,
+                  {{.name = "timeout_ms", .type = Type::kInteger, .min = 100, .max = 3'600'000}},
+                  true},
+       [this, reply](const Exchange& ex, const json& body) {
+         const auto timeout = std::chrono::milliseconds(
+             body.is_object() ? body.value("timeout_ms", int64_t{10000}) : 10000);
+         spdlog::info("cluster leave asked by {}", ex->request().caller());
+         backend.leave(timeout, reply(ex));
+       }});
+  router.add(
+      {"POST", "/v1/cluster/forget", ApiRole::kAdmin,
+       BodySchema{Root::kObject, {{.name = "node", .type = Type::kString, .required = true}}},
+       [this, reply](const Exchange& ex, const json& body) {
+         const auto& node = body.at("node").get_ref<const std::string&>();
+         spdlog::info("cluster forget {} asked by {}", node, ex->request().caller());
+         backend.forget(node, reply(ex));
        }});
 
   // A config reload (ApiBackend::reload): 200 {"changed": [...]}, or 400

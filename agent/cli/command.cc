@@ -45,15 +45,33 @@ void refused(const ApiClient::Response& res) {
   throw ExitError(res.status == 400 || res.status == 409 ? kExitUsage : kExitFailed, why);
 }
 
-json call(const CliOptions& o, const std::string& method, const std::string& target,
-          const json& body) {
+ApiClient::Response call_raw(const CliOptions& o, const std::string& method,
+                             const std::string& target, const json& body,
+                             std::chrono::milliseconds timeout) {
   ApiClient client(load(o).api_socket());
-  ApiClient::Response res;
   try {
-    res = client.request(method, target, body.is_null() ? "" : body.dump(), kRequestTimeout);
+    return client.request(method, target, body.is_null() ? "" : body.dump(), timeout);
   } catch (const ApiUnavailable& e) {
     throw ExitError(kExitUnreachable, e.what());
   }
+}
+
+std::chrono::milliseconds timeout_option(const CliOptions& o, std::chrono::milliseconds fallback) {
+  if (o.timeout.empty()) return fallback;
+  std::chrono::milliseconds t{};
+  try {
+    t = parse_duration(o.timeout);
+  } catch (const std::exception& e) {
+    throw ExitError(kExitUsage, "--timeout " + o.timeout + ": " + e.what());
+  }
+  if (t < std::chrono::milliseconds(100) || t > std::chrono::hours(1))
+    throw ExitError(kExitUsage, "--timeout " + o.timeout + ": expected 100ms to 1h");
+  return t;
+}
+
+json call(const CliOptions& o, const std::string& method, const std::string& target,
+          const json& body) {
+  auto res = call_raw(o, method, target, body, kRequestTimeout);
   if (res.status / 100 != 2) refused(res);
   return json::parse(res.body, nullptr, false);
 }

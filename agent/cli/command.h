@@ -35,6 +35,8 @@ struct CliOptions {
   std::string patch;
   std::string secret_file;
   std::string secret_out;  // secret generate FILE
+  std::string token, seed, timeout;  // cluster join, leave
+  std::string node;                  // cluster forget NODE
 
   bool json() const { return format == "json"; }
 };
@@ -67,6 +69,14 @@ std::optional<std::chrono::milliseconds> duration_option(const CliOptions& o);
 nlohmann::json call(const CliOptions& o, const std::string& method, const std::string& target,
                     const nlohmann::json& body = nullptr);
 
+/// The same request, bounded by `timeout` instead, answered as is (any
+/// status); ExitError(3) when the socket cannot be reached.
+ApiClient::Response call_raw(const CliOptions& o, const std::string& method,
+                             const std::string& target, const nlohmann::json& body,
+                             std::chrono::milliseconds timeout);
+/// --timeout parsed, or `fallback` when not given; ExitError(2) when it
+/// does not parse or is out of 100ms-1h.
+std::chrono::milliseconds timeout_option(const CliOptions& o, std::chrono::milliseconds fallback);
 /// Prints `doc` on stdout as one line of JSON (the --format json output of
 /// every command).
 void print_json(const nlohmann::json& doc);

@@ -186,6 +186,65 @@ int cmd_cluster_token(const Options& o) {
   return kExitOk;
 }
 
+// The answer of a membership command: 2xx printed (JSON, or `line`), 504 a
+// timeout (exit 1), anything else refused (exit 2) with the reason.
+int membership_answer(const Options& o, const ApiClient::Response& res,
+                      const std::function<std::string(const json&)>& line) {
+  json answer = json::parse(res.body, nullptr, false);
+  if (res.status / 100 != 2) {
+    std::string why = "status " + std::to_string(res.status);
+    if (answer.is_object() && answer.contains("error") && answer["error"].is_string())
+      why = answer["error"].get<std::string>();
+    throw ExitError(res.status == 504 ? kExitFailed : kExitUsage, why);
+  }
+  if (o.json())
+    print_json(answer);
+  else
+    std::cout << line(answer) << "\n";
+  return kExitOk;
+}
+
+int cmd_cluster_join(const Options& o) {
+  const auto timeout = timeout_option(o, std::chrono::seconds(30));
+  json body = {{"token", o.token}, {"seed", o.seed}, {"timeout_ms", timeout.count()}};
+  // The daemon answers within `timeout`; the socket wait allows a margin.
+  auto res = call_raw(o, "POST", "/v1/node/join", body, timeout + std::chrono::seconds(5));
+  return membership_answer(o, res, [](const json& a) {
+    return "joined cluster " + a.value("cluster", std::string()) + " through " +
+           a.value("seed", std::string()) + ": " + std::to_string(a.value("nodes", json()).size()) +
+           " member(s)";
+  });
+}
+
+int cmd_cluster_leave(const Options& o) {
+  const auto timeout = timeout_option(o, std::chrono::seconds(10));
+  auto res = call_raw(o, "POST", "/v1/cluster/leave", {{"timeout_ms", timeout.count()}},
+                      timeout + std::chrono::seconds(5));
+  return membership_answer(o, res, [](const json& a) {
+    return "left the cluster: acknowledged by " +
+           std::to_string(a.value("acknowledged_by", json::array()).size()) + " peer(s)";
+  });
+}
+
+int cmd_cluster_forget(const Options& o) {
+  auto res =
+      call_raw(o, "POST", "/v1/cluster/forget", {{"node", o.node}}, std::chrono::seconds(10));
+  return membership_answer(o, res, [](const json& a) {
+    return "forgot " + a.value("node", std::string()) + ": " +
+           std::to_string(a.value("nodes", json()).size()) + " member(s) left";
+  });
+}
+
+int cmd_cluster_members(const Options& o) {
+  json answer = call(o, "GET", "/v1/cluster/members");
+  if (o.json()) {
+    print_json(answer);
+    return kExitOk;
+  }
+  std::cout << render_members_table(answer);
+  return kExitOk;
+}
+
 // Waits for the whole rotation: every alive node acknowledges the new
 // secret, then this node seals with it.
 constexpr std::chrono::seconds kRotateTimeout{60};
@@ -369,13 +428,34 @@ int main(int argc, char** argv) {
   hb_rotate->add_option("--secret-file", o.secret_file,
                         "file with the new secret (64 hex digits); default: a random one");
 
-  auto* cluster = app.add_subcommand("cluster", "membership: join tokens")->require_subcommand(1);
+  auto* cluster =
+      app.add_subcommand("cluster", "membership: join tokens, join, leave, forget, members")
+          ->require_subcommand(1);
   add_config(cluster);
   auto* token = command(cluster, "token",
                         "print a join token for `cluster join` (needs an [api] TLS listener)", true,
                         [&] { return cmd_cluster_token(o); });
   token->add_option("--duration", o.duration,
                     "how long the token is valid, 1s to 24h; default 10m");
+  auto* join = command(cluster, "join",
+                       "join a cluster through a member (the seed) with a token from `cluster "
+                       "token`; exits 0 once the seed is seen alive, 1 on timeout, 2 when refused",
+                       true, [&] { return cmd_cluster_join(o); });
+  join->add_option("--token", o.token, "the join token")->required();
+  join->add_option("--seed", o.seed, "the seed's [api] listen address, HOST:PORT")->required();
+  join->add_option("--timeout", o.timeout,
+                   "how long to wait for the seed, 100ms to 1h; default 30s");
+  auto* leave = command(cluster, "leave",
+                        "leave the cluster, once the alive peers acknowledge it; exits 1 when "
+                        "they did not in time (the node left anyway)",
+                        true, [&] { return cmd_cluster_leave(o); });
+  leave->add_option("--timeout", o.timeout, "how long to wait for the peers; default 10s");
+  auto* forget =
+      command(cluster, "forget", "remove a dead member for good (refused while it is alive)", true,
+              [&] { return cmd_cluster_forget(o); });
+  forget->add_option("NODE", o.node, "the member to forget")->required();
+  command(cluster, "members", "list the members: addresses per path, state, ltime", true,
+          [&] { return cmd_cluster_members(o); });
 
   // These two read no config; --config is accepted (and ignored) as everywhere.
   const std::string unused_config_help =

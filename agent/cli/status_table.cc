@@ -131,8 +131,26 @@ std::string render_status_table(const json& ds, const std::string& local) {
   const json quorum = ds["cluster"].value("quorum", json());
   const bool enforced =
       quorum.is_object() && quorum.contains("enabled") && quorum["enabled"] == json(true);
+  if (ds["cluster"].value("standalone", false))
+    return "standalone: no member of a cluster (join one with `vigil cluster join`)\n" +
+           render_rows(rows);
   return "cluster " + ds["cluster"].value("name", "") + "\n" + render_rows(rows) +
          quorum_line(quorum) + rejoin_line(ds["cluster"].value("rejoin_grace", json()), enforced);
+}
+
+std::string render_members_table(const json& members) {
+  std::vector<Row> rows = {{"NAME", "STATE", "LTIME", "PATHS"}};
+  if (members.is_object()) {
+    for (const auto& [name, m] : members.items()) {
+      std::string paths;
+      if (m.contains("paths") && m["paths"].is_object())
+        for (const auto& [id, addr] : m["paths"].items())
+          paths += (paths.empty() ? "" : " ") + id + "=" + text(addr);
+      rows.push_back({name, text(m.value("state", json())), text(m.value("ltime", json())),
+                      paths.empty() ? "-" : paths});
+    }
+  }
+  return render_rows(rows);
 }
 
 std::string render_hb_table(const json& hb) {

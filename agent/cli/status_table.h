@@ -21,6 +21,11 @@ std::string render_status_table(const nlohmann::json& dataset, const std::string
 /// the path's counters, then the drop counters by reason.
 std::string render_hb_table(const nlohmann::json& hb);
 
+/// `cluster members`: NAME | STATE | LTIME | PATHS ("u1=127.0.0.1:10001
+/// m1=224.3.29.71:10000"), one line per entry of GET /v1/cluster/members
+/// ({name: {paths, state, ltime}}), tombstones included.
+std::string render_members_table(const nlohmann::json& members);
+
 /// `node events`: "<at> <kind> key=value... <data as JSON>".
 std::string render_event_line(const nlohmann::json& event);
 

@@ -39,12 +39,6 @@ bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-bool is_node_name(std::string_view n) {
-  if (n.empty() || n.size() > 64 || !is_alnum(n[0])) return false;
-  return std::all_of(n.begin(), n.end(),
-                     [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
-}
-
 template <std::size_t N>
 bool one_of(std::string_view v, const std::string_view (&set)[N]) {
   return std::find(std::begin(set), std::end(set), v) != std::end(set);
@@ -88,8 +82,13 @@ Config Reader::read(const toml::table& root) {
   check_keys(root, "", {"cluster", "node", "hb", "hook", "arbitrator", "api"});
   Config c;
   c.source = source_;
-  read_cluster(*table_at(root, "cluster", "cluster", true), c);
+  // Without [cluster], the node starts standalone, a one-node cluster of
+  // itself, until `vigil cluster join` (agent/engine/cluster_file.h).
+  const toml::table* cluster = table_at(root, "cluster", "cluster", false);
+  c.has_cluster = cluster != nullptr;
+  if (cluster) read_cluster(*cluster, c);
   read_node(*table_at(root, "node", "node", true), c);
+  if (!c.has_cluster) c.nodes = {c.node_name};
 
   if (const toml::table* hb = table_at(root, "hb", "hb", false)) {
     std::map<std::string, std::string> listen_owner;  // listen text -> hb id
@@ -225,7 +224,11 @@ void Reader::read_cluster(const toml::table& t, Config& c) const {
 void Reader::read_node(const toml::table& t, Config& c) const {
   check_keys(t, "node", {"name", "var_dir", "commit_interval", "log_level", "split_action"});
   c.node_name = *string_at(t, "name", "node.name", true);
-  if (std::find(c.nodes.begin(), c.nodes.end(), c.node_name) == c.nodes.end()) {
+  if (!c.has_cluster && !is_node_name(c.node_name))
+    fail("node.name", "invalid node name '" + c.node_name +
+                          "' (1-64 letters, digits, '.', '_' or '-', starting with a letter or "
+                          "digit)");
+  if (c.has_cluster && std::find(c.nodes.begin(), c.nodes.end(), c.node_name) == c.nodes.end()) {
     fail("node.name", "node '" + c.node_name + "' is not in cluster.nodes");
   }
 
@@ -281,16 +284,20 @@ HeartbeatPathConfig Reader::read_hb(std::string_view id, const toml::table& t,
     if (listen == nullptr) fail(prefix + ".listen", "required key missing");
     hb.listen = endpoint_at(*listen, prefix + ".listen");
 
-    const toml::table* peers = table_at(t, "peers", prefix + ".peers", true);
-    for (auto&& [k, v] : *peers) {
-      const std::string name(k.str());
-      const std::string key = join(prefix + ".peers", name);
-      if (name == c.node_name) fail(key, "this node cannot be its own peer");
-      if (std::find(c.nodes.begin(), c.nodes.end(), name) == c.nodes.end()) {
-        fail(key, "node '" + name + "' is not in cluster.nodes");
+    const toml::table* peers = table_at(t, "peers", prefix + ".peers", c.has_cluster);
+    if (peers && !c.has_cluster)
+      fail(prefix + ".peers",
+           "peers need a [cluster] table; a node without one joins with `vigil cluster join`");
+    if (peers)
+      for (auto&& [k, v] : *peers) {
+        const std::string name(k.str());
+        const std::string key = join(prefix + ".peers", name);
+        if (name == c.node_name) fail(key, "this node cannot be its own peer");
+        if (std::find(c.nodes.begin(), c.nodes.end(), name) == c.nodes.end()) {
+          fail(key, "node '" + name + "' is not in cluster.nodes");
+        }
+        hb.peers.emplace(name, endpoint_at(v, key));
       }
-      hb.peers.emplace(name, endpoint_at(v, key));
-    }
   }
 
   duration_at(t, "interval", prefix + ".interval", hb.interval);
@@ -443,6 +450,12 @@ toml::table parse_toml(std::string_view toml_text, const fs::path& source) {
 
 Config parse_config(std::string_view toml_text, const fs::path& source) {
   return Reader(source).read(parse_toml(toml_text, source));
+}
+
+bool is_node_name(std::string_view n) {
+  if (n.empty() || n.size() > 64 || !is_alnum(n[0])) return false;
+  return std::all_of(n.begin(), n.end(),
+                     [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
 
 Config load_config(const fs::path& file) {

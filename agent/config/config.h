@@ -1,6 +1,7 @@
 // The daemon's TOML configuration, one file per node (DESIGN "Config").
 //
-//   [cluster]
+//   [cluster]                           # optional: without it, the node starts standalone and
+//                                       #   joins with `vigil cluster join` (README "Joining")
 //   name = "demo"                       # required
 //   nodes = ["n1", "n2", "n3"]          # required, non-empty, unique
 //   secret = "<64 hex digits>"          # exactly one of secret / secret_file;
@@ -20,7 +21,8 @@
 //   [hb.<id>]                           # one table per heartbeat path
 //   type = "unicast"                    # required: unicast | multicast
 //   listen = "127.0.0.1:10001"          # unicast, required: IPv4:port or [IPv6]:port
-//   peers = { n2 = "127.0.0.2:10001" }  # unicast, required: other cluster nodes only
+//   peers = { n2 = "127.0.0.2:10001" }  # unicast, required with [cluster] (absent without):
+//                                       #   other cluster nodes only
 //   addr = "224.3.29.71"                # multicast: IPv4 group (default 224.3.29.71)
 //   port = 10000                        # multicast: UDP port (default 10000)
 //   intf = "eth0"                       # multicast: interface name or local IPv4 address
@@ -169,6 +171,11 @@ struct ArbitratorConfig {
 
 struct Config {
   std::filesystem::path source;  // the file loaded
+  /// The file has a [cluster] table. Without one, the node starts
+  /// standalone (nodes = {node_name}, no cluster name, no peers) and joins
+  /// with `vigil cluster join`; <var_dir>/cluster.json then holds the
+  /// cluster (agent/engine/cluster_file.h).
+  bool has_cluster = true;
   std::string cluster_name;
   std::vector<std::string> nodes;
   vigil::crypto::Secret secret{};
@@ -212,6 +219,10 @@ class ConfigError : public std::runtime_error {
   uint32_t line_ = 0;
   uint32_t column_ = 0;
 };
+
+/// A node name: 1-64 letters, digits, '.', '_' or '-', starting with a
+/// letter or a digit.
+bool is_node_name(std::string_view name);
 
 /// Reads and validates `file`, a regular file of at most kMaxConfigFileBytes.
 /// Throws ConfigError: a file that cannot be read gives an empty key and the

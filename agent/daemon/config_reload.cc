@@ -26,6 +26,7 @@ void ConfigReload::reload(const std::string& caller, Done done) {
         std::string why = error;
         ConfigDiff diff;
         if (why.empty()) try {
+            if (parts_.overlay) parts_.overlay(*next);
             diff = diff_configs(parts_.config, *next);
             throw_if_refused(diff, parts_.config.source);
             apply(*next, diff.changed);

@@ -37,6 +37,10 @@ class ConfigReload {
     ApiService& api;
     SplitAnalysis& split;
     EventBus& bus;
+    /// Makes a config read from the file comparable with the running one:
+    /// the member list of cluster.json rules over cluster.nodes and the
+    /// peers (agent/engine/cluster_file.h). Runs on the io_context thread.
+    std::function<void(Config&)> overlay;
   };
 
   ConfigReload(boost::asio::io_context& io, Parts parts);

@@ -7,13 +7,16 @@
 #ifndef VIGIL_AGENT_ENGINE_ENGINE_H_
 #define VIGIL_AGENT_ENGINE_ENGINE_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -21,6 +24,7 @@
 
 #include "agent/base/node_change.h"
 #include "agent/config/config.h"
+#include "agent/engine/cluster_file.h"
 #include "agent/events/event.h"
 
 namespace vigil::agent {
@@ -42,6 +46,15 @@ class Engine {
     std::function<void(const std::string& node)> peer_lost;
     /// A peer came back (after its NodeAlive event).
     std::function<void(const std::string& node)> peer_back;
+    /// The member list changed and this node is still a member: the daemon
+    /// makes `file` its running config (apply_cluster_file(), which the
+    /// engine then reads back: nodes, each path's peers) and tells split
+    /// analysis of `removed`. Runs before the engine updates its own parts.
+    std::function<void(const ClusterFile& file, const std::vector<std::string>& removed)>
+        members_changed;
+    /// This node is no member any more: its leave() ended, or another node
+    /// forgot it. The daemon goes standalone.
+    std::function<void()> removed;
   };
   /// The answer to a rotate request: an HTTP-like status and a JSON body
   /// (keys/secret_rotation.h lists them).
@@ -52,7 +65,11 @@ class Engine {
   /// it exists (engine/node_file.h), with a new boot_at and this version.
   /// Throws std::runtime_error("<path>: <reason>") for a keyring file or a
   /// node.json that cannot be read or used.
-  Engine(boost::asio::io_context& io, const Config& config, Callbacks callbacks);
+  /// `cluster` is the member list and settings this run starts from
+  /// (cluster.json, or seed_cluster_file(); empty members when standalone);
+  /// `config` must already be its running config (apply_cluster_file()).
+  Engine(boost::asio::io_context& io, const Config& config, ClusterFile cluster,
+         Callbacks callbacks);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -84,6 +101,36 @@ class Engine {
   /// `vigil hb rotate`: starts a secret rotation led here with `secret`
   /// (random when absent); `done` runs once.
   void rotate(std::optional<crypto::Secret> secret, RotateDone done);
+
+  /// The member list: {name: {paths: {hb id: address}, state: alive |
+  /// stale | stopped | unknown | left (as seen here; this node is alive),
+  /// ltime}}, tombstones included.
+  nlohmann::json members() const;
+  /// The cluster file this node would write now (members and settings).
+  ClusterFile cluster() const;
+
+  /// Seed side of a join (POST /v1/cluster/join), after the token and the
+  /// quorum were checked: adds `name` with its heartbeat `paths` (hb id ->
+  /// "host:port") to the member list, which spreads by the heartbeats.
+  /// Returns 200 and what the joiner needs: {"cluster", "ltime", "members",
+  /// "settings", "keyring", "seed"}; the same when `name` already is a
+  /// member with these paths (JoinIgnored); 409 {"error"} when the name is
+  /// this node's, or that of a live member with other addresses, or when
+  /// this node is standalone. Publishes JoinRequest, and JoinIgnored or
+  /// JoinError.
+  std::pair<int, nlohmann::json> admit(const std::string& name,
+                                       const std::map<std::string, std::string>& paths);
+  /// `cluster forget NODE`: a dead member removed for good (a tombstone).
+  /// 200 {"node", "nodes"}; 404 when it is no member; 409 when it is this
+  /// node or alive on any path.
+  std::pair<int, nlohmann::json> forget(const std::string& name);
+  /// `cluster leave`: marks this node left in the member list, pushes it,
+  /// and waits until every alive peer sent the new list's digest, or
+  /// `timeout` ran out. `done` then runs once: 200 {"acknowledged_by":
+  /// [...]}, or 504 {"error": "... not acknowledged by n2 ..."}; 409
+  /// {"error"} at once when standalone or already leaving. Either way the
+  /// node left: Callbacks::removed runs after `done`.
+  void leave(std::chrono::milliseconds timeout, RotateDone done);
 
   /// The join token keys of every secret version held, the current first
   /// (keys/secret_rotation.h).

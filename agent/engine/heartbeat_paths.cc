@@ -43,6 +43,24 @@ std::unique_ptr<heartbeat::Path> make_path(asio::io_context& io, const Heartbeat
 
 }  // namespace
 
+void HeartbeatPaths::set_peers(
+    const Config& config, const std::map<std::string, std::map<std::string, Endpoint>>& extra) {
+  for (std::size_t i = 0; i < paths_.size() && i < config.hb.size(); ++i) {
+    auto peers = config.hb[i].peers;
+    if (auto it = extra.find(config.hb[i].id); it != extra.end())
+      for (const auto& [name, ep] : it->second) peers.emplace(name, ep);
+    if (auto* unicast = dynamic_cast<heartbeat::UnicastPath*>(paths_[i].get())) {
+      std::map<std::string, heartbeat::Path::Endpoint> eps;
+      for (const auto& [name, ep] : peers) eps[name] = to_endpoint(ep);
+      unicast->set_peers(std::move(eps));
+    } else if (auto* multicast = dynamic_cast<heartbeat::MulticastPath*>(paths_[i].get())) {
+      std::set<std::string> names;
+      for (const auto& [name, ep] : peers) names.insert(name);
+      multicast->set_peers(std::move(names));
+    }
+  }
+}
+
 HeartbeatPaths::HeartbeatPaths(asio::io_context& io, const Config& config, Receive on_receive,
                                StateChange on_state, Heartbeat heartbeat)
     : heartbeat_(std::move(heartbeat)) {

@@ -61,6 +61,11 @@ class HeartbeatPaths {
   void start();
   void stop();
 
+  /// The member set changed: each path's peers become those of its
+  /// `config.hb` entry (same order as at construction), plus `extra` (path
+  /// id -> node -> address: leaving members still sent to for a while).
+  void set_peers(const Config& config,
+                 const std::map<std::string, std::map<std::string, Endpoint>>& extra = {});
   /// Sends `out` on every path now (commits, answers to peers).
   void send_all(const Outgoing& out);
 

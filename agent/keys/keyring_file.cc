@@ -73,8 +73,10 @@ std::optional<uint32_t> parse_version(std::string_view s) {
   return static_cast<uint32_t>(v);
 }
 
+}  // namespace
+
 // Builds the keyring from a parsed document; throws std::runtime_error(reason).
-StoredKeyring from_json(const json& doc) {
+StoredKeyring keyring_from_json(const json& doc) {
   if (!doc.is_object()) throw std::runtime_error("not a JSON object");
   for (const auto& [key, value] : doc.items()) {
     if (key != "current" && key != "secrets") {
@@ -107,17 +109,24 @@ StoredKeyring from_json(const json& doc) {
   return keyring;
 }
 
-// The file's text: the JSON document and a newline. (The buffers nlohmann::json
-// grows while dumping are freed without a wipe; only the result is wiped.)
-std::string to_text(const StoredKeyring& keyring) {
+json keyring_to_json(const StoredKeyring& keyring) {
   json doc = {{"current", keyring.current}, {"secrets", json::object()}};
-  OnScopeExit wipe_doc([&doc] { wipe_secrets(doc); });
   for (const auto& [version, secret] : keyring.secrets) {
     char hex[2 * crypto::kSecretBytes + 1];
     sodium_bin2hex(hex, sizeof hex, secret.data(), secret.size());
     doc["secrets"][std::to_string(version)] = std::string(hex);
     sodium_memzero(hex, sizeof hex);
   }
+  return doc;
+}
+
+namespace {
+
+// The file's text: the JSON document and a newline. (The buffers nlohmann::json
+// grows while dumping are freed without a wipe; only the result is wiped.)
+std::string to_text(const StoredKeyring& keyring) {
+  json doc = keyring_to_json(keyring);
+  OnScopeExit wipe_doc([&doc] { wipe_secrets(doc); });
   std::string text = doc.dump();
   text.push_back('\n');
   return text;
@@ -145,7 +154,7 @@ std::optional<StoredKeyring> load_keyring_file(const fs::path& path) {
                              ")");
   }
   try {
-    return from_json(doc);
+    return keyring_from_json(doc);
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(path.string() + ": " + e.what());
   }

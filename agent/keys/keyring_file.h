@@ -15,6 +15,8 @@
 #include <map>
 #include <optional>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "crypto/key.h"
 
 namespace vigil::agent {
@@ -23,6 +25,12 @@ struct StoredKeyring {
   uint32_t current = 0;                        // a key of `secrets`
   std::map<uint32_t, crypto::Secret> secrets;  // version (>= 1) -> secret
 };
+
+/// The file's JSON shape, as a seed's join answer also carries it. The
+/// parse throws std::runtime_error naming the problem ("'current' is
+/// missing", "secret version 2: ..."), as load does.
+StoredKeyring keyring_from_json(const nlohmann::json& doc);
+nlohmann::json keyring_to_json(const StoredKeyring& keyring);
 
 /// Reads `path`. std::nullopt when it does not exist. Throws
 /// std::runtime_error("<path>: <reason>") when it cannot be read, is not a

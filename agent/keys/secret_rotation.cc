@@ -143,6 +143,10 @@ void SecretRotation::prepare(heartbeat::Message& msg, const std::set<std::string
   msg.key_offer = rotation_.offer();
 }
 
+StoredKeyring SecretRotation::stored() const {
+  return StoredKeyring{.current = rotation_.current(), .secrets = rotation_.secrets()};
+}
+
 void SecretRotation::set_peers(std::set<std::string> peers) {
   peers.erase(config_.node_name);
   for (const auto& n : peers_)

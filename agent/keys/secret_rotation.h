@@ -36,6 +36,7 @@
 #include "agent/base/blocking_worker.h"
 #include "agent/config/config.h"
 #include "agent/events/event.h"
+#include "agent/keys/keyring_file.h"
 #include "crypto/keyring.h"
 #include "heartbeat/message.h"
 #include "membership/key_rotation.h"
@@ -79,6 +80,10 @@ class SecretRotation {
   /// other members now. A peer removed no longer holds back the retirement
   /// of old versions.
   void set_peers(std::set<std::string> peers);
+
+  /// Every version held and the current one: what keyring.json keeps, and
+  /// what a seed hands a joining node.
+  StoredKeyring stored() const;
 
   /// The join token keys (crypto::derive_join_key) of every secret version
   /// held, the current version's first: a token is made with the first and

@@ -109,6 +109,7 @@ void SplitAnalysis::reconfigure(const std::vector<ArbitratorConfig>& arbitrators
 
 void SplitAnalysis::stop() {
   started_ = false;
+  held_.clear();
   refresh_timer_.cancel();
   grace_timer_.cancel();
   alive_token_ = std::make_shared<char>(0);  // drops the callbacks of checks in flight
@@ -225,6 +226,11 @@ membership::QuorumCount SplitAnalysis::count(std::size_t alive_nodes) const {
   for (const auto& a : arbitrators_)
     votes.push_back({a->config.name, a->config.weight, a->reachable.value_or(false)});
   return membership::count_votes(config_.nodes.size(), alive_nodes, votes);
+}
+
+void SplitAnalysis::member_removed(const std::string& node) {
+  held_.erase(std::remove(held_.begin(), held_.end(), node), held_.end());
+  if (grace_ && grace_->heard(node)) grace_ended_early();
 }
 
 void SplitAnalysis::peer_back(const std::string& node) {

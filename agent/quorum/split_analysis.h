@@ -104,6 +104,10 @@ class SplitAnalysis {
   /// the rejoin grace, and a count with a majority arms the action again.
   void peer_back(const std::string& node);
 
+  /// A member left or was forgotten: no loss of it is held, and the rejoin
+  /// grace no longer waits for it. (The vote total follows config.nodes.)
+  void member_removed(const std::string& node);
+
   /// .cluster.quorum of the dataset: {enabled, split_action, has_quorum,
   /// votes: {total, present, needed}, arbitrators: {name: {uri, weight,
   /// reachable (null before the first check), error (null when reachable)}}}.

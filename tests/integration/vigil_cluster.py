@@ -396,6 +396,27 @@ class Cluster:
         write_private(self.config_path(node), text)
         return cert
 
+    def add_joiner(self, node):
+        """Adds `node` (say "n4") with a config that has no [cluster] table:
+        only [node] and its heartbeat paths, as `vigil cluster join` wants
+        it. It starts standalone. Returns its config path."""
+        self.nodes.append(node)
+        os.makedirs(self.var_dir(node), mode=0o700, exist_ok=True)
+        lines = ["[node]", 'name = "%s"' % node, 'var_dir = "%s"' % self.var_dir(node),
+                 'log_level = "debug"']
+        for p, spec in enumerate(self.paths):
+            lines += ["[hb.u%d]" % (p + 1) if spec["type"] == "unicast" else "[hb.m%d]" % (p + 1),
+                      'type = "%s"' % spec["type"],
+                      'interval = "%s"' % spec.get("interval", self.interval),
+                      'timeout = "%s"' % spec.get("timeout", self.timeout)]
+            if spec["type"] == "unicast":
+                lines += ['listen = "%s:%d"' % (self.addr(node), self.port + p)]
+            else:
+                lines += ['addr = "%s"' % spec.get("addr", "239.7.7.7"),
+                          "port = %d" % (self.port + p), 'intf = "%s"' % self.addr(node)]
+        write_private(self.config_path(node), "\n".join(lines) + "\n")
+        return self.config_path(node)
+
     def log_path(self, node):
         return os.path.join(self.dir, node, "daemon.log")
 

@@ -45,6 +45,25 @@ class FakeBackend : public agent::ApiBackend {
     else
       done(400, {{"error", reload_error}});
   }
+  void admit(const std::string& token, const std::string& name,
+             const std::map<std::string, std::string>& paths, Done done) override {
+    admitted.push_back({{"token", token}, {"name", name}, {"paths", paths}});
+    done(200, {{"cluster", "c"}});
+  }
+  void join(const std::string& token, const std::string& seed, std::chrono::milliseconds timeout,
+            Done done) override {
+    joins.push_back({{"token", token}, {"seed", seed}, {"timeout_ms", timeout.count()}});
+    done(200, {{"seed", seed}});
+  }
+  void leave(std::chrono::milliseconds timeout, Done done) override {
+    leaves.push_back(timeout.count());
+    done(200, {{"acknowledged_by", nlohmann::json::array()}});
+  }
+  void forget(const std::string& node, Done done) override {
+    forgotten.push_back(node);
+    done(200, {{"node", node}});
+  }
+  nlohmann::json members() const override { return {{"n1", {{"state", "alive"}}}}; }
   agent::EventBus& bus() override { return bus_; }
 
   nlohmann::json data = {{"cluster", {{"name", "c"}, {"x", 1}}}, {"x", 1}};
@@ -53,6 +72,9 @@ class FakeBackend : public agent::ApiBackend {
   std::vector<std::string> reloads;  // the callers
   std::vector<std::string> reload_changed;
   std::string reload_error;  // when set, reload() answers 400 with it
+  std::vector<nlohmann::json> admitted, joins;
+  std::vector<int64_t> leaves;
+  std::vector<std::string> forgotten;
 
  private:
   agent::EventBus bus_{agent::EventBus::Options{.node = "n1"}};
