@@ -13,6 +13,7 @@
 #include "agent/api/waits.h"
 #include "agent/base/clock.h"
 #include "agent/config/endpoint.h"
+#include "agent/config/node_name.h"
 #include "agent/events/dataset_condition.h"
 #include "agent/events/event_filter.h"
 

@@ -19,6 +19,7 @@
 #include "agent/base/file.h"
 #include "agent/config/api_table.h"
 #include "agent/config/duration.h"
+#include "agent/config/node_name.h"
 #include "agent/config/toml_reader.h"
 #include "agent/events/event_kinds.h"
 
@@ -34,10 +35,6 @@ constexpr std::string_view kSplitActions[] = {"disabled", "crash", "reboot"};
 constexpr std::string_view kExecKinds[] = {"Exec", "ExecSuccess", "ExecFailed"};
 // The longest cluster.rejoin_grace: a day.
 constexpr std::chrono::milliseconds kMaxRejoinGrace{24 * 3600 * 1000};
-
-bool is_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
 
 template <std::size_t N>
 bool one_of(std::string_view v, const std::string_view (&set)[N]) {
@@ -450,12 +447,6 @@ toml::table parse_toml(std::string_view toml_text, const fs::path& source) {
 
 Config parse_config(std::string_view toml_text, const fs::path& source) {
   return Reader(source).read(parse_toml(toml_text, source));
-}
-
-bool is_node_name(std::string_view n) {
-  if (n.empty() || n.size() > 64 || !is_alnum(n[0])) return false;
-  return std::all_of(n.begin(), n.end(),
-                     [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
 
 Config load_config(const fs::path& file) {

@@ -220,10 +220,6 @@ class ConfigError : public std::runtime_error {
   uint32_t column_ = 0;
 };
 
-/// A node name: 1-64 letters, digits, '.', '_' or '-', starting with a
-/// letter or a digit.
-bool is_node_name(std::string_view name);
-
 /// Reads and validates `file`, a regular file of at most kMaxConfigFileBytes.
 /// Throws ConfigError: a file that cannot be read gives an empty key and the
 /// reason of read_regular_file() ("No such file or directory", "not a

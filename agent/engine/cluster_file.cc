@@ -10,6 +10,7 @@
 #include "agent/base/bounded_json.h"
 #include "agent/base/file.h"
 #include "agent/config/endpoint.h"
+#include "agent/config/node_name.h"
 
 namespace vigil::agent {
 
@@ -106,6 +107,8 @@ ClusterFile cluster_file_from_json(const json& j) {
     bad("members", "more than " + std::to_string(kMaxMembers) + " entries");
   json list = {{"ltime", j.value("ltime", json(0))}, {"members", j.at("members")}};
   f.members = membership::MemberList::from_json(list);
+  for (const auto& [name, m] : f.members.entries())
+    if (!is_node_name(name)) bad("members", "invalid node name '" + name + "'");
   if (j.contains("settings")) f.settings = settings_from_json(j.at("settings"));
   return f;
 }

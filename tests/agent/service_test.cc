@@ -22,6 +22,7 @@ class ServiceTest : public ::testing::Test {
  protected:
   ServiceTest() {
     config_.node_name = "n1";
+    config_.cluster_name = "c";
     config_.var_dir = "/nonexistent/vigil-service-test";  // never bound: start() is not called
     config_.api.limits.max_waits = 2;
     config_.api.limits.max_subscribers = 1;
@@ -169,6 +170,71 @@ TEST_F(ServiceTest, AJoinTokenNeedsATlsListenerAndABoundedDuration) {
     EXPECT_EQ(bad->status(), 400) << ms;
     EXPECT_EQ(json::parse(bad->body())["field"], "duration_ms");
   }
+}
+
+TEST_F(ServiceTest, AStandaloneNodeMakesNoJoinToken) {
+  config_.cluster_name.clear();
+  auto ex = send("POST", "/v1/cluster/token");
+  EXPECT_EQ(ex->status(), 409);
+  EXPECT_NE(ex->body().find("standalone"), std::string::npos);
+}
+
+TEST_F(ServiceTest, AJoinRequestTakesItsBearerTokenWithoutAnApiJwt) {
+  // Remote, with a join token and no API JWT: the route checks it itself.
+  auto ex = std::make_shared<FakeExchange>(
+      ApiRequest{.method = "POST",
+                 .target = "/v1/cluster/join",
+                 .body = json{{"name", "n4"}, {"paths", {{"u1", "127.0.0.4:10001"}}}}.dump(),
+                 .authorization = "Bearer the.join.token",
+                 .remote = true});
+  service_->handle(ex);
+  EXPECT_EQ(ex->status(), 200) << ex->body();
+  ASSERT_EQ(backend_.admitted.size(), 1u);
+  EXPECT_EQ(backend_.admitted[0]["token"], "the.join.token");
+  EXPECT_EQ(backend_.admitted[0]["paths"]["u1"], "127.0.0.4:10001");
+  // Without a bearer, a bad name or bad paths: refused before the backend.
+  auto no_token = std::make_shared<FakeExchange>(
+      ApiRequest{.method = "POST",
+                 .target = "/v1/cluster/join",
+                 .body = json{{"name", "n4"}, {"paths", {{"u1", "127.0.0.4:10001"}}}}.dump(),
+                 .remote = true});
+  service_->handle(no_token);
+  EXPECT_EQ(no_token->status(), 401);
+  for (const json& body : {json{{"name", "../x"}, {"paths", {{"u1", "127.0.0.4:1"}}}},
+                           json{{"name", "n4"}, {"paths", json::object()}},
+                           json{{"name", "n4"}, {"paths", {{"u1", "host:1"}}}},
+                           json{{"name", "n4"}, {"paths", {{"u1", 7}}}}}) {
+    auto bad = std::make_shared<FakeExchange>(ApiRequest{.method = "POST",
+                                                         .target = "/v1/cluster/join",
+                                                         .body = body.dump(),
+                                                         .authorization = "Bearer t",
+                                                         .remote = true});
+    service_->handle(bad);
+    EXPECT_EQ(bad->status(), 400) << body;
+  }
+  EXPECT_EQ(backend_.admitted.size(), 1u);
+  // Other routes still need an API JWT remotely.
+  auto members = std::make_shared<FakeExchange>(ApiRequest{.method = "GET",
+                                                           .target = "/v1/cluster/members",
+                                                           .authorization = "Bearer the.join.token",
+                                                           .remote = true});
+  service_->handle(members);
+  EXPECT_EQ(members->status(), 401);
+}
+
+TEST_F(ServiceTest, LeaveForgetAndJoinReachTheBackend) {
+  EXPECT_EQ(send("POST", "/v1/cluster/leave", {{"timeout_ms", 2000}})->status(), 200);
+  EXPECT_EQ(backend_.leaves, std::vector<int64_t>{2000});
+  EXPECT_EQ(send("POST", "/v1/cluster/forget", {{"node", "n3"}})->status(), 200);
+  EXPECT_EQ(backend_.forgotten, std::vector<std::string>{"n3"});
+  EXPECT_EQ(send("POST", "/v1/cluster/forget")->status(), 400);
+  EXPECT_EQ(send("POST", "/v1/node/join", {{"token", "t"}, {"seed", "127.0.0.1:1215"}})->status(),
+            200);
+  EXPECT_EQ(backend_.joins[0]["timeout_ms"], 30000);
+  EXPECT_EQ(
+      send("POST", "/v1/node/join", {{"token", "t"}, {"seed", "s"}, {"timeout_ms", 10}})->status(),
+      400);
+  EXPECT_EQ(send("GET", "/v1/cluster/members")->status(), 200);
 }
 
 TEST_F(ServiceTest, ReloadReachesTheBackendWithTheCaller) {

@@ -5,7 +5,7 @@
 #
 #   run_fuzz.sh <target> <seconds> [build-dir]
 #       <target>: fuzz_datagram, fuzz_patch, fuzz_jwt, fuzz_event_filter,
-#       fuzz_json_condition or fuzz_router.
+#       fuzz_json_condition, fuzz_router or fuzz_join_answer.
 #       Fuzz for <seconds> (with <target>.dict when there is one). Exit 0:
 #       nothing found. Exit 1: the fuzzer found a crash, sanitizer error,
 #       leak, timeout or out-of-memory; the reproducer is kept under
@@ -32,7 +32,8 @@ usage() {
 [ $# -ge 1 ] || usage
 mode=$1
 case "$mode" in
-  fuzz_datagram | fuzz_patch | fuzz_jwt | fuzz_event_filter | fuzz_json_condition | fuzz_router)
+  fuzz_datagram | fuzz_patch | fuzz_jwt | fuzz_event_filter | fuzz_json_condition | fuzz_router | \
+    fuzz_join_answer)
     [ $# -ge 2 ] || usage
     seconds=$2
     build=${3:-$repo/build/fuzz-build}

@@ -149,5 +149,26 @@ TEST(PeerTable, AStopOfAnOlderBootIsIgnored) {
   EXPECT_TRUE(t.stopped("n9", 100).empty());  // not a member
 }
 
+TEST(PeerTable, AJoinedMemberIsWatchedAndARemovedOneIsForgottenWithoutTransitions) {
+  PeerTable t = two_paths();
+  const Clock::time_point t0{};
+  t.add("n4", {{"u1", 2000ms, {}}});
+  EXPECT_EQ(t.state("n4"), PeerState::kUnknown);
+  EXPECT_EQ(t.paths_of("n4"), std::vector<std::string>{"u1"});
+  auto heard = t.heard("n4", "u1", t0);
+  ASSERT_EQ(heard.size(), 2u);
+  EXPECT_EQ(heard[1].kind, Kind::kNodeAlive);
+  // Its paths change; its state stays.
+  t.add("n4", {{"u1", 2000ms, {}}, {"u2", 2000ms, {}}});
+  EXPECT_EQ(t.paths_of("n4"), (std::vector<std::string>{"u1", "u2"}));
+  EXPECT_EQ(t.state("n4"), PeerState::kAlive);
+  // Removed: no NodeStale when its deadline passes, and nothing heard counts.
+  t.remove("n4");
+  EXPECT_EQ(t.state("n4"), PeerState::kUnknown);
+  for (const auto& tr : t.check(t0 + 10s)) EXPECT_NE(tr.node, "n4");
+  EXPECT_TRUE(t.heard("n4", "u1", t0 + 10s).empty());
+  EXPECT_EQ(t.alive().count("n4"), 0u);
+}
+
 }  // namespace
 }  // namespace vigil::membership
