@@ -169,7 +169,12 @@ class Daemon::Impl : public ApiBackend {
   }
   void leave(std::chrono::milliseconds timeout, Done done) override {
     if (replacing_) return done(409, {{"error", "a join or a leave is in progress"}});
-    engine_->leave(timeout, std::move(done));
+    // Answered once this node runs standalone (go_standalone()), so that a
+    // `cluster join` right after it is not refused.
+    engine_->leave(timeout, [this, done = std::move(done)](int status, const json& answer) {
+      if (status != 200 && status != 504) return done(status, answer);
+      left_ = [done, status, answer] { done(status, answer); };
+    });
   }
   void admit(const std::string& token, const std::string& name,
              const std::map<std::string, std::string>& paths, Done done) override;
@@ -214,6 +219,10 @@ class Daemon::Impl : public ApiBackend {
     engine_->stop([this, reconfigure = std::move(reconfigure), then = std::move(then)] {
       // Not from inside the old engine's own handler: post the swap.
       asio::post(io_, [this, reconfigure, then] {
+        if (stopping_) {  // SIGTERM during the swap: the old engine's stop was the clean stop
+          io_.stop();
+          return;
+        }
         engine_.reset();
         reconfigure();
         try {
@@ -235,7 +244,10 @@ class Daemon::Impl : public ApiBackend {
 
   // The end of a leave, or this node forgotten by another: standalone.
   void go_standalone() {
-    if (replacing_ || standalone(config_)) return;
+    if (replacing_ || standalone(config_)) {
+      answer_leave();
+      return;
+    }
     spdlog::info("node {} left cluster {}: standalone now", config_.node_name,
                  config_.cluster_name);
     const auto keyring = config_.var_dir / "keyring.json";
@@ -246,6 +258,7 @@ class Daemon::Impl : public ApiBackend {
           randombytes_buf(config_.secret.data(), config_.secret.size());
         },
         [this, keyring] {
+          answer_leave();
           // The cluster's secrets are no business of a node that left.
           disk_.submit([keyring] { std::filesystem::remove(keyring); },
                        [keyring](const std::string& error) {
@@ -253,6 +266,13 @@ class Daemon::Impl : public ApiBackend {
                            spdlog::warn("{}: cannot remove: {}", keyring.string(), error);
                        });
         });
+  }
+
+  void answer_leave() {
+    if (!left_) return;
+    auto left = std::move(left_);
+    left_ = nullptr;
+    left();
   }
 
   void joined(const std::string& seed, Clock::time_point deadline, Done done);
@@ -270,6 +290,7 @@ class Daemon::Impl : public ApiBackend {
   // the engine announces the stop to the peers (so that they mark this node
   // stopped, not stale) and saves the document, then the loop ends.
   void stop() {
+    stopping_ = true;
     boost::system::error_code ignore;
     signals_.cancel(ignore);
     hup_.cancel(ignore);
@@ -277,7 +298,10 @@ class Daemon::Impl : public ApiBackend {
     split_.stop();
     api_.stop();
     hooks_.kill_all();
-    engine_->stop([this] { io_.stop(); });
+    answer_leave();
+    // During a replacement the old engine is stopping already; the swap
+    // then ends the loop instead of starting a new one.
+    if (!replacing_) engine_->stop([this] { io_.stop(); });
   }
 
   asio::io_context io_;
@@ -295,6 +319,8 @@ class Daemon::Impl : public ApiBackend {
   asio::steady_timer join_timer_;
   bool replacing_ = false;  // a join or the end of a leave replaces the engine
   bool joining_ = false;
+  bool stopping_ = false;       // SIGTERM or SIGINT
+  std::function<void()> left_;  // the answer to `cluster leave`, once standalone
 };
 
 // ---- a seed admits a joiner ---------------------------------------------------

@@ -97,6 +97,9 @@ Config Reader::read(const toml::table& root) {
         auto [it, fresh] = listen_owner.emplace(path.listen.text(), key);
         if (!fresh) fail(key + ".listen", "address already used by " + it->second);
       }
+      if (path.type == PathType::kUnicast)
+        for (const auto& n : c.nodes)
+          if (n != c.node_name && !path.peers.contains(n)) path.not_reached.insert(n);
       c.hb.push_back(std::move(path));
     }
   }

@@ -81,6 +81,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -120,6 +121,10 @@ struct HeartbeatPathConfig {
   // unicast
   Endpoint listen;
   std::map<std::string, Endpoint> peers;  // node name -> address; never this node
+  /// Unicast with [cluster]: the members of cluster.nodes that `peers`
+  /// leaves out. This path never reaches them, whatever addresses the
+  /// member list holds (agent/engine/cluster_file.h).
+  std::set<std::string> not_reached;
   // multicast: one datagram per interval to the group reaches every peer
   std::string addr = "224.3.29.71";  // IPv4 group, in 224.0.0.0/4
   uint16_t port = 10000;

@@ -174,7 +174,7 @@ void apply_cluster_file(Config& config, const ClusterFile& file) {
   for (auto& hb : config.hb) {
     hb.peers.clear();
     for (const auto& name : config.nodes) {
-      if (name == config.node_name) continue;
+      if (name == config.node_name || hb.not_reached.count(name)) continue;
       if (hb.type == PathType::kMulticast) {
         hb.peers.emplace(name, Endpoint{hb.addr, hb.port});
         continue;

@@ -79,7 +79,8 @@ ClusterFile seed_cluster_file(const Config& config);
 
 /// Makes `config` the running config of `file`: the cluster name, `nodes`
 /// (the members), each unicast path's peers (every other member with an
-/// address for that path id; one that does not parse is skipped), each
+/// address for that path id, but those of its `not_reached`; an address
+/// that does not parse is skipped), each
 /// multicast path's peers (every other member), and the settings when
 /// given. When this node is not a member, make_standalone() instead.
 void apply_cluster_file(Config& config, const ClusterFile& file);

@@ -340,6 +340,8 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
     if (merged.refused)
       spdlog::warn("{} member list entries from {} refused (malformed)", merged.refused, sender);
     if (!merged.changed.empty()) members_merged(merged.changed);
+    if (leaving_) check_leave(now);  // this digest may be the last acknowledgement
+    if (removed_) return;
     if (std::find(config_.nodes.begin(), config_.nodes.end(), sender) == config_.nodes.end())
       return;  // `sender` was just removed
   }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The main job: a real 3-node vigil cluster on this machine (127.0.0.1-3).
 # Starts the agents, shows them find each other, replicates a label, waits on
-# it from another node, rotates the heartbeat secret, kills n2 with SIGKILL,
-# shows the NodeStale hook runs on n1 and n3, then stops everything. Ends by
-# itself; leaves nothing running.
+# it from another node, rotates the heartbeat secret, lets a 4th node join
+# with a token and leave, kills n2 with SIGKILL, shows the NodeStale hook runs
+# on n1 and n3, then stops everything. Ends by itself; leaves nothing running.
 set -uo pipefail
 VIGIL=$(realpath "${1:-build/bin/vigil}")
 cd "$(dirname "$0")"
@@ -19,8 +19,11 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 rm -rf "$DIR"
-mkdir -p -m 700 "$DIR"/{n1,n2,n3}   # each node's var_dir: private
-chmod 600 secret                    # a secret open to others is refused
+mkdir -p -m 700 "$DIR"/{n1,n2,n3,n4}   # each node's var_dir: private
+chmod 600 secret n1.toml               # a secret open to others is refused
+# n1's TLS API, which a joining node reaches: a self-signed certificate.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -subj /CN=vigil-demo -keyout "$DIR/api.key" -out "$DIR/api.crt" 2>/dev/null || exit 1
 step "starting 3 agents (logs in $DIR/nX/daemon.log)"
 for n in n1 n2 n3; do
   "$VIGIL" daemon run --config "$n.toml" 2>"$DIR/$n/daemon.log" &
@@ -52,6 +55,24 @@ for n in n1 n3; do
   printf '%s: ' "$n"
   "$VIGIL" --config "$n.toml" hb status | grep "^secret:"
 done
+
+step "n4 starts standalone, then joins through n1 with a token: no file edited anywhere"
+"$VIGIL" daemon run --config n4.toml 2>"$DIR/n4/daemon.log" &
+pids+=($!)
+for _ in $(seq 50); do [ -S "$DIR/n4/api.sock" ] && break; sleep 0.1; done
+run "$VIGIL" --config n4.toml daemon status
+printf '$ token=$(%s)\n' "vigil --config n1.toml cluster token"
+token=$("$VIGIL" --config n1.toml cluster token) || exit 1
+run "$VIGIL" --config n4.toml cluster join --token "$token" --seed 127.0.0.1:1215 || exit 1
+run "$VIGIL" --config n3.toml node wait --filter '.peers.n4.state=alive' --duration 5s
+run "$VIGIL" --config n3.toml cluster members
+
+step "n4 leaves: its peers see it leave, not go stale"
+run "$VIGIL" --config n4.toml cluster leave
+run "$VIGIL" --config n2.toml cluster members
+kill -TERM "${pids[3]}"
+wait "${pids[3]}"
+unset 'pids[3]'
 
 step "killing n2 with SIGKILL"
 kill -KILL "${pids[1]}"
