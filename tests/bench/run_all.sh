@@ -4,7 +4,9 @@
 # BUILD_DIR defaults to "build". Steps:
 #   1. the microbenchmarks (vigil_bench), garbage rejection included;
 #   2. the memory held for event streams that never read (subscriber_memory.py),
-#      and the cluster benchmarks on loopback (cluster_bench.py, N = 3, 5, 10);
+#      the cluster benchmarks on loopback (cluster_bench.py, N = 3, 5, 10),
+#      and join and leave latency on loopback (join_latency.py, N = 3, 10; skipped
+#      without the openssl command);
 #   3. as root, with iproute2 and nftables, in a private network namespace:
 #      a. detection and convergence at N = 10, unicast + multicast paths,
 #         0 % and 10 % loss;
@@ -62,6 +64,17 @@ python3 "$here/subscriber_memory.py" --vigil "$vigil" --json "$out/subscriber_me
 echo
 echo "== cluster benchmarks on loopback: $vigil"
 "${cluster[@]}" --json "$out/cluster_bench.json" "${rest[@]}" || status=1
+
+echo
+echo "== join and leave latency on loopback: $vigil"
+join_rc=0
+python3 "$here/join_latency.py" --vigil "$vigil" "${quick[@]}" --json "$out/join_latency.json" \
+  || join_rc=$?
+if [[ $join_rc -eq 77 ]]; then
+  echo "== skipped: join latency needs the openssl command (the seed's TLS certificate)"
+elif [[ $join_rc -ne 0 ]]; then
+  status=1
+fi
 
 echo
 if [[ $(id -u) -ne 0 ]] || ! command -v ip >/dev/null || ! command -v nft >/dev/null; then
