@@ -45,13 +45,16 @@ struct ApiRequest {
   /// unknown.
   std::string peer;
   /// The `iss` claim of the JWT that admitted a remote request ("admin",
-  /// "user"); "" before it is checked, and on the Unix socket.
+  /// "user"), or "join" on a route that checks a join token itself; ""
+  /// before it is checked, and on the Unix socket.
   std::string issuer;
   /// The path of `target`, without the query string.
   std::string path() const { return target.substr(0, target.find('?')); }
-  /// Who asks, for the logs: "uid 1000", or "iss admin from 192.0.2.7:41234".
+  /// Who asks, for the logs: "uid 1000", "iss admin from 192.0.2.7:41234",
+  /// or "a join token from 192.0.2.7:41234".
   std::string caller() const {
     if (!remote) return peer.empty() ? std::string("unknown local client") : peer;
+    if (issuer == "join") return "a join token from " + (peer.empty() ? std::string("?") : peer);
     return "iss " + (issuer.empty() ? std::string("?") : issuer) + " from " +
            (peer.empty() ? std::string("?") : peer);
   }

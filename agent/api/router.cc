@@ -33,6 +33,7 @@ std::optional<ApiRefusal> Router::admit(const ApiRequest& head, std::string* iss
   ApiRole role = ApiRole::kAdmin;  // the Unix socket is trusted (mode 0600)
   std::string ignore;
   const Route* own_auth = find(head.method, path, &ignore);
+  if (head.remote && own_auth && own_auth->join_token && issuer) *issuer = "join";
   if (head.remote && !(own_auth && own_auth->join_token)) {
     try {
       role = check_jwt(head.authorization, head.method, path, options_.keys, wall_ms() / 1000,
