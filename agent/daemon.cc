@@ -107,8 +107,8 @@ class Daemon::Impl : public ApiBackend {
         api_(io_, config_, *this),
         signals_(io_, SIGINT, SIGTERM),
         hup_(io_, SIGHUP),
-        reload_(io_,
-                {config_, hooks_, api_, split_, bus_, [this](Config& next) { overlay(next); }}),
+        reload_(io_, {config_, hooks_, api_, split_, bus_, [this](Config& next) { overlay(next); },
+                      [this] { engine_->reconfigure_paths(); }}),
         join_timer_(io_) {
     bus_.listen([this](const Event& e) { hooks_.on_event(e); });
   }

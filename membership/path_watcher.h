@@ -37,6 +37,8 @@ class PathWatcher {
   PeerState state() const { return state_; }
   std::optional<Clock::time_point> last_heard() const { return last_; }
   Duration timeout() const { return timeout_; }
+  /// A reload changed the timeout: the next check() uses it.
+  void set_timeout(Duration timeout) { timeout_ = timeout; }
 
  private:
   Duration timeout_;

@@ -62,7 +62,9 @@ void PeerTable::add(const std::string& node, const std::vector<PathSpec>& paths)
   std::map<std::string, PathWatcher> kept;
   for (const auto& p : paths) {
     auto it = peer.paths.find(p.id);
-    kept.emplace(p.id, it != peer.paths.end() ? it->second : PathWatcher(p.timeout));
+    auto& w = kept.emplace(p.id, it != peer.paths.end() ? it->second : PathWatcher(p.timeout))
+                  .first->second;
+    w.set_timeout(p.timeout);
   }
   peer.paths = std::move(kept);
 }

@@ -64,7 +64,7 @@ class PeerTable {
   /// A member joined (membership/member_list.h): `node` is watched on each
   /// of `paths` ({id, timeout}; the peers field is ignored), unknown until
   /// heard. A node already watched gains the paths it lacked and loses the
-  /// others; its state is kept.
+  /// others; its state is kept, and each path's timeout is the one given.
   void add(const std::string& node, const std::vector<PathSpec>& paths);
   /// A member left or was forgotten: it is no longer watched, and no
   /// transition is reported for it. Unknown nodes are ignored.

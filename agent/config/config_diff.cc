@@ -35,7 +35,8 @@ void diff_tables(const std::vector<T>& a, const std::vector<T>& b, const std::st
 }
 
 void diff_paths(const std::vector<HeartbeatPathConfig>& a,
-                const std::vector<HeartbeatPathConfig>& b, std::vector<RefusedKey>& out) {
+                const std::vector<HeartbeatPathConfig>& b, std::vector<std::string>& changed,
+                std::vector<RefusedKey>& out) {
   std::map<std::string, const HeartbeatPathConfig*> left, right;
   for (const auto& p : a) left[p.id] = &p;
   for (const auto& p : b) right[p.id] = &p;
@@ -51,13 +52,13 @@ void diff_paths(const std::vector<HeartbeatPathConfig>& a,
     const std::string k = "hb." + id + ".";
     if (p.type != q.type) out.push_back({k + "type", kNeedsRestart});
     if (p.listen != q.listen) out.push_back({k + "listen", kNeedsRestart});
-    if (p.peers != q.peers) out.push_back({k + "peers", kNeedsRestartYet});
+    if (p.peers != q.peers || p.not_reached != q.not_reached) changed.push_back(k + "peers");
     if (p.addr != q.addr) out.push_back({k + "addr", kNeedsRestart});
     if (p.port != q.port) out.push_back({k + "port", kNeedsRestart});
     if (p.intf != q.intf) out.push_back({k + "intf", kNeedsRestart});
     if (p.ttl != q.ttl) out.push_back({k + "ttl", kNeedsRestart});
-    if (p.interval != q.interval) out.push_back({k + "interval", kNeedsRestartYet});
-    if (p.timeout != q.timeout) out.push_back({k + "timeout", kNeedsRestartYet});
+    if (p.interval != q.interval) changed.push_back(k + "interval");
+    if (p.timeout != q.timeout) changed.push_back(k + "timeout");
   }
 }
 
@@ -95,7 +96,7 @@ ConfigDiff diff_configs(const Config& running, const Config& next) {
   refuse_if(running.node_name != next.node_name, "node.name");
   refuse_if(running.var_dir != next.var_dir, "node.var_dir");
   refuse_if(running.commit_interval != next.commit_interval, "node.commit_interval");
-  diff_paths(running.hb, next.hb, d.refused);
+  diff_paths(running.hb, next.hb, d.changed, d.refused);
   diff_api(running.api, next.api, d.changed, d.refused);
 
   if (running.quorum != next.quorum) d.changed.push_back("cluster.quorum");

@@ -6,14 +6,13 @@
 // changed), "api.admin_key", "api.max_waits", "hb.<id>.interval"...
 //
 // Applied live (ConfigDiff::changed): the [hook.*] and [arbitrator.*]
-// tables, cluster.quorum, node.split_action, node.log_level, and the [api]
-// keys admin_key, user_key and the limits (ApiLimits).
+// tables, cluster.quorum, node.split_action, node.log_level, the [api]
+// keys admin_key, user_key and the limits (ApiLimits), and hb.<id>.interval,
+// hb.<id>.timeout and hb.<id>.peers (the peers as the member list makes
+// them: agent/engine/cluster_file.h; a unicast path's left-out members).
 //
-// Refused (ConfigDiff::refused), each with its reason:
-//   - "cannot change without a restart yet": hb.<id>.interval,
-//     hb.<id>.timeout, hb.<id>.peers (they belong to the reload contract, but
-//     live in the protocol engine, which does not take them live yet);
-//   - "cannot change without a restart": everything else: cluster.name,
+// Refused (ConfigDiff::refused) with "cannot change without a restart":
+// everything else: cluster.name,
 //     cluster.nodes, cluster.secret, cluster.max_skew, node.name,
 //     node.var_dir, node.commit_interval, an added or removed hb.<id>, the
 //     other hb.<id> keys, api.listen, api.tls_cert, api.tls_key.
@@ -29,13 +28,10 @@ namespace vigil::agent {
 
 /// The reason of a key that needs a restart.
 inline constexpr const char* kNeedsRestart = "cannot change without a restart";
-/// The reason of a key the reload contract covers but the engine does not
-/// take live yet (path intervals and timeouts, unicast peers).
-inline constexpr const char* kNeedsRestartYet = "cannot change without a restart yet";
 
 struct RefusedKey {
   std::string key;     // dotted, e.g. "node.name"
-  std::string reason;  // kNeedsRestart or kNeedsRestartYet
+  std::string reason;  // kNeedsRestart
   bool operator==(const RefusedKey&) const = default;
 };
 

@@ -78,6 +78,19 @@ void ConfigReload::apply(const Config& next, const std::vector<std::string>& cha
   }
   if (any("arbitrator.") || any("cluster.quorum") || any("node.split_action"))
     parts_.api.dataset_changed();  // .cluster.quorum
+  if (any("hb.")) {
+    // Only interval, timeout and peers reach here (config_diff.h); the
+    // paths are in the same order in both (an added or removed one is
+    // refused).
+    for (std::size_t i = 0; i < parts_.config.hb.size() && i < next.hb.size(); ++i) {
+      auto& hb = parts_.config.hb[i];
+      hb.interval = next.hb[i].interval;
+      hb.timeout = next.hb[i].timeout;
+      hb.peers = next.hb[i].peers;
+      hb.not_reached = next.hb[i].not_reached;
+    }
+    if (parts_.paths_changed) parts_.paths_changed();
+  }
 }
 
 }  // namespace vigil::agent

@@ -41,6 +41,9 @@ class ConfigReload {
     /// the member list of cluster.json rules over cluster.nodes and the
     /// peers (agent/engine/cluster_file.h). Runs on the io_context thread.
     std::function<void(Config&)> overlay;
+    /// Path intervals, timeouts or peers of the running config changed
+    /// (Engine::reconfigure_paths()).
+    std::function<void()> paths_changed;
   };
 
   ConfigReload(boost::asio::io_context& io, Parts parts);

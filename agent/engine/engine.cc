@@ -138,6 +138,13 @@ class Engine::Impl {
                              const std::map<std::string, std::string>& paths);
   std::pair<int, json> forget(const std::string& name);
   void leave(milliseconds timeout, RotateDone done);
+  void reconfigure_paths() {
+    paths_.set_intervals(config_);
+    for (const auto& name : config_.nodes)
+      if (name != config_.node_name) peers_.add(name, path_specs_of(config_, name));
+    paths_.set_peers(config_, farewell_);
+    cb_.dataset_changed();
+  }
   std::size_t path_count() const { return paths_.size(); }
 
  private:
@@ -711,6 +718,7 @@ void Engine::rotate(std::optional<crypto::Secret> secret, RotateDone done) {
 }
 uint64_t Engine::boot() const { return impl_->boot(); }
 json Engine::members() const { return impl_->members(); }
+void Engine::reconfigure_paths() { impl_->reconfigure_paths(); }
 ClusterFile Engine::cluster() const { return impl_->cluster(); }
 std::pair<int, json> Engine::admit(const std::string& name,
                                    const std::map<std::string, std::string>& paths) {

@@ -132,6 +132,12 @@ class Engine {
   /// node left: Callbacks::removed runs after `done`.
   void leave(std::chrono::milliseconds timeout, RotateDone done);
 
+  /// A config reload changed path intervals, timeouts or peers in the
+  /// running config: the paths send at the new intervals, the liveness
+  /// checks use the new timeouts, and the unicast paths send to the new
+  /// peers.
+  void reconfigure_paths();
+
   /// The join token keys of every secret version held, the current first
   /// (keys/secret_rotation.h).
   std::vector<crypto::Key> join_keys() const;

@@ -63,7 +63,7 @@ void HeartbeatPaths::set_peers(
 
 HeartbeatPaths::HeartbeatPaths(asio::io_context& io, const Config& config, Receive on_receive,
                                StateChange on_state, Heartbeat heartbeat)
-    : heartbeat_(std::move(heartbeat)) {
+    : io_(io), heartbeat_(std::move(heartbeat)) {
   for (const auto& hb : config.hb) {
     const std::size_t index = paths_.size();
     auto path = make_path(
@@ -71,26 +71,42 @@ HeartbeatPaths::HeartbeatPaths(asio::io_context& io, const Config& config, Recei
         [on_receive, index](const std::string& id, std::span<const uint8_t> bytes,
                             const heartbeat::Path::Endpoint&) { on_receive(index, id, bytes); });
     path->on_state(on_state);
-    auto group = std::find_if(groups_.begin(), groups_.end(),
-                              [&](const Group& g) { return g.interval == hb.interval; });
-    if (group == groups_.end()) {
-      groups_.push_back({hb.interval, {}, std::make_unique<asio::steady_timer>(io)});
-      group = std::prev(groups_.end());
-    }
-    group->paths.push_back(path.get());
     drops_.emplace_back();
     paths_.push_back(std::move(path));
   }
+  group(config);
+}
+
+void HeartbeatPaths::group(const Config& config) {
+  groups_.clear();  // destroying a timer cancels its wait: the handler sees the error
+  for (std::size_t i = 0; i < paths_.size() && i < config.hb.size(); ++i) {
+    const auto interval = config.hb[i].interval;
+    auto group = std::find_if(groups_.begin(), groups_.end(),
+                              [&](const Group& g) { return g.interval == interval; });
+    if (group == groups_.end()) {
+      groups_.push_back({interval, {}, std::make_unique<asio::steady_timer>(io_)});
+      group = std::prev(groups_.end());
+    }
+    group->paths.push_back(paths_[i].get());
+  }
+}
+
+void HeartbeatPaths::set_intervals(const Config& config) {
+  group(config);
+  if (started_)
+    for (auto& g : groups_) tick(g);
 }
 
 HeartbeatPaths::~HeartbeatPaths() { stop(); }
 
 void HeartbeatPaths::start() {
+  started_ = true;
   for (auto& p : paths_) p->start();
   for (auto& g : groups_) tick(g);
 }
 
 void HeartbeatPaths::stop() {
+  started_ = false;
   for (auto& g : groups_) g.timer->cancel();
   for (auto& p : paths_) p->stop();
 }

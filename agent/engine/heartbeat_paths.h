@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <span>
@@ -66,6 +67,10 @@ class HeartbeatPaths {
   /// id -> node -> address: leaving members still sent to for a while).
   void set_peers(const Config& config,
                  const std::map<std::string, std::map<std::string, Endpoint>>& extra = {});
+  /// A reload changed path intervals: the paths are grouped again by the
+  /// `config.hb` intervals (same order as at construction), and each group
+  /// sends at once and then every new interval.
+  void set_intervals(const Config& config);
   /// Sends `out` on every path now (commits, answers to peers).
   void send_all(const Outgoing& out);
 
@@ -93,11 +98,14 @@ class HeartbeatPaths {
     std::unique_ptr<boost::asio::steady_timer> timer;
   };
   void tick(Group& group);
+  void group(const Config& config);
   static void send(heartbeat::Path& path, const Outgoing& out);
 
+  boost::asio::io_context& io_;
   Heartbeat heartbeat_;
   std::vector<std::unique_ptr<heartbeat::Path>> paths_;
-  std::vector<Group> groups_;
+  std::list<Group> groups_;  // stable addresses: a timer's handler holds its group
+  bool started_ = false;
   std::vector<heartbeat::DropCounters> drops_;                            // by path index
   std::map<std::pair<std::string, std::string>, PeerCounters> received_;  // (path, peer)
 };

@@ -120,17 +120,15 @@ TEST(ConfigDiff, IdentityAndListenersAreRefused) {
   EXPECT_EQ(d.changed, (Keys{"node.log_level"}));
 }
 
-TEST(ConfigDiff, PathTimingAndPeersNeedARestartYet) {
+TEST(ConfigDiff, PathTimingAndPeersApplyLiveButNotTheListenAddress) {
   Config next = base();
   next.hb.front().interval = milliseconds(250);
   next.hb.front().timeout = milliseconds(1000);
   next.hb.front().peers["n2"] = Endpoint{"127.0.0.2", 10002};
   next.hb.front().listen.port = 10003;
   const ConfigDiff d = diff_configs(base(), next);
-  EXPECT_EQ(d.refused, (std::vector<RefusedKey>{{"hb.lan.interval", kNeedsRestartYet},
-                                                {"hb.lan.listen", kNeedsRestart},
-                                                {"hb.lan.peers", kNeedsRestartYet},
-                                                {"hb.lan.timeout", kNeedsRestartYet}}));
+  EXPECT_EQ(d.refused, (std::vector<RefusedKey>{{"hb.lan.listen", kNeedsRestart}}));
+  EXPECT_EQ(d.changed, (Keys{"hb.lan.interval", "hb.lan.peers", "hb.lan.timeout"}));
 }
 
 TEST(ConfigDiff, AddedOrRemovedPathIsRefused) {
@@ -157,15 +155,15 @@ TEST(ConfigDiff, CommitIntervalSkewAndRejoinGraceAreRefused) {
 TEST(ConfigDiff, RefusalIsAConfigErrorNamingFileAndKeys) {
   Config next = base();
   next.node_name = "n2";
-  next.hb.front().interval = milliseconds(250);
+  next.hb.front().listen.port = 10003;
   const ConfigDiff d = diff_configs(base(), next);
   try {
     throw_if_refused(d, "/etc/vigil/n1.toml");
     FAIL() << "not refused";
   } catch (const ConfigError& e) {
-    EXPECT_EQ(e.key(), "hb.lan.interval");
+    EXPECT_EQ(e.key(), "hb.lan.listen");
     EXPECT_EQ(std::string(e.what()),
-              "/etc/vigil/n1.toml: key 'hb.lan.interval': cannot change without a restart yet; "
+              "/etc/vigil/n1.toml: key 'hb.lan.listen': cannot change without a restart; "
               "key 'node.name': cannot change without a restart");
   }
 }

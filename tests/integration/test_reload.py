@@ -1,7 +1,7 @@
 """Config reload: `vigil daemon reload` (POST /v1/daemon/reload) and SIGHUP
 read the config file again. Hooks, arbitrators, cluster.quorum,
-node.split_action, node.log_level and the [api] keys and limits change
-without a restart; a file that does not load, or a change that needs a
+node.split_action, node.log_level, the [api] keys and limits, and path
+intervals and timeouts change without a restart; a file that does not load, or a change that needs a
 restart, is refused by name (exit 2) and the running config is kept. A
 reload that changed something publishes NodeConfigUpdated with the changed
 keys."""
@@ -12,6 +12,7 @@ import signal
 import socket
 import ssl
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -199,13 +200,33 @@ class ReloadTest(unittest.TestCase):
         self.write(self.base)
         self.assertEqual(self.reloaded(), [])
 
-    def test_path_timing_is_refused_until_the_engine_takes_it(self):
+    def test_path_interval_and_timeout_apply_live(self):
         self.start()
-        self.write(self.base.replace('interval = "200ms"', 'interval = "300ms"'))
-        res = self.reload()
-        self.assertEqual(res.returncode, 2, res.stdout + res.stderr)
-        self.assertIn("hb.u1.interval", res.stderr)
-        self.assertIn("cannot change without a restart yet", res.stderr)
+        self.c.start("n2")
+        self.assertTrue(self.c.wait("n1", ".peers.n2.state=alive"))
+        self.write(self.base.replace('interval = "200ms"', 'interval = "1s"')
+                   .replace('timeout = "1s"', 'timeout = "5s"'))
+        self.assertEqual(self.reloaded(), ["hb.u1.interval", "hb.u1.timeout"])
+
+        def sent():
+            return self.c.hb("n1")["paths"][0]["sent_datagrams"]
+
+        # The interval: about 2 heartbeats in 2 s now, not 10.
+        before, started = sent(), time.monotonic()
+        time.sleep(2)
+        rate = (sent() - before) / (time.monotonic() - started)
+        self.assertLess(rate, 3, "heartbeats per second after interval = 1s")
+        # The timeout: n2 frozen for 2.5 s is still alive at 5 s (it was 1 s).
+        stale = self.c.events("n1", "kind=NodeStale")
+        self.c.signal("n2", signal.SIGSTOP)
+        try:
+            time.sleep(2.5)
+            self.assertEqual(self.c.status("n1")["peers"]["n2"]["state"], "alive")
+            self.assertEqual(stale.matching("NodeStale"), [])
+            self.assertTrue(self.c.wait("n1", ".peers.n2.state=stale", "10s"))
+        finally:
+            self.c.signal("n2", signal.SIGCONT)
+        self.assertTrue(self.c.wait("n1", ".peers.n2.state=alive", "10s"))
         self.assert_still_serving()
 
     def test_sighup_reloads_and_a_bad_sighup_reload_only_logs(self):
