@@ -16,6 +16,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+from netns import NetNS  # noqa: E402
 from vigil_cluster import SECRET, Cluster, main, wait_until  # noqa: E402
 
 ADMIN_KEY = "admin-key-0123456789abcdef-0123456789"
@@ -253,6 +254,68 @@ class MembershipTest(unittest.TestCase):
         for n in want:
             self.assertEqual(self.current(n), want, n)
             self.assertTrue(c.wait(n, ".peers.*.state=alive", "10s"), n)
+
+
+
+class MembershipFaultTest(unittest.TestCase):
+    """Joins against a seed without quorum, and across a partition."""
+
+    def setUp(self):
+        if shutil.which("openssl") is None:
+            raise unittest.SkipTest("needs the openssl command")
+
+    def members(self, c, node):
+        res = c.cli(node, "cluster", "members", "--format", "json")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        return json.loads(res.stdout)
+
+    def test_a_seed_without_quorum_refuses_a_join(self):
+        c = Cluster("memberquorum", size=3, quorum=True, rejoin_grace="0s")
+        self.addCleanup(c.close)
+        port = c.port + 50
+        c.add_tls_api("n1", port, ADMIN_KEY, USER_KEY)
+        c.start_all()
+        self.assertTrue(c.wait("n1", ".peers.*.state=alive"))
+        token = c.cli("n1", "cluster", "token").stdout.strip()
+        c.kill("n2")
+        c.kill("n3")
+        self.assertTrue(c.wait("n1", ".cluster.quorum.has_quorum=false", "10s"))
+        before = self.members(c, "n1")
+        c.add_joiner("n4")
+        c.start("n4")
+        res = c.cli("n4", "cluster", "join", "--token", token, "--seed",
+                    "%s:%d" % (c.addr("n1"), port), "--timeout", "5s")
+        self.assertEqual(res.returncode, 2, res.stderr)
+        self.assertIn("lacks quorum", res.stderr)
+        self.assertEqual(self.members(c, "n1"), before)
+        self.assertTrue(c.status("n4")["cluster"]["standalone"])
+
+    def test_a_join_across_a_partition_that_heals(self):
+        ns = NetNS("memberpart")
+        self.addCleanup(ns.close)
+        c = Cluster("memberpart", size=3, netns=ns)
+        self.addCleanup(c.close)
+        port = c.port + 50
+        c.add_tls_api("n1", port, ADMIN_KEY, USER_KEY)
+        c.start_all()
+        self.assertTrue(c.wait("n1", ".peers.*.state=alive"))
+        c.add_joiner("n4")
+        c.start("n4")
+        # n4 reaches the seed n1, but neither n2 nor n3.
+        for other in ("n2", "n3"):
+            ns.drop(c.addr("n4"), c.addr(other))
+            ns.drop(c.addr(other), c.addr("n4"))
+        token = c.cli("n1", "cluster", "token").stdout.strip()
+        res = c.cli("n4", "cluster", "join", "--token", token, "--seed",
+                    "%s:%d" % (c.addr("n1"), port), "--timeout", "10s")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        # n2 and n3 learn of the member from n1, but cannot hear it yet.
+        for n in ("n2", "n3"):
+            self.assertTrue(wait_until(lambda: "n4" in self.members(c, n)), n)
+            self.assertEqual(c.status(n)["peers"]["n4"]["state"], "unknown")
+        ns.heal()
+        for n in ("n1", "n2", "n3", "n4"):
+            self.assertTrue(c.wait(n, ".peers.*.state=alive", "10s"), (n, c.log(n)[-2000:]))
 
 
 if __name__ == "__main__":
