@@ -102,7 +102,7 @@ class MembershipTest(unittest.TestCase):
         self.assertTrue(status["cluster"]["standalone"], status["cluster"])
         res = c.cli("n4", "daemon", "status")
         self.assertIn("standalone", res.stdout)
-        stream = c.events("n2", "kind=JoinSuccess")
+        stream = c.events("n2", "JoinSuccess")
         started = time.monotonic()
         res = self.join("n4")
         self.assertEqual(res.returncode, 0, res.stderr + c.log("n4")[-3000:])
@@ -112,7 +112,7 @@ class MembershipTest(unittest.TestCase):
             self.assertTrue(c.wait(n, ".peers.n4.state=alive", "5s"), (n, c.log(n)[-2000:]))
         self.assertLess(time.monotonic() - started, 10)
         self.assertTrue(c.wait("n4", ".peers.*.state=alive", "5s"))
-        stream.wait_for("JoinSuccess", node="n4")
+        self.assertIsNotNone(stream.wait_for("JoinSuccess", node="n4"), stream.snapshot())
         self.assertEqual(self.current("n3"), ["n1", "n2", "n3", "n4"])
         self.assertEqual(c.status("n2")["cluster"]["nodes"], ["n1", "n2", "n3", "n4"])
         # Data flows both ways.
@@ -140,11 +140,11 @@ class MembershipTest(unittest.TestCase):
         self.assertEqual(res.returncode, 0, res.stderr)
         self.assertTrue(wait_until(lambda: c.hb("n4")["key"]["current"] == c.hb("n1")["key"]["current"]))
         # n4 leaves: LeaveSuccess everywhere, no NodeStale, 3 votes of 3.
-        streams = {n: c.events(n, "kind=LeaveSuccess", "kind=NodeStale") for n in ("n1", "n2", "n3")}
+        streams = {n: c.events(n, "LeaveSuccess", "NodeStale", "ForgetPeer") for n in ("n1", "n2", "n3")}
         res = c.cli("n4", "cluster", "leave")
         self.assertEqual(res.returncode, 0, res.stderr)
         for n, s in streams.items():
-            s.wait_for("LeaveSuccess", node="n4")
+            self.assertIsNotNone(s.wait_for("LeaveSuccess", node="n4"), (n, s.snapshot()))
         for n in ("n1", "n2", "n3"):
             self.assertTrue(wait_until(lambda: self.current(n) == ["n1", "n2", "n3"]), n)
             self.assertEqual(c.status(n)["cluster"]["quorum"]["votes"]["total"], 3)
@@ -152,6 +152,7 @@ class MembershipTest(unittest.TestCase):
         time.sleep(2)  # past n4's timeout (1 s): a NodeStale would be out by now
         for n, s in streams.items():
             self.assertEqual(s.matching("NodeStale"), [], n)
+            self.assertEqual(s.matching("ForgetPeer"), [], n)
         self.assertTrue(c.status("n4")["cluster"]["standalone"])
         self.assertFalse(os.path.exists(os.path.join(c.var_dir("n4"), "keyring.json")))
         # A node that left joins again with a new token.
@@ -255,6 +256,26 @@ class MembershipTest(unittest.TestCase):
             self.assertEqual(self.current(n), want, n)
             self.assertTrue(c.wait(n, ".peers.*.state=alive", "10s"), n)
 
+
+    def test_5_a_joiner_that_lost_its_files_joins_again_ignored(self):
+        # As if it died after the seed admitted it, before it saved anything.
+        c = self.c
+        c.add_joiner("n9")
+        c.start("n9")
+        self.assertEqual(self.join("n9").returncode, 0)
+        c.kill("n9")
+        for f in ("cluster.json", "keyring.json"):
+            os.unlink(os.path.join(c.var_dir("n9"), f))
+        c.start("n9")
+        self.assertTrue(c.status("n9")["cluster"]["standalone"])
+        ltime = self.members("n1")["n9"]["ltime"]
+        ignored = c.events("n1", "JoinIgnored")
+        res = self.join("n9")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIsNotNone(ignored.wait_for("JoinIgnored", node="n9"), ignored.snapshot())
+        self.assertEqual(self.members("n1")["n9"]["ltime"], ltime, "the entry is unchanged")
+        for n in self.current("n1"):
+            self.assertTrue(c.wait(n, ".peers.*.state=alive", "10s"), n)
 
 
 class MembershipFaultTest(unittest.TestCase):
