@@ -35,8 +35,10 @@ class Engine {
     /// Every event the engine raises (seed 001 kinds): NodeAlive, NodeStale,
     /// HeartbeatAlive, HeartbeatStale, ForgetPeer, NodeMonitorUpdated
     /// ({node, state: "stopped"}: a peer announced a clean stop), NodeDataUpdated,
-    /// NodeStatusLabelsUpdated, NodeFrozen, DaemonHeartbeatUpdated, and the
-    /// HeartbeatRotate* and HeartbeatSecretUpdated events.
+    /// NodeStatusLabelsUpdated, NodeFrozen, DaemonHeartbeatUpdated, the
+    /// HeartbeatRotate* and HeartbeatSecretUpdated events, and the member
+    /// list's: JoinRequest, JoinSuccess, JoinError, JoinIgnored,
+    /// LeaveRequest, LeaveSuccess, LeaveError, ClusterConfigUpdated.
     std::function<void(Event)> publish;
     /// The dataset may have changed: a commit, an applied delta or full, or
     /// a liveness transition.

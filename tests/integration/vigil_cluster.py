@@ -349,20 +349,7 @@ class Cluster:
             'var_dir = "%s"' % self.var_dir(node),
             'log_level = "debug"',
         ]
-        for p, spec in enumerate(self.paths):
-            lines += ["[hb.u%d]" % (p + 1) if spec["type"] == "unicast" else "[hb.m%d]" % (p + 1),
-                      'type = "%s"' % spec["type"],
-                      'interval = "%s"' % spec.get("interval", self.interval),
-                      'timeout = "%s"' % spec.get("timeout", self.timeout)]
-            if spec["type"] == "unicast":
-                peers = ", ".join('%s = "%s:%d"' % (n, self.addr(n), self.port + p)
-                                  for n in self.nodes if n != node)
-                lines += ['listen = "%s:%d"' % (self.addr(node), self.port + p),
-                          "peers = { %s }" % peers]
-            else:
-                lines += ['addr = "%s"' % spec.get("addr", "239.7.7.7"),
-                          "port = %d" % (self.port + p),
-                          'intf = "%s"' % self.addr(node)]
+        lines += self.path_lines(node, peers=True)
         for name, uri in self.arbitrators.items():
             lines += ["[arbitrator.%s]" % name, 'uri = "%s"' % uri, 'timeout = "1s"']
         for hook, spec in self.hooks.items():
@@ -371,6 +358,27 @@ class Cluster:
                       "command = [%s]" % ", ".join(json.dumps(c) for c in spec["command"](node, self.var_dir(node))),
                       'timeout = "%s"' % spec.get("timeout", "10s")]
         return "\n".join(lines) + "\n"
+
+    def path_lines(self, node, peers):
+        """The [hb.*] tables of `node`; unicast ones list every other node as
+        a peer when `peers` (a joiner's config has none)."""
+        lines = []
+        for p, spec in enumerate(self.paths):
+            lines += ["[hb.u%d]" % (p + 1) if spec["type"] == "unicast" else "[hb.m%d]" % (p + 1),
+                      'type = "%s"' % spec["type"],
+                      'interval = "%s"' % spec.get("interval", self.interval),
+                      'timeout = "%s"' % spec.get("timeout", self.timeout)]
+            if spec["type"] == "unicast":
+                lines += ['listen = "%s:%d"' % (self.addr(node), self.port + p)]
+                if peers:
+                    lines += ["peers = { %s }" % ", ".join(
+                        '%s = "%s:%d"' % (n, self.addr(n), self.port + p)
+                        for n in self.nodes if n != node)]
+            else:
+                lines += ['addr = "%s"' % spec.get("addr", "239.7.7.7"),
+                          "port = %d" % (self.port + p),
+                          'intf = "%s"' % self.addr(node)]
+        return lines
 
     def add_tls_api(self, node, port, admin_key, user_key, key_type="rsa", extra=()):
         """Gives `node` an [api] TLS listener on its address and `port`, with a
@@ -404,16 +412,7 @@ class Cluster:
         os.makedirs(self.var_dir(node), mode=0o700, exist_ok=True)
         lines = ["[node]", 'name = "%s"' % node, 'var_dir = "%s"' % self.var_dir(node),
                  'log_level = "debug"']
-        for p, spec in enumerate(self.paths):
-            lines += ["[hb.u%d]" % (p + 1) if spec["type"] == "unicast" else "[hb.m%d]" % (p + 1),
-                      'type = "%s"' % spec["type"],
-                      'interval = "%s"' % spec.get("interval", self.interval),
-                      'timeout = "%s"' % spec.get("timeout", self.timeout)]
-            if spec["type"] == "unicast":
-                lines += ['listen = "%s:%d"' % (self.addr(node), self.port + p)]
-            else:
-                lines += ['addr = "%s"' % spec.get("addr", "239.7.7.7"),
-                          "port = %d" % (self.port + p), 'intf = "%s"' % self.addr(node)]
+        lines += self.path_lines(node, peers=False)
         write_private(self.config_path(node), "\n".join(lines) + "\n")
         return self.config_path(node)
 
