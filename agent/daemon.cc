@@ -202,13 +202,16 @@ class Daemon::Impl : public ApiBackend {
   // A config read again from the file, as the running config sees it.
   void overlay(Config& next) const {
     if (standalone(config_)) {
+      // A node that left keeps what it ran with; none of it is in use alone.
       make_standalone(next);
-      return;
+      next.max_skew = config_.max_skew;
+      next.rejoin_grace = config_.rejoin_grace;
+    } else {
+      ClusterFile file = engine_->cluster();
+      if (next.has_cluster) file.settings.reset();
+      apply_cluster_file(next, file);
     }
-    ClusterFile file = engine_->cluster();
-    if (next.has_cluster) file.settings.reset();
-    apply_cluster_file(next, file);
-    next.secret = config_.secret;
+    next.secret = config_.secret;  // the keyring rules once a node runs
   }
 
   // Stops the engine, then builds a new one from the running config that

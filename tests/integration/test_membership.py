@@ -155,6 +155,10 @@ class MembershipTest(unittest.TestCase):
             self.assertEqual(s.matching("ForgetPeer"), [], n)
         self.assertTrue(c.status("n4")["cluster"]["standalone"])
         self.assertFalse(os.path.exists(os.path.join(c.var_dir("n4"), "keyring.json")))
+        # The running config after a leave is still the file's, as a reload sees it.
+        res = c.cli("n4", "daemon", "reload")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("no change", res.stdout)
         # A node that left joins again with a new token.
         res = self.join("n4")
         self.assertEqual(res.returncode, 0, res.stderr)

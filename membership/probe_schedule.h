@@ -1,0 +1,54 @@
+// Which member to probe next: SWIM's round-robin probe target selection
+// (Das, Gupta, Motivala, "SWIM: Scalable Weakly-consistent Infection-style
+// Process Group Membership Protocol", DSN 2002, section 4.3). The members
+// are probed in a random order, each once per pass; the order is shuffled
+// again at the end of every pass. So a failed member is probed within at
+// most 2N - 1 protocol periods (not just in expectation, as with uniform
+// random choice), and within e/(e-1) periods on average over the members
+// probing it. A member that joins is inserted at a random position of the
+// pass in progress; one that leaves is dropped from it.
+//
+// The same schedule picks the k members asked to probe indirectly and the
+// fanout targets of a gossip round (pick()): uniform without replacement.
+//
+// Pure logic with the caller's random engine. Not thread-safe.
+#ifndef VIGIL_MEMBERSHIP_PROBE_SCHEDULE_H_
+#define VIGIL_MEMBERSHIP_PROBE_SCHEDULE_H_
+
+#include <cstddef>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace vigil::membership {
+
+class ProbeSchedule {
+ public:
+  explicit ProbeSchedule(uint64_t seed) : rng_(seed) {}
+
+  /// A member joined (ignored when known): inserted at a random position
+  /// of the remaining pass.
+  void add(const std::string& member);
+  /// A member left or was forgotten: dropped.
+  void remove(const std::string& member);
+
+  /// The next member to probe; nullopt when there is none. Starts a new,
+  /// reshuffled pass when the current one is over.
+  std::optional<std::string> next();
+
+  /// Up to `k` distinct members chosen uniformly, none of `exclude`.
+  std::vector<std::string> pick(std::size_t k, const std::set<std::string>& exclude);
+
+  std::size_t size() const { return members_.size(); }
+
+ private:
+  std::mt19937_64 rng_;
+  std::set<std::string> members_;
+  std::vector<std::string> pass_;  // the current pass, probed from the back
+};
+
+}  // namespace vigil::membership
+
+#endif  // VIGIL_MEMBERSHIP_PROBE_SCHEDULE_H_

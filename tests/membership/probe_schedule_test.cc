@@ -1,0 +1,65 @@
+#include "membership/probe_schedule.h"
+
+#include <map>
+
+#include <gtest/gtest.h>
+
+namespace vigil::membership {
+namespace {
+
+TEST(ProbeSchedule, EveryMemberIsProbedOncePerPass) {
+  ProbeSchedule s(42);
+  for (const char* m : {"n2", "n3", "n4", "n5", "n6"}) s.add(m);
+  for (int pass = 0; pass < 20; ++pass) {
+    std::set<std::string> seen;
+    for (int i = 0; i < 5; ++i) seen.insert(*s.next());
+    EXPECT_EQ(seen.size(), 5u) << "pass " << pass;
+  }
+}
+
+TEST(ProbeSchedule, AFailedMemberIsProbedWithinTwoPasses) {
+  // SWIM 4.3: at most 2N - 1 periods between two probes of one member.
+  ProbeSchedule s(7);
+  const int n = 8;
+  for (int i = 0; i < n; ++i) s.add("n" + std::to_string(i));
+  int last = -1, worst = 0;
+  for (int period = 0; period < 2000; ++period) {
+    if (*s.next() == "n3") {
+      if (last >= 0) worst = std::max(worst, period - last);
+      last = period;
+    }
+  }
+  EXPECT_LE(worst, 2 * n - 1);
+}
+
+TEST(ProbeSchedule, JoinsAndLeavesTakeEffectInThePassInProgress) {
+  ProbeSchedule s(1);
+  s.add("n2");
+  s.add("n3");
+  s.next();  // one of the two
+  s.remove("n2");
+  s.remove("n3");
+  EXPECT_FALSE(s.next().has_value());
+  s.add("n4");
+  EXPECT_EQ(*s.next(), "n4");
+  EXPECT_EQ(s.size(), 1u);
+}
+
+TEST(ProbeSchedule, PickIsDistinctExcludesAndIsRoughlyUniform) {
+  ProbeSchedule s(99);
+  for (int i = 0; i < 10; ++i) s.add("n" + std::to_string(i));
+  std::map<std::string, int> counts;
+  for (int round = 0; round < 3000; ++round) {
+    auto picked = s.pick(3, {"n0", "n1"});
+    ASSERT_EQ(picked.size(), 3u);
+    std::set<std::string> distinct(picked.begin(), picked.end());
+    EXPECT_EQ(distinct.size(), 3u);
+    for (const auto& p : picked) ++counts[p];
+  }
+  EXPECT_EQ(counts.count("n0") + counts.count("n1"), 0u);
+  for (const auto& [m, c] : counts) EXPECT_NEAR(c, 3000 * 3 / 8, 200) << m;
+  EXPECT_EQ(s.pick(20, {}).size(), 10u);
+}
+
+}  // namespace
+}  // namespace vigil::membership
