@@ -45,6 +45,8 @@ class Suspicion {
   /// The timeout for the confirmations so far, ms.
   Duration timeout() const;
   std::size_t confirmations() const { return confirmed_.size(); }
+  /// The local loop stalled for `d`: the deadline moves later by it.
+  void extend(Duration d) { start_ += d; }
 
   /// timeout(C) for K expected (the formula above).
   static Duration timeout_for(std::size_t confirmations, std::size_t expected, Duration min,

@@ -1,0 +1,314 @@
+#include "membership/swim.h"
+
+#include <algorithm>
+#include <set>
+
+namespace vigil::membership {
+
+namespace {
+
+char kind_char(SwimUpdate::Kind k) {
+  return k == SwimUpdate::Kind::kAlive ? 'a' : k == SwimUpdate::Kind::kSuspect ? 's' : 'd';
+}
+
+}  // namespace
+
+std::string Swim::encode(const SwimUpdate& u) {
+  return std::string(1, kind_char(u.kind)) + std::to_string(u.incarnation) + "\n" + u.node + "\n" +
+         u.from;
+}
+
+std::optional<SwimUpdate> Swim::decode(const std::string& text) {
+  const auto a = text.find('\n');
+  if (text.empty() || a == std::string::npos) return std::nullopt;
+  const auto b = text.find('\n', a + 1);
+  if (b == std::string::npos || a < 2 || a > 21) return std::nullopt;
+  SwimUpdate u;
+  switch (text[0]) {
+    case 'a':
+      u.kind = SwimUpdate::Kind::kAlive;
+      break;
+    case 's':
+      u.kind = SwimUpdate::Kind::kSuspect;
+      break;
+    case 'd':
+      u.kind = SwimUpdate::Kind::kDead;
+      break;
+    default:
+      return std::nullopt;
+  }
+  uint64_t inc = 0;
+  for (std::size_t i = 1; i < a; ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    if (inc > (UINT64_MAX - 9) / 10) return std::nullopt;
+    inc = inc * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  u.incarnation = inc;
+  u.node = text.substr(a + 1, b - a - 1);
+  u.from = text.substr(b + 1);
+  if (u.node.empty()) return std::nullopt;
+  return u;
+}
+
+Swim::Swim(std::string self, Options options, uint64_t seed, uint64_t incarnation)
+    : self_(std::move(self)),
+      options_(options),
+      incarnation_(incarnation),
+      schedule_(seed),
+      awareness_(options.awareness_max),
+      broadcasts_(options.retransmit_mult) {
+  spread({SwimUpdate::Kind::kAlive, self_, incarnation_, ""});
+}
+
+void Swim::add(const std::string& member, Clock::time_point now) {
+  if (member == self_ || members_.count(member)) return;
+  members_[member] = Member{};
+  schedule_.add(member);
+  if (members_.size() == 1) next_probe_ = now;
+}
+
+void Swim::remove(const std::string& member) {
+  if (!members_.erase(member)) return;
+  schedule_.remove(member);
+  broadcasts_.drop(member);
+  if (probe_ && probe_->target == member) probe_.reset();
+}
+
+PeerState Swim::state(const std::string& member) const {
+  auto it = members_.find(member);
+  if (it == members_.end()) return PeerState::kUnknown;
+  switch (it->second.state) {
+    case State::kUnknown:
+      return PeerState::kUnknown;
+    case State::kAlive:
+    case State::kSuspect:  // suspected is still alive until the suspicion times out
+      return PeerState::kAlive;
+    case State::kDead:
+      return PeerState::kStale;
+  }
+  return PeerState::kUnknown;
+}
+
+std::size_t Swim::alive_count() const {
+  return static_cast<std::size_t>(
+      std::count_if(members_.begin(), members_.end(),
+                    [](const auto& m) { return m.second.state == State::kAlive; }));
+}
+
+std::vector<Transition> Swim::take_transitions() {
+  std::vector<Transition> out;
+  out.swap(transitions_);
+  return out;
+}
+
+std::size_t Swim::expected_confirmations() const {
+  // Lifeguard: K is the number of indirect checks, bounded by who could
+  // confirm at all (every member but this one and the suspect).
+  const std::size_t others = members_.size() > 1 ? members_.size() - 1 : 0;
+  return std::min(options_.indirect_checks, others);
+}
+
+void Swim::spread(SwimUpdate u) {
+  const std::string key = u.node;
+  broadcasts_.queue(key, encode(u));
+}
+
+void Swim::heard(const std::string& member) {
+  auto it = members_.find(member);
+  if (it == members_.end()) return;
+  Member& m = it->second;
+  if (m.state == State::kUnknown) {
+    m.state = State::kAlive;
+    transitions_.push_back({Transition::Kind::kNodeAlive, member, ""});
+  }
+}
+
+void Swim::suspect(const std::string& member, Clock::time_point now) {
+  Member& m = members_.at(member);
+  if (m.state != State::kAlive) return;  // unknown ones are never suspected; dead stay dead
+  m.state = State::kSuspect;
+  m.suspicion.emplace(self_, expected_confirmations(), options_.suspicion_min,
+                      options_.suspicion_max, now);
+  spread({SwimUpdate::Kind::kSuspect, member, m.incarnation, self_});
+}
+
+void Swim::refute(uint64_t accused) {
+  if (accused < incarnation_) return;  // an old accusation: already refuted
+  incarnation_ = accused + 1;
+  awareness_.apply(1);  // being suspected hints at a local problem (Lifeguard IV-A)
+  spread({SwimUpdate::Kind::kAlive, self_, incarnation_, ""});
+}
+
+void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
+  if (u.node == self_) {
+    if (u.kind != SwimUpdate::Kind::kAlive) refute(u.incarnation);
+    return;
+  }
+  auto it = members_.find(u.node);
+  if (it == members_.end()) return;  // not a member here (yet)
+  Member& m = it->second;
+  const bool newer = u.incarnation > m.incarnation;
+  const bool same = u.incarnation == m.incarnation;
+  switch (u.kind) {
+    case SwimUpdate::Kind::kAlive:
+      if (!newer) return;
+      m.incarnation = u.incarnation;
+      m.suspicion.reset();
+      if (m.state == State::kDead) schedule_.add(u.node);
+      if (m.state == State::kUnknown || m.state == State::kDead)
+        transitions_.push_back({Transition::Kind::kNodeAlive, u.node, ""});
+      m.state = State::kAlive;
+      spread(u);
+      return;
+    case SwimUpdate::Kind::kSuspect:
+      if (m.state == State::kDead || m.state == State::kUnknown) return;
+      if (m.state == State::kSuspect && same) {
+        if (m.suspicion && m.suspicion->confirm(u.from)) spread(u);
+        return;
+      }
+      if (!newer && !(same && m.state == State::kAlive)) return;
+      m.incarnation = u.incarnation;
+      m.state = State::kSuspect;
+      m.suspicion.emplace(u.from, expected_confirmations(), options_.suspicion_min,
+                          options_.suspicion_max, now);
+      spread(u);
+      return;
+    case SwimUpdate::Kind::kDead:
+      if (m.state == State::kDead || u.incarnation < m.incarnation) return;
+      if (m.state == State::kUnknown) return;  // never heard: not lost from here
+      m.incarnation = u.incarnation;
+      m.state = State::kDead;
+      m.suspicion.reset();
+      schedule_.remove(u.node);
+      transitions_.push_back({Transition::Kind::kNodeStale, u.node, ""});
+      spread(u);
+      return;
+  }
+}
+
+std::vector<Swim::Out> Swim::with_updates(std::vector<Out> out) {
+  for (auto& o : out) {
+    for (const auto& text : broadcasts_.take(options_.update_budget, members_.size() + 1))
+      if (auto u = decode(text)) o.msg.updates.push_back(std::move(*u));
+  }
+  return out;
+}
+
+std::vector<Swim::Out> Swim::tick(Clock::time_point now) {
+  std::vector<Out> out;
+  // The end of the probe period.
+  if (probe_ && now >= probe_->start + awareness_.scale(options_.probe_interval)) {
+    if (probe_->acked) {
+      awareness_.apply(-1);
+    } else {
+      // Nacks expected but not received: the fault may be ours (Lifeguard).
+      if (probe_->nacks < probe_->nacks_expected)
+        awareness_.apply(static_cast<int>(probe_->nacks_expected - probe_->nacks));
+      if (members_.count(probe_->target)) suspect(probe_->target, now);
+    }
+    probe_.reset();
+  }
+  // Indirect checks.
+  if (probe_ && !probe_->acked && !probe_->indirect_sent &&
+      now >= probe_->start + awareness_.scale(options_.probe_timeout)) {
+    probe_->indirect_sent = true;
+    std::set<std::string> exclude = {probe_->target};
+    for (const auto& [name, m] : members_)
+      if (m.state != State::kAlive) exclude.insert(name);
+    for (const auto& helper : schedule_.pick(options_.indirect_checks, exclude)) {
+      SwimMessage msg;
+      msg.ping_req = SwimMessage::PingReq{probe_->seq, probe_->target};
+      out.push_back({helper, std::move(msg)});
+      ++probe_->nacks_expected;
+    }
+  }
+  // The next probe.
+  if (!probe_ && now >= next_probe_) {
+    if (auto target = schedule_.next()) {
+      probe_ = Probe{.target = *target, .seq = ++seq_, .start = now};
+      SwimMessage msg;
+      msg.ping = probe_->seq;
+      out.push_back({*target, std::move(msg)});
+    }
+    next_probe_ = now + awareness_.scale(options_.probe_interval);
+  }
+  // Relayed probes that got no ack: nack to the requester.
+  for (auto it = relays_.begin(); it != relays_.end();) {
+    if (now < it->second.deadline) {
+      ++it;
+      continue;
+    }
+    SwimMessage msg;
+    msg.nack = it->second.seq;
+    out.push_back({it->second.requester, std::move(msg)});
+    it = relays_.erase(it);
+  }
+  // Suspicions that timed out.
+  for (auto& [name, m] : members_) {
+    if (m.state != State::kSuspect || !m.suspicion || now < m.suspicion->deadline()) continue;
+    m.state = State::kDead;
+    m.suspicion.reset();
+    schedule_.remove(name);
+    transitions_.push_back({Transition::Kind::kNodeStale, name, ""});
+    spread({SwimUpdate::Kind::kDead, name, m.incarnation, self_});
+  }
+  return with_updates(std::move(out));
+}
+
+std::vector<Swim::Out> Swim::receive(const std::string& from, const SwimMessage& msg,
+                                     Clock::time_point now) {
+  std::vector<Out> out;
+  auto sender = members_.find(from);
+  if (sender == members_.end()) return out;
+  if (sender->second.state == State::kDead) {
+    // It is dead here but talks: tell it, so that it refutes (its update
+    // may have left every broadcast queue by now).
+    SwimMessage tell;
+    tell.updates.push_back({SwimUpdate::Kind::kDead, from, sender->second.incarnation, self_});
+    out.push_back({from, std::move(tell)});
+  }
+  heard(from);
+  for (const auto& u : msg.updates) apply(u, now);
+  if (msg.ping) {
+    SwimMessage ack;
+    ack.ack = *msg.ping;
+    out.push_back({from, std::move(ack)});
+  }
+  if (msg.ping_req) {
+    if (msg.ping_req->target == self_) {
+      SwimMessage ack;
+      ack.ack = msg.ping_req->seq;
+      out.push_back({from, std::move(ack)});
+    } else if (members_.count(msg.ping_req->target)) {
+      const uint32_t seq = ++seq_;
+      relays_[seq] = Relay{from, msg.ping_req->seq, now + options_.probe_timeout};
+      SwimMessage ping;
+      ping.ping = seq;
+      out.push_back({msg.ping_req->target, std::move(ping)});
+    }
+  }
+  if (msg.ack) {
+    if (auto r = relays_.find(*msg.ack); r != relays_.end()) {
+      SwimMessage ack;
+      ack.ack = r->second.seq;
+      out.push_back({r->second.requester, std::move(ack)});
+      relays_.erase(r);
+    } else if (probe_ && probe_->seq == *msg.ack) {
+      probe_->acked = true;
+      heard(probe_->target);
+    }
+  }
+  if (msg.nack && probe_ && probe_->seq == *msg.nack) ++probe_->nacks;
+  return with_updates(std::move(out));
+}
+
+void Swim::credit(Duration stall) {
+  if (stall <= Duration::zero()) return;
+  if (probe_) probe_->start += stall;
+  next_probe_ += stall;
+  for (auto& [seq, r] : relays_) r.deadline += stall;
+  for (auto& [name, m] : members_)
+    if (m.suspicion) m.suspicion->extend(stall);
+}
+
+}  // namespace vigil::membership

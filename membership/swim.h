@@ -1,0 +1,182 @@
+// Failure detection for gossip mode: SWIM (Das, Gupta, Motivala, "SWIM:
+// Scalable Weakly-consistent Infection-style Process Group Membership
+// Protocol", DSN 2002) with Lifeguard's refinements (Dadgar, Phillips,
+// Currey, arXiv 1707.00788): local health awareness, nacks, and dynamic
+// suspicion timeouts. Not yet wired into the engine (gossip mode, issue
+// "Beyond the full mesh").
+//
+// Each protocol period (the probe interval, scaled by awareness.h) this node
+// probes one member, in SWIM's round-robin order (probe_schedule.h):
+//   1. a ping with a sequence number; the member answers with an ack;
+//   2. no ack within the probe timeout: `indirect_checks` other members are
+//      asked to probe it (ping-req). They ping it, relay its ack, or answer
+//      a nack when it did not answer them either (a nack tells this node
+//      that its own links work: Lifeguard IV-A);
+//   3. no ack by the end of the period: the member is suspected.
+// A suspicion is spread as an update. The member it is about refutes it by
+// raising its incarnation and spreading `alive`. Other members that suspect
+// the same incarnation confirm it, which shortens its timeout (suspicion.h).
+// When it times out the member is declared dead: NodeStale.
+//
+// Updates {alive | suspect | dead, node, incarnation, from} are piggybacked
+// on every message through the broadcast queue (broadcast_queue.h). For one
+// member, a higher incarnation wins; at the same incarnation, dead beats
+// suspect beats alive (SWIM 4.2). Membership itself is the member list's
+// (member_list.h): this class only tracks the members it is given.
+//
+// Events keep their mesh-mode meaning: a member is `unknown` until it is
+// heard, directly or through its own `alive` update (NodeAlive), and only a
+// member once heard can go stale; a probe of a member never heard suspects
+// nobody. A local stall (stall_detector.h) is
+// credited to every deadline, so a paused node accuses nobody for time it
+// was not listening; a node whose probes fail without nacks raises its
+// awareness score and probes more slowly instead.
+//
+// Pure logic on the caller's clock and random seed; the caller delivers the
+// messages (Out) and the caller's transport authenticates senders. Not
+// thread-safe.
+#ifndef VIGIL_MEMBERSHIP_SWIM_H_
+#define VIGIL_MEMBERSHIP_SWIM_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "membership/awareness.h"
+#include "membership/broadcast_queue.h"
+#include "membership/peer_state.h"
+#include "membership/probe_schedule.h"
+#include "membership/suspicion.h"
+
+namespace vigil::membership {
+
+/// A member state update, as gossiped.
+struct SwimUpdate {
+  enum class Kind { kAlive, kSuspect, kDead };
+  Kind kind = Kind::kAlive;
+  std::string node;
+  uint64_t incarnation = 0;
+  std::string from;  // who raised it (suspect, dead); empty for alive
+  bool operator==(const SwimUpdate&) const = default;
+};
+
+/// The SWIM part of one message.
+struct SwimMessage {
+  std::optional<uint32_t> ping;  // "ack this sequence number"
+  std::optional<uint32_t> ack;
+  std::optional<uint32_t> nack;
+  struct PingReq {
+    uint32_t seq = 0;
+    std::string target;
+    bool operator==(const PingReq&) const = default;
+  };
+  std::optional<PingReq> ping_req;  // "probe target for me, answer seq"
+  std::vector<SwimUpdate> updates;  // piggybacked
+  bool empty() const { return !ping && !ack && !nack && !ping_req && updates.empty(); }
+};
+
+class Swim {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Duration = std::chrono::milliseconds;
+
+  struct Options {
+    Duration probe_interval{500};  // the protocol period
+    Duration probe_timeout{250};   // direct ack wait before indirect checks
+    std::size_t indirect_checks = 3;
+    Duration suspicion_min{2000}, suspicion_max{6000};  // suspicion.h
+    int awareness_max = 8;
+    int retransmit_mult = 4;           // broadcast_queue.h
+    std::size_t update_budget = 1024;  // bytes of updates piggybacked per message
+  };
+  /// A message to send: `msg` to member `to`.
+  struct Out {
+    std::string to;
+    SwimMessage msg;
+  };
+
+  /// `incarnation`: this node's first incarnation, above any of an earlier
+  /// run (the engine gives its boot id), so that a restarted node is newer
+  /// than what its peers remember. It is spread as `alive` at once: members
+  /// that never heard this node directly learn that it is alive.
+  Swim(std::string self, Options options, uint64_t seed, uint64_t incarnation = 1);
+
+  /// A member joined (membership is the member list's): probed from now on,
+  /// `unknown` until heard. Known members are ignored.
+  void add(const std::string& member, Clock::time_point now);
+  /// A member left or was forgotten: no longer probed, no event.
+  void remove(const std::string& member);
+
+  /// Advances time: starts the next probe, sends indirect checks, ends the
+  /// probe period (suspecting a silent member), times out relayed probes
+  /// (nacks) and suspicions (dead).
+  std::vector<Out> tick(Clock::time_point now);
+  /// A message from member `from` (authenticated by the caller). Any
+  /// message proves `from` reachable: an unknown member becomes alive.
+  std::vector<Out> receive(const std::string& from, const SwimMessage& msg, Clock::time_point now);
+  /// The local loop stalled for `stall` ms: every deadline moves later.
+  void credit(Duration stall);
+
+  /// NodeAlive and NodeStale transitions since the last call.
+  std::vector<Transition> take_transitions();
+
+  PeerState state(const std::string& member) const;
+  uint64_t incarnation() const { return incarnation_; }
+  const Awareness& awareness() const { return awareness_; }
+  std::size_t pending_updates() const { return broadcasts_.pending(); }
+  /// Members alive here (not suspect, dead or unknown).
+  std::size_t alive_count() const;
+
+  /// Updates as the broadcast queue holds them (compact text).
+  static std::string encode(const SwimUpdate& u);
+  static std::optional<SwimUpdate> decode(const std::string& text);
+
+ private:
+  enum class State { kUnknown, kAlive, kSuspect, kDead };
+  struct Member {
+    State state = State::kUnknown;
+    uint64_t incarnation = 0;
+    std::optional<Suspicion> suspicion;
+  };
+  struct Probe {
+    std::string target;
+    uint32_t seq = 0;
+    Clock::time_point start;
+    bool acked = false, indirect_sent = false;
+    std::size_t nacks_expected = 0, nacks = 0;
+  };
+  struct Relay {
+    std::string requester;
+    uint32_t seq = 0;  // the requester's
+    Clock::time_point deadline;
+  };
+
+  void apply(const SwimUpdate& u, Clock::time_point now);
+  void spread(SwimUpdate u);
+  void heard(const std::string& member);
+  void suspect(const std::string& member, Clock::time_point now);
+  void refute(uint64_t accused);
+  std::vector<Out> with_updates(std::vector<Out> out);
+  std::size_t expected_confirmations() const;
+
+  std::string self_;
+  Options options_;
+  uint64_t incarnation_ = 0;
+  std::map<std::string, Member> members_;
+  ProbeSchedule schedule_;
+  Awareness awareness_;
+  BroadcastQueue broadcasts_;
+  std::optional<Probe> probe_;
+  Clock::time_point next_probe_{};
+  std::map<uint32_t, Relay> relays_;  // our seq -> the requester
+  uint32_t seq_ = 0;
+  std::vector<Transition> transitions_;
+};
+
+}  // namespace vigil::membership
+
+#endif  // VIGIL_MEMBERSHIP_SWIM_H_

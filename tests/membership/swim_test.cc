@@ -1,0 +1,215 @@
+// SWIM with Lifeguard (membership/swim.h) on a fake clock over an in-process
+// network: every message is delivered one step (10 ms) later, unless the
+// network drops it (loss, a partition, a node down).
+#include "membership/swim.h"
+
+#include <deque>
+#include <map>
+#include <random>
+#include <set>
+
+#include <gtest/gtest.h>
+
+namespace vigil::membership {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = Swim::Clock;
+
+class Net {
+ public:
+  explicit Net(std::size_t n, uint64_t seed = 1, Swim::Options options = {}) : rng_(seed) {
+    for (std::size_t i = 1; i <= n; ++i) names_.push_back("n" + std::to_string(i));
+    for (const auto& name : names_) {
+      nodes_.emplace(name, Swim(name, options, seed * 1000 + nodes_.size()));
+      for (const auto& other : names_) nodes_.at(name).add(other, now_);
+    }
+  }
+
+  // Runs for `d`; `down` nodes neither tick nor send nor receive.
+  void run(milliseconds d) {
+    const auto end = now_ + d;
+    while (now_ < end) step();
+  }
+  void step() {
+    now_ += milliseconds(10);
+    std::vector<std::pair<std::string, Swim::Out>> sent;
+    std::deque<Pending> in_flight;
+    in_flight.swap(in_flight_);
+    for (auto& p : in_flight) {
+      if (!delivered(p.from, p.out.to)) continue;
+      for (auto& o : nodes_.at(p.out.to).receive(p.from, p.out.msg, now_))
+        in_flight_.push_back({p.out.to, std::move(o)});
+    }
+    for (auto& [name, swim] : nodes_) {
+      if (down_.count(name)) continue;
+      for (auto& o : swim.tick(now_)) in_flight_.push_back({name, std::move(o)});
+      for (const auto& t : swim.take_transitions()) events_.push_back({name, t});
+    }
+    ++messages_;
+  }
+  bool delivered(const std::string& from, const std::string& to) {
+    if (down_.count(from) || down_.count(to)) return false;
+    if (cut_.count({from, to})) return false;
+    std::uniform_real_distribution<double> u(0, 1);
+    return u(rng_) >= loss_;
+  }
+
+  struct Event {
+    std::string at;
+    Transition t;
+  };
+  std::vector<Event> stale_of(const std::string& node) const {
+    std::vector<Event> out;
+    for (const auto& e : events_)
+      if (e.t.kind == Transition::Kind::kNodeStale && e.t.node == node) out.push_back(e);
+    return out;
+  }
+  std::size_t stale_events() const {
+    return static_cast<std::size_t>(
+        std::count_if(events_.begin(), events_.end(),
+                      [](const Event& e) { return e.t.kind == Transition::Kind::kNodeStale; }));
+  }
+
+  struct Pending {
+    std::string from;
+    Swim::Out out;
+  };
+  std::mt19937_64 rng_;
+  std::vector<std::string> names_;
+  std::map<std::string, Swim> nodes_;
+  std::deque<Pending> in_flight_;
+  std::vector<Event> events_;
+  std::set<std::string> down_;
+  std::set<std::pair<std::string, std::string>> cut_;
+  double loss_ = 0;
+  Clock::time_point now_{};
+  std::size_t messages_ = 0;
+};
+
+TEST(Swim, EveryNodeSeesEveryOtherAliveAndNobodyIsSuspected) {
+  Net net(10);
+  net.run(milliseconds(20000));
+  for (const auto& [name, swim] : net.nodes_) {
+    for (const auto& other : net.names_) {
+      if (other != name) {
+        EXPECT_EQ(swim.state(other), PeerState::kAlive) << name << " " << other;
+      }
+    }
+  }
+  EXPECT_EQ(net.stale_events(), 0u);
+}
+
+TEST(Swim, AKilledNodeIsDeclaredStaleByEverySurvivorWithinTheBound) {
+  Net net(10);
+  net.run(milliseconds(5000));
+  net.down_.insert("n4");
+  net.run(milliseconds(20000));
+  auto stale = net.stale_of("n4");
+  std::set<std::string> by;
+  for (const auto& e : stale) by.insert(e.at);
+  EXPECT_EQ(by.size(), 9u) << "every survivor";
+  // The bound: probed within 2N-1 periods in the worst case, but by one of
+  // nine probers almost at once; then the period and the suspicion timeout.
+  for (const auto& [name, swim] : net.nodes_) {
+    if (name != "n4") {
+      EXPECT_EQ(swim.state("n4"), PeerState::kStale) << name;
+    }
+  }
+  EXPECT_EQ(net.stale_events(), 9u) << "nobody else";
+}
+
+TEST(Swim, DetectionTimeStaysWithinTwiceTheSuspicionMax) {
+  Swim::Options o;
+  Net net(20, 3, o);
+  net.run(milliseconds(3000));
+  net.down_.insert("n7");
+  const auto killed = net.now_;
+  Clock::time_point last{};
+  for (int i = 0; i < 2000 && net.stale_of("n7").size() < 19; ++i) {
+    net.step();
+    if (!net.stale_of("n7").empty()) last = net.now_;
+  }
+  ASSERT_EQ(net.stale_of("n7").size(), 19u);
+  EXPECT_LE(last - killed, o.probe_interval * 2 + o.suspicion_max * 2);
+}
+
+TEST(Swim, AStalledNodeAccusesNobodyAndRefutesInTime) {
+  Net net(8);
+  net.run(milliseconds(3000));
+  // n2 does not run for 800 ms (a SIGSTOP): others may suspect it; when it
+  // runs again the stall is credited (StallDetector) and it refutes.
+  net.down_.insert("n2");
+  net.run(milliseconds(800));
+  net.down_.erase("n2");
+  net.nodes_.at("n2").credit(milliseconds(800));
+  net.run(milliseconds(10000));
+  EXPECT_EQ(net.stale_events(), 0u);
+  for (const auto& [name, swim] : net.nodes_) {
+    if (name != "n2") {
+      EXPECT_EQ(swim.state("n2"), PeerState::kAlive) << name;
+    }
+  }
+}
+
+TEST(Swim, NoFalseStaleUnderFivePercentLoss) {
+  Net net(20, 11);
+  net.loss_ = 0.05;
+  net.run(milliseconds(60000));
+  EXPECT_EQ(net.stale_events(), 0u);
+}
+
+TEST(Swim, ASuspectedNodeRefutesWithAHigherIncarnation) {
+  Net net(5);
+  net.run(milliseconds(2000));
+  // n1 cannot reach n3 directly, nor through anyone: n3 is suspected...
+  for (const auto& other : net.names_)
+    if (other != "n3") {
+      net.cut_.insert({other, "n3"});
+    }
+  net.run(milliseconds(1200));
+  // ...then the network heals before the suspicion times out.
+  net.cut_.clear();
+  net.run(milliseconds(5000));
+  EXPECT_GT(net.nodes_.at("n3").incarnation(), 1u) << "n3 refuted a suspicion";
+  EXPECT_EQ(net.stale_events(), 0u);
+}
+
+TEST(Swim, EveryNodeLearnsEveryOtherAliveByGossipNotOnlyByProbes) {
+  Net net(30, 5);
+  net.run(milliseconds(3000));  // 6 periods: too few to be probed by everyone
+  for (const auto& [name, swim] : net.nodes_) EXPECT_EQ(swim.alive_count(), 29u) << name;
+}
+
+TEST(Swim, AMemberNeverHeardIsNeverDeclaredStale) {
+  Net net(4);
+  net.down_.insert("n4");  // down from the start
+  net.run(milliseconds(15000));
+  EXPECT_EQ(net.stale_of("n4").size(), 0u);
+  EXPECT_EQ(net.nodes_.at("n1").state("n4"), PeerState::kUnknown);
+}
+
+TEST(Swim, ADeadNodeThatComesBackIsAliveAgain) {
+  Net net(5);
+  net.run(milliseconds(2000));
+  net.down_.insert("n5");
+  net.run(milliseconds(10000));
+  ASSERT_EQ(net.nodes_.at("n1").state("n5"), PeerState::kStale);
+  net.down_.erase("n5");
+  net.run(milliseconds(10000));
+  for (const auto& [name, swim] : net.nodes_) {
+    if (name != "n5") {
+      EXPECT_EQ(swim.state("n5"), PeerState::kAlive) << name;
+    }
+  }
+}
+
+TEST(Swim, UpdatesRoundTripThroughTheirText) {
+  const SwimUpdate u{SwimUpdate::Kind::kSuspect, "n3", 42, "n1"};
+  EXPECT_EQ(Swim::decode(Swim::encode(u)), u);
+  for (const char* bad : {"", "x1\nn\n", "s\nn3\n", "s1\n\nn1", "s99999999999999999999999\nn\n"})
+    EXPECT_FALSE(Swim::decode(bad).has_value()) << bad;
+}
+
+}  // namespace
+}  // namespace vigil::membership
