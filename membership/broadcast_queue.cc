@@ -4,9 +4,9 @@
 
 namespace vigil::membership {
 
-void BroadcastQueue::queue(const std::string& key, std::string payload) {
+void BroadcastQueue::queue(const std::string& key, std::string payload, bool urgent) {
   drop(key);
-  Item item{.payload = std::move(payload), .sent = 0, .seq = next_seq_++};
+  Item item{.payload = std::move(payload), .sent = 0, .seq = next_seq_++, .urgent = urgent};
   order_.insert(rank(key, item));
   items_.emplace(key, std::move(item));
 }
@@ -28,7 +28,7 @@ std::vector<std::string> BroadcastQueue::take(std::size_t budget, std::size_t me
   std::vector<std::string> out;
   std::vector<std::string> sent;
   std::size_t used = 0;
-  for (const auto& [count, inverse_seq, key] : order_) {
+  for (const auto& [not_urgent, count, inverse_seq, key] : order_) {
     const Item& item = items_.at(key);
     if (used + item.payload.size() > budget) continue;  // a smaller one may still fit
     used += item.payload.size();

@@ -33,12 +33,13 @@ class BroadcastQueue {
   explicit BroadcastQueue(int retransmit_mult = 4) : mult_(retransmit_mult) {}
 
   /// Queues `payload` under `key`, replacing what is queued for that key.
-  void queue(const std::string& key, std::string payload);
+  void queue(const std::string& key, std::string payload, bool urgent = false);
   /// Drops what is queued for `key` (the update is no longer true).
   void drop(const std::string& key);
 
   /// The payloads to piggyback on one message: as many as fit in `budget`
-  /// bytes (sum of payload sizes), least transmitted first, then newest.
+  /// bytes (sum of payload sizes): urgent first, then least transmitted,
+  /// then newest.
   /// Each one returned counts one transmission, and leaves the queue once
   /// it reached limit(members).
   std::vector<std::string> take(std::size_t budget, std::size_t members);
@@ -52,10 +53,13 @@ class BroadcastQueue {
     std::string payload;
     std::size_t sent = 0;
     uint64_t seq = 0;  // queue order: higher is newer
+    bool urgent = false;
   };
-  // Order of take(): fewer transmissions first, then newer first.
-  using Rank = std::tuple<std::size_t, uint64_t, std::string>;  // sent, ~seq, key
-  static Rank rank(const std::string& key, const Item& item) { return {item.sent, ~item.seq, key}; }
+  // Order of take(): urgent first, then fewer transmissions, then newer.
+  using Rank = std::tuple<bool, std::size_t, uint64_t, std::string>;  // !urgent, sent, ~seq, key
+  static Rank rank(const std::string& key, const Item& item) {
+    return {!item.urgent, item.sent, ~item.seq, key};
+  }
 
   int mult_;
   uint64_t next_seq_ = 0;

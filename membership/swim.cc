@@ -57,7 +57,7 @@ Swim::Swim(std::string self, Options options, uint64_t seed, uint64_t incarnatio
       schedule_(seed),
       awareness_(options.awareness_max),
       broadcasts_(options.retransmit_mult) {
-  spread({SwimUpdate::Kind::kAlive, self_, incarnation_, ""});
+  spread({SwimUpdate::Kind::kAlive, self_, incarnation_, ""}, false);
 }
 
 void Swim::add(const std::string& member, Clock::time_point now) {
@@ -69,6 +69,7 @@ void Swim::add(const std::string& member, Clock::time_point now) {
 
 void Swim::remove(const std::string& member) {
   if (!members_.erase(member)) return;
+  suspects_.erase(member);
   schedule_.remove(member);
   broadcasts_.drop(member);
   if (probe_ && probe_->target == member) probe_.reset();
@@ -108,9 +109,9 @@ std::size_t Swim::expected_confirmations() const {
   return std::min(options_.indirect_checks, others);
 }
 
-void Swim::spread(SwimUpdate u) {
+void Swim::spread(SwimUpdate u, bool urgent) {
   const std::string key = u.node;
-  broadcasts_.queue(key, encode(u));
+  broadcasts_.queue(key, encode(u), urgent);
 }
 
 void Swim::heard(const std::string& member) {
@@ -127,16 +128,17 @@ void Swim::suspect(const std::string& member, Clock::time_point now) {
   Member& m = members_.at(member);
   if (m.state != State::kAlive) return;  // unknown ones are never suspected; dead stay dead
   m.state = State::kSuspect;
+  suspects_.insert(member);
   m.suspicion.emplace(self_, expected_confirmations(), options_.suspicion_min,
                       options_.suspicion_max, now);
-  spread({SwimUpdate::Kind::kSuspect, member, m.incarnation, self_});
+  spread({SwimUpdate::Kind::kSuspect, member, m.incarnation, self_}, true);
 }
 
 void Swim::refute(uint64_t accused) {
   if (accused < incarnation_) return;  // an old accusation: already refuted
   incarnation_ = accused + 1;
   awareness_.apply(1);  // being suspected hints at a local problem (Lifeguard IV-A)
-  spread({SwimUpdate::Kind::kAlive, self_, incarnation_, ""});
+  spread({SwimUpdate::Kind::kAlive, self_, incarnation_, ""}, true);
 }
 
 void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
@@ -152,26 +154,32 @@ void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
   switch (u.kind) {
     case SwimUpdate::Kind::kAlive:
       if (!newer) return;
+      {
+        // An alive that ends a suspicion or a death is as urgent as they were.
+        const bool urgent = m.state == State::kSuspect || m.state == State::kDead;
+        spread(u, urgent);
+      }
       m.incarnation = u.incarnation;
       m.suspicion.reset();
+      suspects_.erase(u.node);
       if (m.state == State::kDead) schedule_.add(u.node);
       if (m.state == State::kUnknown || m.state == State::kDead)
         transitions_.push_back({Transition::Kind::kNodeAlive, u.node, ""});
       m.state = State::kAlive;
-      spread(u);
       return;
     case SwimUpdate::Kind::kSuspect:
       if (m.state == State::kDead || m.state == State::kUnknown) return;
       if (m.state == State::kSuspect && same) {
-        if (m.suspicion && m.suspicion->confirm(u.from)) spread(u);
+        if (m.suspicion && m.suspicion->confirm(u.from)) spread(u, true);
         return;
       }
       if (!newer && !(same && m.state == State::kAlive)) return;
       m.incarnation = u.incarnation;
       m.state = State::kSuspect;
+      suspects_.insert(u.node);
       m.suspicion.emplace(u.from, expected_confirmations(), options_.suspicion_min,
                           options_.suspicion_max, now);
-      spread(u);
+      spread(u, true);
       return;
     case SwimUpdate::Kind::kDead:
       if (m.state == State::kDead || u.incarnation < m.incarnation) return;
@@ -179,9 +187,10 @@ void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
       m.incarnation = u.incarnation;
       m.state = State::kDead;
       m.suspicion.reset();
+      suspects_.erase(u.node);
       schedule_.remove(u.node);
       transitions_.push_back({Transition::Kind::kNodeStale, u.node, ""});
-      spread(u);
+      spread(u, true);
       return;
   }
 }
@@ -244,13 +253,19 @@ std::vector<Swim::Out> Swim::tick(Clock::time_point now) {
     it = relays_.erase(it);
   }
   // Suspicions that timed out.
-  for (auto& [name, m] : members_) {
-    if (m.state != State::kSuspect || !m.suspicion || now < m.suspicion->deadline()) continue;
+  for (auto it = suspects_.begin(); it != suspects_.end();) {
+    const std::string name = *it;
+    Member& m = members_.at(name);
+    if (m.suspicion && now < m.suspicion->deadline()) {
+      ++it;
+      continue;
+    }
+    it = suspects_.erase(it);
     m.state = State::kDead;
     m.suspicion.reset();
     schedule_.remove(name);
     transitions_.push_back({Transition::Kind::kNodeStale, name, ""});
-    spread({SwimUpdate::Kind::kDead, name, m.incarnation, self_});
+    spread({SwimUpdate::Kind::kDead, name, m.incarnation, self_}, true);
   }
   return with_updates(std::move(out));
 }
@@ -300,6 +315,21 @@ std::vector<Swim::Out> Swim::receive(const std::string& from, const SwimMessage&
   }
   if (msg.nack && probe_ && probe_->seq == *msg.nack) ++probe_->nacks;
   return with_updates(std::move(out));
+}
+
+Swim::Clock::time_point Swim::next_deadline() const {
+  auto at = next_probe_;
+  if (probe_) {
+    at = std::min(at, probe_->start + awareness_.scale(options_.probe_interval));
+    if (!probe_->acked && !probe_->indirect_sent)
+      at = std::min(at, probe_->start + awareness_.scale(options_.probe_timeout));
+  }
+  for (const auto& [seq, r] : relays_) at = std::min(at, r.deadline);
+  for (const auto& name : suspects_) {
+    const Member& m = members_.at(name);
+    if (m.suspicion) at = std::min(at, m.suspicion->deadline());
+  }
+  return at;
 }
 
 void Swim::credit(Duration stall) {

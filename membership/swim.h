@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,11 @@ class Swim {
   /// The local loop stalled for `stall` ms: every deadline moves later.
   void credit(Duration stall);
 
+  /// The earliest time tick() has work to do (a probe step, a relayed
+  /// probe's nack, a suspicion's timeout); a caller driving many nodes ticks
+  /// each one then, and after each receive().
+  Clock::time_point next_deadline() const;
+
   /// NodeAlive and NodeStale transitions since the last call.
   std::vector<Transition> take_transitions();
 
@@ -156,7 +162,9 @@ class Swim {
   };
 
   void apply(const SwimUpdate& u, Clock::time_point now);
-  void spread(SwimUpdate u);
+  /// Queues `u` for piggybacking; urgent: a suspicion, a death, or an
+  /// alive that ends one (broadcast_queue.h).
+  void spread(SwimUpdate u, bool urgent);
   void heard(const std::string& member);
   void suspect(const std::string& member, Clock::time_point now);
   void refute(uint64_t accused);
@@ -167,6 +175,7 @@ class Swim {
   Options options_;
   uint64_t incarnation_ = 0;
   std::map<std::string, Member> members_;
+  std::set<std::string> suspects_;  // members in State::kSuspect
   ProbeSchedule schedule_;
   Awareness awareness_;
   BroadcastQueue broadcasts_;
