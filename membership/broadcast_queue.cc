@@ -28,9 +28,17 @@ std::vector<std::string> BroadcastQueue::take(std::size_t budget, std::size_t me
   std::vector<std::string> out;
   std::vector<std::string> sent;
   std::size_t used = 0;
+  std::size_t misses = 0;
+  constexpr std::size_t kMaxMisses = 8;
   for (const auto& [not_urgent, count, inverse_seq, key] : order_) {
     const Item& item = items_.at(key);
-    if (used + item.payload.size() > budget) continue;  // a smaller one may still fit
+    if (used + item.payload.size() > budget) {
+      // A smaller one may still fit; a few misses in a row end the search,
+      // so that a long queue costs no more than a short one.
+      if (++misses == kMaxMisses) break;
+      continue;
+    }
+    misses = 0;
     used += item.payload.size();
     out.push_back(item.payload);
     sent.push_back(key);
