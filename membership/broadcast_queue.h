@@ -20,9 +20,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <set>
 #include <string>
-#include <tuple>
+#include <unordered_map>
 #include <vector>
 
 namespace vigil::membership {
@@ -44,27 +43,27 @@ class BroadcastQueue {
   /// it reached limit(members).
   std::vector<std::string> take(std::size_t budget, std::size_t members);
 
-  std::size_t pending() const { return items_.size(); }
+  std::size_t pending() const { return order_.size(); }
   /// The transmission limit for a cluster of `members`: at least 1.
   std::size_t limit(std::size_t members) const;
 
  private:
-  struct Item {
-    std::string payload;
-    std::size_t sent = 0;
-    uint64_t seq = 0;  // queue order: higher is newer
-    bool urgent = false;
-  };
   // Order of take(): urgent first, then fewer transmissions, then newer.
-  using Rank = std::tuple<bool, std::size_t, uint64_t, std::string>;  // !urgent, sent, ~seq, key
-  static Rank rank(const std::string& key, const Item& item) {
-    return {!item.urgent, item.sent, ~item.seq, key};
-  }
+  // Sequence numbers are unique, so a rank names one update.
+  struct Rank {
+    bool not_urgent = true;
+    std::size_t sent = 0;
+    uint64_t inverse_seq = 0;  // ~seq: newer first
+    auto operator<=>(const Rank&) const = default;
+  };
+  struct Entry {
+    std::string key, payload;
+  };
 
   int mult_;
   uint64_t next_seq_ = 0;
-  std::map<std::string, Item> items_;
-  std::set<Rank> order_;
+  std::map<Rank, Entry> order_;
+  std::unordered_map<std::string, Rank> ranks_;  // key -> its rank in order_
 };
 
 }  // namespace vigil::membership

@@ -45,6 +45,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "membership/awareness.h"
@@ -174,7 +175,7 @@ class Swim {
   std::string self_;
   Options options_;
   uint64_t incarnation_ = 0;
-  std::map<std::string, Member> members_;
+  std::unordered_map<std::string, Member> members_;
   std::set<std::string> suspects_;  // members in State::kSuspect
   ProbeSchedule schedule_;
   Awareness awareness_;
