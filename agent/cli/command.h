@@ -34,7 +34,7 @@ struct CliOptions {
   std::string assignment;
   std::string patch;
   std::string secret_file;
-  std::string secret_out;  // secret generate FILE
+  std::string secret_out;            // secret generate FILE
   std::string token, seed, timeout;  // cluster join, leave
   std::string node;                  // cluster forget NODE
 
