@@ -270,6 +270,17 @@ std::vector<Swim::Out> Swim::tick(Clock::time_point now) {
   return with_updates(std::move(out));
 }
 
+std::vector<Swim::Out> Swim::gossip(bool force) {
+  std::vector<Out> out;
+  if (!force && broadcasts_.pending() == 0) return out;
+  for (auto& target : schedule_.pick(options_.gossip_fanout, {}))
+    out.push_back({std::move(target), SwimMessage{}});
+  out = with_updates(std::move(out));
+  if (!force)
+    std::erase_if(out, [](const Out& o) { return o.msg.updates.empty(); });
+  return out;
+}
+
 std::vector<Swim::Out> Swim::receive(const std::string& from, const SwimMessage& msg,
                                      Clock::time_point now) {
   std::vector<Out> out;

@@ -94,6 +94,7 @@ class Swim {
     int awareness_max = 8;
     int retransmit_mult = 4;           // broadcast_queue.h
     std::size_t update_budget = 1024;  // bytes of updates piggybacked per message
+    std::size_t gossip_fanout = 3;     // members a gossip round sends to
   };
   /// A message to send: `msg` to member `to`.
   struct Out {
@@ -117,6 +118,12 @@ class Swim {
   /// probe period (suspecting a silent member), times out relayed probes
   /// (nacks) and suspicions (dead).
   std::vector<Out> tick(Clock::time_point now);
+  /// One gossip round (the caller runs one every gossip interval, as
+  /// memberlist's GossipInterval): update-only messages to up to
+  /// `gossip_fanout` random members that are not dead, so that updates
+  /// spread faster than on probes alone. None when no update is pending,
+  /// unless `force` (the caller has its own updates to piggyback).
+  std::vector<Out> gossip(bool force = false);
   /// A message from member `from` (authenticated by the caller). Any
   /// message proves `from` reachable: an unknown member becomes alive.
   std::vector<Out> receive(const std::string& from, const SwimMessage& msg, Clock::time_point now);

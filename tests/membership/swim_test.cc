@@ -211,5 +211,33 @@ TEST(Swim, UpdatesRoundTripThroughTheirText) {
     EXPECT_FALSE(Swim::decode(bad).has_value()) << bad;
 }
 
+TEST(Swim, AGossipRoundSendsPendingUpdatesToFanoutMembersAndNothingWhenIdle) {
+  Swim::Options o;
+  o.gossip_fanout = 3;
+  Swim s("n1", o, 7);
+  const auto t0 = Clock::time_point{};
+  for (int i = 2; i <= 10; ++i) s.add("n" + std::to_string(i), t0);
+  // Its own `alive` is pending from the start.
+  auto round = s.gossip();
+  ASSERT_EQ(round.size(), 3u);
+  std::set<std::string> targets;
+  for (const auto& o2 : round) {
+    targets.insert(o2.to);
+    EXPECT_NE(o2.to, "n1");
+    EXPECT_FALSE(o2.msg.ping || o2.msg.ack || o2.msg.ping_req);
+    ASSERT_FALSE(o2.msg.updates.empty());
+    EXPECT_EQ(o2.msg.updates[0].node, "n1");
+  }
+  EXPECT_EQ(targets.size(), 3u);  // distinct members
+  // Once the update reached its retransmit limit, an idle round sends nothing...
+  for (int i = 0; i < 100 && s.pending_updates() > 0; ++i) s.gossip();
+  EXPECT_EQ(s.pending_updates(), 0u);
+  EXPECT_TRUE(s.gossip().empty());
+  // ...unless the caller has updates of its own to piggyback.
+  auto forced = s.gossip(true);
+  EXPECT_EQ(forced.size(), 3u);
+  for (const auto& o2 : forced) EXPECT_TRUE(o2.msg.updates.empty());
+}
+
 }  // namespace
 }  // namespace vigil::membership
