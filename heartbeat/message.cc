@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "heartbeat/gossip_fields.h"
 #include "heartbeat/json_msgpack.h"
 
 namespace vigil::heartbeat {
@@ -177,6 +178,7 @@ Message read_message(const msgpack::object& root) {
   const msgpack::object* member_digest = nullptr;
   const msgpack::object* members = nullptr;
   const msgpack::object* stop = nullptr;
+  detail::GossipSlots gossip;
   for (uint32_t i = 0; i < root.via.map.size; ++i) {
     const msgpack::object_kv& kv = root.via.map.ptr[i];
     if (kv.key.type != msgpack::type::STR) {
@@ -206,6 +208,8 @@ Message read_message(const msgpack::object& root) {
       slot = &members;
     } else if (key == kKeyStop) {
       slot = &stop;
+    } else if (auto* g = gossip.slot(key)) {
+      slot = g;
     } else {
       throw DecodeError("message: unknown key");
     }
@@ -256,6 +260,7 @@ Message read_message(const msgpack::object& root) {
     if (stop->type != msgpack::type::BOOLEAN) throw DecodeError("\"st\": expected a bool");
     msg.stop = stop->via.boolean;
   }
+  detail::read_gossip_fields(gossip, msg);
   return msg;
 }
 
@@ -288,7 +293,8 @@ std::vector<uint8_t> encode(const Message& msg) {
     throw std::invalid_argument("members: expected an array");
   const uint32_t optional = (msg.key_versions.empty() ? 0 : 1) + (msg.key_ids.empty() ? 0 : 1) +
                             (msg.key_offer ? 1 : 0) + (msg.member_digest ? 1 : 0) +
-                            (msg.members.is_null() ? 0 : 1) + (msg.stop ? 1 : 0);
+                            (msg.members.is_null() ? 0 : 1) + (msg.stop ? 1 : 0) +
+                            detail::gossip_field_count(msg);
   switch (msg.kind) {
     case MessageKind::kPing:
       pk.pack_map(2 + optional);
@@ -356,6 +362,7 @@ std::vector<uint8_t> encode(const Message& msg) {
     detail::pack_string(pk, kKeyStop);
     pk.pack_true();
   }
+  detail::pack_gossip_fields(pk, msg);
   return out;
 }
 

@@ -30,6 +30,22 @@
 //                        daemon is stopping cleanly (SIGTERM, SIGINT), and this
 //                        is one of its last heartbeats. Receivers mark it
 //                        stopped, not stale, for this boot only.
+// Gossip mode only (docs/ARCHITECTURE.md, Gossip mode); all optional, on a ping:
+//   "sw": map            the SWIM part (membership/swim.h), keys optional:
+//                        "p": uint32 ping seq, "a": uint32 ack seq, "n": uint32
+//                        nack seq, "r": [seq, target] ping-req, "u": array of
+//                        member updates [kind 0 alive | 1 suspect | 2 dead,
+//                        node, incarnation, from]
+//   "rd": array          relayed deltas, each [writer, boot, gen, ops]: the
+//                        change `writer` (in its incarnation `boot`, the
+//                        datagram header's boot id) made to its own document
+//                        as gen `gen`; ops as in "d". Relays never alter them.
+//   "rf": array          relayed full documents, each [writer, boot, gen, doc]
+//   "av": map            anti-entropy version vector: node -> [boot, gen] of
+//                        every node document the sender holds, itself included
+//   "aq": bool           sent only as true, with "av": a push-pull request; the
+//                        receiver answers with the fulls the sender lacks and,
+//                        when the sender holds newer ones, its own "av"
 // JSON values travel as native msgpack (map, array, str, int, float, bool, nil).
 // The map holds exactly the keys of its kind, plus the optional ones. Nesting depth counts
 // containers from the message map (depth 1) down, empty ones included.
@@ -84,6 +100,53 @@ struct KeyOffer {
   bool operator==(const KeyOffer&) const = default;
 };
 
+/// The SWIM part of a gossip-mode message ("sw"); membership/swim.h says
+/// what each field means.
+struct SwimPart {
+  std::optional<uint32_t> ping, ack, nack;
+  struct PingReq {
+    uint32_t seq = 0;
+    std::string target;
+    bool operator==(const PingReq&) const = default;
+  };
+  std::optional<PingReq> ping_req;
+  struct Update {
+    uint8_t kind = 0;  // 0 alive, 1 suspect, 2 dead
+    std::string node;
+    uint64_t incarnation = 0;
+    std::string from;
+    bool operator==(const Update&) const = default;
+  };
+  std::vector<Update> updates;
+  bool operator==(const SwimPart&) const = default;
+};
+
+/// A node document change relayed by gossip ("rd"): written by `writer` in
+/// its incarnation `boot`.
+struct RelayedDelta {
+  std::string writer;
+  uint64_t boot = 0;
+  uint64_t gen = 0;    // >= 1
+  nlohmann::json ops;  // array of RFC 6902 operation objects
+};
+
+/// A whole node document relayed by anti-entropy ("rf").
+struct RelayedFull {
+  std::string writer;
+  uint64_t boot = 0;
+  uint64_t gen = 0;
+  nlohmann::json doc;
+};
+
+/// The version of one node document a node holds: its writer's boot and gen.
+struct DocVersion {
+  uint64_t boot = 0;
+  uint64_t gen = 0;
+  bool operator==(const DocVersion&) const = default;
+};
+/// Anti-entropy version vector ("av"): node -> the version held.
+using VersionVector = std::map<std::string, DocVersion>;
+
 struct Message {
   MessageKind kind = MessageKind::kPing;
   GenVector gens;
@@ -96,6 +159,11 @@ struct Message {
   std::optional<uint64_t> member_digest;  // "md"
   nlohmann::json members;                 // "m": null when not sent, else an array
   bool stop = false;                      // "st": the sender is stopping cleanly
+  std::optional<SwimPart> swim;           // "sw"
+  std::vector<RelayedDelta> relayed;      // "rd"
+  std::vector<RelayedFull> relayed_full;  // "rf"
+  std::optional<VersionVector> versions;  // "av"
+  bool versions_request = false;          // "aq": answer with the fulls I lack
 };
 
 /// Thrown by decode() on malformed input; what() names the problem.
@@ -110,7 +178,8 @@ class DecodeError : public std::runtime_error {
 /// whose gens are not consecutive and ascending from >= 1, ops that are not
 /// an array of objects, binary JSON values, nesting deeper than kMaxDepth, key
 /// versions not ascending or more than kMaxKeyVersions, members neither
-/// null nor an array, key ids not empty
+/// null nor an array, relayed deltas of gen 0 or whose ops are not an
+/// array of objects, "aq" without "av", key ids not empty
 /// and not one per key version, or a key offer of version 0 or with a
 /// leader longer than 255 bytes.
 std::vector<uint8_t> encode(const Message& msg);
@@ -121,8 +190,11 @@ std::vector<uint8_t> encode(const Message& msg);
 /// and ascending from >= 1, key versions not ascending or too many, "m" not an array, "ki" without
 /// "kv" or of another length, a key offer of version 0, whose secret is not 64 hex digits or whose
 /// leader is longer than 255 bytes, malformed UTF-8, bin/ext or non-finite float values, or nesting
-/// deeper than kMaxDepth. Containers may not declare more entries than the input has bytes, so
-/// memory stays proportional to the input size.
+/// deeper than kMaxDepth; in the gossip fields: "sw" not a map or with an
+/// unknown key, a seq above 2^32-1, an update kind above 2 or an empty node
+/// name, relayed entries not of 4 items or of gen 0, "av" entries not
+/// [boot, gen], "aq" not true or without "av". Containers may not declare more entries than the
+/// input has bytes, so memory stays proportional to the input size.
 Message decode(std::span<const uint8_t> bytes);
 
 }  // namespace vigil::heartbeat

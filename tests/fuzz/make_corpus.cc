@@ -103,6 +103,24 @@ Message full_message(int items) {
   return m;
 }
 
+// A gossip-mode message: SWIM part, relayed deltas and fulls, versions.
+Message gossip_message() {
+  Message m;
+  m.kind = MessageKind::kPing;
+  m.gens = {{"n2", 4}};
+  m.swim = vigil::heartbeat::SwimPart{
+      .ping = 7,
+      .ack = 6,
+      .nack = std::nullopt,
+      .ping_req = vigil::heartbeat::SwimPart::PingReq{5, "n3"},
+      .updates = {{0, "n2", 11, ""}, {1, "n3", 4, "n1"}, {2, "n4", 9, "n1"}}};
+  m.relayed.push_back({"n3", 17, 5, patch_message().deltas[0].ops});
+  m.relayed_full.push_back({"n4", 21, 3, node_document(2)});
+  m.versions = vigil::heartbeat::VersionVector{{"n2", {12, 4}}, {"n3", {17, 5}}};
+  m.versions_request = true;
+  return m;
+}
+
 // Seals `plaintext` the way Sealer does, with deterministic nonces.
 class Sealing {
  public:
@@ -173,11 +191,13 @@ int write_datagram_corpus(const fs::path& dir) {
   const Bytes patch_bytes = vigil::heartbeat::encode(patch_message());
   const Bytes full_bytes = vigil::heartbeat::encode(full_message(2));
   const Bytes big_full_bytes = vigil::heartbeat::encode(full_message(50));
+  const Bytes gossip_bytes = vigil::heartbeat::encode(gossip_message());
   Sealing s;
   using M = fz::DatagramMode;
 
   // Single authentic datagrams, and ones each check of the pipeline drops.
   put("raw-ping", with_mode(M::kRaw, s.seal(ping_bytes, 1200)[0]));
+  put("raw-gossip", with_mode(M::kRaw, s.seal(gossip_bytes, 1200)[0]));
   put("raw-ping-n3", with_mode(M::kRaw, s.seal(ping_bytes, 1200, "n3")[0]));
   put("raw-patch", with_mode(M::kRaw, s.seal(patch_bytes, 1200)[0]));
   put("raw-full", with_mode(M::kRaw, s.seal(full_bytes, 1200)[0]));

@@ -342,6 +342,126 @@ TEST(MessageTest, NonFiniteFloatsEncodeAsNull) {
   EXPECT_TRUE(back.full["inf"].is_null());
 }
 
+TEST(MessageTest, GossipFieldsRoundTrip) {
+  Message m;
+  m.gens = {{"n1", 3}};
+  m.swim = SwimPart{.ping = 1,
+                    .ack = 0xffffffffu,
+                    .nack = 9,
+                    .ping_req = SwimPart::PingReq{4, "n7"},
+                    .updates = {{0, "n1", 12, ""}, {1, "n2", 3, "n1"}, {2, "n\u00f63", 0, "n4"}}};
+  m.relayed.push_back({"n2", 99, 4, json::array({{{"op", "add"}, {"path", "/a"}, {"value", 1}}})});
+  m.relayed.push_back({"n2", 99, 5, json::array()});
+  m.relayed_full.push_back({"n3", 7, 2, tricky_document()});
+  m.versions = VersionVector{{"n1", {5, 3}}, {"n2", {99, 5}}, {"n3", {7, 0}}};
+  m.versions_request = true;
+  const Message back = decode(encode(m));
+  EXPECT_EQ(back.swim, m.swim);
+  ASSERT_EQ(back.relayed.size(), 2u);
+  EXPECT_EQ(back.relayed[0].writer, "n2");
+  EXPECT_EQ(back.relayed[0].boot, 99u);
+  EXPECT_EQ(back.relayed[1].gen, 5u);
+  EXPECT_EQ(back.relayed[0].ops, m.relayed[0].ops);
+  ASSERT_EQ(back.relayed_full.size(), 1u);
+  EXPECT_EQ(back.relayed_full[0].doc, tricky_document());
+  EXPECT_EQ(back.versions, m.versions);
+  EXPECT_TRUE(back.versions_request);
+  // Absent gossip fields stay absent: a mesh message is unchanged on the wire.
+  Message mesh;
+  mesh.gens = {{"n1", 3}};
+  const Message plain = decode(encode(mesh));
+  EXPECT_FALSE(plain.swim);
+  EXPECT_TRUE(plain.relayed.empty());
+  EXPECT_FALSE(plain.versions);
+  EXPECT_EQ(encode(mesh).size(), 11u);  // {"k": 0, "g": {"n1": 3}}
+}
+
+TEST(MessageTest, GossipFieldsRejectBadShapes) {
+  auto gossip = [](const char* key, auto value) {
+    Raw r;
+    r.pk().pack_map(3);
+    r.str("k").pk().pack_uint8(0);
+    r.str("g").pk().pack_map(0);
+    r.str(key);
+    value(r);
+    return r.bytes();
+  };
+  const std::vector<std::pair<const char*, std::vector<uint8_t>>> cases = {
+      {"sw not a map", gossip("sw", [](Raw& r) { r.pk().pack_array(0); })},
+      {"sw unknown key", gossip("sw", [](Raw& r) {
+         r.pk().pack_map(1);
+         r.str("x").pk().pack_uint8(1);
+       })},
+      {"sw seq too large", gossip("sw", [](Raw& r) {
+         r.pk().pack_map(1);
+         r.str("p").pk().pack_uint64(uint64_t{1} << 32);
+       })},
+      {"sw update kind 3", gossip("sw", [](Raw& r) {
+         r.pk().pack_map(1);
+         r.str("u").pk().pack_array(1);
+         r.pk().pack_array(4);
+         r.pk().pack_uint8(3);
+         r.str("n1").pk().pack_uint8(1);
+         r.str("");
+       })},
+      {"sw update empty node", gossip("sw", [](Raw& r) {
+         r.pk().pack_map(1);
+         r.str("u").pk().pack_array(1);
+         r.pk().pack_array(4);
+         r.pk().pack_uint8(0);
+         r.str("").pk().pack_uint8(1);
+         r.str("");
+       })},
+      {"sw ping-req empty target", gossip("sw", [](Raw& r) {
+         r.pk().pack_map(1);
+         r.str("r").pk().pack_array(2);
+         r.pk().pack_uint8(1);
+         r.str("");
+       })},
+      {"rd gen 0", gossip("rd", [](Raw& r) {
+         r.pk().pack_array(1);
+         r.pk().pack_array(4);
+         r.str("n1").pk().pack_uint8(1);
+         r.pk().pack_uint8(0);
+         r.pk().pack_array(0);
+       })},
+      {"rd ops not maps", gossip("rd", [](Raw& r) {
+         r.pk().pack_array(1);
+         r.pk().pack_array(4);
+         r.str("n1").pk().pack_uint8(1);
+         r.pk().pack_uint8(1);
+         r.pk().pack_array(1);
+         r.pk().pack_uint8(1);
+       })},
+      {"rd entry of 3", gossip("rd", [](Raw& r) {
+         r.pk().pack_array(1);
+         r.pk().pack_array(3);
+         r.str("n1").pk().pack_uint8(1);
+         r.pk().pack_uint8(1);
+       })},
+      {"rf empty writer", gossip("rf", [](Raw& r) {
+         r.pk().pack_array(1);
+         r.pk().pack_array(4);
+         r.str("").pk().pack_uint8(1);
+         r.pk().pack_uint8(1);
+         r.pk().pack_map(0);
+       })},
+      {"av value not a pair", gossip("av", [](Raw& r) {
+         r.pk().pack_map(1);
+         r.str("n1").pk().pack_uint8(1);
+       })},
+      {"aq without av", gossip("aq", [](Raw& r) { r.pk().pack_true(); })},
+      {"aq false", gossip("aq", [](Raw& r) { r.pk().pack_false(); })},
+  };
+  for (const auto& [name, bytes] : cases) EXPECT_THROW(decode(bytes), DecodeError) << name;
+  Message m;
+  m.versions_request = true;
+  EXPECT_THROW(encode(m), std::invalid_argument);
+  Message zero;
+  zero.relayed.push_back({"n1", 1, 0, json::array()});
+  EXPECT_THROW(encode(zero), std::invalid_argument);
+}
+
 TEST(MessageTest, KindNames) {
   EXPECT_EQ(to_string(MessageKind::kPing), "ping");
   EXPECT_EQ(to_string(MessageKind::kPatch), "patch");
