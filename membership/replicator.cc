@@ -57,12 +57,7 @@ Replicator::Received Replicator::receive(const std::string& sender, uint64_t boo
   auto it = peers_.find(sender);
   if (it == peers_.end()) return out;
   Peer& p = it->second;
-  if (boot != p.boot) {
-    p.boot = boot;
-    p.need_full = true;
-    p.applied = 0;
-    p.acked = 0;
-  }
+  if (boot != p.boot) reset(p, boot);
   if (auto ack = msg.gens.find(self_); ack != msg.gens.end()) p.acked = ack->second;
 
   if (msg.kind == MessageKind::kFull) {
@@ -138,6 +133,116 @@ void Replicator::recheck(Peer& p, Received& out) {
   p.shown = nullptr;
   out.full = true;
   out.refused.reset();
+}
+
+void Replicator::reset(Peer& p, uint64_t boot) {
+  p.boot = boot;
+  p.need_full = true;
+  p.applied = 0;
+  p.acked = 0;
+  p.held.clear();
+}
+
+// ---- gossip mode ----------------------------------------------------------------
+
+Replicator::Received Replicator::relayed(const heartbeat::RelayedDelta& d) {
+  Received out;
+  auto it = peers_.find(d.writer);
+  if (it == peers_.end()) return out;
+  Peer& p = it->second;
+  if (d.boot < p.boot) return out;
+  if (d.boot > p.boot) reset(p, d.boot);
+  if (d.gen <= p.applied && !p.need_full) return out;
+  if (p.need_full || d.gen != p.applied + 1) {
+    // A gap (or no document yet): hold it back for when the gap fills.
+    if (p.held.contains(d.gen)) return out;
+    if (p.held.size() >= kMaxHeldDeltas) p.held.erase(std::prev(p.held.end()));
+    p.held.emplace(d.gen, d.ops);
+    out.fresh = true;
+    return out;
+  }
+  out.fresh = true;
+  if (!apply_delta(p, heartbeat::Delta{d.gen, d.ops}, out)) {
+    p.need_full = true;
+    out.resync = true;
+    return out;
+  }
+  p.applied = d.gen;
+  drain_held(p, out);
+  if (p.refused) recheck(p, out);
+  return out;
+}
+
+void Replicator::drain_held(Peer& p, Received& out) {
+  while (!p.held.empty() && p.held.begin()->first <= p.applied + 1) {
+    auto node = p.held.extract(p.held.begin());
+    if (node.key() <= p.applied) continue;
+    if (!apply_delta(p, heartbeat::Delta{node.key(), std::move(node.mapped())}, out)) {
+      p.need_full = true;
+      out.resync = true;
+      p.held.clear();
+      return;
+    }
+    p.applied = node.key();
+  }
+}
+
+Replicator::Received Replicator::relayed_full(const heartbeat::RelayedFull& f) {
+  auto it = peers_.find(f.writer);
+  if (it == peers_.end()) return {};
+  Peer& p = it->second;
+  if (f.boot < p.boot) return {};
+  if (f.boot > p.boot) reset(p, f.boot);
+  Message msg{.kind = MessageKind::kFull, .full_gen = f.gen, .full = f.doc};
+  Received out = receive(f.writer, p.boot, msg);
+  if (out.full || out.refused) {
+    out.fresh = true;
+    drain_held(p, out);
+    if (p.refused) recheck(p, out);
+  }
+  return out;
+}
+
+heartbeat::VersionVector Replicator::versions(uint64_t self_boot) const {
+  heartbeat::VersionVector v;
+  v[self_] = {self_boot, doc_.gen()};
+  for (const auto& [name, p] : peers_)
+    if (p.boot != 0) v[name] = {p.boot, p.need_full ? 0 : p.applied};
+  return v;
+}
+
+std::vector<std::string> Replicator::newer_than(const heartbeat::VersionVector& theirs,
+                                                uint64_t self_boot) const {
+  std::vector<std::string> out;
+  for (const auto& [name, mine] : versions(self_boot)) {
+    if (mine.gen == 0) continue;
+    auto it = theirs.find(name);
+    if (it == theirs.end() || mine.boot > it->second.boot ||
+        (mine.boot == it->second.boot && mine.gen > it->second.gen))
+      out.push_back(name);
+  }
+  return out;
+}
+
+bool Replicator::older_than(const heartbeat::VersionVector& theirs, uint64_t self_boot) const {
+  const auto mine = versions(self_boot);
+  for (const auto& [name, v] : theirs) {
+    if (v.gen == 0 || name == self_ || !peers_.contains(name)) continue;
+    auto it = mine.find(name);
+    if (it == mine.end() || v.boot > it->second.boot ||
+        (v.boot == it->second.boot && v.gen > it->second.gen))
+      return true;
+  }
+  return false;
+}
+
+std::optional<heartbeat::RelayedFull> Replicator::full_of(const std::string& node,
+                                                          uint64_t self_boot) const {
+  if (node == self_) return heartbeat::RelayedFull{self_, self_boot, doc_.gen(), doc_.committed()};
+  auto it = peers_.find(node);
+  if (it == peers_.end() || it->second.doc.is_null() || it->second.applied == 0)
+    return std::nullopt;
+  return heartbeat::RelayedFull{node, it->second.boot, it->second.applied, it->second.doc};
 }
 
 void Replicator::add(const std::string& peer) {

@@ -9,6 +9,13 @@
 // older than the journal holds, gets a full document.
 // Receiver side: deltas apply in gen order; a gap, a failed apply, or a peer
 // restart makes this node advertise gen 0 for that peer until a full arrives.
+//
+// Gossip mode (docs/ARCHITECTURE.md, Gossip mode) has no acknowledgements:
+// each delta travels as a relayed delta {writer, boot, gen, ops}, spread
+// epidemically by every node that applied it, and a node that missed one
+// repairs it by anti-entropy: a push-pull of version vectors {node: (boot,
+// gen)} with one random peer, answered with relayed fulls. The journal keeps
+// nothing once a delta is queued for gossip (trim_journal()).
 #ifndef VIGIL_MEMBERSHIP_REPLICATOR_H_
 #define VIGIL_MEMBERSHIP_REPLICATOR_H_
 
@@ -57,6 +64,7 @@ class Replicator {
     bool full = false;                      // a full document replaced the copy
     std::vector<heartbeat::Delta> applied;  // deltas applied, in order
     bool resync = false;                    // a gap or bad delta: full requested
+    bool fresh = false;  // gossip mode: new here (applied or held back), worth relaying
     /// The peer's document, as the full or the deltas made it, was refused
     /// by the check: why. document() keeps the last accepted one.
     std::optional<std::string> refused;
@@ -84,6 +92,39 @@ class Replicator {
   /// acknowledgement no longer holds back journal trimming.
   void remove(const std::string& peer) { peers_.erase(peer); }
 
+  // ---- gossip mode ----
+
+  /// Most deltas held back per writer while the gens before them are missing.
+  static constexpr std::size_t kMaxHeldDeltas = 64;
+
+  /// A relayed delta of `d.writer`'s document. A boot newer than the one
+  /// held resets the writer (as receive() does for a restart), an older one
+  /// is ignored, and so are deltas of this node or of a non-member. The next
+  /// gen applies (then any held-back successors); a later one is held back
+  /// (at most kMaxHeldDeltas per writer) until the gap fills, by gossip or
+  /// by a full; a delta that does not apply requests a full (resync).
+  /// `fresh` is set when the delta was new here.
+  Received relayed(const heartbeat::RelayedDelta& d);
+  /// A relayed full of `f.writer`'s document: taken when of a newer boot, of
+  /// a newer gen, or while a full is awaited, as receive() takes a full.
+  Received relayed_full(const heartbeat::RelayedFull& f);
+  /// The version vector this node advertises: itself (`self_boot`, its gen)
+  /// and, for every peer whose document it holds, (boot, gen); gen 0 while
+  /// a full is awaited.
+  heartbeat::VersionVector versions(uint64_t self_boot) const;
+  /// Nodes whose document this node holds newer than `theirs` says (a newer
+  /// boot, or the same boot and a higher gen, or absent there), sorted.
+  std::vector<std::string> newer_than(const heartbeat::VersionVector& theirs,
+                                      uint64_t self_boot) const;
+  /// True when `theirs` holds some member's document newer than this node.
+  bool older_than(const heartbeat::VersionVector& theirs, uint64_t self_boot) const;
+  /// The document of `node` (this node too) as a relayed full; nullopt when
+  /// none is held.
+  std::optional<heartbeat::RelayedFull> full_of(const std::string& node, uint64_t self_boot) const;
+  /// Drops every journal entry: in gossip mode deltas leave through the
+  /// broadcast queue, and a node behind gets a full.
+  void trim_journal() { doc_.journal().trim(doc_.gen()); }
+
   /// True when `peer` acknowledged less than this node's gen (it needs data).
   bool behind(const std::string& peer) const;
 
@@ -102,11 +143,16 @@ class Replicator {
     nlohmann::json doc;    // null until the first full; the raw one while refused
     nlohmann::json shown;  // while refused: the last accepted document
     bool refused = false;
-    uint64_t applied = 0;   // gen of doc
-    bool need_full = true;  // advertise 0 until a full arrives
-    uint64_t acked = 0;     // our gen it acknowledged
-    uint64_t boot = 0;      // incarnation the state above belongs to
+    uint64_t applied = 0;                     // gen of doc
+    bool need_full = true;                    // advertise 0 until a full arrives
+    uint64_t acked = 0;                       // our gen it acknowledged
+    uint64_t boot = 0;                        // incarnation the state above belongs to
+    std::map<uint64_t, nlohmann::json> held;  // gossip: deltas past a gap, by gen
   };
+  /// A newer boot of `p`: everything known about it starts over.
+  static void reset(Peer& p, uint64_t boot);
+  /// Applies held-back deltas that follow `p.applied`.
+  void drain_held(Peer& p, Received& out);
   /// Applies `d` to `p`: in place when the check allows it, else on a copy
   /// that is checked. False when the delta does not apply.
   bool apply_delta(Peer& p, const heartbeat::Delta& d, Received& out);

@@ -252,5 +252,81 @@ TEST(Replicator, ADeltaThatBreaksTheDocumentKeepsTheLastAcceptedOne) {
   }
 }
 
+// ---- gossip mode ----
+
+json add_label(const std::string& k, const std::string& v) {
+  return json::array({{{"op", "add"}, {"path", "/labels/" + k}, {"value", v}}});
+}
+
+struct Three {
+  patch::NodeDocument doc_a{json{{"labels", json::object()}}};
+  patch::NodeDocument doc_b{json{{"labels", json::object()}}};
+  patch::NodeDocument doc_c{json{{"labels", json::object()}}};
+  Replicator a{"a", {"b", "c"}, doc_a};
+  Replicator b{"b", {"a", "c"}, doc_b};
+  Replicator c{"c", {"a", "b"}, doc_c};
+};
+
+TEST(ReplicatorGossip, ARelayedDeltaAppliesOnceAndIsFreshOnlyTheFirstTime) {
+  Three t;
+  ASSERT_TRUE(t.c.relayed_full(*t.a.full_of("a", 7)).full);
+  auto r = t.c.relayed({"a", 7, 2, add_label("x", "1")});
+  EXPECT_TRUE(r.fresh);
+  ASSERT_EQ(r.applied.size(), 1u);
+  EXPECT_EQ(t.c.document("a")["labels"]["x"], "1");
+  // The same delta relayed by another node: not fresh, not applied again.
+  auto again = t.c.relayed({"a", 7, 2, add_label("x", "1")});
+  EXPECT_FALSE(again.fresh);
+  EXPECT_TRUE(again.applied.empty());
+  // Deltas of this node itself and of non-members are ignored.
+  EXPECT_FALSE(t.c.relayed({"c", 1, 2, add_label("y", "1")}).fresh);
+  EXPECT_FALSE(t.c.relayed({"zz", 1, 2, add_label("y", "1")}).fresh);
+}
+
+TEST(ReplicatorGossip, OutOfOrderDeltasAreHeldBackUntilTheGapFills) {
+  Three t;
+  t.c.relayed_full(*t.a.full_of("a", 7));
+  auto r3 = t.c.relayed({"a", 7, 3, add_label("y", "2")});
+  EXPECT_TRUE(r3.fresh);
+  EXPECT_TRUE(r3.applied.empty());
+  EXPECT_EQ(t.c.applied_gen("a"), 1u);
+  auto r2 = t.c.relayed({"a", 7, 2, add_label("x", "1")});
+  ASSERT_EQ(r2.applied.size(), 2u);
+  EXPECT_EQ(t.c.applied_gen("a"), 3u);
+  EXPECT_EQ(t.c.document("a")["labels"], (json{{"x", "1"}, {"y", "2"}}));
+}
+
+TEST(ReplicatorGossip, ANewerBootResetsAndAnOlderBootIsIgnored) {
+  Three t;
+  t.c.relayed_full(*t.a.full_of("a", 7));
+  t.c.relayed({"a", 7, 2, add_label("x", "1")});
+  // a restarted (boot 9): its gens start over; deltas wait for a full.
+  auto r = t.c.relayed({"a", 9, 2, add_label("z", "1")});
+  EXPECT_TRUE(r.applied.empty());
+  EXPECT_EQ(t.c.versions(5).at("a"), (heartbeat::DocVersion{9, 0}));
+  // An old boot's delta, relayed late, changes nothing.
+  EXPECT_FALSE(t.c.relayed({"a", 7, 3, add_label("old", "1")}).fresh);
+  auto full = t.c.relayed_full({"a", 9, 1, json{{"labels", json::object()}}});
+  EXPECT_TRUE(full.full);
+  EXPECT_EQ(t.c.applied_gen("a"), 2u);  // the held gen 2 followed the full
+  EXPECT_EQ(t.c.document("a")["labels"]["z"], "1");
+}
+
+TEST(ReplicatorGossip, AntiEntropyFindsWhatEachSideLacks) {
+  Three t;
+  // b holds a's document at gen 1; c holds nothing of a.
+  t.b.relayed_full(*t.a.full_of("a", 7));
+  const auto vb = t.b.versions(20), vc = t.c.versions(30);
+  EXPECT_EQ(t.b.newer_than(vc, 20), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(t.c.older_than(vb, 30));
+  EXPECT_TRUE(t.b.older_than(vc, 20));  // c holds its own document, b none of it
+  // After the pull, nothing is missing either way for a and b.
+  for (const auto& n : t.b.newer_than(vc, 20)) t.c.relayed_full(*t.b.full_of(n, 20));
+  EXPECT_FALSE(t.c.older_than(t.b.versions(20), 30));
+  EXPECT_EQ(t.c.document("a"), t.doc_a.committed());
+  // A full already held is not fresh.
+  EXPECT_FALSE(t.c.relayed_full(*t.b.full_of("a", 20)).fresh);
+}
+
 }  // namespace
 }  // namespace vigil::membership
