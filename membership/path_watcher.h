@@ -30,6 +30,14 @@ class PathWatcher {
   /// never turns it stale. Reports nothing.
   void stop() { state_ = PeerState::kStopped; }
 
+  /// Another detector (gossip mode's SWIM) declared the peer dead: an alive
+  /// path turns stale. Returns true when it did.
+  bool mark_stale() {
+    if (state_ != PeerState::kAlive) return false;
+    state_ = PeerState::kStale;
+    return true;
+  }
+
   /// Moves the last-heard time forward by `d` ms (never past `now`): time
   /// this daemon was stalled is not counted against the peer.
   void credit(Duration d, Clock::time_point now);

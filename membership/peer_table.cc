@@ -19,6 +19,10 @@ std::vector<Transition> PeerTable::heard(const std::string& node, const std::str
   if (it->second.state == PeerState::kStopped && boot <= it->second.stopped_boot) return out;
   if (boot > it->second.boot) it->second.boot = boot;
   if (w->second.heard(now)) out.push_back({Transition::Kind::kHeartbeatAlive, node, path});
+  if (external_) {
+    if (it->second.state == PeerState::kStopped) it->second.state = PeerState::kUnknown;
+    return out;
+  }
   if (it->second.state != PeerState::kAlive) {
     it->second.state = PeerState::kAlive;
     out.push_back({Transition::Kind::kNodeAlive, node, ""});
@@ -39,8 +43,29 @@ std::vector<Transition> PeerTable::stopped(const std::string& node, uint64_t boo
   return {{Transition::Kind::kNodeStopped, node, ""}};
 }
 
+std::vector<Transition> PeerTable::declare_alive(const std::string& node) {
+  auto it = peers_.find(node);
+  if (it == peers_.end() || it->second.state == PeerState::kAlive ||
+      it->second.state == PeerState::kStopped)
+    return {};
+  it->second.state = PeerState::kAlive;
+  return {{Transition::Kind::kNodeAlive, node, ""}};
+}
+
+std::vector<Transition> PeerTable::declare_stale(const std::string& node) {
+  auto it = peers_.find(node);
+  if (it == peers_.end() || it->second.state != PeerState::kAlive) return {};
+  std::vector<Transition> out;
+  for (auto& [path, w] : it->second.paths)
+    if (w.mark_stale()) out.push_back({Transition::Kind::kHeartbeatStale, node, path});
+  it->second.state = PeerState::kStale;
+  out.push_back({Transition::Kind::kNodeStale, node, ""});
+  return out;
+}
+
 std::vector<Transition> PeerTable::check(Clock::time_point now) {
   std::vector<Transition> out;
+  if (external_) return out;
   std::vector<Transition> nodes;
   for (auto& [node, peer] : peers_) {
     bool any_alive = false;

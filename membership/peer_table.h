@@ -3,6 +3,10 @@
 // path that heard it is stale (DESIGN.md, Membership). A node whose daemon
 // announced a clean stop is stopped: not alive (its vote is absent), never
 // stale, still a member, until a datagram of a newer boot brings it back.
+//
+// In gossip mode a node hears each peer only now and then, so node states
+// are driven by the failure detector (membership/swim.h) instead: see
+// drive_externally().
 #ifndef VIGIL_MEMBERSHIP_PEER_TABLE_H_
 #define VIGIL_MEMBERSHIP_PEER_TABLE_H_
 
@@ -49,6 +53,20 @@ class PeerTable {
   /// are ignored.
   std::vector<Transition> stopped(const std::string& node, uint64_t boot);
 
+  /// Gossip mode: node states follow declare_alive() and declare_stale()
+  /// only. heard() still marks paths alive (HeartbeatAlive) and tracks boots
+  /// but reports no NodeAlive; a stopped node heard in a newer boot becomes
+  /// unknown until declared alive; check() reports nothing.
+  void drive_externally() { external_ = true; }
+  bool driven_externally() const { return external_; }
+  /// The detector heard `node` alive: NodeAlive when it was not alive.
+  /// Ignored for a stopped node (a newer boot must be heard first) and for
+  /// unknown nodes.
+  std::vector<Transition> declare_alive(const std::string& node);
+  /// The detector declared `node` dead: HeartbeatStale for each path that
+  /// was alive, then NodeStale, when it was alive.
+  std::vector<Transition> declare_stale(const std::string& node);
+
   /// Checks every deadline at `now`; returns HeartbeatStale and NodeStale
   /// transitions, path transitions first.
   std::vector<Transition> check(Clock::time_point now);
@@ -84,6 +102,7 @@ class PeerTable {
     uint64_t stopped_boot = 0;                 // the boot that announced its stop (state kStopped)
   };
   std::map<std::string, Peer> peers_;
+  bool external_ = false;
 };
 
 }  // namespace vigil::membership

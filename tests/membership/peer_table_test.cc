@@ -170,5 +170,37 @@ TEST(PeerTable, AJoinedMemberIsWatchedAndARemovedOneIsForgottenWithoutTransition
   EXPECT_EQ(t.alive().count("n4"), 0u);
 }
 
+TEST(PeerTable, DrivenExternallyNodeStatesFollowTheDetectorOnly) {
+  using Kind = Transition::Kind;
+  PeerTable t({{"lan", std::chrono::milliseconds(100), {"b"}},
+               {"wan", std::chrono::milliseconds(100), {"b"}}});
+  t.drive_externally();
+  const auto t0 = PeerTable::Clock::time_point{};
+  auto heard = t.heard("b", "lan", t0, 5);
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_EQ(heard[0].kind, Kind::kHeartbeatAlive);  // the path, not the node
+  EXPECT_EQ(t.state("b"), PeerState::kUnknown);
+  EXPECT_TRUE(t.check(t0 + std::chrono::seconds(10)).empty());  // no timeouts
+  auto alive = t.declare_alive("b");
+  ASSERT_EQ(alive.size(), 1u);
+  EXPECT_EQ(alive[0].kind, Kind::kNodeAlive);
+  EXPECT_TRUE(t.declare_alive("b").empty());
+  auto stale = t.declare_stale("b");
+  ASSERT_EQ(stale.size(), 2u);  // lan (the path that was alive), then the node
+  EXPECT_EQ(stale[0].kind, Kind::kHeartbeatStale);
+  EXPECT_EQ(stale[0].path, "lan");
+  EXPECT_EQ(stale[1].kind, Kind::kNodeStale);
+  EXPECT_TRUE(t.declare_stale("b").empty());
+  // A clean stop holds until a newer boot is heard.
+  t.declare_alive("b");
+  t.stopped("b", 5);
+  EXPECT_TRUE(t.declare_alive("b").empty());
+  t.heard("b", "lan", t0, 5);
+  EXPECT_EQ(t.state("b"), PeerState::kStopped);
+  t.heard("b", "lan", t0, 6);
+  EXPECT_EQ(t.state("b"), PeerState::kUnknown);
+  EXPECT_EQ(t.declare_alive("b").size(), 1u);
+}
+
 }  // namespace
 }  // namespace vigil::membership
