@@ -32,6 +32,7 @@ namespace {
 constexpr std::string_view kPathTypes[] = {"unicast", "multicast"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 constexpr std::string_view kSplitActions[] = {"disabled", "crash", "reboot"};
+constexpr std::string_view kDisseminations[] = {"auto", "mesh", "gossip"};
 constexpr std::string_view kExecKinds[] = {"Exec", "ExecSuccess", "ExecFailed"};
 // The longest cluster.rejoin_grace: a day.
 constexpr std::chrono::milliseconds kMaxRejoinGrace{24 * 3600 * 1000};
@@ -155,7 +156,8 @@ ArbitratorConfig Reader::read_arbitrator(std::string_view name, const toml::tabl
 
 void Reader::read_cluster(const toml::table& t, Config& c) const {
   check_keys(t, "cluster",
-             {"name", "nodes", "secret", "secret_file", "max_skew", "quorum", "rejoin_grace"});
+             {"name", "nodes", "secret", "secret_file", "max_skew", "quorum", "rejoin_grace",
+              "dissemination"});
   c.cluster_name = *string_at(t, "name", "cluster.name", true);
 
   c.nodes = *strings_at(t, "nodes", "cluster.nodes", true);
@@ -218,6 +220,12 @@ void Reader::read_cluster(const toml::table& t, Config& c) const {
     if (c.rejoin_grace > kMaxRejoinGrace)
       fail("cluster.rejoin_grace", format_duration(c.rejoin_grace) + " is out of range 0s-" +
                                        format_duration(kMaxRejoinGrace));
+  }
+  if (auto d = string_at(t, "dissemination", "cluster.dissemination", false)) {
+    if (!one_of(*d, kDisseminations))
+      fail("cluster.dissemination",
+           "unknown mode '" + *d + "' (expected " + list_of(kDisseminations) + ")");
+    c.dissemination = enum_of<Dissemination>(*d, kDisseminations);
   }
 }
 
@@ -373,6 +381,7 @@ HookConfig Reader::read_hook(std::string_view name, const toml::table& t) const 
 std::string_view to_string(PathType type) { return kPathTypes[static_cast<int>(type)]; }
 std::string_view to_string(LogLevel level) { return kLogLevels[static_cast<int>(level)]; }
 std::string_view to_string(SplitAction action) { return kSplitActions[static_cast<int>(action)]; }
+std::string_view to_string(Dissemination d) { return kDisseminations[static_cast<int>(d)]; }
 
 namespace {
 

@@ -10,6 +10,8 @@
 //   quorum = false                      # optional: split analysis when a peer goes stale
 //   rejoin_grace = "90s"                # optional: after a start, split analysis waits until
 //                                       #   every member was heard or this ran out; "0s": off
+//   dissemination = "auto"              # auto | mesh | gossip: auto is mesh up to 32 members,
+//                                       #   gossip above; every member must use the same mode
 //
 //   [node]
 //   name = "n1"                         # required, one of cluster.nodes
@@ -108,11 +110,20 @@ enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
 /// node.split_action: what a node without quorum does at once (OpenSVC's
 /// node.split_action): nothing, a kernel panic, or an immediate reboot.
 enum class SplitAction { kDisabled, kCrash, kReboot };
+/// cluster.dissemination: how heartbeats and deltas reach the members
+/// (docs/ARCHITECTURE.md, Gossip mode): every member directly (mesh), by
+/// SWIM probes and epidemic gossip (gossip), or mesh up to
+/// kMeshMaxMembers members and gossip above (auto).
+enum class Dissemination { kAuto, kMesh, kGossip };
+/// The most members auto dissemination runs as a full mesh (Corosync's
+/// totem supports 32 nodes for the same N^2 reason).
+inline constexpr std::size_t kMeshMaxMembers = 32;
 
 /// The config spelling of each value: "unicast", "debug", "crash"...
 std::string_view to_string(PathType type);
 std::string_view to_string(LogLevel level);
 std::string_view to_string(SplitAction action);
+std::string_view to_string(Dissemination d);
 
 /// One [hb.<id>] table.
 struct HeartbeatPathConfig {
@@ -189,6 +200,13 @@ struct Config {
   /// cluster.rejoin_grace: after a start, split analysis holds until every
   /// member was heard, or this long (0: no grace). OpenSVC's default, 90 s.
   std::chrono::milliseconds rejoin_grace{90000};
+  Dissemination dissemination = Dissemination::kAuto;
+  /// True when a node with `members` members (itself included) runs in
+  /// gossip mode under this config.
+  bool gossip(std::size_t members) const {
+    return dissemination == Dissemination::kGossip ||
+           (dissemination == Dissemination::kAuto && members > kMeshMaxMembers);
+  }
   std::string node_name;
   std::filesystem::path var_dir;  // absolute; a relative value is taken from the file's directory
   std::chrono::milliseconds commit_interval{100};

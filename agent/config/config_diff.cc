@@ -93,6 +93,7 @@ ConfigDiff diff_configs(const Config& running, const Config& next) {
   refuse_if(running.secret != next.secret, "cluster.secret");
   refuse_if(running.max_skew != next.max_skew, "cluster.max_skew");
   refuse_if(running.rejoin_grace != next.rejoin_grace, "cluster.rejoin_grace");
+  refuse_if(running.dissemination != next.dissemination, "cluster.dissemination");
   refuse_if(running.node_name != next.node_name, "node.name");
   refuse_if(running.var_dir != next.var_dir, "node.var_dir");
   refuse_if(running.commit_interval != next.commit_interval, "node.commit_interval");

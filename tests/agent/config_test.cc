@@ -176,6 +176,25 @@ TEST(Config, RejoinGraceIsReadAndZeroTurnsItOff) {
   }
 }
 
+TEST(Config, DisseminationIsReadAndAutoSwitchesAbove32Members) {
+  const Config def = parse_config(full_config(), kSource);
+  EXPECT_EQ(def.dissemination, Dissemination::kAuto);
+  EXPECT_FALSE(def.gossip(32));
+  EXPECT_TRUE(def.gossip(33));
+  const Config mesh =
+      parse_config(edit(full_config(), "max_skew", "dissemination = \"mesh\"\nmax_skew"), kSource);
+  EXPECT_FALSE(mesh.gossip(500));
+  const Config gossip = parse_config(
+      edit(full_config(), "max_skew", "dissemination = \"gossip\"\nmax_skew"), kSource);
+  EXPECT_TRUE(gossip.gossip(3));
+  EXPECT_EQ(to_string(gossip.dissemination), "gossip");
+  for (const char* bad : {"dissemination = \"ring\"", "dissemination = 1"}) {
+    SCOPED_TRACE(bad);
+    expect_names(expect_error(edit(full_config(), "max_skew", std::string(bad) + "\nmax_skew")),
+                 "cluster.dissemination");
+  }
+}
+
 TEST(Config, QuorumAndArbitratorsAreRead) {
   const Config c = parse_config(edit(full_config(), "max_skew", "quorum = true\nmax_skew") + R"(
 [arbitrator.site3]
