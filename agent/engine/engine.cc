@@ -144,12 +144,45 @@ Engine::Impl::Impl(asio::io_context& io, const Config& config, ClusterFile clust
           cluster_file_path(config_.var_dir).string()),
       check_timer_(io_),
       eager_timer_(io_),
-      stop_timer_(io_) {}
+      stop_timer_(io_) {
+  if (standalone(config_) || !config_.gossip(config_.nodes.size())) return;
+  // Gossip mode: SWIM paces itself on the first unicast path's interval and
+  // timeout (a path's own timeout is what "stale" means on it).
+  auto interval = milliseconds(500), timeout = milliseconds(2000);
+  for (const auto& hb : config_.hb)
+    if (hb.type == PathType::kUnicast) {
+      interval = hb.interval;
+      timeout = hb.timeout;
+      break;
+    }
+  peers_.drive_externally();
+  gossip_ = std::make_unique<GossipMode>(
+      io_, config_.node_name, boot_, interval, timeout, config_.nodes, replicator_,
+      GossipMode::Hooks{
+          .base = [this] { return gossip_base(); },
+          .send = [this](const std::string& peer,
+                         const heartbeat::Message& msg) { return gossip_send(peer, msg); },
+          .transitions =
+              [this](const std::vector<membership::Transition>& ts) {
+                using Kind = membership::Transition::Kind;
+                for (const auto& t : ts) {
+                  if (t.kind == Kind::kNodeAlive) apply(peers_.declare_alive(t.node));
+                  if (t.kind == Kind::kNodeStale) apply(peers_.declare_stale(t.node));
+                }
+              },
+          .document =
+              [this](const std::string& writer, const json& before,
+                     const membership::Replicator::Received& r) {
+                gossip_document(writer, before, r);
+              }});
+  spdlog::info("dissemination: gossip ({} members)", config_.nodes.size());
+}
 
 void Engine::Impl::start() {
   saver_.save(local_.document().committed());  // this run's boot_at and version
   if (!standalone(config_)) save_cluster();    // seeded from the config at the first start
   paths_.start();
+  if (gossip_) gossip_->start();
   check_tick();
 }
 
@@ -158,6 +191,7 @@ void Engine::Impl::stop(std::function<void()> done) {
   stopping_ = true;
   check_timer_.cancel();
   eager_timer_.cancel();
+  if (gossip_) gossip_->stop();
   local_.stop();
   // Every heartbeat from now on carries the stop flag: peers mark this node
   // stopped, not stale. Sent now, and once more against a lost datagram.
@@ -177,12 +211,16 @@ void Engine::Impl::stop(std::function<void()> done) {
 
 HeartbeatPaths::Outgoing Engine::Impl::heartbeat() {
   const auto alive = peers_.alive();
-  auto msg = replicator_.outgoing(alive);
+  // Gossip mode: this goes to multicast paths only, as a ping (the deltas
+  // travel by gossip), except the stop, which every member must hear.
+  auto msg = gossip_ ? gossip_base() : replicator_.outgoing(alive);
   msg.stop = stopping_;
   rotation_.prepare(msg, alive, Clock::now());
   if (!standalone(config_)) sync_.prepare(msg, alive, Clock::now());
   last_send_ = Clock::now();
-  HeartbeatPaths::Outgoing out{.all = sealer_.seal(heartbeat::encode(msg), wall_ms())};
+  HeartbeatPaths::Outgoing out{.all = sealer_.seal(heartbeat::encode(msg), wall_ms()),
+                               .targeted = {},
+                               .multicast_only = gossip_ && !stopping_};
   // Peers that lack the current key (down during a rotation) get a ping
   // sealed under a key they hold, offering the next version they lack.
   for (auto& c : rotation_.catch_up(alive)) {
@@ -209,6 +247,61 @@ void Engine::Impl::send_soon() {
     eager_pending_ = false;
     if (!ec) send_now();
   });
+}
+
+// ---- gossip mode -------------------------------------------------------------
+
+heartbeat::Message Engine::Impl::gossip_base() {
+  const auto alive = peers_.alive();
+  heartbeat::Message msg{.kind = heartbeat::MessageKind::kPing,
+                         .gens = {{config_.node_name, local_.document().gen()}}};
+  msg.stop = stopping_;
+  rotation_.prepare(msg, alive, Clock::now());
+  sync_.prepare(msg, alive, Clock::now());
+  return msg;
+}
+
+std::size_t Engine::Impl::gossip_send(const std::string& peer, const heartbeat::Message& msg) {
+  try {
+    return paths_.send_to(peer, sealer_.seal(heartbeat::encode(msg), wall_ms()));
+  } catch (const std::exception& e) {
+    spdlog::warn("gossip message to {} not sent: {}", peer, e.what());
+    return 0;
+  }
+}
+
+void Engine::Impl::gossip_receive(const std::string& sender, uint64_t boot,
+                                  const heartbeat::Message& msg) {
+  // A member that stopped cleanly is out of SWIM until a newer boot is
+  // heard (the peer table says when: it is then unknown again).
+  if (msg.stop) {
+    apply(peers_.stopped(sender, boot));
+    gossip_->remove(sender);
+    return;
+  }
+  if (peers_.state(sender) == membership::PeerState::kStopped) return;
+  gossip_->add(sender);
+  gossip_->receive(sender, msg);
+}
+
+void Engine::Impl::gossip_document(const std::string& writer, const json& before,
+                                   const membership::Replicator::Received& r) {
+  if (r.full) {
+    publish_document_change(writer, before, replicator_.document(writer),
+                            replicator_.applied_gen(writer), nullptr, true);
+  } else if (!r.applied.empty()) {
+    json ops = json::array();
+    for (const auto& d : r.applied)
+      for (const auto& op : d.ops) ops.push_back(op);
+    publish_document_change(writer, before, replicator_.document(writer),
+                            replicator_.applied_gen(writer), &ops, true);
+  }
+  if (r.refused) {
+    opener_.count_drop(heartbeat::DropReason::kBadDocument);
+    spdlog::warn("node document of {} refused, the last accepted one is kept: {}", writer,
+                 *r.refused);
+  }
+  if (r.changed()) cb_.dataset_changed();
 }
 
 // ---- heartbeat receive and liveness ----------------------------------------
@@ -248,6 +341,10 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
     if (removed_) return;
     if (std::find(config_.nodes.begin(), config_.nodes.end(), sender) == config_.nodes.end())
       return;  // `sender` was just removed
+  }
+  if (gossip_ && msg.kind == heartbeat::MessageKind::kPing) {
+    gossip_receive(sender, result->boot, msg);
+    return;
   }
   // Pings change nothing: copy the previous document only when it may change.
   json before = msg.kind == heartbeat::MessageKind::kPing ? json() : replicator_.document(sender);
@@ -296,6 +393,7 @@ void Engine::Impl::check_tick() {
   if (stall > milliseconds::zero()) {
     spdlog::warn("local loop stalled for {} ms: peer deadlines extended", stall.count());
     peers_.credit(stall, now);
+    if (gossip_) gossip_->credit(stall);
   }
   apply(peers_.check(now));
   opener_.expire(now);
@@ -360,7 +458,10 @@ void Engine::Impl::on_commit(const json& before, const json& ops) {
   saver_.save(doc.committed());
   publish_document_change(config_.node_name, before, doc.committed(), doc.gen(), &ops, false);
   cb_.dataset_changed();
-  send_now();
+  if (gossip_)
+    gossip_->committed(doc.gen(), ops);
+  else
+    send_now();
 }
 
 void Engine::Impl::publish_document_change(const std::string& node, const json& before,
@@ -411,7 +512,8 @@ json Engine::Impl::hb_status() const {
           {"dropped", std::move(drops)},
           {"kernel_drops", kernel_drops},
           {"key", rotation_.status()},
-          {"auth_failures", auth_failures_.status(Clock::now())}};
+          {"auth_failures", auth_failures_.status(Clock::now())},
+          {"dissemination", gossip_ ? gossip_->status() : json{{"mode", "mesh"}}}};
 }
 
 // ---- the public face -----------------------------------------------------------

@@ -26,6 +26,7 @@
 #include "agent/engine/dataset.h"
 #include "agent/engine/document_saver.h"
 #include "agent/engine/engine.h"
+#include "agent/engine/gossip_mode.h"
 #include "agent/engine/heartbeat_paths.h"
 #include "agent/engine/local_document.h"
 #include "agent/engine/node_schema.h"
@@ -90,6 +91,12 @@ class Engine::Impl {
   HeartbeatPaths::Outgoing heartbeat();
   void send_now();
   void send_soon();
+  // Gossip mode (gossip_mode.h).
+  heartbeat::Message gossip_base();
+  std::size_t gossip_send(const std::string& peer, const heartbeat::Message& msg);
+  void gossip_receive(const std::string& sender, uint64_t boot, const heartbeat::Message& msg);
+  void gossip_document(const std::string& writer, const nlohmann::json& before,
+                       const membership::Replicator::Received& received);
   // Heartbeat receive and liveness.
   void on_datagram(std::size_t index, const std::string& path, std::span<const uint8_t> bytes);
   void on_path_state(const std::string& path, bool up, const std::string& reason);
@@ -124,6 +131,7 @@ class Engine::Impl {
   membership::Replicator replicator_;
   HeartbeatPaths paths_;
   membership::MemberSync sync_;
+  std::unique_ptr<GossipMode> gossip_;       // null in mesh mode
   std::optional<ClusterSettings> settings_;  // a joined node's, from its seed
   DocumentSaver cluster_saver_;              // cluster.json
   // Members that left, still sent heartbeats until `until`: path -> node -> address.

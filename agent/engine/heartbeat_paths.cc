@@ -121,12 +121,22 @@ void HeartbeatPaths::tick(Group& group) {
 }
 
 void HeartbeatPaths::send(heartbeat::Path& path, const Outgoing& out) {
-  path.send_all(out.all);
+  if (!out.multicast_only || path.type() == "multicast") path.send_all(out.all);
   for (const auto& t : out.targeted) path.send_to_peers(t.peers, t.datagrams);
 }
 
 void HeartbeatPaths::send_all(const Outgoing& out) {
   for (auto& p : paths_) send(*p, out);
+}
+
+std::size_t HeartbeatPaths::send_to(const std::string& peer, const Datagrams& datagrams) {
+  std::size_t bytes = 0;
+  for (auto& p : paths_) {
+    if (p->type() != "unicast" || !p->peers().contains(peer)) continue;
+    p->send_to_peers({peer}, datagrams);
+    for (const auto& d : datagrams) bytes += d.size();
+  }
+  return bytes;
 }
 
 void HeartbeatPaths::count_received(const std::string& path, const std::string& peer,

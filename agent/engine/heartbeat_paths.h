@@ -42,6 +42,9 @@ class HeartbeatPaths {
     };
     Datagrams all;
     std::vector<Targeted> targeted;
+    /// Gossip mode: `all` goes out on multicast paths only (one datagram
+    /// reaches every member there); unicast peers are reached by GossipMode.
+    bool multicast_only = false;
   };
   /// A datagram arrived on path number `index` (config order), id `path`.
   using Receive = std::function<void(std::size_t index, const std::string& path,
@@ -73,6 +76,9 @@ class HeartbeatPaths {
   void set_intervals(const Config& config);
   /// Sends `out` on every path now (commits, answers to peers).
   void send_all(const Outgoing& out);
+  /// Sends `datagrams` to `peer` on every unicast path that reaches it
+  /// (gossip mode). Returns the bytes sent (queued).
+  std::size_t send_to(const std::string& peer, const Datagrams& datagrams);
 
   /// Counts a datagram that authenticated as `peer` on `path`.
   void count_received(const std::string& path, const std::string& peer, std::size_t bytes);

@@ -65,6 +65,7 @@ void Engine::Impl::members_merged(const std::vector<std::string>& changed) {
     peers_.remove(name);
     replicator_.remove(name);
     sync_.drop_peer(name);
+    if (gossip_) gossip_->remove(name);
     auto event = [&](const char* kind) {
       cb_.publish(Event{.kind = kind, .labels = {{"node", name}}, .data = {{"node", name}}});
     };
@@ -85,6 +86,7 @@ void Engine::Impl::members_merged(const std::vector<std::string>& changed) {
     if (name == config_.node_name) continue;
     peers_.add(name, path_specs_of(config_, name));  // new paths, or changed ones
     replicator_.add(name);
+    if (gossip_) gossip_->add(name);
   }
   for (const auto& name : added) {
     spdlog::info("{} joined the cluster", name);
@@ -92,6 +94,11 @@ void Engine::Impl::members_merged(const std::vector<std::string>& changed) {
   }
   rotation_.set_peers(after);
   paths_.set_peers(config_, farewell_);
+  // Gossip mode: a leaver waits for every member's new digest, and hears
+  // from each only now and then: this node acknowledges at once.
+  if (gossip_)
+    for (const auto& name : removed)
+      if (farewell_until_ > now) gossip_send(name, gossip_base());
   if (!added.empty() || !removed.empty())
     cb_.publish(Event{
         .kind = "ClusterConfigUpdated",

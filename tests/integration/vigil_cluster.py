@@ -296,13 +296,14 @@ class Cluster:
 
     def __init__(self, name, size=3, interval="200ms", timeout="1s", hooks=None,
                  secret=SECRET, cluster_name="itest", paths=1, netns=None, quorum=False,
-                 arbitrators=None, rejoin_grace=None):
+                 arbitrators=None, rejoin_grace=None, dissemination=None, log_level="debug"):
         """`paths`: a count of unicast paths, or a list of path specs such as
         {"type": "unicast"} or {"type": "multicast", "addr": "239.1.1.1"}.
         `netns`: a NetNS to run the daemons in (addresses 127.0.0.x then).
         `quorum`: cluster.quorum (node.split_action stays "disabled").
         `arbitrators`: {name: uri} for [arbitrator.<name>] tables.
-        `rejoin_grace`: cluster.rejoin_grace, e.g. "2s" (None: the default, 90s)."""
+        `rejoin_grace`: cluster.rejoin_grace, e.g. "2s" (None: the default, 90s).
+        `dissemination`: cluster.dissemination, e.g. "gossip" (None: the default, auto)."""
         self.name = name
         self.size = size
         self.nodes = ["n%d" % i for i in range(1, size + 1)]
@@ -317,6 +318,8 @@ class Cluster:
         self.quorum = quorum
         self.arbitrators = arbitrators or {}
         self.rejoin_grace = rejoin_grace
+        self.dissemination = dissemination
+        self.log_level = log_level
         self.paths = [{"type": "unicast"}] * paths if isinstance(paths, int) else paths
         self.dir = tempfile.mkdtemp(prefix="vigil-%s-" % name)
         self.procs = {}
@@ -343,11 +346,12 @@ class Cluster:
             "nodes = [%s]" % ", ".join('"%s"' % n for n in self.nodes),
             'secret = "%s"' % self.secret,
             "quorum = %s" % ("true" if self.quorum else "false"),
-        ] + ([] if self.rejoin_grace is None else ['rejoin_grace = "%s"' % self.rejoin_grace]) + [
+        ] + ([] if self.rejoin_grace is None else ['rejoin_grace = "%s"' % self.rejoin_grace]) + (
+            [] if self.dissemination is None else ['dissemination = "%s"' % self.dissemination]) + [
             "[node]",
             'name = "%s"' % node,
             'var_dir = "%s"' % self.var_dir(node),
-            'log_level = "debug"',
+            'log_level = "%s"' % self.log_level,
         ]
         lines += self.path_lines(node, peers=True)
         for name, uri in self.arbitrators.items():

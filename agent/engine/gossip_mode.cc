@@ -1,0 +1,256 @@
+#include "agent/engine/gossip_mode.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+namespace vigil::agent {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+using membership::Swim;
+using membership::SwimMessage;
+using membership::SwimUpdate;
+
+namespace {
+
+Swim::Options swim_options(std::chrono::milliseconds interval, std::chrono::milliseconds timeout) {
+  Swim::Options o;
+  o.probe_interval = interval;
+  o.probe_timeout = interval / 2;
+  o.suspicion_min = timeout;
+  o.suspicion_max = 3 * timeout;
+  return o;
+}
+
+heartbeat::SwimPart to_wire(const SwimMessage& m) {
+  heartbeat::SwimPart p{
+      .ping = m.ping, .ack = m.ack, .nack = m.nack, .ping_req = {}, .updates = {}};
+  if (m.ping_req) p.ping_req = heartbeat::SwimPart::PingReq{m.ping_req->seq, m.ping_req->target};
+  for (const auto& u : m.updates)
+    p.updates.push_back({static_cast<uint8_t>(u.kind), u.node, u.incarnation, u.from});
+  return p;
+}
+
+SwimMessage from_wire(const heartbeat::SwimPart& p) {
+  SwimMessage m{.ping = p.ping, .ack = p.ack, .nack = p.nack, .ping_req = {}, .updates = {}};
+  if (p.ping_req) m.ping_req = SwimMessage::PingReq{p.ping_req->seq, p.ping_req->target};
+  for (const auto& u : p.updates)
+    m.updates.push_back({static_cast<SwimUpdate::Kind>(u.kind), u.node, u.incarnation, u.from});
+  return m;
+}
+
+// Relayed deltas wait in the broadcast queue as encoded messages.
+std::string pack_delta(const heartbeat::RelayedDelta& d) {
+  heartbeat::Message m;
+  m.relayed.push_back(d);
+  auto bytes = heartbeat::encode(m);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::optional<heartbeat::RelayedDelta> unpack_delta(const std::string& s) {
+  try {
+    auto m = heartbeat::decode(std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
+    if (m.relayed.size() == 1) return std::move(m.relayed[0]);
+  } catch (const heartbeat::DecodeError&) {
+  }
+  return std::nullopt;
+}
+
+std::string delta_key(const heartbeat::RelayedDelta& d) {
+  return d.writer + "/" + std::to_string(d.boot) + "/" + std::to_string(d.gen);
+}
+
+}  // namespace
+
+GossipMode::GossipMode(asio::io_context& io, std::string self, uint64_t boot, milliseconds interval,
+                       milliseconds timeout, const std::vector<std::string>& members,
+                       membership::Replicator& replicator, Hooks hooks)
+    : io_(io),
+      self_(std::move(self)),
+      boot_(boot),
+      replicator_(replicator),
+      hooks_(std::move(hooks)),
+      swim_(self_, swim_options(interval, timeout), boot, boot),
+      fanout_(swim_options(interval, timeout).gossip_fanout),
+      rng_(boot),
+      timer_(io),
+      interval_(interval) {
+  const auto now = Clock::now();
+  for (const auto& m : members)
+    if (m != self_) {
+      swim_.add(m, now);
+      members_.push_back(m);
+    }
+}
+
+GossipMode::~GossipMode() { stop(); }
+
+void GossipMode::start() {
+  running_ = true;
+  const auto now = Clock::now();
+  next_gossip_ = now;
+  next_anti_entropy_ = now;
+  run();
+}
+
+void GossipMode::stop() {
+  running_ = false;
+  timer_.cancel();
+}
+
+void GossipMode::add(const std::string& member) {
+  if (member == self_ || std::find(members_.begin(), members_.end(), member) != members_.end())
+    return;
+  swim_.add(member, Clock::now());
+  members_.push_back(member);
+}
+
+void GossipMode::remove(const std::string& member) {
+  swim_.remove(member);
+  std::erase(members_, member);
+}
+
+void GossipMode::credit(milliseconds stall) { swim_.credit(stall); }
+
+void GossipMode::committed(uint64_t gen, const json& ops) {
+  heartbeat::RelayedDelta d{.writer = self_, .boot = boot_, .gen = gen, .ops = ops};
+  deltas_.queue(delta_key(d), pack_delta(d), true);
+  replicator_.trim_journal();
+  send_swim(swim_.gossip(true));
+}
+
+void GossipMode::receive(const std::string& sender, const heartbeat::Message& msg) {
+  if (std::find(members_.begin(), members_.end(), sender) == members_.end()) return;
+  for (const auto& d : msg.relayed) {
+    json before = replicator_.document(d.writer);
+    auto r = replicator_.relayed(d);
+    if (r.fresh) deltas_.queue(delta_key(d), pack_delta(d));  // relayed on, unchanged
+    if (r.changed() || r.refused) hooks_.document(d.writer, before, r);
+  }
+  for (const auto& f : msg.relayed_full) {
+    json before = replicator_.document(f.writer);
+    auto r = replicator_.relayed_full(f);
+    if (r.changed() || r.refused) hooks_.document(f.writer, before, r);
+  }
+  if (msg.versions) answer_versions(sender, msg);
+  send_swim(swim_.receive(sender, msg.swim ? from_wire(*msg.swim) : SwimMessage{}, Clock::now()));
+  take_transitions();
+  arm();
+}
+
+void GossipMode::answer_versions(const std::string& sender, const heartbeat::Message& msg) {
+  heartbeat::Message answer = hooks_.base();
+  std::size_t used = 0;
+  for (const auto& node : replicator_.newer_than(*msg.versions, boot_)) {
+    if (node == sender) continue;  // it knows its own document best
+    auto full = replicator_.full_of(node, boot_);
+    if (!full) continue;
+    const std::size_t size = full->doc.dump().size();
+    if (used > 0 && used + size > kFullBudget) break;
+    used += size;
+    answer.relayed_full.push_back(std::move(*full));
+  }
+  // A request also pulls: when the sender holds newer documents, send our
+  // versions back so that it answers with them.
+  if (msg.versions_request && replicator_.older_than(*msg.versions, boot_))
+    answer.versions = replicator_.versions(boot_);
+  if (!answer.relayed_full.empty() || answer.versions) send(sender, std::move(answer));
+}
+
+void GossipMode::anti_entropy() {
+  std::vector<std::string> alive;
+  for (const auto& m : members_)
+    if (swim_.state(m) == membership::PeerState::kAlive) alive.push_back(m);
+  if (alive.empty()) return;
+  const auto& peer = alive[std::uniform_int_distribution<std::size_t>(0, alive.size() - 1)(rng_)];
+  heartbeat::Message msg = hooks_.base();
+  msg.versions = replicator_.versions(boot_);
+  msg.versions_request = true;
+  send(peer, std::move(msg));
+}
+
+void GossipMode::send(const std::string& to, heartbeat::Message msg) {
+  for (const auto& text : deltas_.take(kDeltaBudget, members_.size() + 1))
+    if (auto d = unpack_delta(text)) msg.relayed.push_back(std::move(*d));
+  ++messages_;
+  bytes_ += hooks_.send(to, msg);
+}
+
+void GossipMode::send_swim(std::vector<Swim::Out> outs) {
+  for (auto& o : outs) {
+    heartbeat::Message msg = hooks_.base();
+    msg.swim = to_wire(o.msg);
+    send(o.to, std::move(msg));
+  }
+}
+
+void GossipMode::take_transitions() {
+  auto t = swim_.take_transitions();
+  if (!t.empty()) hooks_.transitions(t);
+}
+
+void GossipMode::run() {
+  if (!running_) return;
+  const auto now = Clock::now();
+  send_swim(swim_.tick(now));
+  if (now >= next_gossip_) {
+    send_swim(swim_.gossip(deltas_.pending() > 0));
+    next_gossip_ = now + kGossipInterval;
+  }
+  if (now >= next_anti_entropy_) {
+    anti_entropy();
+    // Soon again while a member's document is missing or behind here.
+    bool complete = true;
+    const auto versions = replicator_.versions(boot_);
+    for (const auto& m : members_)
+      if (swim_.state(m) == membership::PeerState::kAlive &&
+          (!versions.contains(m) || versions.at(m).gen == 0))
+        complete = false;
+    next_anti_entropy_ = now + (complete ? kAntiEntropySlow : kAntiEntropyFast);
+  }
+  take_transitions();
+  if (window_.empty() || now - window_.back().at >= std::chrono::seconds(1)) {
+    window_.push_back({now, messages_, bytes_});
+    if (window_.size() > 11) window_.erase(window_.begin());
+  }
+  armed_at_ = Clock::time_point::max();
+  arm();
+}
+
+void GossipMode::arm() {
+  if (!running_) return;
+  const auto at = std::min({swim_.next_deadline(), next_gossip_, next_anti_entropy_});
+  if (at >= armed_at_) return;
+  armed_at_ = at;
+  timer_.expires_at(at);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) run();
+  });
+}
+
+json GossipMode::status() const {
+  double messages_per_s = 0, bytes_per_s = 0;
+  if (window_.size() >= 2) {
+    const auto& a = window_.front();
+    const auto& b = window_.back();
+    const double s = std::chrono::duration<double>(b.at - a.at).count();
+    if (s > 0) {
+      messages_per_s = static_cast<double>(b.messages - a.messages) / s;
+      bytes_per_s = static_cast<double>(b.bytes - a.bytes) / s;
+    }
+  }
+  return {{"mode", "gossip"},
+          {"fanout", fanout_},
+          {"probe_interval_ms", interval_.count()},
+          {"sent", {{"messages", messages_}, {"bytes", bytes_}}},
+          {"rate", {{"messages_per_s", messages_per_s}, {"bytes_per_s", bytes_per_s}}},
+          {"pending_retransmits", swim_.pending_updates() + deltas_.pending()},
+          {"awareness", swim_.awareness().score()},
+          {"incarnation", swim_.incarnation()},
+          {"alive", swim_.alive_count()}};
+}
+
+}  // namespace vigil::agent
