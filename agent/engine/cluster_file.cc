@@ -47,6 +47,16 @@ ClusterSettings settings_from_json(const json& j) {
   s.quorum = j.at("quorum").get<bool>();
   s.max_skew = milliseconds(bounded_ms(j, "max_skew_ms", 1, 86'400'000));
   s.rejoin_grace = milliseconds(bounded_ms(j, "rejoin_grace_ms", 0, 86'400'000));
+  if (j.contains("dissemination")) {
+    const json& d = j.at("dissemination");
+    bool known = false;
+    for (auto mode : {Dissemination::kAuto, Dissemination::kMesh, Dissemination::kGossip})
+      if (d.is_string() && d.get<std::string>() == to_string(mode)) {
+        s.dissemination = mode;
+        known = true;
+      }
+    if (!known) bad("settings.dissemination", "expected \"auto\", \"mesh\" or \"gossip\"");
+  }
   const json& arbs = j.contains("arbitrators") ? j.at("arbitrators") : json::array();
   if (!arbs.is_array() || arbs.size() > 64)
     bad("settings.arbitrators", "expected an array of at most 64");
@@ -82,6 +92,7 @@ json settings_to_json(const ClusterSettings& s) {
   return {{"quorum", s.quorum},
           {"max_skew_ms", s.max_skew.count()},
           {"rejoin_grace_ms", s.rejoin_grace.count()},
+          {"dissemination", std::string(to_string(s.dissemination))},
           {"arbitrators", std::move(arbs)}};
 }
 
@@ -117,6 +128,7 @@ ClusterSettings settings_of(const Config& config) {
   return ClusterSettings{.quorum = config.quorum,
                          .max_skew = config.max_skew,
                          .rejoin_grace = config.rejoin_grace,
+                         .dissemination = config.dissemination,
                          .arbitrators = config.arbitrators};
 }
 
@@ -194,6 +206,7 @@ void apply_cluster_file(Config& config, const ClusterFile& file) {
     config.quorum = file.settings->quorum;
     config.max_skew = file.settings->max_skew;
     config.rejoin_grace = file.settings->rejoin_grace;
+    config.dissemination = file.settings->dissemination;
     config.arbitrators = file.settings->arbitrators;
   }
 }

@@ -4,13 +4,14 @@
 //   {"cluster": "demo",
 //    "ltime": 7, "members": [{"name", "paths": {hb id: "host:port"}, "state", "ltime"}, ...],
 //    "settings": {"quorum": false, "max_skew_ms": 30000, "rejoin_grace_ms": 90000,
+//                 "dissemination": "auto" (optional, "auto" when absent),
 //                 "arbitrators": [{"name", "uri", "weight", "timeout_ms"}]}}
 //
 // Precedence (README "Membership"): the file, once it exists, rules over the
 // config's cluster.nodes and [hb.<id>] peers, which seed it at the first
 // start only. `settings` is written for a node that joined with `vigil
 // cluster join` (its config has no [cluster] table): the seed's quorum,
-// max_skew, rejoin_grace and arbitrators, which such a node uses. A node
+// max_skew, rejoin_grace, dissemination and arbitrators, which such a node uses. A node
 // that is not a member of the list (it left, or was forgotten) runs
 // standalone.
 //
@@ -43,6 +44,7 @@ inline constexpr std::size_t kMaxMembers = 4096;
 struct ClusterSettings {
   bool quorum = false;
   std::chrono::milliseconds max_skew{30000}, rejoin_grace{90000};
+  Dissemination dissemination = Dissemination::kAuto;
   std::vector<ArbitratorConfig> arbitrators;
 };
 

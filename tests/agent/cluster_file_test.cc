@@ -119,6 +119,23 @@ TEST(ClusterFile, SavedWithMode0600AndReadBack) {
   EXPECT_EQ(to_json(*back), to_json(f));
 }
 
+TEST(ClusterFile, AJoinedNodeTakesTheSeedsDisseminationMode) {
+  Config seed = member_config();
+  seed.dissemination = Dissemination::kGossip;
+  ClusterFile f = seed_cluster_file(seed);
+  f.settings = settings_of(seed);
+  const ClusterFile back = cluster_file_from_json(to_json(f));
+  ASSERT_TRUE(back.settings);
+  EXPECT_EQ(back.settings->dissemination, Dissemination::kGossip);
+  Config joiner = member_config();
+  apply_cluster_file(joiner, back);
+  EXPECT_EQ(joiner.dissemination, Dissemination::kGossip);
+  // A file written before the setting existed reads as auto.
+  json old = to_json(f);
+  old["settings"].erase("dissemination");
+  EXPECT_EQ(cluster_file_from_json(old).settings->dissemination, Dissemination::kAuto);
+}
+
 TEST(ClusterFile, ABadFileOrAnswerIsRefusedNamingTheField) {
   const json good = to_json(seed_cluster_file(member_config()));
   auto refusal = [](const json& j) -> std::string {
@@ -146,6 +163,10 @@ TEST(ClusterFile, ABadFileOrAnswerIsRefusedNamingTheField) {
   j = good;
   j["settings"] = {{"quorum", true}, {"max_skew_ms", -1}, {"rejoin_grace_ms", 0}};
   EXPECT_NE(refusal(j).find("settings.max_skew_ms"), std::string::npos);
+  j = good;
+  j["settings"] = {
+      {"quorum", true}, {"max_skew_ms", 1}, {"rejoin_grace_ms", 0}, {"dissemination", "ring"}};
+  EXPECT_NE(refusal(j).find("settings.dissemination"), std::string::npos);
   j = good;
   j["settings"] = {
       {"quorum", false},
