@@ -1,6 +1,7 @@
 #include "agent/cli/status_table.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -189,6 +190,25 @@ std::string render_hb_table(const json& hb) {
     key = "secret: sealing with version " + text(k.value("current", json())) + "; held " + held +
           (k.value("rotating", false) ? "; a rotation led here is in progress" : "") + "\n";
   }
+  // Dissemination: mesh, or gossip with its figures (agent/engine/gossip_mode.h).
+  std::string dissemination;
+  if (const json d = hb.value("dissemination", json()); d.is_object()) {
+    dissemination = "dissemination: " + d.value("mode", std::string("?"));
+    if (d.value("mode", "") == "gossip") {
+      const json rate = d.value("rate", json::object());
+      char figures[160];
+      std::snprintf(figures, sizeof figures,
+                    "; fanout %s, probe interval %s ms, sending %.1f msg/s and %.0f B/s, "
+                    "%s pending retransmits, %s members alive",
+                    text(d.value("fanout", json())).c_str(),
+                    text(d.value("probe_interval_ms", json())).c_str(),
+                    rate.value("messages_per_s", 0.0), rate.value("bytes_per_s", 0.0),
+                    text(d.value("pending_retransmits", json())).c_str(),
+                    text(d.value("alive", json())).c_str());
+      dissemination += figures;
+    }
+    dissemination += "\n";
+  }
   // Datagrams that named a member but failed authentication, by sender.
   std::string auth;
   if (const json failures = hb.value("auth_failures", json()); failures.is_object()) {
@@ -203,7 +223,8 @@ std::string render_hb_table(const json& hb) {
   }
   return render_rows(rows) + totals +
          "dropped (all paths):" + drops_text(hb.value("dropped", json::object())) +
-         "; kernel drops " + text(hb.value("kernel_drops", json())) + "\n" + key + auth;
+         "; kernel drops " + text(hb.value("kernel_drops", json())) + "\n" + key + dissemination +
+         auth;
 }
 
 std::string render_event_line(const json& e) {

@@ -93,6 +93,7 @@ void GossipMode::start() {
   const auto now = Clock::now();
   next_gossip_ = now;
   next_anti_entropy_ = now;
+  next_reconnect_ = now + kReconnectInterval;
   run();
 }
 
@@ -172,6 +173,18 @@ void GossipMode::anti_entropy() {
   send(peer, std::move(msg));
 }
 
+void GossipMode::reconnect() {
+  std::vector<std::string> dead;
+  for (const auto& m : members_)
+    if (swim_.state(m) == membership::PeerState::kStale) dead.push_back(m);
+  if (dead.empty()) return;
+  const auto& peer = dead[std::uniform_int_distribution<std::size_t>(0, dead.size() - 1)(rng_)];
+  heartbeat::Message msg = hooks_.base();
+  msg.swim = heartbeat::SwimPart{};
+  msg.swim->updates.push_back({0, self_, swim_.incarnation(), ""});
+  send(peer, std::move(msg));
+}
+
 void GossipMode::send(const std::string& to, heartbeat::Message msg) {
   for (const auto& text : deltas_.take(kDeltaBudget, members_.size() + 1))
     if (auto d = unpack_delta(text)) msg.relayed.push_back(std::move(*d));
@@ -211,6 +224,10 @@ void GossipMode::run() {
         complete = false;
     next_anti_entropy_ = now + (complete ? kAntiEntropySlow : kAntiEntropyFast);
   }
+  if (now >= next_reconnect_) {
+    reconnect();
+    next_reconnect_ = now + kReconnectInterval;
+  }
   take_transitions();
   if (window_.empty() || now - window_.back().at >= std::chrono::seconds(1)) {
     window_.push_back({now, messages_, bytes_});
@@ -222,7 +239,8 @@ void GossipMode::run() {
 
 void GossipMode::arm() {
   if (!running_) return;
-  const auto at = std::min({swim_.next_deadline(), next_gossip_, next_anti_entropy_});
+  const auto at =
+      std::min({swim_.next_deadline(), next_gossip_, next_anti_entropy_, next_reconnect_});
   if (at >= armed_at_) return;
   armed_at_ = at;
   timer_.expires_at(at);

@@ -12,7 +12,13 @@
 //   - anti-entropy: a push-pull of version vectors with one random alive
 //     member (membership/replicator.h, gossip mode), answered with relayed
 //     fulls. Soon again while the last exchange found differences
-//     (kAntiEntropyFast), else every kAntiEntropySlow.
+//     (kAntiEntropyFast), else every kAntiEntropySlow;
+//   - reconnection: every kReconnectInterval, one random member declared
+//     dead gets this node's `alive` (memberlist gossips to the dead for the
+//     same reason). Members declared dead are probed no more, so after a
+//     partition heals nobody would talk across it; the dead member answers
+//     that it holds this node dead, this node refutes with a higher
+//     incarnation, and its next reconnection carries that alive across.
 // Relays never change another node's document: a relayed delta or full
 // keeps its writer, boot and gen, and every receiver checks it as if the
 // writer had sent it (the threat model: every member holds the cluster key).
@@ -50,6 +56,7 @@ class GossipMode {
   static constexpr milliseconds kGossipInterval{200};
   static constexpr milliseconds kAntiEntropyFast{200};
   static constexpr milliseconds kAntiEntropySlow{5000};
+  static constexpr milliseconds kReconnectInterval{1000};
   /// Bytes of relayed deltas piggybacked on one message at most.
   static constexpr std::size_t kDeltaBudget = 4096;
   /// Bytes of relayed fulls in one anti-entropy answer at most (it is
@@ -107,6 +114,7 @@ class GossipMode {
   void run();  // the timer: SWIM ticks, gossip rounds, anti-entropy
   void arm();
   void anti_entropy();
+  void reconnect();
   void answer_versions(const std::string& sender, const heartbeat::Message& msg);
   void take_transitions();
 
@@ -122,7 +130,7 @@ class GossipMode {
   std::mt19937_64 rng_;
   boost::asio::steady_timer timer_;
   Clock::time_point armed_at_ = Clock::time_point::max();
-  Clock::time_point next_gossip_{}, next_anti_entropy_{};
+  Clock::time_point next_gossip_{}, next_anti_entropy_{}, next_reconnect_{};
   bool running_ = false;
   // Traffic, and a window of it for the rate.
   uint64_t messages_ = 0, bytes_ = 0;
