@@ -138,6 +138,17 @@ void GossipMode::receive(const std::string& sender, const heartbeat::Message& ms
   }
   if (msg.versions) answer_versions(sender, msg);
   send_swim(swim_.receive(sender, msg.swim ? from_wire(*msg.swim) : SwimMessage{}, Clock::now()));
+  // The sender holds this node suspect or dead: answer it with this node's
+  // alive at once (SWIM refuted it, or had already, with a higher
+  // incarnation that the sender has not heard of: a member that came back
+  // after being declared dead is never probed by those who declared it).
+  if (msg.swim && std::any_of(msg.swim->updates.begin(), msg.swim->updates.end(),
+                              [&](const auto& u) { return u.node == self_ && u.kind != 0; })) {
+    heartbeat::Message alive = hooks_.base();
+    alive.swim = heartbeat::SwimPart{};
+    alive.swim->updates.push_back({0, self_, swim_.incarnation(), ""});
+    send(sender, std::move(alive));
+  }
   take_transitions();
   arm();
 }
@@ -219,9 +230,9 @@ void GossipMode::run() {
     bool complete = true;
     const auto versions = replicator_.versions(boot_);
     for (const auto& m : members_)
-      if (swim_.state(m) == membership::PeerState::kAlive &&
+      if (swim_.state(m) != membership::PeerState::kStale &&
           (!versions.contains(m) || versions.at(m).gen == 0))
-        complete = false;
+        complete = false;  // a member not declared dead, whose document is not here
     next_anti_entropy_ = now + (complete ? kAntiEntropySlow : kAntiEntropyFast);
   }
   if (now >= next_reconnect_) {
