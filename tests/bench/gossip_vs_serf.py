@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""vigil and serf side by side, N agents each, in a private network namespace
+(vigil on 127.0.0.x, serf on 127.0.1.x), default settings for both (vigil:
+500 ms interval, 2 s timeout, cluster.dissemination = auto, i.e. a full mesh
+up to 32 members and gossip above; serf: the lan profile, encrypted as vigil
+is). For each N it reports:
+
+  - idle CPU per agent (% of one core), from /proc/<pid>/stat over --idle s;
+  - bytes sent per agent per second over the same window (nftables counters
+    on the namespace's output, by source subnet: serf's TCP push-pull counts);
+  - convergence: from `vigil node set` (serf: `serf event`) at one agent to
+    the moment each other agent's hook (serf: event handler) ran; p50/p95/max;
+  - detection: from SIGKILL of one agent to NodeStale (serf: member-failed)
+    at every survivor; p50/p95/max, and how many never saw it;
+  - false NodeStale (serf: member-failed of an agent not killed).
+With --loss P, every UDP datagram in the namespace is dropped with
+probability P % for the whole run (--idle s of it count false stales).
+
+Needs root, iproute2, nftables and the serf command (Debian `serf`); exits 77
+otherwise. Usage:
+  tests/bench/gossip_vs_serf.py --vigil build/bin/vigil [--nodes 10,50] [--idle 20]
+      [--loss 0] [--out build/bench/gossip_vs_serf.json] [--only vigil|serf]
+"""
+import argparse
+import base64
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+
+SERF_KEY = base64.b64encode(bytes(range(32))).decode()
+TICK = os.sysconf("SC_CLK_TCK")
+
+VIGIL_HOOK = """#!/bin/sh
+ev=$(cat)
+case "$ev" in
+  *bench_mark*) echo "$(date +%s.%N) mark" >> "$1/marks" ;;
+  *'"kind":"NodeStale"'*) echo "$(date +%s.%N) stale $ev" >> "$1/marks" ;;
+esac
+"""
+SERF_HANDLER = """#!/bin/sh
+ev=$(cat)
+case "$SERF_EVENT" in
+  user) echo "$(date +%s.%N) mark" >> "$SERF_TAG_DIR/marks" ;;
+  member-failed) echo "$(date +%s.%N) stale $ev" >> "$SERF_TAG_DIR/marks" ;;
+esac
+"""
+
+
+def pct(values, q):
+    if not values:
+        return None
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, int(round(q * len(s) + 0.5)) - 1))]
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def wait_until(pred, timeout, interval=0.5):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(interval)
+    return pred()
+
+
+def marks(path):
+    try:
+        with open(path) as f:
+            return [line.rstrip("\n") for line in f]
+    except FileNotFoundError:
+        return []
+
+
+class Counters:
+    """nftables byte counters on the namespace's output, by source subnet."""
+
+    def __init__(self, ns):
+        self.ns = ns
+        ns.nft("add table inet bench")
+        ns.nft("add chain inet bench out { type filter hook output priority 0; policy accept; }")
+        for net in ("127.0.0.0/24", "127.0.1.0/24"):
+            ns.nft("add rule inet bench out ip saddr %s counter" % net)
+
+    def bytes(self):
+        out = json.loads(self.ns.exec("nft", "-j", "list", "chain", "inet", "bench", "out"))
+        result = {}
+        for item in out["nftables"]:
+            rule = item.get("rule")
+            if not rule:
+                continue
+            net = rule["expr"][0]["match"]["right"]["prefix"]["addr"]
+            for e in rule["expr"]:
+                if "counter" in e:
+                    result[net] = e["counter"]["bytes"]
+        return result
+
+
+def run_vigil(ns, n, vigil, idle, counters, workdir):
+    os.environ["VIGIL_BIN"] = os.path.abspath(vigil)
+    from vigil_cluster import Cluster
+    hook = os.path.join(workdir, "vigil_hook.sh")
+    with open(hook, "w") as f:
+        f.write(VIGIL_HOOK)
+    os.chmod(hook, 0o755)
+    c = Cluster("bench%d" % n, size=n, interval="500ms", timeout="2s", netns=ns, log_level="warn",
+                hooks={"bench": {"events": ["NodeStale", "NodeDataUpdated"],
+                                 "command": lambda node, var: [hook, var]}})
+    try:
+        c.start_all()
+
+        def converged():
+            for node in (c.nodes[0], c.nodes[-1], c.nodes[n // 2]):
+                ds = c.status(node)
+                if len(ds["node"]) != n or any(p["state"] != "alive" for p in ds["peers"].values()):
+                    return False
+            return True
+        if not wait_until(converged, 180):
+            raise RuntimeError("vigil N=%d did not converge" % n)
+        time.sleep(5)
+        pids = [c.procs[x].pid for x in c.nodes]
+        b0, t0 = counters.bytes().get("127.0.0.0", 0), time.monotonic()
+        cpu0 = [cpu_seconds(p) for p in pids]
+        time.sleep(idle)
+        cpu1 = [cpu_seconds(p) for p in pids]
+        b1, t1 = counters.bytes().get("127.0.0.0", 0), time.monotonic()
+        cpu = statistics.mean(100 * (b - a) / (t1 - t0) for a, b in zip(cpu0, cpu1))
+        bps = (b1 - b0) / (t1 - t0) / n
+        mode = c.hb(c.nodes[0]).get("dissemination", {}).get("mode", "mesh")
+        # Convergence of one change.
+        start = time.time()
+        c.cli(c.nodes[0], "node", "set", "data.bench_mark=1")
+
+        def seen():
+            return sum(1 for x in c.nodes[1:] if any(m.endswith(" mark") for m in marks(os.path.join(c.var_dir(x), "marks"))))
+        wait_until(lambda: seen() == n - 1, 30, 0.2)
+        conv = []
+        for x in c.nodes[1:]:
+            ts = [float(m.split()[0]) for m in marks(os.path.join(c.var_dir(x), "marks")) if m.endswith(" mark")]
+            if ts:
+                conv.append(ts[0] - start)
+        dead = [x for x in c.nodes if c.procs[x].poll() is not None]
+        if dead:
+            raise RuntimeError("vigil agents exited: %s; %s" % (dead, c.log(dead[0])[-2000:]))
+        # Detection of one SIGKILL.
+        victim = c.nodes[n // 2]
+        kill_at = time.time()
+        c.kill(victim)
+        survivors = [x for x in c.nodes if x != victim]
+
+        def stale_of(x):
+            return [m for m in marks(os.path.join(c.var_dir(x), "marks")) if " stale " in m]
+        wait_until(lambda: all(any('"node":"%s"' % victim in m for m in stale_of(x)) for x in survivors), 40)
+        det, false = [], 0
+        for x in survivors:
+            hit = [float(m.split()[0]) for m in stale_of(x) if '"node":"%s"' % victim in m]
+            wrong = [m for m in stale_of(x) if '"node":"%s"' % victim not in m]
+            if wrong and false == 0:
+                print("false stale at %s: %s" % (x, wrong[0][:300]), file=sys.stderr)
+            false += len(wrong)
+            if hit:
+                det.append(hit[0] - kill_at)
+        return {"mode": mode, "cpu_pct": cpu, "bytes_per_s": bps, "convergence_s": conv,
+                "detection_s": det, "undetected": len(survivors) - len(det), "false_stale": false}
+    finally:
+        c.close()
+
+
+def run_serf(ns, n, idle, counters, workdir):
+    handler = os.path.join(workdir, "serf_handler.sh")
+    with open(handler, "w") as f:
+        f.write(SERF_HANDLER)
+    os.chmod(handler, 0o755)
+    procs, dirs = [], []
+    addr = lambda i: "127.0.1.%d" % (i + 1)  # noqa: E731
+    try:
+        for i in range(n):
+            d = os.path.join(workdir, "s%d" % (i + 1))
+            os.makedirs(d, exist_ok=True)
+            dirs.append(d)
+            args = ns.prefix() + ["serf", "agent", "-node=s%d" % (i + 1), "-bind=%s:7946" % addr(i),
+                                  "-rpc-addr=%s:7373" % addr(i), "-encrypt=%s" % SERF_KEY,
+                                  "-event-handler=%s" % handler, "-tag", "dir=%s" % d,
+                                  "-log-level=warn"]
+            if i > 0:
+                args.append("-join=%s:7946" % addr(0))
+            with open(os.path.join(d, "serf.log"), "w") as log:
+                procs.append(subprocess.Popen(args, stdout=log, stderr=log))
+            if i == 0:
+                time.sleep(1)
+
+        def members(i):
+            res = subprocess.run(ns.prefix() + ["serf", "members", "-rpc-addr=%s:7373" % addr(i), "-status=alive"],
+                                 capture_output=True, text=True)
+            return len(res.stdout.splitlines())
+        if not wait_until(lambda: all(members(i) == n for i in (0, n // 2, n - 1)), 180):
+            raise RuntimeError("serf N=%d did not converge" % n)
+        time.sleep(5)
+        b0, t0 = counters.bytes().get("127.0.1.0", 0), time.monotonic()
+        cpu0 = [cpu_seconds(p.pid) for p in procs]
+        time.sleep(idle)
+        cpu1 = [cpu_seconds(p.pid) for p in procs]
+        b1, t1 = counters.bytes().get("127.0.1.0", 0), time.monotonic()
+        cpu = statistics.mean(100 * (b - a) / (t1 - t0) for a, b in zip(cpu0, cpu1))
+        bps = (b1 - b0) / (t1 - t0) / n
+        start = time.time()
+        subprocess.run(ns.prefix() + ["serf", "event", "-rpc-addr=%s:7373" % addr(0), "bench_mark", "1"],
+                       capture_output=True)
+
+        def got(i):
+            return [float(m.split()[0]) for m in marks(os.path.join(dirs[i], "marks")) if m.endswith(" mark")]
+        wait_until(lambda: all(got(i) for i in range(1, n)), 30, 0.2)
+        conv = [got(i)[0] - start for i in range(1, n) if got(i)]
+        victim = n // 2
+        kill_at = time.time()
+        procs[victim].kill()
+        procs[victim].wait()
+        survivors = [i for i in range(n) if i != victim]
+
+        def stale(i):
+            return [m for m in marks(os.path.join(dirs[i], "marks")) if " stale " in m]
+        name = "s%d" % (victim + 1)
+        wait_until(lambda: all(any(name in m for m in stale(i)) for i in survivors), 60)
+        det, false = [], 0
+        for i in survivors:
+            hit = [float(m.split()[0]) for m in stale(i) if name in m]
+            false += len([m for m in stale(i) if name not in m])
+            if hit:
+                det.append(hit[0] - kill_at)
+        return {"mode": "serf lan", "cpu_pct": cpu, "bytes_per_s": bps, "convergence_s": conv,
+                "detection_s": det, "undetected": len(survivors) - len(det), "false_stale": false}
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def summary(r):
+    out = dict(r)
+    for k in ("convergence_s", "detection_s"):
+        v = r[k]
+        out[k] = {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "max": max(v) if v else None, "n": len(v)}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--vigil", required=True)
+    ap.add_argument("--nodes", default="10,50")
+    ap.add_argument("--idle", type=float, default=20)
+    ap.add_argument("--loss", type=int, default=0)
+    ap.add_argument("--only", choices=("vigil", "serf"))
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    if os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("ip"):
+        print("skipped: needs root, iproute2 and nftables for a private network namespace")
+        sys.exit(77)
+    if args.only != "vigil" and not shutil.which("serf"):
+        print("skipped: needs the serf command (Debian package serf)")
+        sys.exit(77)
+    from netns import NetNS
+    results = []
+    for n in [int(x) for x in args.nodes.split(",")]:
+        for system in ("vigil", "serf"):
+            if args.only and system != args.only:
+                continue
+            ns = NetNS("bench")
+            workdir = tempfile.mkdtemp(prefix="vigil-bench-")
+            try:
+                if args.loss:
+                    ns.loss(args.loss)
+                counters = Counters(ns)
+                r = (run_vigil(ns, n, args.vigil, args.idle, counters, workdir) if system == "vigil"
+                     else run_serf(ns, n, args.idle, counters, workdir))
+                r = summary(r)
+                r.update({"system": system, "nodes": n, "loss_pct": args.loss})
+                results.append(r)
+                print(json.dumps(r), flush=True)
+            finally:
+                ns.close()
+                if not os.environ.get("BENCH_KEEP"):
+                    shutil.rmtree(workdir, ignore_errors=True)
+    print("\n| N | system | mode | idle CPU per agent | bytes/s per agent | convergence p95 | detection p50 / p95 | undetected | false stale |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        f = lambda v: "-" if v is None else "%.2f s" % v  # noqa: E731
+        print("| %d | %s | %s | %.2f %% | %.0f | %s | %s / %s | %d | %d |" % (
+            r["nodes"], r["system"], r["mode"], r["cpu_pct"], r["bytes_per_s"],
+            f(r["convergence_s"]["p95"]), f(r["detection_s"]["p50"]), f(r["detection_s"]["p95"]),
+            r["undetected"], r["false_stale"]))
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
