@@ -180,21 +180,11 @@ void HookRunner::start(const Pending& p) {
     run->child = bp::child(bp::exe = exe, bp::args = args,
                            bp::std_in<run->in, bp::std_out> run->out, bp::std_err > run->err, env,
                            io_, bp::on_exit([this, weak](int code, const std::error_code& ec) {
-                             auto r = weak.lock();
-                             if (!r || r->exited) return;
-                             r->exited = true;
-                             r->exit_code = code;
-                             if (ec && r->error.empty()) r->error = ec.message();
-                             r->timer.cancel();
-                             // Give the pipes a bounded time to drain, then finish regardless.
-                             r->drain.expires_after(kDrainGrace);
-                             r->drain.async_wait([r](boost::system::error_code wec) {
-                               if (wec) return;
-                               boost::system::error_code ignore;
-                               r->out.close(ignore);
-                               r->err.close(ignore);
-                             });
-                             if (--r->pending == 0) finish(r);
+                             // Boost.Process calls this from inside the loop of its
+                             // SIGCHLD service over the children it waits for; starting
+                             // the next queued hook from here would add to that vector
+                             // while it is iterated (Boost 1.74, sigchld_service.hpp).
+                             asio::post(io_, [this, weak, code, ec] { exited(weak, code, ec); });
                            }),
                            ChildSetup{});  // last: after the std redirections
   } catch (const std::exception& e) {
@@ -225,6 +215,24 @@ void HookRunner::start(const Pending& p) {
     run->timed_out = true;
     kill_group(run->child);  // on_exit follows
   });
+}
+
+void HookRunner::exited(const std::weak_ptr<Run>& weak, int code, const std::error_code& ec) {
+  auto r = weak.lock();
+  if (!r || r->exited) return;
+  r->exited = true;
+  r->exit_code = code;
+  if (ec && r->error.empty()) r->error = ec.message();
+  r->timer.cancel();
+  // Give the pipes a bounded time to drain, then finish regardless.
+  r->drain.expires_after(kDrainGrace);
+  r->drain.async_wait([r](boost::system::error_code wec) {
+    if (wec) return;
+    boost::system::error_code ignore;
+    r->out.close(ignore);
+    r->err.close(ignore);
+  });
+  if (--r->pending == 0) finish(r);
 }
 
 void HookRunner::finish(const std::shared_ptr<Run>& run) {

@@ -21,6 +21,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -77,6 +78,8 @@ class HookRunner {
   void pump();
   void start(const Pending& p);
   void failed_to_start(const Pending& p, const std::string& why);
+  /// The child of `run` exited (posted from Boost.Process's exit handler).
+  void exited(const std::weak_ptr<Run>& run, int code, const std::error_code& ec);
   void finish(const std::shared_ptr<Run>& run);
 
   boost::asio::io_context& io_;
