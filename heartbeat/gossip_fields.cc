@@ -11,6 +11,7 @@ constexpr std::string_view kRelayed = "rd";
 constexpr std::string_view kRelayedFull = "rf";
 constexpr std::string_view kVersions = "av";
 constexpr std::string_view kVersionsRequest = "aq";
+constexpr std::string_view kVersionsDigest = "ad";
 
 // Container depths: "rd" (depth 2) -> entry (3) -> ops (4), as "d".
 constexpr std::size_t kDepthOps = 4;
@@ -135,12 +136,13 @@ const msgpack::object** GossipSlots::slot(std::string_view key) {
   if (key == kRelayedFull) return &relayed_full;
   if (key == kVersions) return &versions;
   if (key == kVersionsRequest) return &versions_request;
+  if (key == kVersionsDigest) return &versions_digest;
   return nullptr;
 }
 
 uint32_t gossip_field_count(const Message& msg) {
   return (msg.swim ? 1 : 0) + (msg.relayed.empty() ? 0 : 1) + (msg.relayed_full.empty() ? 0 : 1) +
-         (msg.versions ? 1 : 0) + (msg.versions_request ? 1 : 0);
+         (msg.versions ? 1 : 0) + (msg.versions_request ? 1 : 0) + (msg.versions_digest ? 1 : 0);
 }
 
 void pack_gossip_fields(Packer& pk, const Message& msg) {
@@ -188,6 +190,10 @@ void pack_gossip_fields(Packer& pk, const Message& msg) {
   if (msg.versions_request) {
     pack_string(pk, kVersionsRequest);
     pk.pack_true();
+  }
+  if (msg.versions_digest) {
+    pack_string(pk, kVersionsDigest);
+    pk.pack_uint64(*msg.versions_digest);
   }
 }
 
@@ -242,6 +248,27 @@ void read_gossip_fields(const GossipSlots& slots, Message& msg) {
     if (!slots.versions) throw DecodeError("\"aq\" without \"av\"");
     msg.versions_request = true;
   }
+  if (slots.versions_digest) msg.versions_digest = read_uint(*slots.versions_digest, "\"ad\"");
 }
 
 }  // namespace vigil::heartbeat::detail
+
+namespace vigil::heartbeat {
+
+uint64_t digest(const VersionVector& v) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  };
+  for (const auto& [node, dv] : v) {
+    if (dv.gen == 0) continue;
+    for (unsigned char c : node) mix(c);
+    mix(0);
+    for (uint64_t x : {dv.boot, dv.gen})
+      for (int i = 0; i < 8; ++i) mix(static_cast<unsigned char>(x >> (8 * i)));
+  }
+  return h;
+}
+
+}  // namespace vigil::heartbeat

@@ -1,5 +1,5 @@
 // Internals of the message codec (message.h): the gossip-mode fields "sw",
-// "rd", "rf", "av" and "aq". Not for other modules: include message.h.
+// "rd", "rf", "av", "aq" and "ad". Not for other modules: include message.h.
 #ifndef VIGIL_HEARTBEAT_GOSSIP_FIELDS_H_
 #define VIGIL_HEARTBEAT_GOSSIP_FIELDS_H_
 
@@ -23,6 +23,7 @@ struct GossipSlots {
   const msgpack::object* relayed_full = nullptr;
   const msgpack::object* versions = nullptr;
   const msgpack::object* versions_request = nullptr;
+  const msgpack::object* versions_digest = nullptr;
   /// The slot for `key`, or null when it is not a gossip field.
   const msgpack::object** slot(std::string_view key);
 };

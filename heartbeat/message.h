@@ -46,6 +46,9 @@
 //   "aq": bool           sent only as true, with "av": a push-pull request; the
 //                        receiver answers with the fulls the sender lacks and,
 //                        when the sender holds newer ones, its own "av"
+//   "ad": uint           the digest of the sender's version vector (gen 0
+//                        entries left out); a receiver whose digest differs
+//                        starts a push-pull with the sender
 // JSON values travel as native msgpack (map, array, str, int, float, bool, nil).
 // The map holds exactly the keys of its kind, plus the optional ones. Nesting depth counts
 // containers from the message map (depth 1) down, empty ones included.
@@ -156,15 +159,21 @@ struct Message {
   std::vector<uint32_t> key_versions;  // ascending; empty: not sent
   std::vector<uint64_t> key_ids;       // empty, or one crypto::key_id per key_versions entry
   std::optional<KeyOffer> key_offer;
-  std::optional<uint64_t> member_digest;  // "md"
-  nlohmann::json members;                 // "m": null when not sent, else an array
-  bool stop = false;                      // "st": the sender is stopping cleanly
-  std::optional<SwimPart> swim;           // "sw"
-  std::vector<RelayedDelta> relayed;      // "rd"
-  std::vector<RelayedFull> relayed_full;  // "rf"
-  std::optional<VersionVector> versions;  // "av"
-  bool versions_request = false;          // "aq": answer with the fulls I lack
+  std::optional<uint64_t> member_digest;    // "md"
+  nlohmann::json members;                   // "m": null when not sent, else an array
+  bool stop = false;                        // "st": the sender is stopping cleanly
+  std::optional<SwimPart> swim;             // "sw"
+  std::vector<RelayedDelta> relayed;        // "rd"
+  std::vector<RelayedFull> relayed_full;    // "rf"
+  std::optional<VersionVector> versions;    // "av"
+  bool versions_request = false;            // "aq": answer with the fulls I lack
+  std::optional<uint64_t> versions_digest;  // "ad"
 };
+
+/// The digest sent as "ad": FNV-1a (64 bits) over the entries of `v` whose
+/// gen is not 0, in order, each as its node name, a 0 byte, then boot and
+/// gen as 8 little-endian bytes each.
+uint64_t digest(const VersionVector& v);
 
 /// Thrown by decode() on malformed input; what() names the problem.
 class DecodeError : public std::runtime_error {

@@ -136,7 +136,12 @@ void GossipMode::receive(const std::string& sender, const heartbeat::Message& ms
     auto r = replicator_.relayed_full(f);
     if (r.changed() || r.refused) hooks_.document(f.writer, before, r);
   }
-  if (msg.versions) answer_versions(sender, msg);
+  if (msg.versions) {
+    answer_versions(sender, msg);
+  } else if (msg.versions_digest && Clock::now() >= next_pull_ &&
+             *msg.versions_digest != heartbeat::digest(replicator_.versions(boot_))) {
+    pull(sender);  // it holds other versions: push-pull with it
+  }
   send_swim(swim_.receive(sender, msg.swim ? from_wire(*msg.swim) : SwimMessage{}, Clock::now()));
   // The sender holds this node suspect or dead: answer it with this node's
   // alive at once (SWIM refuted it, or had already, with a higher
@@ -177,10 +182,14 @@ void GossipMode::anti_entropy() {
   for (const auto& m : members_)
     if (swim_.state(m) == membership::PeerState::kAlive) alive.push_back(m);
   if (alive.empty()) return;
-  const auto& peer = alive[std::uniform_int_distribution<std::size_t>(0, alive.size() - 1)(rng_)];
+  pull(alive[std::uniform_int_distribution<std::size_t>(0, alive.size() - 1)(rng_)]);
+}
+
+void GossipMode::pull(const std::string& peer) {
   heartbeat::Message msg = hooks_.base();
   msg.versions = replicator_.versions(boot_);
   msg.versions_request = true;
+  next_pull_ = Clock::now() + kAntiEntropyFast;
   send(peer, std::move(msg));
 }
 
@@ -197,6 +206,7 @@ void GossipMode::reconnect() {
 }
 
 void GossipMode::send(const std::string& to, heartbeat::Message msg) {
+  if (!msg.versions) msg.versions_digest = heartbeat::digest(replicator_.versions(boot_));
   for (const auto& text : deltas_.take(kDeltaBudget, members_.size() + 1))
     if (auto d = unpack_delta(text)) msg.relayed.push_back(std::move(*d));
   ++messages_;

@@ -9,10 +9,12 @@
 //     deltas are piggybacked on every message, each a bounded number of
 //     times (membership/broadcast_queue.h), and a gossip round every
 //     kGossipInterval sends them to `fanout` random members;
-//   - anti-entropy: a push-pull of version vectors with one random alive
-//     member (membership/replicator.h, gossip mode), answered with relayed
-//     fulls. Soon again while the last exchange found differences
-//     (kAntiEntropyFast), else every kAntiEntropySlow;
+//   - anti-entropy: a push-pull of version vectors (membership/replicator.h,
+//     gossip mode), answered with relayed fulls. Every message carries the
+//     digest of the sender's vector; a receiver whose digest differs starts
+//     a push-pull with the sender (at most one per kAntiEntropyFast). Also
+//     with one random alive member every kAntiEntropyFast while a member's
+//     document is missing here, else every kAntiEntropySlow;
 //   - reconnection: every kReconnectInterval, one random member declared
 //     dead gets this node's `alive` (memberlist gossips to the dead for the
 //     same reason). Members declared dead are probed no more, so after a
@@ -55,7 +57,7 @@ class GossipMode {
   /// memberlist's GossipInterval.
   static constexpr milliseconds kGossipInterval{200};
   static constexpr milliseconds kAntiEntropyFast{200};
-  static constexpr milliseconds kAntiEntropySlow{5000};
+  static constexpr milliseconds kAntiEntropySlow{30000};
   static constexpr milliseconds kReconnectInterval{1000};
   /// Bytes of relayed deltas piggybacked on one message at most.
   static constexpr std::size_t kDeltaBudget = 4096;
@@ -114,6 +116,7 @@ class GossipMode {
   void run();  // the timer: SWIM ticks, gossip rounds, anti-entropy
   void arm();
   void anti_entropy();
+  void pull(const std::string& peer);
   void reconnect();
   void answer_versions(const std::string& sender, const heartbeat::Message& msg);
   void take_transitions();
@@ -130,7 +133,7 @@ class GossipMode {
   std::mt19937_64 rng_;
   boost::asio::steady_timer timer_;
   Clock::time_point armed_at_ = Clock::time_point::max();
-  Clock::time_point next_gossip_{}, next_anti_entropy_{}, next_reconnect_{};
+  Clock::time_point next_gossip_{}, next_anti_entropy_{}, next_reconnect_{}, next_pull_{};
   bool running_ = false;
   // Traffic, and a window of it for the rate.
   uint64_t messages_ = 0, bytes_ = 0;

@@ -355,7 +355,9 @@ TEST(MessageTest, GossipFieldsRoundTrip) {
   m.relayed_full.push_back({"n3", 7, 2, tricky_document()});
   m.versions = VersionVector{{"n1", {5, 3}}, {"n2", {99, 5}}, {"n3", {7, 0}}};
   m.versions_request = true;
+  m.versions_digest = 0xfedcba9876543210ull;
   const Message back = decode(encode(m));
+  EXPECT_EQ(back.versions_digest, m.versions_digest);
   EXPECT_EQ(back.swim, m.swim);
   ASSERT_EQ(back.relayed.size(), 2u);
   EXPECT_EQ(back.relayed[0].writer, "n2");
@@ -376,6 +378,21 @@ TEST(MessageTest, GossipFieldsRoundTrip) {
   EXPECT_EQ(encode(mesh).size(), 11u);  // {"k": 0, "g": {"n1": 3}}
 }
 
+TEST(MessageTest, VersionDigestIgnoresGenZeroAndSeesEveryOtherChange) {
+  const VersionVector a = {{"n1", {5, 3}}, {"n2", {7, 1}}};
+  VersionVector b = a;
+  b["n3"] = {9, 0};  // a document awaited, not held: left out
+  EXPECT_EQ(digest(a), digest(b));
+  b["n3"] = {9, 1};
+  EXPECT_NE(digest(a), digest(b));
+  VersionVector c = a;
+  c["n2"] = {7, 2};
+  EXPECT_NE(digest(a), digest(c));
+  c["n2"] = {8, 1};
+  EXPECT_NE(digest(a), digest(c));
+  EXPECT_NE(digest(a), digest(VersionVector{}));
+}
+
 TEST(MessageTest, GossipFieldsRejectBadShapes) {
   auto gossip = [](const char* key, auto value) {
     Raw r;
@@ -388,68 +405,78 @@ TEST(MessageTest, GossipFieldsRejectBadShapes) {
   };
   const std::vector<std::pair<const char*, std::vector<uint8_t>>> cases = {
       {"sw not a map", gossip("sw", [](Raw& r) { r.pk().pack_array(0); })},
-      {"sw unknown key", gossip("sw", [](Raw& r) {
-         r.pk().pack_map(1);
-         r.str("x").pk().pack_uint8(1);
-       })},
-      {"sw seq too large", gossip("sw", [](Raw& r) {
-         r.pk().pack_map(1);
-         r.str("p").pk().pack_uint64(uint64_t{1} << 32);
-       })},
-      {"sw update kind 3", gossip("sw", [](Raw& r) {
-         r.pk().pack_map(1);
-         r.str("u").pk().pack_array(1);
-         r.pk().pack_array(4);
-         r.pk().pack_uint8(3);
-         r.str("n1").pk().pack_uint8(1);
-         r.str("");
-       })},
-      {"sw update empty node", gossip("sw", [](Raw& r) {
-         r.pk().pack_map(1);
-         r.str("u").pk().pack_array(1);
-         r.pk().pack_array(4);
-         r.pk().pack_uint8(0);
-         r.str("").pk().pack_uint8(1);
-         r.str("");
-       })},
-      {"sw ping-req empty target", gossip("sw", [](Raw& r) {
-         r.pk().pack_map(1);
-         r.str("r").pk().pack_array(2);
-         r.pk().pack_uint8(1);
-         r.str("");
-       })},
-      {"rd gen 0", gossip("rd", [](Raw& r) {
-         r.pk().pack_array(1);
-         r.pk().pack_array(4);
-         r.str("n1").pk().pack_uint8(1);
-         r.pk().pack_uint8(0);
-         r.pk().pack_array(0);
-       })},
-      {"rd ops not maps", gossip("rd", [](Raw& r) {
-         r.pk().pack_array(1);
-         r.pk().pack_array(4);
-         r.str("n1").pk().pack_uint8(1);
-         r.pk().pack_uint8(1);
-         r.pk().pack_array(1);
-         r.pk().pack_uint8(1);
-       })},
-      {"rd entry of 3", gossip("rd", [](Raw& r) {
-         r.pk().pack_array(1);
-         r.pk().pack_array(3);
-         r.str("n1").pk().pack_uint8(1);
-         r.pk().pack_uint8(1);
-       })},
-      {"rf empty writer", gossip("rf", [](Raw& r) {
-         r.pk().pack_array(1);
-         r.pk().pack_array(4);
-         r.str("").pk().pack_uint8(1);
-         r.pk().pack_uint8(1);
-         r.pk().pack_map(0);
-       })},
-      {"av value not a pair", gossip("av", [](Raw& r) {
-         r.pk().pack_map(1);
-         r.str("n1").pk().pack_uint8(1);
-       })},
+      {"sw unknown key", gossip("sw",
+                                [](Raw& r) {
+                                  r.pk().pack_map(1);
+                                  r.str("x").pk().pack_uint8(1);
+                                })},
+      {"sw seq too large", gossip("sw",
+                                  [](Raw& r) {
+                                    r.pk().pack_map(1);
+                                    r.str("p").pk().pack_uint64(uint64_t{1} << 32);
+                                  })},
+      {"sw update kind 3", gossip("sw",
+                                  [](Raw& r) {
+                                    r.pk().pack_map(1);
+                                    r.str("u").pk().pack_array(1);
+                                    r.pk().pack_array(4);
+                                    r.pk().pack_uint8(3);
+                                    r.str("n1").pk().pack_uint8(1);
+                                    r.str("");
+                                  })},
+      {"sw update empty node", gossip("sw",
+                                      [](Raw& r) {
+                                        r.pk().pack_map(1);
+                                        r.str("u").pk().pack_array(1);
+                                        r.pk().pack_array(4);
+                                        r.pk().pack_uint8(0);
+                                        r.str("").pk().pack_uint8(1);
+                                        r.str("");
+                                      })},
+      {"sw ping-req empty target", gossip("sw",
+                                          [](Raw& r) {
+                                            r.pk().pack_map(1);
+                                            r.str("r").pk().pack_array(2);
+                                            r.pk().pack_uint8(1);
+                                            r.str("");
+                                          })},
+      {"rd gen 0", gossip("rd",
+                          [](Raw& r) {
+                            r.pk().pack_array(1);
+                            r.pk().pack_array(4);
+                            r.str("n1").pk().pack_uint8(1);
+                            r.pk().pack_uint8(0);
+                            r.pk().pack_array(0);
+                          })},
+      {"rd ops not maps", gossip("rd",
+                                 [](Raw& r) {
+                                   r.pk().pack_array(1);
+                                   r.pk().pack_array(4);
+                                   r.str("n1").pk().pack_uint8(1);
+                                   r.pk().pack_uint8(1);
+                                   r.pk().pack_array(1);
+                                   r.pk().pack_uint8(1);
+                                 })},
+      {"rd entry of 3", gossip("rd",
+                               [](Raw& r) {
+                                 r.pk().pack_array(1);
+                                 r.pk().pack_array(3);
+                                 r.str("n1").pk().pack_uint8(1);
+                                 r.pk().pack_uint8(1);
+                               })},
+      {"rf empty writer", gossip("rf",
+                                 [](Raw& r) {
+                                   r.pk().pack_array(1);
+                                   r.pk().pack_array(4);
+                                   r.str("").pk().pack_uint8(1);
+                                   r.pk().pack_uint8(1);
+                                   r.pk().pack_map(0);
+                                 })},
+      {"av value not a pair", gossip("av",
+                                     [](Raw& r) {
+                                       r.pk().pack_map(1);
+                                       r.str("n1").pk().pack_uint8(1);
+                                     })},
       {"aq without av", gossip("aq", [](Raw& r) { r.pk().pack_true(); })},
       {"aq false", gossip("aq", [](Raw& r) { r.pk().pack_false(); })},
   };

@@ -169,7 +169,7 @@ class GossipTest(unittest.TestCase):
                     "%s:%d" % (c.addr("n1"), self.api_port), "--timeout", "30s")
         self.assertEqual(res.returncode, 0, res.stderr + c.log("n41")[-2000:])
         members = [n for n in self.live() if n != "n40"]
-        ok, missing = all_see(c, members, lambda n, ds: n == "n41" or ds["peers"]["n41"]["state"] == "alive", 40)
+        ok, missing = all_see(c, members, lambda n, ds: n == "n41" or ds["peers"].get("n41", {}).get("state") == "alive", 40)
         self.assertTrue(ok, missing)
         self.assertEqual(c.hb("n41")["dissemination"]["mode"], "gossip")
         ok, missing = converged(c, ["n41"], members, timeout=40)
