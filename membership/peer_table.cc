@@ -43,6 +43,13 @@ std::vector<Transition> PeerTable::stopped(const std::string& node, uint64_t boo
   return {{Transition::Kind::kNodeStopped, node, ""}};
 }
 
+void PeerTable::drive_by_heartbeats(Clock::time_point now) {
+  external_ = false;
+  for (auto& [node, peer] : peers_)
+    if (peer.state == PeerState::kAlive)
+      for (auto& [path, w] : peer.paths) w.heard(now);
+}
+
 std::vector<Transition> PeerTable::declare_alive(const std::string& node) {
   auto it = peers_.find(node);
   if (it == peers_.end() || it->second.state == PeerState::kAlive ||

@@ -58,6 +58,11 @@ class PeerTable {
   /// but reports no NodeAlive; a stopped node heard in a newer boot becomes
   /// unknown until declared alive; check() reports nothing.
   void drive_externally() { external_ = true; }
+  /// Back to mesh mode: node states follow the path watchers again. Every
+  /// path of an alive node counts as heard at `now` (the detector heard it;
+  /// the watchers may not have for a while), so none goes stale before a
+  /// timeout of heartbeats.
+  void drive_by_heartbeats(Clock::time_point now);
   bool driven_externally() const { return external_; }
   /// The detector heard `node` alive: NodeAlive when it was not alive.
   /// Ignored for a stopped node (a newer boot must be heard first) and for

@@ -145,43 +145,14 @@ Engine::Impl::Impl(asio::io_context& io, const Config& config, ClusterFile clust
       check_timer_(io_),
       eager_timer_(io_),
       stop_timer_(io_) {
-  if (standalone(config_) || !config_.gossip(config_.nodes.size())) return;
-  // Gossip mode: SWIM paces itself on the first unicast path's interval and
-  // timeout (a path's own timeout is what "stale" means on it).
-  auto interval = milliseconds(500), timeout = milliseconds(2000);
-  for (const auto& hb : config_.hb)
-    if (hb.type == PathType::kUnicast) {
-      interval = hb.interval;
-      timeout = hb.timeout;
-      break;
-    }
-  peers_.drive_externally();
-  gossip_ = std::make_unique<GossipMode>(
-      io_, config_.node_name, boot_, interval, timeout, config_.nodes, replicator_,
-      GossipMode::Hooks{
-          .base = [this] { return gossip_base(); },
-          .send = [this](const std::string& peer,
-                         const heartbeat::Message& msg) { return gossip_send(peer, msg); },
-          .transitions =
-              [this](const std::vector<membership::Transition>& ts) {
-                using Kind = membership::Transition::Kind;
-                for (const auto& t : ts) {
-                  if (t.kind == Kind::kNodeAlive) apply(peers_.declare_alive(t.node));
-                  if (t.kind == Kind::kNodeStale) apply(peers_.declare_stale(t.node));
-                }
-              },
-          .document =
-              [this](const std::string& writer, const json& before,
-                     const membership::Replicator::Received& r) {
-                gossip_document(writer, before, r);
-              }});
-  spdlog::info("dissemination: gossip ({} members)", config_.nodes.size());
+  update_mode();
 }
 
 void Engine::Impl::start() {
   saver_.save(local_.document().committed());  // this run's boot_at and version
   if (!standalone(config_)) save_cluster();    // seeded from the config at the first start
   paths_.start();
+  started_ = true;
   if (gossip_) gossip_->start();
   check_tick();
 }
@@ -250,6 +221,49 @@ void Engine::Impl::send_soon() {
 }
 
 // ---- gossip mode -------------------------------------------------------------
+
+void Engine::Impl::update_mode() {
+  const bool want = !standalone(config_) && config_.gossip(config_.nodes.size());
+  if (want == (gossip_ != nullptr)) return;
+  if (!want) {
+    gossip_->stop();
+    gossip_.reset();
+    peers_.drive_by_heartbeats(Clock::now());
+    spdlog::info("dissemination: mesh ({} members)", config_.nodes.size());
+    return;
+  }
+  // Gossip mode: SWIM paces itself on the first unicast path's interval and
+  // timeout (a path's own timeout is what "stale" means on it).
+  auto interval = milliseconds(500), timeout = milliseconds(2000);
+  for (const auto& hb : config_.hb)
+    if (hb.type == PathType::kUnicast) {
+      interval = hb.interval;
+      timeout = hb.timeout;
+      break;
+    }
+  peers_.drive_externally();
+  gossip_ = std::make_unique<GossipMode>(
+      io_, config_.node_name, boot_, interval, timeout, config_.nodes, replicator_,
+      GossipMode::Hooks{
+          .base = [this] { return gossip_base(); },
+          .send = [this](const std::string& peer,
+                         const heartbeat::Message& msg) { return gossip_send(peer, msg); },
+          .transitions =
+              [this](const std::vector<membership::Transition>& ts) {
+                using Kind = membership::Transition::Kind;
+                for (const auto& t : ts) {
+                  if (t.kind == Kind::kNodeAlive) apply(peers_.declare_alive(t.node));
+                  if (t.kind == Kind::kNodeStale) apply(peers_.declare_stale(t.node));
+                }
+              },
+          .document =
+              [this](const std::string& writer, const json& before,
+                     const membership::Replicator::Received& r) {
+                gossip_document(writer, before, r);
+              }});
+  spdlog::info("dissemination: gossip ({} members)", config_.nodes.size());
+  if (started_) gossip_->start();
+}
 
 heartbeat::Message Engine::Impl::gossip_base() {
   const auto alive = peers_.alive();

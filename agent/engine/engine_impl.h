@@ -92,6 +92,9 @@ class Engine::Impl {
   void send_now();
   void send_soon();
   // Gossip mode (gossip_mode.h).
+  /// Starts or ends gossip mode when the member count crossed the auto
+  /// threshold (at start too).
+  void update_mode();
   heartbeat::Message gossip_base();
   std::size_t gossip_send(const std::string& peer, const heartbeat::Message& msg);
   void gossip_receive(const std::string& sender, uint64_t boot, const heartbeat::Message& msg);
@@ -147,6 +150,7 @@ class Engine::Impl {
   boost::asio::steady_timer check_timer_, eager_timer_, stop_timer_;
   bool eager_pending_ = false;
   bool stopping_ = false;  // a clean stop is being announced
+  bool started_ = false;   // start() ran
   Clock::time_point last_send_{};
 };
 

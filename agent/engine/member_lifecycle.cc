@@ -94,6 +94,7 @@ void Engine::Impl::members_merged(const std::vector<std::string>& changed) {
   }
   rotation_.set_peers(after);
   paths_.set_peers(config_, farewell_);
+  update_mode();  // auto: mesh up to 32 members, gossip above
   // Gossip mode: a leaver waits for every member's new digest, and hears
   // from each only now and then: this node acknowledges at once.
   if (gossip_)

@@ -176,6 +176,37 @@ class GossipTest(unittest.TestCase):
         self.assertTrue(ok, missing)
 
 
+@unittest.skipUnless(shutil.which("openssl"), "needs the openssl command for the seed's TLS API")
+class AutoModeTest(unittest.TestCase):
+    def test_auto_turns_to_gossip_when_a_join_passes_32_members(self):
+        c = Cluster("gossipauto", size=32, log_level="info", **TIMING)  # dissemination: auto
+        self.addCleanup(c.close)
+        port = c.port + 90
+        c.add_tls_api("n1", port, ADMIN_KEY, USER_KEY)
+        c.start_all()
+        ok, missing = converged(c, c.nodes)
+        self.assertTrue(ok, missing)
+        self.assertEqual(c.hb("n5")["dissemination"]["mode"], "mesh")
+        before = {n: len(stale_lines(c, n)) for n in c.nodes}
+        c.add_joiner("n33")
+        c.start("n33")
+        token = c.cli("n1", "cluster", "token").stdout.strip()
+        res = c.cli("n33", "cluster", "join", "--token", token, "--seed",
+                    "%s:%d" % (c.addr("n1"), port), "--timeout", "30s")
+        self.assertEqual(res.returncode, 0, res.stderr + c.log("n33")[-2000:])
+        # Every member switches, the newcomer included, and nobody is lost on the way.
+        ok, missing = all_see(c, c.nodes, lambda n, ds: ds["peers"].get("n33" if n != "n33" else "n1",
+                                                                         {}).get("state") == "alive", 40)
+        self.assertTrue(ok, missing)
+        self.assertTrue(wait_until(lambda: all(c.hb(n)["dissemination"]["mode"] == "gossip"
+                                               for n in c.nodes), timeout=20))
+        ok, missing = converged(c, c.nodes, timeout=40)
+        self.assertTrue(ok, missing)
+        time.sleep(4)  # two timeouts: a flap during the switch would show by now
+        for n in c.nodes:
+            self.assertEqual(stale_lines(c, n)[before.get(n, 0):], [], n)
+
+
 class GossipPartitionTest(unittest.TestCase):
     def test_a_partition_in_two_halves_and_its_heal(self):
         ns = NetNS("gossippart")

@@ -200,6 +200,15 @@ TEST(PeerTable, DrivenExternallyNodeStatesFollowTheDetectorOnly) {
   t.heard("b", "lan", t0, 6);
   EXPECT_EQ(t.state("b"), PeerState::kUnknown);
   EXPECT_EQ(t.declare_alive("b").size(), 1u);
+  // Back to heartbeats: every path of the alive node counts as heard now,
+  // and goes stale a timeout later, not at once.
+  const auto t1 = t0 + std::chrono::seconds(60);
+  t.drive_by_heartbeats(t1);
+  EXPECT_TRUE(t.check(t1 + std::chrono::milliseconds(50)).empty());
+  EXPECT_EQ(t.state("b"), PeerState::kAlive);
+  auto later = t.check(t1 + std::chrono::milliseconds(150));
+  ASSERT_EQ(later.size(), 3u);  // lan, wan, then the node
+  EXPECT_EQ(later[2].kind, Kind::kNodeStale);
 }
 
 }  // namespace
