@@ -38,7 +38,7 @@ const msgpack::object* items(const msgpack::object& obj, uint32_t n, const char*
 SwimPart read_swim(const msgpack::object& obj) {
   if (obj.type != msgpack::type::MAP) throw DecodeError("\"sw\": expected a map");
   SwimPart part;
-  bool seen[5] = {};
+  bool seen[6] = {};
   for (uint32_t i = 0; i < obj.via.map.size; ++i) {
     const msgpack::object_kv& kv = obj.via.map.ptr[i];
     const std::string key = read_string(kv.key, "\"sw\" key");
@@ -47,6 +47,7 @@ SwimPart read_swim(const msgpack::object& obj) {
                 : key == "n" ? 2
                 : key == "r" ? 3
                 : key == "u" ? 4
+                : key == "h" ? 5
                              : -1;
     if (index < 0) throw DecodeError("\"sw\": unknown key");
     if (seen[index]) throw DecodeError("\"sw\": duplicate key");
@@ -85,6 +86,22 @@ SwimPart read_swim(const msgpack::object& obj) {
         }
         break;
       }
+      case 5: {
+        const auto* h = items(kv.val, 3, "\"sw\" heard");
+        SwimPart::Heard heard{.list = read_uint(h[0], "\"sw\" heard list"), .bits = {}};
+        const uint64_t n = read_uint(h[1], "\"sw\" heard bytes");
+        if (h[2].type != msgpack::type::ARRAY || n > 8ull * h[2].via.array.size ||
+            n + 7 < 8ull * h[2].via.array.size)
+          throw DecodeError("\"sw\" heard: byte count does not match the words");
+        heard.bits.reserve(n);
+        for (uint32_t w = 0; w < h[2].via.array.size; ++w) {
+          const uint64_t word = read_uint(h[2].via.array.ptr[w], "\"sw\" heard word");
+          for (int b = 0; b < 8 && heard.bits.size() < n; ++b)
+            heard.bits.push_back(static_cast<char>((word >> (8 * b)) & 0xff));
+        }
+        part.heard = std::move(heard);
+        break;
+      }
     }
   }
   return part;
@@ -92,7 +109,8 @@ SwimPart read_swim(const msgpack::object& obj) {
 
 void pack_swim(Packer& pk, const SwimPart& part) {
   const uint32_t n = (part.ping ? 1 : 0) + (part.ack ? 1 : 0) + (part.nack ? 1 : 0) +
-                     (part.ping_req ? 1 : 0) + (part.updates.empty() ? 0 : 1);
+                     (part.ping_req ? 1 : 0) + (part.updates.empty() ? 0 : 1) +
+                     (part.heard ? 1 : 0);
   pk.pack_map(n);
   if (part.ping) {
     pack_string(pk, "p");
@@ -124,6 +142,20 @@ void pack_swim(Packer& pk, const SwimPart& part) {
       pack_string(pk, u.node);
       pk.pack_uint64(u.incarnation);
       pack_string(pk, u.from);
+    }
+  }
+  if (part.heard) {
+    const std::string& bits = part.heard->bits;
+    pack_string(pk, "h");
+    pk.pack_array(3);
+    pk.pack_uint64(part.heard->list);
+    pk.pack_uint64(bits.size());
+    pk.pack_array(static_cast<uint32_t>((bits.size() + 7) / 8));
+    for (std::size_t w = 0; w < bits.size(); w += 8) {
+      uint64_t word = 0;
+      for (std::size_t b = 0; b < 8 && w + b < bits.size(); ++b)
+        word |= static_cast<uint64_t>(static_cast<unsigned char>(bits[w + b])) << (8 * b);
+      pk.pack_uint64(word);
     }
   }
 }

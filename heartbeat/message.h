@@ -35,7 +35,9 @@
 //                        "p": uint32 ping seq, "a": uint32 ack seq, "n": uint32
 //                        nack seq, "r": [seq, target] ping-req, "u": array of
 //                        member updates [kind 0 alive | 1 suspect | 2 dead,
-//                        node, incarnation, from]
+//                        node, incarnation, from], "h": the heard digest
+//                        [list hash, byte count, [uint64 words]]: the bytes of
+//                        the bit set, 8 per word, least significant first
 //   "rd": array          relayed deltas, each [writer, boot, gen, ops]: the
 //                        change `writer` (in its incarnation `boot`, the
 //                        datagram header's boot id) made to its own document
@@ -121,6 +123,12 @@ struct SwimPart {
     bool operator==(const Update&) const = default;
   };
   std::vector<Update> updates;
+  struct Heard {
+    uint64_t list = 0;
+    std::string bits;  // raw bytes, one bit per member (membership/swim.h)
+    bool operator==(const Heard&) const = default;
+  };
+  std::optional<Heard> heard;
   bool operator==(const SwimPart&) const = default;
 };
 

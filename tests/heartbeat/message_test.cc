@@ -345,11 +345,13 @@ TEST(MessageTest, NonFiniteFloatsEncodeAsNull) {
 TEST(MessageTest, GossipFieldsRoundTrip) {
   Message m;
   m.gens = {{"n1", 3}};
-  m.swim = SwimPart{.ping = 1,
-                    .ack = 0xffffffffu,
-                    .nack = 9,
-                    .ping_req = SwimPart::PingReq{4, "n7"},
-                    .updates = {{0, "n1", 12, ""}, {1, "n2", 3, "n1"}, {2, "n\u00f63", 0, "n4"}}};
+  m.swim = SwimPart{
+      .ping = 1,
+      .ack = 0xffffffffu,
+      .nack = 9,
+      .ping_req = SwimPart::PingReq{4, "n7"},
+      .updates = {{0, "n1", 12, ""}, {1, "n2", 3, "n1"}, {2, "n\u00f63", 0, "n4"}},
+      .heard = SwimPart::Heard{0x1234, std::string("\x01\xff\x00\x80\x7f\x10\x20\x30\x41", 9)}};
   m.relayed.push_back({"n2", 99, 4, json::array({{{"op", "add"}, {"path", "/a"}, {"value", 1}}})});
   m.relayed.push_back({"n2", 99, 5, json::array()});
   m.relayed_full.push_back({"n3", 7, 2, tricky_document()});
@@ -478,6 +480,25 @@ TEST(MessageTest, GossipFieldsRejectBadShapes) {
                                        r.str("n1").pk().pack_uint8(1);
                                      })},
       {"aq without av", gossip("aq", [](Raw& r) { r.pk().pack_true(); })},
+      {"sw heard count above the words", gossip("sw",
+                                                [](Raw& r) {
+                                                  r.pk().pack_map(1);
+                                                  r.str("h").pk().pack_array(3);
+                                                  r.pk().pack_uint8(1);
+                                                  r.pk().pack_uint8(9);
+                                                  r.pk().pack_array(1);
+                                                  r.pk().pack_uint8(0);
+                                                })},
+      {"sw heard words beyond the count", gossip("sw",
+                                                 [](Raw& r) {
+                                                   r.pk().pack_map(1);
+                                                   r.str("h").pk().pack_array(3);
+                                                   r.pk().pack_uint8(1);
+                                                   r.pk().pack_uint8(1);
+                                                   r.pk().pack_array(2);
+                                                   r.pk().pack_uint8(0);
+                                                   r.pk().pack_uint8(0);
+                                                 })},
       {"aq false", gossip("aq", [](Raw& r) { r.pk().pack_false(); })},
   };
   for (const auto& [name, bytes] : cases) EXPECT_THROW(decode(bytes), DecodeError) << name;
