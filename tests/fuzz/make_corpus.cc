@@ -113,11 +113,13 @@ Message gossip_message() {
       .ack = 6,
       .nack = std::nullopt,
       .ping_req = vigil::heartbeat::SwimPart::PingReq{5, "n3"},
-      .updates = {{0, "n2", 11, ""}, {1, "n3", 4, "n1"}, {2, "n4", 9, "n1"}}};
+      .updates = {{0, "n2", 11, ""}, {1, "n3", 4, "n1"}, {2, "n4", 9, "n1"}},
+      .heard = vigil::heartbeat::SwimPart::Heard{0x0123456789abcdefull, std::string("\x0f", 1)}};
   m.relayed.push_back({"n3", 17, 5, patch_message().deltas[0].ops});
   m.relayed_full.push_back({"n4", 21, 3, node_document(2)});
   m.versions = vigil::heartbeat::VersionVector{{"n2", {12, 4}}, {"n3", {17, 5}}};
   m.versions_request = true;
+  m.versions_digest = 0x5a5a5a5a5a5a5a5aull;
   return m;
 }
 
