@@ -62,7 +62,7 @@ Swim::Swim(std::string self, Options options, uint64_t seed, uint64_t incarnatio
 
 void Swim::add(const std::string& member, Clock::time_point now) {
   if (member == self_ || members_.count(member)) return;
-  members_[member] = Member{};
+  members_.emplace(member, Member{});
   schedule_.add(member);
   if (members_.size() == 1) next_probe_ = now;
 }
@@ -77,10 +77,8 @@ void Swim::remove(const std::string& member) {
 
 PeerState Swim::state(const std::string& member) const {
   auto it = members_.find(member);
-  if (it == members_.end()) return PeerState::kUnknown;
+  if (it == members_.end() || !it->second.heard) return PeerState::kUnknown;
   switch (it->second.state) {
-    case State::kUnknown:
-      return PeerState::kUnknown;
     case State::kAlive:
     case State::kSuspect:  // suspected is still alive until the suspicion times out
       return PeerState::kAlive;
@@ -93,7 +91,7 @@ PeerState Swim::state(const std::string& member) const {
 std::size_t Swim::alive_count() const {
   return static_cast<std::size_t>(
       std::count_if(members_.begin(), members_.end(),
-                    [](const auto& m) { return m.second.state == State::kAlive; }));
+                    [](const auto& m) { return m.second.heard && m.second.state == State::kAlive; }));
 }
 
 std::vector<Transition> Swim::take_transitions() {
@@ -117,16 +115,36 @@ void Swim::spread(SwimUpdate u, bool urgent) {
 void Swim::heard(const std::string& member) {
   auto it = members_.find(member);
   if (it == members_.end()) return;
-  Member& m = it->second;
-  if (m.state == State::kUnknown) {
-    m.state = State::kAlive;
-    transitions_.push_back({Transition::Kind::kNodeAlive, member, ""});
-  }
+  mark_heard(member, it->second);
+}
+
+void Swim::mark_heard(const std::string& name, Member& m) {
+  if (m.heard) return;
+  m.heard = true;
+  transitions_.push_back({Transition::Kind::kNodeAlive, name, ""});
+  // Dead before this node heard of it (its death came first): it was alive
+  // and is not any more.
+  if (m.state == State::kDead) transitions_.push_back({Transition::Kind::kNodeStale, name, ""});
+}
+
+void Swim::declare_dead(const std::string& name, Member& m) {
+  m.state = State::kDead;
+  m.suspicion.reset();
+  suspects_.erase(name);
+  schedule_.remove(name);
+  if (m.heard) transitions_.push_back({Transition::Kind::kNodeStale, name, ""});
 }
 
 void Swim::suspect(const std::string& member, Clock::time_point now) {
   Member& m = members_.at(member);
-  if (m.state != State::kAlive) return;  // unknown ones are never suspected; dead stay dead
+  if (!m.heard || m.state == State::kDead) return;  // never heard: never suspected here
+  if (m.state == State::kSuspect) {
+    // Suspected already (by another member): this failed probe confirms it
+    // (as memberlist does), which shortens the timeout everywhere.
+    if (m.suspicion && m.suspicion->confirm(self_))
+      spread({SwimUpdate::Kind::kSuspect, member, m.incarnation, self_}, true);
+    return;
+  }
   m.state = State::kSuspect;
   suspects_.insert(member);
   m.suspicion.emplace(self_, expected_confirmations(), options_.suspicion_min,
@@ -153,22 +171,33 @@ void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
   const bool same = u.incarnation == m.incarnation;
   switch (u.kind) {
     case SwimUpdate::Kind::kAlive:
-      if (!newer) return;
+      if (!newer) {
+        // Its own alive, at an incarnation already known here: it is heard
+        // now (a suspicion or death that came first keeps its state).
+        if (same) mark_heard(u.node, m);
+        return;
+      }
       {
-        // An alive that ends a suspicion or a death is as urgent as they were.
+        // An alive that ends a suspicion or a death is as urgent as they
+        // were; the alive of a member no one doubted is not (a cold start's
+        // announcements yield to suspicions).
         const bool urgent = m.state == State::kSuspect || m.state == State::kDead;
         spread(u, urgent);
       }
       m.incarnation = u.incarnation;
       m.suspicion.reset();
       suspects_.erase(u.node);
-      if (m.state == State::kDead) schedule_.add(u.node);
-      if (m.state == State::kUnknown || m.state == State::kDead)
-        transitions_.push_back({Transition::Kind::kNodeAlive, u.node, ""});
+      if (m.state == State::kDead) {
+        schedule_.add(u.node);
+        if (m.heard) transitions_.push_back({Transition::Kind::kNodeAlive, u.node, ""});
+      }
       m.state = State::kAlive;
+      mark_heard(u.node, m);
       return;
     case SwimUpdate::Kind::kSuspect:
-      if (m.state == State::kDead || m.state == State::kUnknown) return;
+      // A member not heard here yet is suspected all the same (silently):
+      // if its alive comes later, the suspicion is already under way.
+      if (m.state == State::kDead) return;
       if (m.state == State::kSuspect && same) {
         if (m.suspicion && m.suspicion->confirm(u.from)) spread(u, true);
         return;
@@ -183,13 +212,10 @@ void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
       return;
     case SwimUpdate::Kind::kDead:
       if (m.state == State::kDead || u.incarnation < m.incarnation) return;
-      if (m.state == State::kUnknown) return;  // never heard: not lost from here
+      // Never heard here: dead all the same, but no NodeStale until its own
+      // alive (at this incarnation) or a message from it is heard.
       m.incarnation = u.incarnation;
-      m.state = State::kDead;
-      m.suspicion.reset();
-      suspects_.erase(u.node);
-      schedule_.remove(u.node);
-      transitions_.push_back({Transition::Kind::kNodeStale, u.node, ""});
+      declare_dead(u.node, m);
       spread(u, true);
       return;
   }
@@ -221,10 +247,13 @@ std::vector<Swim::Out> Swim::tick(Clock::time_point now) {
   if (probe_ && !probe_->acked && !probe_->indirect_sent &&
       now >= probe_->start + awareness_.scale(options_.probe_timeout)) {
     probe_->indirect_sent = true;
-    std::set<std::string> exclude = {probe_->target};
-    for (const auto& [name, m] : members_)
-      if (m.state != State::kAlive) exclude.insert(name);
-    for (const auto& helper : schedule_.pick(options_.indirect_checks, exclude)) {
+    const std::string& target = probe_->target;
+    auto excluded = [this, &target](const std::string& name) {
+      if (name == target) return true;
+      auto it = members_.find(name);
+      return it == members_.end() || !it->second.heard || it->second.state != State::kAlive;
+    };
+    for (const auto& helper : schedule_.pick_if_not(options_.indirect_checks, excluded)) {
       SwimMessage msg;
       msg.ping_req = SwimMessage::PingReq{probe_->seq, probe_->target};
       out.push_back({helper, std::move(msg)});
@@ -261,10 +290,7 @@ std::vector<Swim::Out> Swim::tick(Clock::time_point now) {
       continue;
     }
     it = suspects_.erase(it);
-    m.state = State::kDead;
-    m.suspicion.reset();
-    schedule_.remove(name);
-    transitions_.push_back({Transition::Kind::kNodeStale, name, ""});
+    declare_dead(name, m);
     spread({SwimUpdate::Kind::kDead, name, m.incarnation, self_}, true);
   }
   return with_updates(std::move(out));
@@ -273,7 +299,8 @@ std::vector<Swim::Out> Swim::tick(Clock::time_point now) {
 std::vector<Swim::Out> Swim::gossip(bool force) {
   std::vector<Out> out;
   if (!force && broadcasts_.pending() == 0) return out;
-  for (auto& target : schedule_.pick(options_.gossip_fanout, {}))
+  for (auto& target :
+       schedule_.pick_if_not(options_.gossip_fanout, [](const std::string&) { return false; }))
     out.push_back({std::move(target), SwimMessage{}});
   out = with_updates(std::move(out));
   if (!force)

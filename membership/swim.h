@@ -150,9 +150,12 @@ class Swim {
   static std::optional<SwimUpdate> decode(const std::string& text);
 
  private:
-  enum class State { kUnknown, kAlive, kSuspect, kDead };
+  // SWIM's state of a member, and whether this node heard of it (events
+  // and PeerState only for members heard: `unknown` before).
+  enum class State { kAlive, kSuspect, kDead };
   struct Member {
-    State state = State::kUnknown;
+    State state = State::kAlive;
+    bool heard = false;
     uint64_t incarnation = 0;
     std::optional<Suspicion> suspicion;
   };
@@ -174,6 +177,9 @@ class Swim {
   /// alive that ends one (broadcast_queue.h).
   void spread(SwimUpdate u, bool urgent);
   void heard(const std::string& member);
+  void mark_heard(const std::string& name, Member& m);
+  /// Dead here: NodeStale if heard; no longer probed.
+  void declare_dead(const std::string& name, Member& m);
   void suspect(const std::string& member, Clock::time_point now);
   void refute(uint64_t accused);
   std::vector<Out> with_updates(std::vector<Out> out);
