@@ -1,6 +1,7 @@
 #include "membership/swim.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace vigil::membership {
@@ -48,6 +49,20 @@ std::optional<SwimUpdate> Swim::decode(const std::string& text) {
   u.from = text.substr(b + 1);
   if (u.node.empty()) return std::nullopt;
   return u;
+}
+
+Swim::Options Swim::options_for(Duration interval, Duration timeout, std::size_t members) {
+  Options o;
+  o.probe_interval = std::max(Duration(1), interval);
+  o.probe_timeout = std::max(Duration(1), o.probe_interval / 2);
+  const double n = static_cast<double>(std::max<std::size_t>(members, 10));
+  const double scale = std::log10(n) / 2;
+  const auto half = static_cast<double>(timeout.count()) / 2;
+  o.suspicion_min = std::max(2 * o.probe_interval, Duration(static_cast<int64_t>(half * scale)));
+  o.suspicion_max = 3 * o.suspicion_min;
+  o.gossip_fanout = 3;
+  o.retransmit_mult = 4;
+  return o;
 }
 
 Swim::Swim(std::string self, Options options, uint64_t seed, uint64_t incarnation)

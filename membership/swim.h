@@ -96,6 +96,12 @@ class Swim {
     std::size_t update_budget = 1024;  // bytes of updates piggybacked per message
     std::size_t gossip_fanout = 3;     // members a gossip round sends to
   };
+  /// Options for a cluster of `members` (this node included) probed every
+  /// `interval` ms, whose members must be declared stale about `timeout` ms
+  /// after they fail (the engine gives its heartbeat interval and timeout).
+  /// See the mapping and its reasoning above options_for's definition.
+  static Options options_for(Duration interval, Duration timeout, std::size_t members);
+
   /// A message to send: `msg` to member `to`.
   struct Out {
     std::string to;

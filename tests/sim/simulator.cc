@@ -39,6 +39,11 @@ Simulator::Simulator(Options options) : options_(options), rng_(options.seed) {
     due_[i] = now_ + Duration(jitter(rng_));
     timers_.push({due_[i], i});
   }
+  if (options_.gossip_interval > Duration::zero()) {
+    std::uniform_int_distribution<int64_t> start(0, options_.gossip_interval.count() - 1);
+    for (std::size_t i = 0; i < options_.nodes; ++i)
+      gossips_.push({now_ + Duration(start(rng_)), i});
+  }
 }
 
 Duration Simulator::now() const { return std::chrono::duration_cast<Duration>(now_ - start_); }
@@ -103,16 +108,25 @@ void Simulator::run_until(Duration elapsed) {
            (dead_[timers_.top().second] || timers_.top().first != due_[timers_.top().second]))
       timers_.pop();  // stale entries
     const auto next_timer = timers_.empty() ? Clock::time_point::max() : timers_.top().first;
-    const auto next = std::min(next_delivery, next_timer);
+    while (!gossips_.empty() && dead_[gossips_.top().second]) gossips_.pop();
+    const auto next_gossip = gossips_.empty() ? Clock::time_point::max() : gossips_.top().first;
+    const auto next = std::min({next_delivery, next_timer, next_gossip});
     if (next > end) break;
     now_ = std::max(now_, next);
-    if (next_delivery <= next_timer) {
-      Delivery d = deliveries_.top();
+    if (next_delivery <= next_timer && next_delivery <= next_gossip) {
+      // top() is const: the message is moved out just before pop().
+      Delivery d = std::move(const_cast<Delivery&>(deliveries_.top()));
       deliveries_.pop();
       if (dead_[d.to] || dead_[d.from] || cut(d.from, d.to)) continue;
       send(d.to, nodes_[d.to].receive(names_[d.from], d.msg, now_));
       collect(d.to);
       schedule(d.to);
+    } else if (next_gossip < next_timer) {
+      const std::size_t i = gossips_.top().second;
+      gossips_.pop();
+      gossips_.push({now_ + options_.gossip_interval, i});
+      send(i, nodes_[i].gossip());
+      schedule(i);
     } else {
       const std::size_t i = timers_.top().second;
       timers_.pop();

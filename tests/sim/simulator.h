@@ -11,7 +11,10 @@
 //
 // Event driven: a message is delivered at its own time; a node runs tick()
 // when its next deadline comes (Swim::next_deadline()) and after each
-// delivery. Single-threaded and deterministic for a seed.
+// delivery, and a gossip round (Swim::gossip()) every gossip interval, from
+// a random start within the first interval. Its messages count in the
+// traffic figures like any other. Single-threaded and deterministic for a
+// seed.
 #ifndef VIGIL_TESTS_SIM_SIMULATOR_H_
 #define VIGIL_TESTS_SIM_SIMULATOR_H_
 
@@ -24,6 +27,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "membership/swim.h"
@@ -41,6 +45,7 @@ struct Options {
   uint64_t seed = 1;
   Duration latency_min{1}, latency_max{5};  // one way, uniform
   double loss = 0;                          // probability a message is lost
+  Duration gossip_interval{200};            // memberlist's GossipInterval; 0: no gossip
   membership::Swim::Options swim;
 };
 
@@ -91,13 +96,14 @@ class Simulator {
   Options options_;
   std::mt19937_64 rng_;
   std::vector<std::string> names_;
-  std::map<std::string, std::size_t> index_;
+  std::unordered_map<std::string, std::size_t> index_;
   std::vector<membership::Swim> nodes_;
   std::vector<bool> dead_;
   std::vector<Clock::time_point> due_;
   std::priority_queue<Delivery, std::vector<Delivery>, std::greater<>> deliveries_;
   using Due = std::pair<Clock::time_point, std::size_t>;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> timers_;
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> gossips_;  // next round per node
   std::set<std::string> side_;
   std::map<std::string, Clock::time_point> killed_at_;
   Stats stats_;
