@@ -7,8 +7,11 @@ namespace vigil::membership {
 void ProbeSchedule::add(const std::string& member) {
   if (!index_.emplace(member, members_.size()).second) return;
   members_.push_back(member);
+  // At a random place of the pass (the inside-out Fisher-Yates step: a
+  // random order stays a random order), in O(1).
   std::uniform_int_distribution<std::size_t> at(0, pass_.size());
-  pass_.insert(pass_.begin() + static_cast<std::ptrdiff_t>(at(rng_)), member);
+  pass_.push_back(member);
+  std::swap(pass_[at(rng_)], pass_.back());
 }
 
 void ProbeSchedule::remove(const std::string& member) {

@@ -69,6 +69,7 @@ Swim::Swim(std::string self, Options options, uint64_t seed, uint64_t incarnatio
     : self_(std::move(self)),
       options_(options),
       incarnation_(incarnation),
+      first_incarnation_(incarnation),
       schedule_(seed),
       awareness_(options.awareness_max),
       broadcasts_(options.retransmit_mult) {
@@ -78,13 +79,20 @@ Swim::Swim(std::string self, Options options, uint64_t seed, uint64_t incarnatio
 void Swim::add(const std::string& member, Clock::time_point now) {
   if (member == self_ || members_.count(member)) return;
   members_.emplace(member, Member{});
+  ++unheard_;
+  order_dirty_ = true;
+  digest_skip_ = digest_wait_ = 0;
   schedule_.add(member);
   if (members_.size() == 1) next_probe_ = now;
 }
 
 void Swim::remove(const std::string& member) {
-  if (!members_.erase(member)) return;
-  suspects_.erase(member);
+  auto it = members_.find(member);
+  if (it == members_.end()) return;
+  if (!it->second.heard) --unheard_;
+  members_.erase(it);
+  order_dirty_ = true;
+  suspicions_.erase(member);
   schedule_.remove(member);
   broadcasts_.drop(member);
   if (probe_ && probe_->target == member) probe_.reset();
@@ -136,6 +144,7 @@ void Swim::heard(const std::string& member) {
 void Swim::mark_heard(const std::string& name, Member& m) {
   if (m.heard) return;
   m.heard = true;
+  --unheard_;
   transitions_.push_back({Transition::Kind::kNodeAlive, name, ""});
   // Dead before this node heard of it (its death came first): it was alive
   // and is not any more.
@@ -144,8 +153,7 @@ void Swim::mark_heard(const std::string& name, Member& m) {
 
 void Swim::declare_dead(const std::string& name, Member& m) {
   m.state = State::kDead;
-  m.suspicion.reset();
-  suspects_.erase(name);
+  suspicions_.erase(name);
   schedule_.remove(name);
   if (m.heard) transitions_.push_back({Transition::Kind::kNodeStale, name, ""});
 }
@@ -156,22 +164,31 @@ void Swim::suspect(const std::string& member, Clock::time_point now) {
   if (m.state == State::kSuspect) {
     // Suspected already (by another member): this failed probe confirms it
     // (as memberlist does), which shortens the timeout everywhere.
-    if (m.suspicion && m.suspicion->confirm(self_))
+    auto s = suspicions_.find(member);
+    if (s != suspicions_.end() && s->second.confirm(self_))
       spread({SwimUpdate::Kind::kSuspect, member, m.incarnation, self_}, true);
     return;
   }
   m.state = State::kSuspect;
-  suspects_.insert(member);
-  m.suspicion.emplace(self_, expected_confirmations(), options_.suspicion_min,
-                      options_.suspicion_max, now);
+  suspicions_.insert_or_assign(member, Suspicion(self_, expected_confirmations(),
+                                                 options_.suspicion_min,
+                                                 options_.suspicion_max, now));
   spread({SwimUpdate::Kind::kSuspect, member, m.incarnation, self_}, true);
 }
 
 void Swim::refute(uint64_t accused) {
-  if (accused < incarnation_) return;  // an old accusation: already refuted
+  // Incarnation 0: the accuser knew none of this node's; it means the first.
+  if (accused == 0 && incarnation_ == first_incarnation_) accused = incarnation_;
+  if (accused < incarnation_) {
+    // An accusation of an older incarnation (its accuser never heard the
+    // current one, or heard of this node only by digest): the current alive
+    // refutes it; no need for a new incarnation.
+    spread({SwimUpdate::Kind::kAlive, self_, incarnation_, self_}, true);
+    return;
+  }
   incarnation_ = accused + 1;
   awareness_.apply(1);  // being suspected hints at a local problem (Lifeguard IV-A)
-  spread({SwimUpdate::Kind::kAlive, self_, incarnation_, ""}, true);
+  spread({SwimUpdate::Kind::kAlive, self_, incarnation_, self_}, true);
 }
 
 void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
@@ -182,8 +199,13 @@ void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
   auto it = members_.find(u.node);
   if (it == members_.end()) return;  // not a member here (yet)
   Member& m = it->second;
-  const bool newer = u.incarnation > m.incarnation;
-  const bool same = u.incarnation == m.incarnation;
+  // A suspicion or death at incarnation 0 comes from a member that heard of
+  // this one only by digest: it accuses the first incarnation, whichever.
+  const uint64_t inc =
+      u.incarnation == 0 && m.first && u.kind != SwimUpdate::Kind::kAlive ? m.incarnation
+                                                                           : u.incarnation;
+  const bool newer = inc > m.incarnation;
+  const bool same = inc == m.incarnation;
   switch (u.kind) {
     case SwimUpdate::Kind::kAlive:
       if (!newer) {
@@ -194,14 +216,18 @@ void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
       }
       {
         // An alive that ends a suspicion or a death is as urgent as they
-        // were; the alive of a member no one doubted is not (a cold start's
-        // announcements yield to suspicions).
+        // were; a refutation (`from` set) or one that replaces a known
+        // incarnation (a restart) is news. A member's first announcement is
+        // not spread on: in a cold start every node would relay every
+        // other's (N^2 log N updates); heard digests do that job (swim.h).
         const bool urgent = m.state == State::kSuspect || m.state == State::kDead;
-        spread(u, urgent);
+        if (urgent || m.incarnation != 0 || !u.from.empty()) {
+          spread(u, urgent);
+          m.first = false;
+        }
       }
       m.incarnation = u.incarnation;
-      m.suspicion.reset();
-      suspects_.erase(u.node);
+      suspicions_.erase(u.node);
       if (m.state == State::kDead) {
         schedule_.add(u.node);
         if (m.heard) transitions_.push_back({Transition::Kind::kNodeAlive, u.node, ""});
@@ -214,22 +240,23 @@ void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
       // if its alive comes later, the suspicion is already under way.
       if (m.state == State::kDead) return;
       if (m.state == State::kSuspect && same) {
-        if (m.suspicion && m.suspicion->confirm(u.from)) spread(u, true);
+        auto s = suspicions_.find(u.node);
+        if (s != suspicions_.end() && s->second.confirm(u.from)) spread(u, true);
         return;
       }
       if (!newer && !(same && m.state == State::kAlive)) return;
-      m.incarnation = u.incarnation;
+      m.incarnation = inc;
       m.state = State::kSuspect;
-      suspects_.insert(u.node);
-      m.suspicion.emplace(u.from, expected_confirmations(), options_.suspicion_min,
-                          options_.suspicion_max, now);
+      suspicions_.insert_or_assign(u.node, Suspicion(u.from, expected_confirmations(),
+                                                     options_.suspicion_min,
+                                                     options_.suspicion_max, now));
       spread(u, true);
       return;
     case SwimUpdate::Kind::kDead:
-      if (m.state == State::kDead || u.incarnation < m.incarnation) return;
+      if (m.state == State::kDead || inc < m.incarnation) return;
       // Never heard here: dead all the same, but no NodeStale until its own
       // alive (at this incarnation) or a message from it is heard.
-      m.incarnation = u.incarnation;
+      m.incarnation = inc;
       declare_dead(u.node, m);
       spread(u, true);
       return;
@@ -281,6 +308,11 @@ std::vector<Swim::Out> Swim::tick(Clock::time_point now) {
       probe_ = Probe{.target = *target, .seq = ++seq_, .start = now};
       SwimMessage msg;
       msg.ping = probe_->seq;
+      // Members not heard yet: ask for the target's digest with ours.
+      if (unheard_ > 0 && digest_wait_-- == 0) {
+        msg.heard = digest();
+        digest_wait_ = digest_skip_;
+      }
       out.push_back({*target, std::move(msg)});
     }
     next_probe_ = now + awareness_.scale(options_.probe_interval);
@@ -297,14 +329,14 @@ std::vector<Swim::Out> Swim::tick(Clock::time_point now) {
     it = relays_.erase(it);
   }
   // Suspicions that timed out.
-  for (auto it = suspects_.begin(); it != suspects_.end();) {
-    const std::string name = *it;
-    Member& m = members_.at(name);
-    if (m.suspicion && now < m.suspicion->deadline()) {
+  for (auto it = suspicions_.begin(); it != suspicions_.end();) {
+    if (now < it->second.deadline()) {
       ++it;
       continue;
     }
-    it = suspects_.erase(it);
+    const std::string name = it->first;
+    it = suspicions_.erase(it);
+    Member& m = members_.at(name);
     declare_dead(name, m);
     spread({SwimUpdate::Kind::kDead, name, m.incarnation, self_}, true);
   }
@@ -337,9 +369,19 @@ std::vector<Swim::Out> Swim::receive(const std::string& from, const SwimMessage&
   }
   heard(from);
   for (const auto& u : msg.updates) apply(u, now);
+  bool lacks = false;
+  if (msg.heard) {
+    // Learning nothing new doubles the probes between two digests (up to
+    // 64): a member that never runs costs little; learning resets it.
+    if (merge(*msg.heard, lacks))
+      digest_skip_ = digest_wait_ = 0;
+    else if (msg.ack)
+      digest_skip_ = std::min(2 * digest_skip_ + 1, 63u);
+  }
   if (msg.ping) {
     SwimMessage ack;
     ack.ack = *msg.ping;
+    if (lacks) ack.heard = digest();
     out.push_back({from, std::move(ack)});
   }
   if (msg.ping_req) {
@@ -370,6 +412,60 @@ std::vector<Swim::Out> Swim::receive(const std::string& from, const SwimMessage&
   return with_updates(std::move(out));
 }
 
+void Swim::order() {
+  if (!order_dirty_) return;
+  order_dirty_ = false;
+  order_.clear();
+  order_.reserve(members_.size() + 1);
+  for (auto& entry : members_) order_.push_back(&entry);
+  order_.push_back(nullptr);
+  auto name = [this](const MemberEntry* e) -> const std::string& { return e ? e->first : self_; };
+  std::sort(order_.begin(), order_.end(),
+            [&name](const MemberEntry* a, const MemberEntry* b) { return name(a) < name(b); });
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 1099511628211ull;
+  };
+  for (std::size_t i = 0; i < order_.size(); ++i) {
+    if (order_[i])
+      order_[i]->second.bit = static_cast<uint32_t>(i);
+    else
+      self_bit_ = i;
+    for (unsigned char c : name(order_[i])) mix(c);
+    mix('\n');
+  }
+  list_hash_ = h;
+}
+
+SwimMessage::Heard Swim::digest() {
+  order();
+  SwimMessage::Heard d;
+  d.list = list_hash_;
+  d.bits.assign((order_.size() + 7) / 8, '\0');
+  for (std::size_t i = 0; i < order_.size(); ++i)
+    if (!order_[i] || order_[i]->second.heard) d.bits[i / 8] |= static_cast<char>(1u << (i % 8));
+  return d;
+}
+
+bool Swim::merge(const SwimMessage::Heard& h, bool& lacks) {
+  order();
+  if (h.list != list_hash_ || h.bits.size() != (order_.size() + 7) / 8) return false;
+  bool learned = false;
+  for (std::size_t i = 0; i < order_.size(); ++i) {
+    const bool theirs = (static_cast<unsigned char>(h.bits[i / 8]) >> (i % 8)) & 1u;
+    MemberEntry* e = order_[i];
+    if (!e) continue;
+    if (theirs && !e->second.heard) {
+      mark_heard(e->first, e->second);
+      learned = true;
+    } else if (!theirs && e->second.heard) {
+      lacks = true;
+    }
+  }
+  return learned;
+}
+
 Swim::Clock::time_point Swim::next_deadline() const {
   auto at = next_probe_;
   if (probe_) {
@@ -378,10 +474,7 @@ Swim::Clock::time_point Swim::next_deadline() const {
       at = std::min(at, probe_->start + awareness_.scale(options_.probe_timeout));
   }
   for (const auto& [seq, r] : relays_) at = std::min(at, r.deadline);
-  for (const auto& name : suspects_) {
-    const Member& m = members_.at(name);
-    if (m.suspicion) at = std::min(at, m.suspicion->deadline());
-  }
+  for (const auto& [name, s] : suspicions_) at = std::min(at, s.deadline());
   return at;
 }
 
@@ -390,8 +483,7 @@ void Swim::credit(Duration stall) {
   if (probe_) probe_->start += stall;
   next_probe_ += stall;
   for (auto& [seq, r] : relays_) r.deadline += stall;
-  for (auto& [name, m] : members_)
-    if (m.suspicion) m.suspicion->extend(stall);
+  for (auto& [name, s] : suspicions_) s.extend(stall);
 }
 
 }  // namespace vigil::membership

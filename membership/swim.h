@@ -62,7 +62,9 @@ struct SwimUpdate {
   Kind kind = Kind::kAlive;
   std::string node;
   uint64_t incarnation = 0;
-  std::string from;  // who raised it (suspect, dead); empty for alive
+  /// Who raised it (suspect, dead); for alive, the member itself when it
+  /// refutes a suspicion or death, empty for its first announcement.
+  std::string from;
   bool operator==(const SwimUpdate&) const = default;
 };
 
@@ -78,7 +80,20 @@ struct SwimMessage {
   };
   std::optional<PingReq> ping_req;  // "probe target for me, answer seq"
   std::vector<SwimUpdate> updates;  // piggybacked
-  bool empty() const { return !ping && !ack && !nack && !ping_req && updates.empty(); }
+  /// The members the sender has heard (see Swim, "Hearing in a cold
+  /// start"): bit i (byte i / 8, bit i % 8, least significant first) for the
+  /// i-th name of the sender's members and itself, sorted bytewise; `list`
+  /// is the 64-bit FNV-1a hash of those names, each followed by '\n'. A
+  /// receiver whose list hashes otherwise ignores it.
+  struct Heard {
+    uint64_t list = 0;
+    std::string bits;
+    bool operator==(const Heard&) const = default;
+  };
+  std::optional<Heard> heard;
+  bool empty() const {
+    return !ping && !ack && !nack && !ping_req && updates.empty() && !heard;
+  }
 };
 
 class Swim {
@@ -162,9 +177,11 @@ class Swim {
   struct Member {
     State state = State::kAlive;
     bool heard = false;
+    bool first = true;  // `incarnation` is its first (0: none known yet)
+    uint32_t bit = 0;   // its place in order_
     uint64_t incarnation = 0;
-    std::optional<Suspicion> suspicion;
   };
+  using MemberEntry = std::pair<const std::string, Member>;
   struct Probe {
     std::string target;
     uint32_t seq = 0;
@@ -189,13 +206,20 @@ class Swim {
   void suspect(const std::string& member, Clock::time_point now);
   void refute(uint64_t accused);
   std::vector<Out> with_updates(std::vector<Out> out);
+  /// The heard digest: sorts the names again after a change of membership.
+  void order();
+  SwimMessage::Heard digest();
+  /// Marks heard what `h` says the sender heard; returns whether this node
+  /// heard a member it had not, and sets `lacks` when the sender lacks one
+  /// this node heard. False (and no `lacks`) for another member list.
+  bool merge(const SwimMessage::Heard& h, bool& lacks);
   std::size_t expected_confirmations() const;
 
   std::string self_;
   Options options_;
-  uint64_t incarnation_ = 0;
+  uint64_t incarnation_ = 0, first_incarnation_ = 0;
   std::unordered_map<std::string, Member> members_;
-  std::set<std::string> suspects_;  // members in State::kSuspect
+  std::map<std::string, Suspicion> suspicions_;  // of the members in State::kSuspect
   ProbeSchedule schedule_;
   Awareness awareness_;
   BroadcastQueue broadcasts_;
@@ -204,6 +228,14 @@ class Swim {
   std::map<uint32_t, Relay> relays_;  // our seq -> the requester
   uint32_t seq_ = 0;
   std::vector<Transition> transitions_;
+  // Hearing in a cold start: the sorted names (nullptr: this node), their
+  // hash, members not heard yet, and the backoff of digests on probes.
+  std::vector<MemberEntry*> order_;
+  std::size_t self_bit_ = 0;
+  uint64_t list_hash_ = 0;
+  bool order_dirty_ = true;
+  std::size_t unheard_ = 0;
+  unsigned digest_skip_ = 0, digest_wait_ = 0;
 };
 
 }  // namespace vigil::membership

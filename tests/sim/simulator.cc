@@ -19,6 +19,7 @@ std::size_t estimated_bytes(const SwimMessage& msg, const std::string& sender) {
   if (msg.ping_req) n += 12 + msg.ping_req->target.size();
   if (!msg.updates.empty()) n += 4;
   for (const auto& u : msg.updates) n += Swim::encode(u).size() + 3;
+  if (msg.heard) n += 12 + msg.heard->bits.size();
   return n;
 }
 
@@ -32,6 +33,7 @@ Simulator::Simulator(Options options) : options_(options), rng_(options.seed) {
     for (const auto& other : names_) nodes_.back().add(other, now_);
   }
   dead_.assign(options_.nodes, false);
+  heard_.assign(options_.nodes, std::vector<bool>(options_.nodes, false));
   due_.assign(options_.nodes, Clock::time_point::max());
   // Nodes start within one probe interval of each other, not in lockstep.
   std::uniform_int_distribution<int64_t> jitter(0, options_.swim.probe_interval.count());
@@ -73,6 +75,14 @@ void Simulator::send(std::size_t from, std::vector<Swim::Out> outs) {
 
 void Simulator::collect(std::size_t i) {
   for (const auto& t : nodes_[i].take_transitions()) {
+    if (t.kind == Transition::Kind::kNodeAlive) {
+      auto j = index_.find(t.node);
+      if (j != index_.end() && !heard_[i][j->second]) {
+        heard_[i][j->second] = true;
+        const auto n = static_cast<uint64_t>(options_.nodes);
+        if (++stats_.heard_pairs == n * (n - 1)) stats_.all_heard = now();
+      }
+    }
     if (t.kind != Transition::Kind::kNodeStale) continue;
     auto k = killed_at_.find(t.node);
     if (k == killed_at_.end()) {

@@ -71,6 +71,10 @@ class Simulator {
     std::map<std::string, std::vector<Duration>> detections;
     std::map<std::string, std::size_t> undetected;
     std::size_t false_stale = 0;       // NodeStale of a node that was not killed
+    // Cold start: when every node had published NodeAlive for every other
+    // (-1: not yet), and how many (node, member) pairs had by the end.
+    Duration all_heard{-1};
+    uint64_t heard_pairs = 0;
     uint64_t messages = 0, bytes = 0;  // sent, lost ones included
   };
   Stats stats() const;
@@ -99,6 +103,7 @@ class Simulator {
   std::unordered_map<std::string, std::size_t> index_;
   std::vector<membership::Swim> nodes_;
   std::vector<bool> dead_;
+  std::vector<std::vector<bool>> heard_;  // [node][member]: NodeAlive published
   std::vector<Clock::time_point> due_;
   std::priority_queue<Delivery, std::vector<Delivery>, std::greater<>> deliveries_;
   using Due = std::pair<Clock::time_point, std::size_t>;

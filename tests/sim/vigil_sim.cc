@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
       {"messages_per_node_s", sim.messages_per_node_second()},
       {"bytes_per_node_s", sim.bytes_per_node_second()},
       {"wall_s", wall_s},
+      {"all_heard_ms", s.all_heard.count()},
       {"suspicion_min_ms", o.swim.suspicion_min.count()},
       {"suspicion_max_ms", o.swim.suspicion_max.count()},
       {"gossip_fanout", o.swim.gossip_fanout},
@@ -141,10 +142,11 @@ int main(int argc, char** argv) {
   } else {
     std::printf(
         "N=%zu killed=%zu loss=%.2f: detection p50 %lld ms, p95 %lld ms, max %lld ms; "
-        "undetected %zu; false NodeStale %zu; %.2f msg/node/s, %.0f B/node/s (est.); wall %.1f s\n",
+        "undetected %zu; false NodeStale %zu; %.2f msg/node/s, %.0f B/node/s (est.); "
+        "all heard at %lld ms; wall %.1f s\n",
         nodes, kills, loss, static_cast<long long>(pct(0.5)), static_cast<long long>(pct(0.95)),
         static_cast<long long>(pct(1.0)), undetected, s.false_stale, sim.messages_per_node_second(),
-        sim.bytes_per_node_second(), wall_s);
+        sim.bytes_per_node_second(), static_cast<long long>(s.all_heard.count()), wall_s);
   }
   return check && !ok ? 1 : 0;
 }
