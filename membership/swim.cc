@@ -59,7 +59,7 @@ Swim::Options Swim::options_for(Duration interval, Duration timeout, std::size_t
   const double scale = std::log10(n) / 2;
   const auto half = static_cast<double>(timeout.count()) / 2;
   o.suspicion_min = std::max(2 * o.probe_interval, Duration(static_cast<int64_t>(half * scale)));
-  o.suspicion_max = 3 * o.suspicion_min;
+  o.suspicion_max = 6 * o.suspicion_min;
   o.gossip_fanout = 3;
   o.retransmit_mult = 4;
   return o;
