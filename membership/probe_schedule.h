@@ -47,17 +47,17 @@ class ProbeSchedule {
   std::vector<std::string> pick(std::size_t k, const std::set<std::string>& exclude);
   /// Up to `k` distinct members chosen uniformly among those for which
   /// `excluded` is false; O(k) expected calls of `excluded` when few are.
-  std::vector<std::string> pick_if_not(
-      std::size_t k, const std::function<bool(const std::string&)>& excluded);
+  std::vector<std::string> pick_if_not(std::size_t k,
+                                       const std::function<bool(const std::string&)>& excluded);
 
   std::size_t size() const { return members_.size(); }
   bool contains(const std::string& member) const { return index_.count(member) > 0; }
 
  private:
   std::mt19937_64 rng_;
-  std::vector<std::string> members_;                  // in no particular order
+  std::vector<std::string> members_;                    // in no particular order
   std::unordered_map<std::string, std::size_t> index_;  // member -> its place in members_
-  std::vector<std::string> pass_;  // the current pass, probed from the back
+  std::vector<std::string> pass_;                       // the current pass, probed from the back
 };
 
 }  // namespace vigil::membership

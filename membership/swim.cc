@@ -55,11 +55,12 @@ Swim::Options Swim::options_for(Duration interval, Duration timeout, std::size_t
   Options o;
   o.probe_interval = std::max(Duration(1), interval);
   o.probe_timeout = std::max(Duration(1), o.probe_interval / 2);
+  // The mapping and its reasons: swim.h.
   const double n = static_cast<double>(std::max<std::size_t>(members, 10));
-  const double scale = std::log10(n) / 2;
-  const auto half = static_cast<double>(timeout.count()) / 2;
-  o.suspicion_min = std::max(2 * o.probe_interval, Duration(static_cast<int64_t>(half * scale)));
+  const double min_ms = static_cast<double>(timeout.count()) * std::log10(n) / 4;
+  o.suspicion_min = std::max(2 * o.probe_interval, Duration(static_cast<int64_t>(min_ms)));
   o.suspicion_max = 6 * o.suspicion_min;
+  o.indirect_checks = 3;
   o.gossip_fanout = 3;
   o.retransmit_mult = 4;
   return o;
@@ -112,9 +113,9 @@ PeerState Swim::state(const std::string& member) const {
 }
 
 std::size_t Swim::alive_count() const {
-  return static_cast<std::size_t>(
-      std::count_if(members_.begin(), members_.end(),
-                    [](const auto& m) { return m.second.heard && m.second.state == State::kAlive; }));
+  return static_cast<std::size_t>(std::count_if(
+      members_.begin(), members_.end(),
+      [](const auto& m) { return m.second.heard && m.second.state == State::kAlive; }));
 }
 
 std::vector<Transition> Swim::take_transitions() {
@@ -170,9 +171,9 @@ void Swim::suspect(const std::string& member, Clock::time_point now) {
     return;
   }
   m.state = State::kSuspect;
-  suspicions_.insert_or_assign(member, Suspicion(self_, expected_confirmations(),
-                                                 options_.suspicion_min,
-                                                 options_.suspicion_max, now));
+  suspicions_.insert_or_assign(member,
+                               Suspicion(self_, expected_confirmations(), options_.suspicion_min,
+                                         options_.suspicion_max, now));
   spread({SwimUpdate::Kind::kSuspect, member, m.incarnation, self_}, true);
 }
 
@@ -201,9 +202,9 @@ void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
   Member& m = it->second;
   // A suspicion or death at incarnation 0 comes from a member that heard of
   // this one only by digest: it accuses the first incarnation, whichever.
-  const uint64_t inc =
-      u.incarnation == 0 && m.first && u.kind != SwimUpdate::Kind::kAlive ? m.incarnation
-                                                                           : u.incarnation;
+  const uint64_t inc = u.incarnation == 0 && m.first && u.kind != SwimUpdate::Kind::kAlive
+                           ? m.incarnation
+                           : u.incarnation;
   const bool newer = inc > m.incarnation;
   const bool same = inc == m.incarnation;
   switch (u.kind) {
@@ -247,9 +248,9 @@ void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
       if (!newer && !(same && m.state == State::kAlive)) return;
       m.incarnation = inc;
       m.state = State::kSuspect;
-      suspicions_.insert_or_assign(u.node, Suspicion(u.from, expected_confirmations(),
-                                                     options_.suspicion_min,
-                                                     options_.suspicion_max, now));
+      suspicions_.insert_or_assign(
+          u.node, Suspicion(u.from, expected_confirmations(), options_.suspicion_min,
+                            options_.suspicion_max, now));
       spread(u, true);
       return;
     case SwimUpdate::Kind::kDead:
@@ -350,8 +351,7 @@ std::vector<Swim::Out> Swim::gossip(bool force) {
        schedule_.pick_if_not(options_.gossip_fanout, [](const std::string&) { return false; }))
     out.push_back({std::move(target), SwimMessage{}});
   out = with_updates(std::move(out));
-  if (!force)
-    std::erase_if(out, [](const Out& o) { return o.msg.updates.empty(); });
+  if (!force) std::erase_if(out, [](const Out& o) { return o.msg.updates.empty(); });
   return out;
 }
 

@@ -25,12 +25,38 @@
 // (member_list.h): this class only tracks the members it is given.
 //
 // Events keep their mesh-mode meaning: a member is `unknown` until it is
-// heard, directly or through its own `alive` update (NodeAlive), and only a
-// member once heard can go stale; a probe of a member never heard suspects
-// nobody. A local stall (stall_detector.h) is
-// credited to every deadline, so a paused node accuses nobody for time it
-// was not listening; a node whose probes fail without nacks raises its
-// awareness score and probes more slowly instead.
+// heard (NodeAlive), and only a member once heard can go stale; a probe of
+// a member never heard suspects nobody. Heard means: a message from it, its
+// own `alive` update, or a heard digest (below) of a member that heard it
+// so. A member that never ran is heard by no one, so it stays `unknown`
+// everywhere and is never declared stale. This node keeps SWIM's state of
+// a member not heard yet all the same (a suspicion or death of it spread
+// by others, silently): when it is heard, NodeAlive comes at once, and
+// NodeStale right after if it died meanwhile. A local stall
+// (stall_detector.h) is credited to every deadline, so a paused node
+// accuses nobody for time it was not listening; a node whose probes fail
+// without nacks raises its awareness score and probes more slowly instead.
+//
+// Hearing in a cold start. The members are known from the member list, so
+// only one fact per member needs spreading: that it runs. Relaying every
+// member's first `alive` as an update would cost every node N alives, each
+// sent retransmit_mult * log10(N) times: about 1 MB per node and a minute
+// of full queues at N = 5,000, which delays suspicions. Instead a member's
+// first `alive` goes out from the member itself only (its retransmit
+// limit), and while this node has members it has not heard, its pings carry
+// a heard digest (SwimMessage::Heard: one bit per member of the sorted
+// member list, N/8 bytes); the target merges it and answers with its own
+// when it heard members the prober had not. That is push-pull anti-entropy
+// on the probes (Demers et al., PODC 1987): every node hears every running
+// member within O(log N) protocol periods (2.5 s at N = 200, 4.5 s at
+// N = 5,000 in the simulator, tests/sim). A digest that teaches nothing
+// doubles the probes until the next (up to one in 64), so a member that
+// never runs costs little; digests of another member list (a join in
+// flight) are ignored until the lists agree. Only news is relayed: an
+// `alive` that ends a suspicion or death, refutes one (`from` set) or
+// replaces a known incarnation. A node that heard a member only by digest
+// knows no incarnation of it (0): its suspicion of it, at incarnation 0,
+// accuses the member's first incarnation, whichever it is.
 //
 // Pure logic on the caller's clock and random seed; the caller delivers the
 // messages (Out) and the caller's transport authenticates senders. Not
@@ -91,9 +117,7 @@ struct SwimMessage {
     bool operator==(const Heard&) const = default;
   };
   std::optional<Heard> heard;
-  bool empty() const {
-    return !ping && !ack && !nack && !ping_req && updates.empty() && !heard;
-  }
+  bool empty() const { return !ping && !ack && !nack && !ping_req && updates.empty() && !heard; }
 };
 
 class Swim {
@@ -105,16 +129,39 @@ class Swim {
     Duration probe_interval{500};  // the protocol period
     Duration probe_timeout{250};   // direct ack wait before indirect checks
     std::size_t indirect_checks = 3;
-    Duration suspicion_min{2000}, suspicion_max{6000};  // suspicion.h
+    Duration suspicion_min{2000}, suspicion_max{6000};  // ms; suspicion.h
     int awareness_max = 8;
     int retransmit_mult = 4;           // broadcast_queue.h
     std::size_t update_budget = 1024;  // bytes of updates piggybacked per message
     std::size_t gossip_fanout = 3;     // members a gossip round sends to
   };
-  /// Options for a cluster of `members` (this node included) probed every
-  /// `interval` ms, whose members must be declared stale about `timeout` ms
-  /// after they fail (the engine gives its heartbeat interval and timeout).
-  /// See the mapping and its reasoning above options_for's definition.
+  /// Options for a cluster of `members` (this node included; counted as at
+  /// least 10) probed every `interval` ms, where a failed member should be
+  /// stale everywhere within about 2 x `timeout` ms (the engine gives its
+  /// heartbeat interval and timeout, 500 ms and 2 s by default):
+  ///   probe_interval = interval, probe_timeout = interval / 2 (memberlist's
+  ///     ratio, 1 s and 500 ms);
+  ///   suspicion_min = max(2 x interval, timeout x log10(members) / 4) ms;
+  ///   suspicion_max = 6 x suspicion_min (memberlist's
+  ///     SuspicionMaxTimeoutMult);
+  ///   gossip_fanout = 3, retransmit_mult = 4 (memberlist's LAN GossipNodes
+  ///     and RetransmitMult); indirect_checks = 3 (memberlist, and K of
+  ///     Lifeguard's dynamic suspicion timeout).
+  /// Why: SWIM (section 5) and Lifeguard (IV-B) make the minimal suspicion
+  /// timeout grow like log N, the rounds an update needs to reach everyone;
+  /// memberlist sets it to SuspicionMult (4) x log10(N) x ProbeInterval,
+  /// 4.6 s at N = 200 and 500 ms, which with the probe period and the
+  /// spreading of the death gives detection near 6 s: above the 2 x timeout
+  /// the mesh daemon's users expect. Here the classic multiplier is replaced
+  /// by the timeout: timeout / 2 at log10(N) = 2 (N = 100), 1.15 s at
+  /// N = 200, 1.85 s at N = 5,000 for a 2 s timeout. With the probe period
+  /// (<= 1 s) and the death's spreading (~ log4 N gossip rounds of 200 ms)
+  /// detection stays near 3 s at N = 200 and 5,000 (docs/BENCHMARKS.md,
+  /// "Gossip mode, simulated"). The minimum applies only once K members
+  /// confirmed the suspicion (a real failure: others' probes fail too,
+  /// within about K periods); a false suspicion (lost datagrams, a paused
+  /// node) has none and runs to the maximum, 6 x longer, which is what
+  /// keeps false NodeStale away (none at N = 200 with 5 % loss over 300 s).
   static Options options_for(Duration interval, Duration timeout, std::size_t members);
 
   /// A message to send: `msg` to member `to`.

@@ -70,7 +70,7 @@ class Simulator {
     // NodeStale for it, and how many survivors have not yet.
     std::map<std::string, std::vector<Duration>> detections;
     std::map<std::string, std::size_t> undetected;
-    std::size_t false_stale = 0;       // NodeStale of a node that was not killed
+    std::size_t false_stale = 0;  // NodeStale of a node that was not killed
     // Cold start: when every node had published NodeAlive for every other
     // (-1: not yet), and how many (node, member) pairs had by the end.
     Duration all_heard{-1};

@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
   app.add_option("--loss", loss, "probability a message is lost")->check(CLI::Range(0.0, 0.9));
   app.add_option("--seed", seed, "random seed");
   app.add_option("--interval", interval, "probe interval (the heartbeat interval)");
-  app.add_option("--timeout", timeout, "the heartbeat timeout (Swim::options_for maps it to the suspicion timeouts)");
+  app.add_option("--timeout", timeout,
+                 "the heartbeat timeout (Swim::options_for maps it to the suspicion timeouts)");
   app.add_option("--gossip-interval", gossip,
                  "a gossip round per node every this often (0ms: none)");
   app.add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
