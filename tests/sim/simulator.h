@@ -64,6 +64,9 @@ class Simulator {
   void heal() { side_.clear(); }
 
   const std::vector<std::string>& names() const { return names_; }
+  /// The Swim instance of `node` (its state as the run left it).
+  const membership::Swim& node(const std::string& name) const { return nodes_[index_.at(name)]; }
+  bool killed(const std::string& name) const { return dead_[index_.at(name)]; }
 
   struct Stats {
     // Per killed node: how long after its kill each survivor published
