@@ -61,5 +61,30 @@ TEST(ProbeSchedule, PickIsDistinctExcludesAndIsRoughlyUniform) {
   EXPECT_EQ(s.pick(20, {}).size(), 10u);
 }
 
+TEST(ProbeSchedule, PickIfNotSamplesLargeSetsAndFindsTheFewEligible) {
+  ProbeSchedule s(5);
+  for (int i = 0; i < 1000; ++i) s.add("n" + std::to_string(i));
+  std::map<std::string, int> counts;
+  auto odd = [](const std::string& m) { return (m.back() - '0') % 2 == 1; };
+  for (int round = 0; round < 2000; ++round) {
+    auto picked = s.pick_if_not(3, odd);
+    ASSERT_EQ(picked.size(), 3u);
+    EXPECT_EQ(std::set<std::string>(picked.begin(), picked.end()).size(), 3u);
+    for (const auto& p : picked) {
+      EXPECT_FALSE(odd(p)) << p;
+      ++counts[p];
+    }
+  }
+  EXPECT_GT(counts.size(), 490u) << "spread over the 500 eligible";
+  // Only two eligible of 1000: rejection sampling gives up, a scan finds them.
+  auto few = s.pick_if_not(3, [](const std::string& m) { return m != "n7" && m != "n900"; });
+  EXPECT_EQ(std::set<std::string>(few.begin(), few.end()), (std::set<std::string>{"n7", "n900"}));
+  s.remove("n7");
+  s.remove("n900");
+  EXPECT_TRUE(
+      s.pick_if_not(3, [](const std::string& m) { return m != "n7" && m != "n900"; }).empty());
+  EXPECT_EQ(s.size(), 998u);
+}
+
 }  // namespace
 }  // namespace vigil::membership
