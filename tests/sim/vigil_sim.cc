@@ -3,14 +3,20 @@
 //   vigil_sim --nodes 1000 [--seconds 30] [--kill 3] [--loss 0.05] [--seed 1]
 //             [--interval 500ms] [--timeout 2s] [--gossip-interval 200ms]
 //             [--update-budget 1024] [--format json] [--check]
+//             [--suspicion-min MS] [--suspicion-max MS] [--fanout K]
+//             [--retransmit-mult M]
 //
-// Warms the cluster up for 5 s, kills --kill random nodes at once, then runs
-// --seconds more. Prints detection times over every (killed, survivor) pair
-// (p50, p95, max), survivors that did not detect, false NodeStale, and
-// messages and bytes per node per second (estimated bytes, see simulator.h),
-// and the wall time. With --check it exits 1 unless every survivor detected
-// every killed node, with p95 within 3 x the timeout, and no false
-// NodeStale. Exit 2 on a usage error.
+// The Swim options are Swim::options_for(interval, timeout, nodes); the
+// last four flags override them (for tuning). Starts every node at once (a
+// cold start), warms up for 5 s, kills --kill random nodes at once, then
+// runs --seconds more. Prints detection times over every (killed, survivor)
+// pair (p50, p95, max), survivors that did not detect, false NodeStale,
+// messages and bytes per node per second after the warm-up (estimated
+// bytes, see simulator.h), when every node had heard every other, the
+// options used and the wall time. With --check it exits 1 unless every
+// node heard every other, every survivor detected every killed node with
+// p95 within 2 x the timeout (3 x above 1,000 nodes: the gossip-mode
+// targets), and no NodeStale was false. Exit 2 on a usage error.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -135,8 +141,9 @@ int main(int argc, char** argv) {
       {"suspicion_max_ms", o.swim.suspicion_max.count()},
       {"gossip_fanout", o.swim.gossip_fanout},
       {"retransmit_mult", o.swim.retransmit_mult}};
-  const bool ok =
-      undetected == 0 && s.false_stale == 0 && pct(0.95) >= 0 && pct(0.95) <= 3 * t.count();
+  const int64_t bound = (nodes > 1000 ? 3 : 2) * t.count();
+  const bool ok = undetected == 0 && s.false_stale == 0 && s.all_heard.count() >= 0 &&
+                  (kills == 0 || (pct(0.95) >= 0 && pct(0.95) <= bound));
   out["ok"] = ok;
   if (format == "json") {
     std::cout << out.dump() << "\n";
