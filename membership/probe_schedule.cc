@@ -28,6 +28,16 @@ void ProbeSchedule::remove(const std::string& member) {
   pass_.erase(std::remove(pass_.begin(), pass_.end(), member), pass_.end());
 }
 
+void ProbeSchedule::probe_next(const std::string& member) {
+  if (!index_.count(member)) return;
+  auto it = std::find(pass_.begin(), pass_.end(), member);
+  if (it == pass_.end()) {
+    pass_.push_back(member);
+  } else {
+    std::iter_swap(it, pass_.end() - 1);
+  }
+}
+
 std::optional<std::string> ProbeSchedule::next() {
   if (members_.empty()) return std::nullopt;
   if (pass_.empty()) {

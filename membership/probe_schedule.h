@@ -43,6 +43,10 @@ class ProbeSchedule {
   /// reshuffled pass when the current one is over.
   std::optional<std::string> next();
 
+  /// Probes `member` next (before the rest of the pass; again in this pass
+  /// if it was probed already). Unknown members are ignored.
+  void probe_next(const std::string& member);
+
   /// Up to `k` distinct members chosen uniformly, none of `exclude`.
   std::vector<std::string> pick(std::size_t k, const std::set<std::string>& exclude);
   /// Up to `k` distinct members chosen uniformly among those for which

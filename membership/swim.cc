@@ -72,6 +72,7 @@ Swim::Swim(std::string self, Options options, uint64_t seed, uint64_t incarnatio
       incarnation_(incarnation),
       first_incarnation_(incarnation),
       schedule_(seed),
+      rng_(seed ^ 0x9e3779b97f4a7c15ull),
       awareness_(options.awareness_max),
       broadcasts_(options.retransmit_mult) {
   spread({SwimUpdate::Kind::kAlive, self_, incarnation_, ""}, false);
@@ -177,6 +178,20 @@ void Swim::suspect(const std::string& member, Clock::time_point now) {
   spread({SwimUpdate::Kind::kSuspect, member, m.incarnation, self_}, true);
 }
 
+void Swim::confirm_soon(const std::string& name, const Member& m) {
+  // A real failure is confirmed by the next K members that probe it; in
+  // the round-robin order that is about one per protocol period in the
+  // whole cluster, so K confirmations take K periods or more (the slow
+  // tail of detection). About 2K of the members that learn of a suspicion
+  // probe the suspect next instead: K confirmations within about a period,
+  // and a suspect (maybe alive) gets some 2K extra pings, not N.
+  if (!m.heard || (probe_ && probe_->target == name)) return;
+  const double k = static_cast<double>(2 * std::max<std::size_t>(1, options_.indirect_checks));
+  const double p =
+      std::min(1.0, k / static_cast<double>(std::max<std::size_t>(1, members_.size())));
+  if (std::bernoulli_distribution(p)(rng_)) schedule_.probe_next(name);
+}
+
 void Swim::refute(uint64_t accused) {
   // Incarnation 0: the accuser knew none of this node's; it means the first.
   if (accused == 0 && incarnation_ == first_incarnation_) accused = incarnation_;
@@ -248,6 +263,7 @@ void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
       if (!newer && !(same && m.state == State::kAlive)) return;
       m.incarnation = inc;
       m.state = State::kSuspect;
+      confirm_soon(u.node, m);
       suspicions_.insert_or_assign(
           u.node, Suspicion(u.from, expected_confirmations(), options_.suspicion_min,
                             options_.suspicion_max, now));

@@ -69,6 +69,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -252,6 +253,8 @@ class Swim {
   void declare_dead(const std::string& name, Member& m);
   void suspect(const std::string& member, Clock::time_point now);
   void refute(uint64_t accused);
+  /// A suspicion of `name` was heard: maybe probe it next (swim.cc).
+  void confirm_soon(const std::string& name, const Member& m);
   std::vector<Out> with_updates(std::vector<Out> out);
   /// The heard digest: sorts the names again after a change of membership.
   void order();
@@ -268,6 +271,7 @@ class Swim {
   std::unordered_map<std::string, Member> members_;
   std::map<std::string, Suspicion> suspicions_;  // of the members in State::kSuspect
   ProbeSchedule schedule_;
+  std::mt19937_64 rng_;
   Awareness awareness_;
   BroadcastQueue broadcasts_;
   std::optional<Probe> probe_;
