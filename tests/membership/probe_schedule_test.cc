@@ -86,5 +86,20 @@ TEST(ProbeSchedule, PickIfNotSamplesLargeSetsAndFindsTheFewEligible) {
   EXPECT_EQ(s.size(), 998u);
 }
 
+TEST(ProbeSchedule, ProbeNextGoesBeforeTheRestOfThePass) {
+  ProbeSchedule s(3);
+  for (int i = 0; i < 20; ++i) s.add("n" + std::to_string(i));
+  const std::string first = *s.next();  // probed: no longer in this pass
+  s.probe_next("n13");
+  EXPECT_EQ(*s.next(), "n13");
+  s.probe_next(first);  // again in this pass
+  EXPECT_EQ(*s.next(), first);
+  s.probe_next("nobody");  // not a member: ignored
+  std::set<std::string> rest;
+  for (int i = 0; i < 17; ++i) rest.insert(*s.next());
+  EXPECT_EQ(rest.size(), 17u);
+  EXPECT_EQ(rest.count("nobody"), 0u);
+}
+
 }  // namespace
 }  // namespace vigil::membership
