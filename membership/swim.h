@@ -173,8 +173,10 @@ class Swim {
 
   /// `incarnation`: this node's first incarnation, above any of an earlier
   /// run (the engine gives its boot id), so that a restarted node is newer
-  /// than what its peers remember. It is spread as `alive` at once: members
-  /// that never heard this node directly learn that it is alive.
+  /// than what its peers remember; at least 1 (0 stands for "no incarnation
+  /// known", see "Hearing in a cold start"). It is spread as `alive` at
+  /// once (by this node only: its retransmit limit); the other members hear
+  /// of it from it or from heard digests.
   Swim(std::string self, Options options, uint64_t seed, uint64_t incarnation = 1);
 
   /// A member joined (membership is the member list's): probed from now on,
