@@ -63,6 +63,7 @@ Swim::Options Swim::options_for(Duration interval, Duration timeout, std::size_t
   o.indirect_checks = 3;
   o.gossip_fanout = 3;
   o.retransmit_mult = 4;
+  o.heard_digests = true;
   return o;
 }
 
@@ -234,13 +235,13 @@ void Swim::apply(const SwimUpdate& u, Clock::time_point now) {
         // An alive that ends a suspicion or a death is as urgent as they
         // were; a refutation (`from` set) or one that replaces a known
         // incarnation (a restart) is news. A member's first announcement is
-        // not spread on: in a cold start every node would relay every
-        // other's (N^2 log N updates); heard digests do that job (swim.h).
+        // not spread on with heard digests: in a cold start every node
+        // would relay every other's (N^2 log N updates); digests do that
+        // job (swim.h).
         const bool urgent = m.state == State::kSuspect || m.state == State::kDead;
-        if (urgent || m.incarnation != 0 || !u.from.empty()) {
-          spread(u, urgent);
-          m.first = false;
-        }
+        const bool news = urgent || m.incarnation != 0 || !u.from.empty();
+        if (news) m.first = false;
+        if (news || !options_.heard_digests) spread(u, urgent);
       }
       m.incarnation = u.incarnation;
       suspicions_.erase(u.node);
@@ -326,7 +327,7 @@ std::vector<Swim::Out> Swim::tick(Clock::time_point now) {
       SwimMessage msg;
       msg.ping = probe_->seq;
       // Members not heard yet: ask for the target's digest with ours.
-      if (unheard_ > 0 && digest_wait_-- == 0) {
+      if (options_.heard_digests && unheard_ > 0 && digest_wait_-- == 0) {
         msg.heard = digest();
         digest_wait_ = digest_skip_;
       }

@@ -135,6 +135,13 @@ class Swim {
     int retransmit_mult = 4;           // broadcast_queue.h
     std::size_t update_budget = 1024;  // bytes of updates piggybacked per message
     std::size_t gossip_fanout = 3;     // members a gossip round sends to
+    /// Heard digests on pings while members are unheard, and no relaying
+    /// of first announcements ("Hearing in a cold start" above). Only for a
+    /// transport that carries SwimMessage::heard: without it a cold start
+    /// would hear members only directly. Off by default (every first alive
+    /// is relayed, N^2 log N updates in a cold start); options_for turns it
+    /// on.
+    bool heard_digests = false;
   };
   /// Options for a cluster of `members` (this node included; counted as at
   /// least 10) probed every `interval` ms, where a failed member should be
@@ -147,7 +154,9 @@ class Swim {
   ///     SuspicionMaxTimeoutMult);
   ///   gossip_fanout = 3, retransmit_mult = 4 (memberlist's LAN GossipNodes
   ///     and RetransmitMult); indirect_checks = 3 (memberlist, and K of
-  ///     Lifeguard's dynamic suspicion timeout).
+  ///     Lifeguard's dynamic suspicion timeout);
+  ///   heard_digests = true: the caller's transport must carry
+  ///     SwimMessage::heard (else set it false).
   /// Why: SWIM (section 5) and Lifeguard (IV-B) make the minimal suspicion
   /// timeout grow like log N, the rounds an update needs to reach everyone;
   /// memberlist sets it to SuspicionMult (4) x log10(N) x ProbeInterval,

@@ -240,9 +240,15 @@ TEST(Swim, AGossipRoundSendsPendingUpdatesToFanoutMembersAndNothingWhenIdle) {
   for (const auto& o2 : forced) EXPECT_TRUE(o2.msg.updates.empty());
 }
 
+Swim::Options with_digests() {
+  Swim::Options o;
+  o.heard_digests = true;
+  return o;
+}
+
 TEST(Swim, AHeardDigestMakesAMemberHeardThatNeverSpokeToThisNode) {
   const auto t0 = Clock::time_point{};
-  Swim a("a", {}, 1), b("b", {}, 2);
+  Swim a("a", with_digests(), 1), b("b", with_digests(), 2);
   for (const char* m : {"a", "b", "x"}) {
     a.add(m, t0);
     b.add(m, t0);
@@ -271,14 +277,14 @@ TEST(Swim, AHeardDigestMakesAMemberHeardThatNeverSpokeToThisNode) {
     alive_x |= t.kind == Transition::Kind::kNodeAlive && t.node == "x";
   EXPECT_TRUE(alive_x);
   // A digest of another member list is ignored.
-  Swim c("c", {}, 3);
+  Swim c("c", with_digests(), 3);
   for (const char* m : {"c", "y", "x"}) c.add(m, t0);
   c.receive("b", *ack, t0);
   EXPECT_EQ(c.state("x"), PeerState::kUnknown);
 }
 
 TEST(Swim, DigestsNeverMakeHeardAMemberThatNeverRan) {
-  Net net(12, 9);
+  Net net(12, 9, with_digests());
   net.down_.insert("n12");  // down from the start
   net.run(milliseconds(20000));
   for (const auto& [name, swim] : net.nodes_) {
@@ -289,9 +295,9 @@ TEST(Swim, DigestsNeverMakeHeardAMemberThatNeverRan) {
   EXPECT_EQ(net.stale_events(), 0u);
 }
 
-TEST(Swim, AFirstAnnouncementIsNotRelayedButARefutationIs) {
+TEST(Swim, WithDigestsAFirstAnnouncementIsNotRelayedButARefutationIs) {
   const auto t0 = Clock::time_point{};
-  Swim a("a", {}, 1);
+  Swim a("a", with_digests(), 1);
   for (const char* m : {"b", "x"}) a.add(m, t0);
   const std::size_t own = a.pending_updates();  // its own alive
   a.receive("b", SwimMessage{.updates = {{SwimUpdate::Kind::kAlive, "x", 5, ""}}}, t0);
@@ -299,6 +305,14 @@ TEST(Swim, AFirstAnnouncementIsNotRelayedButARefutationIs) {
   EXPECT_EQ(a.pending_updates(), own) << "x's first alive: not news";
   a.receive("b", SwimMessage{.updates = {{SwimUpdate::Kind::kAlive, "x", 6, "x"}}}, t0);
   EXPECT_EQ(a.pending_updates(), own + 1) << "x refuted: news";
+  // Without digests (a transport that does not carry them) it is relayed,
+  // and pings carry no digest.
+  Swim b("b", {}, 2);
+  for (const char* m : {"a", "x"}) b.add(m, t0);
+  const std::size_t own_b = b.pending_updates();
+  b.receive("a", SwimMessage{.updates = {{SwimUpdate::Kind::kAlive, "x", 5, ""}}}, t0);
+  EXPECT_EQ(b.pending_updates(), own_b + 1);
+  for (const auto& o : b.tick(t0)) EXPECT_FALSE(o.msg.heard.has_value());
 }
 
 TEST(Swim, AnAccusationOfIncarnationZeroMeansTheFirst) {
@@ -352,6 +366,7 @@ TEST(Swim, OptionsForMapsTheHeartbeatTimingsAndGrowsWithLogN) {
   EXPECT_EQ(o200.suspicion_max, 6 * o200.suspicion_min);
   EXPECT_EQ(o200.gossip_fanout, 3u);
   EXPECT_EQ(o200.retransmit_mult, 4);
+  EXPECT_TRUE(o200.heard_digests);
   EXPECT_EQ(Swim::options_for(interval, timeout, 5000).suspicion_min, milliseconds(1849));
   // Small clusters: at least two probe periods.
   EXPECT_EQ(Swim::options_for(interval, timeout, 3).suspicion_min, milliseconds(1000));
