@@ -135,7 +135,10 @@ std::size_t Swim::expected_confirmations() const {
 
 void Swim::spread(SwimUpdate u, bool urgent) {
   const std::string key = u.node;
-  broadcasts_.queue(key, encode(u), urgent);
+  // A refutation missed by one member that suspects makes a false
+  // NodeStale there: it goes out twice as many times (refutations are rare).
+  const bool refutation = u.kind == SwimUpdate::Kind::kAlive && !u.from.empty();
+  broadcasts_.queue(key, encode(u), urgent, refutation ? 2 : 1);
 }
 
 void Swim::heard(const std::string& member) {
@@ -326,6 +329,12 @@ std::vector<Swim::Out> Swim::tick(Clock::time_point now) {
       probe_ = Probe{.target = *target, .seq = ++seq_, .start = now};
       SwimMessage msg;
       msg.ping = probe_->seq;
+      // Lifeguard's buddy system (IV-C; memberlist does it too): a suspect
+      // learns of its suspicion from the ping itself, and refutes at once
+      // (its ack carries the refutation: urgent updates go first).
+      if (auto m = members_.find(*target);
+          m != members_.end() && m->second.state == State::kSuspect)
+        msg.updates.push_back({SwimUpdate::Kind::kSuspect, *target, m->second.incarnation, self_});
       // Members not heard yet: ask for the target's digest with ours.
       if (options_.heard_digests && unheard_ > 0 && digest_wait_-- == 0) {
         msg.heard = digest();
@@ -398,6 +407,9 @@ std::vector<Swim::Out> Swim::receive(const std::string& from, const SwimMessage&
   if (msg.ping) {
     SwimMessage ack;
     ack.ack = *msg.ping;
+    // Suspected here but probing: tell it, as the buddy system does.
+    if (sender->second.state == State::kSuspect)
+      ack.updates.push_back({SwimUpdate::Kind::kSuspect, from, sender->second.incarnation, self_});
     if (lacks) ack.heard = digest();
     out.push_back({from, std::move(ack)});
   }
@@ -408,7 +420,11 @@ std::vector<Swim::Out> Swim::receive(const std::string& from, const SwimMessage&
       out.push_back({from, std::move(ack)});
     } else if (members_.count(msg.ping_req->target)) {
       const uint32_t seq = ++seq_;
-      relays_[seq] = Relay{from, msg.ping_req->seq, now + options_.probe_timeout};
+      // Nack at 4/5 of the probe timeout: the requester sent this at its
+      // probe timeout and ends its period one more probe timeout later (at
+      // options_for's ratio), so a nack at the full timeout would come
+      // after it, and count as missing (raising its awareness score).
+      relays_[seq] = Relay{from, msg.ping_req->seq, now + options_.probe_timeout * 4 / 5};
       SwimMessage ping;
       ping.ping = seq;
       out.push_back({msg.ping_req->target, std::move(ping)});
