@@ -10,12 +10,18 @@
 //   1. a ping with a sequence number; the member answers with an ack;
 //   2. no ack within the probe timeout: `indirect_checks` other members are
 //      asked to probe it (ping-req). They ping it, relay its ack, or answer
-//      a nack when it did not answer them either (a nack tells this node
-//      that its own links work: Lifeguard IV-A);
+//      a nack when it did not answer them within 4/5 of the probe timeout
+//      (a nack tells this node that its own links work: Lifeguard IV-A;
+//      sent early enough to arrive before the period ends);
 //   3. no ack by the end of the period: the member is suspected.
 // A suspicion is spread as an update. The member it is about refutes it by
-// raising its incarnation and spreading `alive`. Other members that suspect
-// the same incarnation confirm it, which shortens its timeout (suspicion.h).
+// raising its incarnation and spreading `alive` (sent twice the retransmit
+// limit: a member that misses it declares a live member dead). Pings to a
+// suspect, and acks to a suspect's pings, carry its suspicion (Lifeguard's
+// buddy system, IV-C), so that it refutes at once. Other members that
+// suspect the same incarnation confirm it, which shortens its timeout
+// (suspicion.h); about 2K of the members that hear of a suspicion probe the
+// suspect next, so that a real failure is confirmed within about a period.
 // When it times out the member is declared dead: NodeStale.
 //
 // Updates {alive | suspect | dead, node, incarnation, from} are piggybacked
