@@ -5,10 +5,11 @@
 
 namespace vigil::membership {
 
-void BroadcastQueue::queue(const std::string& key, std::string payload, bool urgent) {
+void BroadcastQueue::queue(const std::string& key, std::string payload, bool urgent,
+                           std::size_t times) {
   drop(key);
   const Rank rank{.not_urgent = !urgent, .sent = 0, .inverse_seq = ~next_seq_++};
-  order_.emplace(rank, Entry{key, std::move(payload)});
+  order_.emplace(rank, Entry{key, std::move(payload), std::max<std::size_t>(1, times)});
   ranks_[key] = rank;
 }
 
@@ -46,7 +47,7 @@ std::vector<std::string> BroadcastQueue::take(std::size_t budget, std::size_t me
   const std::size_t max = limit(members);
   for (auto it : sent) {
     auto node = order_.extract(it);
-    if (++node.key().sent >= max) {
+    if (++node.key().sent >= max * node.mapped().times) {
       ranks_.erase(node.mapped().key);
       continue;
     }

@@ -32,7 +32,10 @@ class BroadcastQueue {
   explicit BroadcastQueue(int retransmit_mult = 4) : mult_(retransmit_mult) {}
 
   /// Queues `payload` under `key`, replacing what is queued for that key.
-  void queue(const std::string& key, std::string payload, bool urgent = false);
+  /// `times`: it is sent times x limit(members) times (an update whose
+  /// loss somewhere costs more, such as a refutation, may go out more).
+  void queue(const std::string& key, std::string payload, bool urgent = false,
+             std::size_t times = 1);
   /// Drops what is queued for `key` (the update is no longer true).
   void drop(const std::string& key);
 
@@ -58,6 +61,7 @@ class BroadcastQueue {
   };
   struct Entry {
     std::string key, payload;
+    std::size_t times = 1;
   };
 
   int mult_;

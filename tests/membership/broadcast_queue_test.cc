@@ -54,6 +54,20 @@ TEST(BroadcastQueue, TheBudgetIsRespectedAndSmallerOnesStillFit) {
   EXPECT_TRUE(q.take(10, 10).empty() == false);  // small again
 }
 
+TEST(BroadcastQueue, AnUpdateQueuedTwiceOverIsSentTwiceTheLimit) {
+  BroadcastQueue q(2);
+  const std::size_t members = 50;  // limit: 2 x ceil(log10(51)) = 4
+  ASSERT_EQ(q.limit(members), 4u);
+  q.queue("once", "a");
+  q.queue("twice", "b", false, 2);
+  std::size_t once = 0, twice = 0;
+  for (int i = 0; i < 20; ++i)
+    for (const auto& p : q.take(100, members)) (p == "a" ? once : twice) += 1;
+  EXPECT_EQ(once, 4u);
+  EXPECT_EQ(twice, 8u);
+  EXPECT_EQ(q.pending(), 0u);
+}
+
 TEST(Awareness, TheScoreIsClampedAndScalesTimeouts) {
   Awareness a(4);
   EXPECT_EQ(a.scale(std::chrono::milliseconds(500)), std::chrono::milliseconds(500));

@@ -61,5 +61,45 @@ TEST(ProbeSchedule, PickIsDistinctExcludesAndIsRoughlyUniform) {
   EXPECT_EQ(s.pick(20, {}).size(), 10u);
 }
 
+TEST(ProbeSchedule, PickIfNotSamplesLargeSetsAndFindsTheFewEligible) {
+  ProbeSchedule s(5);
+  for (int i = 0; i < 1000; ++i) s.add("n" + std::to_string(i));
+  std::map<std::string, int> counts;
+  auto odd = [](const std::string& m) { return (m.back() - '0') % 2 == 1; };
+  for (int round = 0; round < 2000; ++round) {
+    auto picked = s.pick_if_not(3, odd);
+    ASSERT_EQ(picked.size(), 3u);
+    EXPECT_EQ(std::set<std::string>(picked.begin(), picked.end()).size(), 3u);
+    for (const auto& p : picked) {
+      EXPECT_FALSE(odd(p)) << p;
+      ++counts[p];
+    }
+  }
+  EXPECT_GT(counts.size(), 490u) << "spread over the 500 eligible";
+  // Only two eligible of 1000: rejection sampling gives up, a scan finds them.
+  auto few = s.pick_if_not(3, [](const std::string& m) { return m != "n7" && m != "n900"; });
+  EXPECT_EQ(std::set<std::string>(few.begin(), few.end()), (std::set<std::string>{"n7", "n900"}));
+  s.remove("n7");
+  s.remove("n900");
+  EXPECT_TRUE(
+      s.pick_if_not(3, [](const std::string& m) { return m != "n7" && m != "n900"; }).empty());
+  EXPECT_EQ(s.size(), 998u);
+}
+
+TEST(ProbeSchedule, ProbeNextGoesBeforeTheRestOfThePass) {
+  ProbeSchedule s(3);
+  for (int i = 0; i < 20; ++i) s.add("n" + std::to_string(i));
+  const std::string first = *s.next();  // probed: no longer in this pass
+  s.probe_next("n13");
+  EXPECT_EQ(*s.next(), "n13");
+  s.probe_next(first);  // again in this pass
+  EXPECT_EQ(*s.next(), first);
+  s.probe_next("nobody");  // not a member: ignored
+  std::set<std::string> rest;
+  for (int i = 0; i < 17; ++i) rest.insert(*s.next());
+  EXPECT_EQ(rest.size(), 17u);
+  EXPECT_EQ(rest.count("nobody"), 0u);
+}
+
 }  // namespace
 }  // namespace vigil::membership

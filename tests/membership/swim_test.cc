@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -237,6 +238,144 @@ TEST(Swim, AGossipRoundSendsPendingUpdatesToFanoutMembersAndNothingWhenIdle) {
   auto forced = s.gossip(true);
   EXPECT_EQ(forced.size(), 3u);
   for (const auto& o2 : forced) EXPECT_TRUE(o2.msg.updates.empty());
+}
+
+Swim::Options with_digests() {
+  Swim::Options o;
+  o.heard_digests = true;
+  return o;
+}
+
+TEST(Swim, AHeardDigestMakesAMemberHeardThatNeverSpokeToThisNode) {
+  const auto t0 = Clock::time_point{};
+  Swim a("a", with_digests(), 1), b("b", with_digests(), 2);
+  for (const char* m : {"a", "b", "x"}) {
+    a.add(m, t0);
+    b.add(m, t0);
+  }
+  // x spoke to b only.
+  b.receive("x", SwimMessage{.updates = {{SwimUpdate::Kind::kAlive, "x", 1, ""}}}, t0);
+  ASSERT_EQ(b.state("x"), PeerState::kAlive);
+  ASSERT_EQ(a.state("x"), PeerState::kUnknown);
+  // a's ping of b carries a's digest (x unheard there); b's ack carries
+  // b's, since a lacks x.
+  std::optional<SwimMessage> ping;
+  for (int period = 0; period < 10 && !ping; ++period)
+    for (auto& o : a.tick(t0 + milliseconds(500) * period))
+      if (o.to == "b" && o.msg.ping) ping = o.msg;
+  ASSERT_TRUE(ping.has_value());
+  ASSERT_TRUE(ping->heard.has_value());
+  std::optional<SwimMessage> ack;
+  for (auto& o : b.receive("a", *ping, t0))
+    if (o.to == "a" && o.msg.ack) ack = o.msg;
+  ASSERT_TRUE(ack.has_value());
+  ASSERT_TRUE(ack->heard.has_value());
+  a.receive("b", *ack, t0);
+  EXPECT_EQ(a.state("x"), PeerState::kAlive);
+  bool alive_x = false;
+  for (const auto& t : a.take_transitions())
+    alive_x |= t.kind == Transition::Kind::kNodeAlive && t.node == "x";
+  EXPECT_TRUE(alive_x);
+  // A digest of another member list is ignored.
+  Swim c("c", with_digests(), 3);
+  for (const char* m : {"c", "y", "x"}) c.add(m, t0);
+  c.receive("b", *ack, t0);
+  EXPECT_EQ(c.state("x"), PeerState::kUnknown);
+}
+
+TEST(Swim, DigestsNeverMakeHeardAMemberThatNeverRan) {
+  Net net(12, 9, with_digests());
+  net.down_.insert("n12");  // down from the start
+  net.run(milliseconds(20000));
+  for (const auto& [name, swim] : net.nodes_) {
+    if (name == "n12") continue;
+    EXPECT_EQ(swim.state("n12"), PeerState::kUnknown) << name;
+    EXPECT_EQ(swim.alive_count(), 10u) << name;
+  }
+  EXPECT_EQ(net.stale_events(), 0u);
+}
+
+TEST(Swim, WithDigestsAFirstAnnouncementIsNotRelayedButARefutationIs) {
+  const auto t0 = Clock::time_point{};
+  Swim a("a", with_digests(), 1);
+  for (const char* m : {"b", "x"}) a.add(m, t0);
+  const std::size_t own = a.pending_updates();  // its own alive
+  a.receive("b", SwimMessage{.updates = {{SwimUpdate::Kind::kAlive, "x", 5, ""}}}, t0);
+  EXPECT_EQ(a.state("x"), PeerState::kAlive);
+  EXPECT_EQ(a.pending_updates(), own) << "x's first alive: not news";
+  a.receive("b", SwimMessage{.updates = {{SwimUpdate::Kind::kAlive, "x", 6, "x"}}}, t0);
+  EXPECT_EQ(a.pending_updates(), own + 1) << "x refuted: news";
+  // Without digests (a transport that does not carry them) it is relayed,
+  // and pings carry no digest.
+  Swim b("b", {}, 2);
+  for (const char* m : {"a", "x"}) b.add(m, t0);
+  const std::size_t own_b = b.pending_updates();
+  b.receive("a", SwimMessage{.updates = {{SwimUpdate::Kind::kAlive, "x", 5, ""}}}, t0);
+  EXPECT_EQ(b.pending_updates(), own_b + 1);
+  for (const auto& o : b.tick(t0)) EXPECT_FALSE(o.msg.heard.has_value());
+}
+
+TEST(Swim, AnAccusationOfIncarnationZeroMeansTheFirst) {
+  // From a member that heard of this one only by digest.
+  const auto t0 = Clock::time_point{};
+  Swim x("x", {}, 1, 7);
+  x.add("b", t0);
+  x.receive("b", SwimMessage{.updates = {{SwimUpdate::Kind::kSuspect, "x", 0, "b"}}}, t0);
+  EXPECT_EQ(x.incarnation(), 8u) << "refuted";
+  // Again, once refuted: older; the current alive answers, no new one.
+  x.receive("b", SwimMessage{.updates = {{SwimUpdate::Kind::kSuspect, "x", 0, "b"}}}, t0);
+  EXPECT_EQ(x.incarnation(), 8u);
+  // At a member that knows x's first incarnation, it accuses that one.
+  Swim b("b", {}, 2);
+  b.add("x", t0);
+  b.add("c", t0);
+  b.receive("x", SwimMessage{.updates = {{SwimUpdate::Kind::kAlive, "x", 7, ""}}}, t0);
+  b.receive("c", SwimMessage{.updates = {{SwimUpdate::Kind::kDead, "x", 0, "c"}}}, t0);
+  EXPECT_EQ(b.state("x"), PeerState::kStale);
+  // ...but not one after a refutation.
+  Swim d("d", {}, 3);
+  d.add("x", t0);
+  d.add("c", t0);
+  d.receive("x", SwimMessage{.updates = {{SwimUpdate::Kind::kAlive, "x", 8, "x"}}}, t0);
+  d.receive("c", SwimMessage{.updates = {{SwimUpdate::Kind::kDead, "x", 0, "c"}}}, t0);
+  EXPECT_EQ(d.state("x"), PeerState::kAlive);
+}
+
+TEST(Swim, ADeathHeardBeforeTheMemberIsStaleOnceItIsHeard) {
+  const auto t0 = Clock::time_point{};
+  Swim a("a", {}, 1);
+  for (const char* m : {"b", "x"}) a.add(m, t0);
+  a.receive("b", SwimMessage{.updates = {{SwimUpdate::Kind::kDead, "x", 3, "b"}}}, t0);
+  EXPECT_EQ(a.state("x"), PeerState::kUnknown) << "never heard: no event";
+  for (const auto& t : a.take_transitions()) EXPECT_NE(t.node, "x");
+  a.receive("b", SwimMessage{.updates = {{SwimUpdate::Kind::kAlive, "x", 3, ""}}}, t0);
+  EXPECT_EQ(a.state("x"), PeerState::kStale);
+  const auto ts = a.take_transitions();
+  ASSERT_EQ(ts.size(), 2u);
+  EXPECT_EQ(ts[0].kind, Transition::Kind::kNodeAlive);
+  EXPECT_EQ(ts[1].kind, Transition::Kind::kNodeStale);
+}
+
+TEST(Swim, OptionsForMapsTheHeartbeatTimingsAndGrowsWithLogN) {
+  const milliseconds interval(500), timeout(2000);
+  const auto o200 = Swim::options_for(interval, timeout, 200);
+  EXPECT_EQ(o200.probe_interval, interval);
+  EXPECT_EQ(o200.probe_timeout, milliseconds(250));
+  // timeout x log10(N) / 4: 2000 x 2.301 / 4.
+  EXPECT_EQ(o200.suspicion_min, milliseconds(1150));
+  EXPECT_EQ(o200.suspicion_max, 6 * o200.suspicion_min);
+  EXPECT_EQ(o200.gossip_fanout, 3u);
+  EXPECT_EQ(o200.retransmit_mult, 4);
+  EXPECT_TRUE(o200.heard_digests);
+  EXPECT_EQ(Swim::options_for(interval, timeout, 5000).suspicion_min, milliseconds(1849));
+  // Small clusters: at least two probe periods.
+  EXPECT_EQ(Swim::options_for(interval, timeout, 3).suspicion_min, milliseconds(1000));
+  milliseconds last(0);
+  for (std::size_t n : {10, 100, 1000, 10000, 100000}) {
+    const auto o = Swim::options_for(interval, timeout, n);
+    EXPECT_GE(o.suspicion_min, last) << n;
+    last = o.suspicion_min;
+  }
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ std::size_t estimated_bytes(const SwimMessage& msg, const std::string& sender) {
   if (msg.ping_req) n += 12 + msg.ping_req->target.size();
   if (!msg.updates.empty()) n += 4;
   for (const auto& u : msg.updates) n += Swim::encode(u).size() + 3;
+  if (msg.heard) n += 12 + msg.heard->bits.size();
   return n;
 }
 
@@ -32,12 +33,18 @@ Simulator::Simulator(Options options) : options_(options), rng_(options.seed) {
     for (const auto& other : names_) nodes_.back().add(other, now_);
   }
   dead_.assign(options_.nodes, false);
+  heard_.assign(options_.nodes, std::vector<bool>(options_.nodes, false));
   due_.assign(options_.nodes, Clock::time_point::max());
   // Nodes start within one probe interval of each other, not in lockstep.
   std::uniform_int_distribution<int64_t> jitter(0, options_.swim.probe_interval.count());
   for (std::size_t i = 0; i < options_.nodes; ++i) {
     due_[i] = now_ + Duration(jitter(rng_));
     timers_.push({due_[i], i});
+  }
+  if (options_.gossip_interval > Duration::zero()) {
+    std::uniform_int_distribution<int64_t> start(0, options_.gossip_interval.count() - 1);
+    for (std::size_t i = 0; i < options_.nodes; ++i)
+      gossips_.push({now_ + Duration(start(rng_)), i});
   }
 }
 
@@ -68,6 +75,14 @@ void Simulator::send(std::size_t from, std::vector<Swim::Out> outs) {
 
 void Simulator::collect(std::size_t i) {
   for (const auto& t : nodes_[i].take_transitions()) {
+    if (t.kind == Transition::Kind::kNodeAlive) {
+      auto j = index_.find(t.node);
+      if (j != index_.end() && !heard_[i][j->second]) {
+        heard_[i][j->second] = true;
+        const auto n = static_cast<uint64_t>(options_.nodes);
+        if (++stats_.heard_pairs == n * (n - 1)) stats_.all_heard = now();
+      }
+    }
     if (t.kind != Transition::Kind::kNodeStale) continue;
     auto k = killed_at_.find(t.node);
     if (k == killed_at_.end()) {
@@ -103,16 +118,25 @@ void Simulator::run_until(Duration elapsed) {
            (dead_[timers_.top().second] || timers_.top().first != due_[timers_.top().second]))
       timers_.pop();  // stale entries
     const auto next_timer = timers_.empty() ? Clock::time_point::max() : timers_.top().first;
-    const auto next = std::min(next_delivery, next_timer);
+    while (!gossips_.empty() && dead_[gossips_.top().second]) gossips_.pop();
+    const auto next_gossip = gossips_.empty() ? Clock::time_point::max() : gossips_.top().first;
+    const auto next = std::min({next_delivery, next_timer, next_gossip});
     if (next > end) break;
     now_ = std::max(now_, next);
-    if (next_delivery <= next_timer) {
-      Delivery d = deliveries_.top();
+    if (next_delivery <= next_timer && next_delivery <= next_gossip) {
+      // top() is const: the message is moved out just before pop().
+      Delivery d = std::move(const_cast<Delivery&>(deliveries_.top()));
       deliveries_.pop();
       if (dead_[d.to] || dead_[d.from] || cut(d.from, d.to)) continue;
       send(d.to, nodes_[d.to].receive(names_[d.from], d.msg, now_));
       collect(d.to);
       schedule(d.to);
+    } else if (next_gossip < next_timer) {
+      const std::size_t i = gossips_.top().second;
+      gossips_.pop();
+      gossips_.push({now_ + options_.gossip_interval, i});
+      send(i, nodes_[i].gossip());
+      schedule(i);
     } else {
       const std::size_t i = timers_.top().second;
       timers_.pop();

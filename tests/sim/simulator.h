@@ -7,11 +7,16 @@
 //
 // Bytes are an estimate until the SWIM fields have their wire encoding: the
 // datagram envelope (header with the sender's name, nonce and AEAD tag, 110
-// bytes) plus the msgpack-sized fields (estimated_bytes()).
+// bytes) plus the msgpack-sized fields (estimated_bytes()): 8 bytes per
+// sequence number, each update's text and 3, a heard digest's N/8 bytes
+// and 12.
 //
 // Event driven: a message is delivered at its own time; a node runs tick()
 // when its next deadline comes (Swim::next_deadline()) and after each
-// delivery. Single-threaded and deterministic for a seed.
+// delivery, and a gossip round (Swim::gossip()) every gossip interval, from
+// a random start within the first interval. Its messages count in the
+// traffic figures like any other. Single-threaded and deterministic for a
+// seed.
 #ifndef VIGIL_TESTS_SIM_SIMULATOR_H_
 #define VIGIL_TESTS_SIM_SIMULATOR_H_
 
@@ -24,6 +29,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "membership/swim.h"
@@ -41,6 +47,7 @@ struct Options {
   uint64_t seed = 1;
   Duration latency_min{1}, latency_max{5};  // one way, uniform
   double loss = 0;                          // probability a message is lost
+  Duration gossip_interval{200};            // memberlist's GossipInterval; 0: no gossip
   membership::Swim::Options swim;
 };
 
@@ -59,13 +66,20 @@ class Simulator {
   void heal() { side_.clear(); }
 
   const std::vector<std::string>& names() const { return names_; }
+  /// The Swim instance of `node` (its state as the run left it).
+  const membership::Swim& node(const std::string& name) const { return nodes_[index_.at(name)]; }
+  bool killed(const std::string& name) const { return dead_[index_.at(name)]; }
 
   struct Stats {
     // Per killed node: how long after its kill each survivor published
     // NodeStale for it, and how many survivors have not yet.
     std::map<std::string, std::vector<Duration>> detections;
     std::map<std::string, std::size_t> undetected;
-    std::size_t false_stale = 0;       // NodeStale of a node that was not killed
+    std::size_t false_stale = 0;  // NodeStale of a node that was not killed
+    // Cold start: when every node had published NodeAlive for every other
+    // (-1: not yet), and how many (node, member) pairs had by the end.
+    Duration all_heard{-1};
+    uint64_t heard_pairs = 0;
     uint64_t messages = 0, bytes = 0;  // sent, lost ones included
   };
   Stats stats() const;
@@ -91,13 +105,15 @@ class Simulator {
   Options options_;
   std::mt19937_64 rng_;
   std::vector<std::string> names_;
-  std::map<std::string, std::size_t> index_;
+  std::unordered_map<std::string, std::size_t> index_;
   std::vector<membership::Swim> nodes_;
   std::vector<bool> dead_;
+  std::vector<std::vector<bool>> heard_;  // [node][member]: NodeAlive published
   std::vector<Clock::time_point> due_;
   std::priority_queue<Delivery, std::vector<Delivery>, std::greater<>> deliveries_;
   using Due = std::pair<Clock::time_point, std::size_t>;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> timers_;
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> gossips_;  // next round per node
   std::set<std::string> side_;
   std::map<std::string, Clock::time_point> killed_at_;
   Stats stats_;
