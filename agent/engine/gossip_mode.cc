@@ -16,19 +16,11 @@ using membership::SwimUpdate;
 
 namespace {
 
-Swim::Options swim_options(std::chrono::milliseconds interval, std::chrono::milliseconds timeout) {
-  Swim::Options o;
-  o.probe_interval = interval;
-  o.probe_timeout = interval / 2;
-  o.suspicion_min = timeout;
-  o.suspicion_max = 3 * timeout;
-  return o;
-}
-
 heartbeat::SwimPart to_wire(const SwimMessage& m) {
   heartbeat::SwimPart p{
       .ping = m.ping, .ack = m.ack, .nack = m.nack, .ping_req = {}, .updates = {}};
   if (m.ping_req) p.ping_req = heartbeat::SwimPart::PingReq{m.ping_req->seq, m.ping_req->target};
+  if (m.heard) p.heard = heartbeat::SwimPart::Heard{m.heard->list, m.heard->bits};
   for (const auto& u : m.updates)
     p.updates.push_back({static_cast<uint8_t>(u.kind), u.node, u.incarnation, u.from});
   return p;
@@ -37,6 +29,7 @@ heartbeat::SwimPart to_wire(const SwimMessage& m) {
 SwimMessage from_wire(const heartbeat::SwimPart& p) {
   SwimMessage m{.ping = p.ping, .ack = p.ack, .nack = p.nack, .ping_req = {}, .updates = {}};
   if (p.ping_req) m.ping_req = SwimMessage::PingReq{p.ping_req->seq, p.ping_req->target};
+  if (p.heard) m.heard = SwimMessage::Heard{p.heard->list, p.heard->bits};
   for (const auto& u : p.updates)
     m.updates.push_back({static_cast<SwimUpdate::Kind>(u.kind), u.node, u.incarnation, u.from});
   return m;
@@ -73,8 +66,8 @@ GossipMode::GossipMode(asio::io_context& io, std::string self, uint64_t boot, mi
       boot_(boot),
       replicator_(replicator),
       hooks_(std::move(hooks)),
-      swim_(self_, swim_options(interval, timeout), boot, boot),
-      fanout_(swim_options(interval, timeout).gossip_fanout),
+      swim_(self_, Swim::options_for(interval, timeout, members.size()), boot, boot),
+      fanout_(Swim::options_for(interval, timeout, members.size()).gossip_fanout),
       rng_(boot),
       timer_(io),
       interval_(interval) {
