@@ -41,7 +41,18 @@ demo: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 600
 
+# The benchmarks also compare with serf and plot with matplotlib.
+BENCH_PACKAGES := serf python3-matplotlib
+
 bench: build
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	elif [ -n "$$missing" ]; then \
+	  echo "benchmarks that need$$missing will be skipped (apt-get install -y$$missing as root)"; \
+	fi
 	bash tests/bench/run_all.sh $(BUILD)
 
 format:

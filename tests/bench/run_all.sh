@@ -13,8 +13,12 @@
 #      b. idle bytes per node at N = 3, 10, 20: unicast, then multicast;
 #      c. a garbage flood at one agent of three (needs BUILD_DIR/bin/vigil-forge),
 #         that agent pinned to CPU 0 with SCHED_FIFO, the senders on the others,
-#         resending pre-built datagrams with sendmmsg.
+#         resending pre-built datagrams with sendmmsg;
+#      d. vigil and serf side by side at N = 10, 50, 100, 200 (gossip_vs_serf.py;
+#         needs the serf command).
 #      Not root: step 3 is skipped with a message.
+#   4. the gossip-mode simulator at N = 10 to 5,000 and its plot (plot_sim.py,
+#      needs python3-matplotlib).
 # --quick runs every step as a smoke check (about 2 minutes). Other options go
 # to step 2 only. Results are printed and written to BUILD_DIR/bench/*.json.
 # Extra flags for vigil_bench go in $VIGIL_BENCH_FLAGS, e.g.
@@ -102,6 +106,25 @@ else
   else
     echo "== skipped: the garbage flood needs $forge (ninja -C $build vigil-forge)"
   fi
+  echo
+  echo "== gossip mode: vigil and serf side by side (network namespace)"
+  sizes=10,50,100,200
+  [[ ${#quick[@]} -gt 0 ]] && sizes=10
+  serf_rc=0
+  python3 "$here/gossip_vs_serf.py" --vigil "$vigil" --nodes "$sizes" \
+    --out "$out/gossip_vs_serf.json" || serf_rc=$?
+  if [[ $serf_rc -eq 77 ]]; then
+    echo "== skipped: needs the serf command (Debian package serf)"
+  elif [[ $serf_rc -ne 0 ]]; then
+    status=1
+  fi
+fi
+echo
+if [[ -x "$build/bin/vigil_sim" ]] && python3 -c "import matplotlib" 2>/dev/null; then
+  echo "== gossip mode simulated, N = 10 to 5,000, and its plot"
+  python3 "$here/plot_sim.py" || status=1
+else
+  echo "== skipped: the simulated gossip figures need $build/bin/vigil_sim and python3-matplotlib"
 fi
 echo
 echo "results in $out: $(cd "$out" && ls -- *.json | tr '\n' ' ')"
