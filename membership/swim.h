@@ -155,7 +155,11 @@ class Swim {
   /// heartbeat interval and timeout, 500 ms and 2 s by default):
   ///   probe_interval = interval, probe_timeout = interval / 2 (memberlist's
   ///     ratio, 1 s and 500 ms);
-  ///   suspicion_min = max(2 x interval, timeout x log10(members) / 4) ms;
+  ///   suspicion_min = max(2 x interval, timeout - interval,
+  ///     timeout x log10(members) / 4) ms; the middle term keeps the mesh
+  ///     meaning of the timeout: a member is declared dead only after at
+  ///     least `timeout` ms without an answer (the failed probe period,
+  ///     then the suspicion), never for a shorter pause;
   ///   suspicion_max = 6 x suspicion_min (memberlist's
   ///     SuspicionMaxTimeoutMult);
   ///   gossip_fanout = 3, retransmit_mult = 4 (memberlist's LAN GossipNodes

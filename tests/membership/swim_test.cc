@@ -361,15 +361,17 @@ TEST(Swim, OptionsForMapsTheHeartbeatTimingsAndGrowsWithLogN) {
   const auto o200 = Swim::options_for(interval, timeout, 200);
   EXPECT_EQ(o200.probe_interval, interval);
   EXPECT_EQ(o200.probe_timeout, milliseconds(250));
-  // timeout x log10(N) / 4: 2000 x 2.301 / 4.
-  EXPECT_EQ(o200.suspicion_min, milliseconds(1150));
+  // timeout - interval: never declared dead before `timeout` of silence
+  // (timeout x log10(N) / 4 is only 1150 ms here).
+  EXPECT_EQ(o200.suspicion_min, milliseconds(1500));
   EXPECT_EQ(o200.suspicion_max, 6 * o200.suspicion_min);
   EXPECT_EQ(o200.gossip_fanout, 3u);
   EXPECT_EQ(o200.retransmit_mult, 4);
   EXPECT_TRUE(o200.heard_digests);
   EXPECT_EQ(Swim::options_for(interval, timeout, 5000).suspicion_min, milliseconds(1849));
-  // Small clusters: at least two probe periods.
-  EXPECT_EQ(Swim::options_for(interval, timeout, 3).suspicion_min, milliseconds(1000));
+  // Small clusters: the timeout floor too; with a long interval, two periods.
+  EXPECT_EQ(Swim::options_for(interval, timeout, 3).suspicion_min, milliseconds(1500));
+  EXPECT_EQ(Swim::options_for(milliseconds(1500), timeout, 3).suspicion_min, milliseconds(3000));
   milliseconds last(0);
   for (std::size_t n : {10, 100, 1000, 10000, 100000}) {
     const auto o = Swim::options_for(interval, timeout, n);
