@@ -173,6 +173,14 @@ def run_vigil(ns, n, vigil, idle, counters, workdir):
             false += len(wrong)
             if hit:
                 det.append(hit[0] - kill_at)
+        dead = [x for x in survivors if c.procs[x].poll() is not None]
+        if dead:
+            raise RuntimeError("vigil agents exited: %s; %s" % (dead, c.log(dead[0])[-3000:]))
+        if false:
+            wrong = sorted({m.split('"node":"')[1].split('"')[0] for x in survivors for m in stale_of(x)
+                            if '"node":"%s"' % victim not in m})
+            print("falsely stale: %s; log of %s:\n%s" % (wrong, wrong[0], c.log(wrong[0])[-4000:]),
+                  file=sys.stderr)
         return {"mode": mode, "cpu_pct": cpu, "bytes_per_s": bps, "convergence_s": conv,
                 "detection_s": det, "undetected": len(survivors) - len(det), "false_stale": false}
     finally:
