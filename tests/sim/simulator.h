@@ -5,7 +5,8 @@
 // detection time of a killed node at every survivor, false NodeStale,
 // messages and bytes per node per second.
 //
-// Bytes are an estimate until the SWIM fields have their wire encoding: the
+// Bytes are an estimate of the SWIM part alone (the daemon's messages also
+// carry its gen, key versions and digests, heartbeat/message.h): the
 // datagram envelope (header with the sender's name, nonce and AEAD tag, 110
 // bytes) plus the msgpack-sized fields (estimated_bytes()): 8 bytes per
 // sequence number, each update's text and 3, a heard digest's N/8 bytes
