@@ -183,15 +183,18 @@ void Engine::Impl::stop(std::function<void()> done) {
 HeartbeatPaths::Outgoing Engine::Impl::heartbeat() {
   const auto alive = peers_.alive();
   // Gossip mode: this goes to multicast paths only, as a ping (the deltas
-  // travel by gossip), except the stop, which every member must hear.
+  // travel by gossip), except the stop, which every member must hear, and
+  // during a secret rotation, whose offers and acknowledgements must reach
+  // the leader within an interval (a few seconds of mesh traffic).
   auto msg = gossip_ ? gossip_base() : replicator_.outgoing(alive);
   msg.stop = stopping_;
   rotation_.prepare(msg, alive, Clock::now());
   if (!standalone(config_)) sync_.prepare(msg, alive, Clock::now());
   last_send_ = Clock::now();
-  HeartbeatPaths::Outgoing out{.all = sealer_.seal(heartbeat::encode(msg), wall_ms()),
-                               .targeted = {},
-                               .multicast_only = gossip_ && !stopping_};
+  HeartbeatPaths::Outgoing out{
+      .all = sealer_.seal(heartbeat::encode(msg), wall_ms()),
+      .targeted = {},
+      .multicast_only = gossip_ && !stopping_ && !rotation_.busy(Clock::now())};
   // Peers that lack the current key (down during a rotation) get a ping
   // sealed under a key they hold, offering the next version they lack.
   for (auto& c : rotation_.catch_up(alive)) {

@@ -203,6 +203,11 @@ std::vector<crypto::Key> SecretRotation::join_keys() const {
   return keys;
 }
 
+bool SecretRotation::busy(Clock::time_point now) const {
+  return starting_ || waiting_ || rotation_.leading() ||
+         (other_leader_ && now < other_leader_->until);
+}
+
 json SecretRotation::status() const {
   return {{"current", rotation_.current()},
           {"versions", rotation_.versions()},

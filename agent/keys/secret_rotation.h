@@ -90,6 +90,12 @@ class SecretRotation {
   /// checked against all, so that a rotation does not void it.
   std::vector<crypto::Key> join_keys() const;
 
+  /// True while a rotation is under way here: led here, or another node's
+  /// offer was heard in the last 5 s. Gossip mode then sends every
+  /// heartbeat to every member, so that offers and acknowledgements reach
+  /// the leader within an interval, as in mesh mode.
+  bool busy(Clock::time_point now) const;
+
   /// For `hb status`: {"current": v, "versions": [...], "rotating": bool}.
   nlohmann::json status() const;
 

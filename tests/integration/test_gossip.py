@@ -176,6 +176,25 @@ class GossipTest(unittest.TestCase):
         self.assertTrue(ok, missing)
 
 
+class GossipRotationTest(unittest.TestCase):
+    def test_a_rotation_completes_in_gossip_mode(self):
+        c = make("gossiprot")
+        self.addCleanup(c.close)
+        c.start_all()
+        ok, missing = converged(c, c.nodes)
+        self.assertTrue(ok, missing)
+        res = c.cli("n3", "hb", "rotate")
+        self.assertEqual(res.returncode, 0, res.stderr + c.log("n3")[-2000:])
+        want = c.hb("n3")["key"]["current"]
+        self.assertEqual(want, 2)
+        self.assertTrue(wait_until(lambda: all(c.hb(n)["key"]["current"] == want for n in c.nodes),
+                                   timeout=30))
+        ok, missing = converged(c, c.nodes, timeout=30)
+        self.assertTrue(ok, missing)
+        for n in c.nodes:
+            self.assertEqual(stale_lines(c, n), [], n)
+
+
 @unittest.skipUnless(shutil.which("openssl"), "needs the openssl command for the seed's TLS API")
 class AutoModeTest(unittest.TestCase):
     def test_auto_turns_to_gossip_when_a_join_passes_32_members(self):
