@@ -118,11 +118,21 @@ void GossipMode::committed(uint64_t gen, const json& ops) {
 
 void GossipMode::receive(const std::string& sender, const heartbeat::Message& msg) {
   if (std::find(members_.begin(), members_.end(), sender) == members_.end()) return;
+  bool fresh = false;
   for (const auto& d : msg.relayed) {
     json before = replicator_.document(d.writer);
     auto r = replicator_.relayed(d);
-    if (r.fresh) deltas_.queue(delta_key(d), pack_delta(d));  // relayed on, unchanged
+    if (r.fresh) {
+      deltas_.queue(delta_key(d), pack_delta(d), true);  // relayed on, unchanged
+      fresh = true;
+    }
     if (r.changed() || r.refused) hooks_.document(d.writer, before, r);
+  }
+  // A change new here goes on at once, not at the next gossip round: each
+  // hop then costs a network latency, not up to a gossip interval.
+  if (fresh && Clock::now() >= next_relay_) {
+    next_relay_ = Clock::now() + kRelaySpacing;
+    send_swim(swim_.gossip(true));
   }
   for (const auto& f : msg.relayed_full) {
     json before = replicator_.document(f.writer);

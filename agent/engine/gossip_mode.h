@@ -8,7 +8,8 @@
 //   - epidemic dissemination: the SWIM updates and this node's document
 //     deltas are piggybacked on every message, each a bounded number of
 //     times (membership/broadcast_queue.h), and a gossip round every
-//     kGossipInterval sends them to `fanout` random members;
+//     kGossipInterval sends them to `fanout` random members; a commit, and
+//     a change heard for the first time, run a round at once;
 //   - anti-entropy: a push-pull of version vectors (membership/replicator.h,
 //     gossip mode), answered with relayed fulls. Every message carries the
 //     digest of the sender's vector; a receiver whose digest differs starts
@@ -59,6 +60,8 @@ class GossipMode {
   static constexpr milliseconds kAntiEntropyFast{200};
   static constexpr milliseconds kAntiEntropySlow{30000};
   static constexpr milliseconds kReconnectInterval{1000};
+  /// Least spacing of the extra gossip rounds that relay a fresh change.
+  static constexpr milliseconds kRelaySpacing{50};
   /// Bytes of relayed deltas piggybacked on one message at most.
   static constexpr std::size_t kDeltaBudget = 4096;
   /// Bytes of relayed fulls in one anti-entropy answer at most (it is
@@ -133,7 +136,8 @@ class GossipMode {
   std::mt19937_64 rng_;
   boost::asio::steady_timer timer_;
   Clock::time_point armed_at_ = Clock::time_point::max();
-  Clock::time_point next_gossip_{}, next_anti_entropy_{}, next_reconnect_{}, next_pull_{};
+  Clock::time_point next_gossip_{}, next_anti_entropy_{}, next_reconnect_{}, next_pull_{},
+      next_relay_{};
   bool running_ = false;
   // Traffic, and a window of it for the rate.
   uint64_t messages_ = 0, bytes_ = 0;
