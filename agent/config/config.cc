@@ -32,7 +32,6 @@ namespace {
 constexpr std::string_view kPathTypes[] = {"unicast", "multicast"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 constexpr std::string_view kSplitActions[] = {"disabled", "crash", "reboot"};
-constexpr std::string_view kDisseminations[] = {"auto", "mesh", "gossip"};
 constexpr std::string_view kExecKinds[] = {"Exec", "ExecSuccess", "ExecFailed"};
 // The longest cluster.rejoin_grace: a day.
 constexpr std::chrono::milliseconds kMaxRejoinGrace{24 * 3600 * 1000};
@@ -222,10 +221,10 @@ void Reader::read_cluster(const toml::table& t, Config& c) const {
                                        format_duration(kMaxRejoinGrace));
   }
   if (auto d = string_at(t, "dissemination", "cluster.dissemination", false)) {
-    if (!one_of(*d, kDisseminations))
+    if (!one_of(*d, kDisseminationNames))
       fail("cluster.dissemination",
-           "unknown mode '" + *d + "' (expected " + list_of(kDisseminations) + ")");
-    c.dissemination = enum_of<Dissemination>(*d, kDisseminations);
+           "unknown mode '" + *d + "' (expected " + list_of(kDisseminationNames) + ")");
+    c.dissemination = enum_of<Dissemination>(*d, kDisseminationNames);
   }
 }
 
@@ -381,7 +380,6 @@ HookConfig Reader::read_hook(std::string_view name, const toml::table& t) const 
 std::string_view to_string(PathType type) { return kPathTypes[static_cast<int>(type)]; }
 std::string_view to_string(LogLevel level) { return kLogLevels[static_cast<int>(level)]; }
 std::string_view to_string(SplitAction action) { return kSplitActions[static_cast<int>(action)]; }
-std::string_view to_string(Dissemination d) { return kDisseminations[static_cast<int>(d)]; }
 
 namespace {
 

@@ -123,7 +123,11 @@ inline constexpr std::size_t kMeshMaxMembers = 32;
 std::string_view to_string(PathType type);
 std::string_view to_string(LogLevel level);
 std::string_view to_string(SplitAction action);
-std::string_view to_string(Dissemination d);
+/// The config spellings of Dissemination, in enum order.
+inline constexpr std::string_view kDisseminationNames[] = {"auto", "mesh", "gossip"};
+inline std::string_view to_string(Dissemination d) {
+  return kDisseminationNames[static_cast<int>(d)];
+}
 
 /// One [hb.<id>] table.
 struct HeartbeatPathConfig {
