@@ -58,8 +58,8 @@ Swim::Options Swim::options_for(Duration interval, Duration timeout, std::size_t
   // The mapping and its reasons: swim.h.
   const double n = static_cast<double>(std::max<std::size_t>(members, 10));
   const double min_ms = static_cast<double>(timeout.count()) * std::log10(n) / 4;
-  o.suspicion_min = std::max({2 * o.probe_interval, timeout - o.probe_interval,
-                              Duration(static_cast<int64_t>(min_ms))});
+  o.suspicion_min = std::max(
+      {2 * o.probe_interval, timeout - o.probe_interval, Duration(static_cast<int64_t>(min_ms))});
   o.suspicion_max = 6 * o.suspicion_min;
   o.indirect_checks = 3;
   o.gossip_fanout = 3;

@@ -137,12 +137,10 @@ TEST(StatusTable, HeartbeatTableShowsPeersCountersKernelDropsAndOnlyNonZeroDrops
 TEST(StatusTable, HeartbeatTableShowsTheDisseminationMode) {
   json hb = {{"paths", json::array()}, {"dissemination", {{"mode", "mesh"}}}};
   EXPECT_NE(render_hb_table(hb).find("dissemination: mesh\n"), std::string::npos);
-  hb["dissemination"] = {{"mode", "gossip"},
-                         {"fanout", 3},
-                         {"probe_interval_ms", 500},
-                         {"rate", {{"messages_per_s", 4.25}, {"bytes_per_s", 812.4}}},
-                         {"pending_retransmits", 2},
-                         {"alive", 39}};
+  hb["dissemination"] = {
+      {"mode", "gossip"},         {"fanout", 3},
+      {"probe_interval_ms", 500}, {"rate", {{"messages_per_s", 4.25}, {"bytes_per_s", 812.4}}},
+      {"pending_retransmits", 2}, {"alive", 39}};
   const std::string out = render_hb_table(hb);
   EXPECT_NE(out.find("dissemination: gossip; fanout 3, probe interval 500 ms, sending 4.2 msg/s "
                      "and 812 B/s, 2 pending retransmits, 39 members alive\n"),
