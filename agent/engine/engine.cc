@@ -303,16 +303,7 @@ void Engine::Impl::gossip_receive(const std::string& sender, uint64_t boot,
 
 void Engine::Impl::gossip_document(const std::string& writer, const json& before,
                                    const membership::Replicator::Received& r) {
-  if (r.full) {
-    publish_document_change(writer, before, replicator_.document(writer),
-                            replicator_.applied_gen(writer), nullptr, true);
-  } else if (!r.applied.empty()) {
-    json ops = json::array();
-    for (const auto& d : r.applied)
-      for (const auto& op : d.ops) ops.push_back(op);
-    publish_document_change(writer, before, replicator_.document(writer),
-                            replicator_.applied_gen(writer), &ops, true);
-  }
+  publish_received(writer, before, r);
   if (r.refused) {
     opener_.count_drop(heartbeat::DropReason::kBadDocument);
     spdlog::warn("node document of {} refused, the last accepted one is kept: {}", writer,
@@ -366,16 +357,7 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
   // Pings change nothing: copy the previous document only when it may change.
   json before = msg.kind == heartbeat::MessageKind::kPing ? json() : replicator_.document(sender);
   auto received = replicator_.receive(sender, result->boot, msg);
-  if (received.full) {
-    publish_document_change(sender, before, replicator_.document(sender),
-                            replicator_.applied_gen(sender), nullptr, true);
-  } else if (!received.applied.empty()) {
-    json ops = json::array();
-    for (const auto& d : received.applied)
-      for (const auto& op : d.ops) ops.push_back(op);
-    publish_document_change(sender, before, replicator_.document(sender),
-                            replicator_.applied_gen(sender), &ops, true);
-  }
+  publish_received(sender, before, received);
   if (received.resync) spdlog::info("gap or bad delta from {}: full resync requested", sender);
   if (received.refused) {
     opener_.count_drop(heartbeat::DropReason::kBadDocument);
@@ -479,6 +461,20 @@ void Engine::Impl::on_commit(const json& before, const json& ops) {
     gossip_->committed(doc.gen(), ops);
   else
     send_now();
+}
+
+void Engine::Impl::publish_received(const std::string& node, const json& before,
+                                    const membership::Replicator::Received& r) {
+  if (r.full) {
+    publish_document_change(node, before, replicator_.document(node), replicator_.applied_gen(node),
+                            nullptr, true);
+  } else if (!r.applied.empty()) {
+    json ops = json::array();
+    for (const auto& d : r.applied)
+      for (const auto& op : d.ops) ops.push_back(op);
+    publish_document_change(node, before, replicator_.document(node), replicator_.applied_gen(node),
+                            &ops, true);
+  }
 }
 
 void Engine::Impl::publish_document_change(const std::string& node, const json& before,

@@ -112,6 +112,9 @@ class Engine::Impl {
   void expire_farewells(Clock::time_point now);
   // Documents.
   void on_commit(const nlohmann::json& before, const nlohmann::json& ops);
+  /// Publishes what a peer document received as a full or deltas changed.
+  void publish_received(const std::string& node, const nlohmann::json& before,
+                        const membership::Replicator::Received& r);
   void publish_document_change(const std::string& node, const nlohmann::json& before,
                                const nlohmann::json& after, uint64_t gen, const nlohmann::json* ops,
                                bool from_peer);
