@@ -5,7 +5,7 @@ BUILD ?= build
 DEB_PACKAGES := cmake ninja-build g++ pkg-config libboost-dev libboost-filesystem-dev \
   libsodium-dev libmsgpack-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev \
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev openssl nftables iproute2 \
-  procps python3
+  procps python3 libkainjow-mustache-dev nats-server python3-flask
 
 .PHONY: all deps configure build demo test bench format clean
 

@@ -238,15 +238,16 @@ void GossipMode::run() {
     next_gossip_ = now + kGossipInterval;
   }
   if (now >= next_anti_entropy_) {
-    anti_entropy();
-    // Soon again while a member's document is missing or behind here.
-    bool complete = true;
+    // Pull while a member not declared dead has no document here; otherwise
+    // the digest on every message finds what differs (receive()).
     const auto versions = replicator_.versions(boot_);
     for (const auto& m : members_)
       if (swim_.state(m) != membership::PeerState::kStale &&
-          (!versions.contains(m) || versions.at(m).gen == 0))
-        complete = false;  // a member not declared dead, whose document is not here
-    next_anti_entropy_ = now + (complete ? kAntiEntropySlow : kAntiEntropyFast);
+          (!versions.contains(m) || versions.at(m).gen == 0)) {
+        anti_entropy();
+        break;
+      }
+    next_anti_entropy_ = now + kAntiEntropyFast;
   }
   if (now >= next_reconnect_) {
     reconnect();

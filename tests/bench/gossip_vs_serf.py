@@ -10,8 +10,11 @@ is). For each N it reports:
     on the namespace's output, by source subnet: serf's TCP push-pull counts);
   - convergence: from `vigil node set` (serf: `serf event`) at one agent to
     the moment each other agent's hook (serf: event handler) ran; p50/p95/max;
+    for vigil also to the moment each agent had it (the event's "at", set
+    when the daemon applied the change: hook processes queue for the CPU);
   - detection: from SIGKILL of one agent to NodeStale (serf: member-failed)
-    at every survivor; p50/p95/max, and how many never saw it;
+    at every survivor; p50/p95/max, and how many never saw it; for vigil
+    also to the NodeStale event's "at";
   - false NodeStale (serf: member-failed of an agent not killed).
 With --loss P, every UDP datagram in the namespace is dropped with
 probability P % for the whole run (--idle s of it count false stales).
@@ -23,6 +26,7 @@ otherwise. Usage:
 """
 import argparse
 import base64
+import datetime
 import json
 import os
 import shutil
@@ -42,7 +46,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 VIGIL_HOOK = """#!/bin/sh
 ev=$(cat)
 case "$ev" in
-  *bench_mark*) echo "$(date +%s.%N) mark" >> "$1/marks" ;;
+  *bench_mark*) echo "$(date +%s.%N) mark $ev" >> "$1/marks" ;;
   *'"kind":"NodeStale"'*) echo "$(date +%s.%N) stale $ev" >> "$1/marks" ;;
 esac
 """
@@ -75,6 +79,18 @@ def wait_until(pred, timeout, interval=0.5):
             return True
         time.sleep(interval)
     return pred()
+
+
+def is_mark(line):
+    return line.split(" ", 2)[1:2] == ["mark"]
+
+
+def event_at(line):
+    """The "at" of the event JSON that ends a hook's mark line, in s since
+    the epoch (the daemon's wall clock when it published the event)."""
+    ev = json.loads(line.split(" ", 2)[2])
+    return datetime.datetime.strptime(ev["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
 
 
 def marks(path):
@@ -152,13 +168,14 @@ def run_vigil(ns, n, vigil, idle, counters, workdir):
         c.cli(c.nodes[0], "node", "set", "data.bench_mark=1")
 
         def seen():
-            return sum(1 for x in c.nodes[1:] if any(m.endswith(" mark") for m in marks(os.path.join(c.var_dir(x), "marks"))))
+            return sum(1 for x in c.nodes[1:] if any(is_mark(m) for m in marks(os.path.join(c.var_dir(x), "marks"))))
         wait_until(lambda: seen() == n - 1, 30, 0.2)
-        conv = []
+        conv, conv_seen = [], []
         for x in c.nodes[1:]:
-            ts = [float(m.split()[0]) for m in marks(os.path.join(c.var_dir(x), "marks")) if m.endswith(" mark")]
-            if ts:
-                conv.append(ts[0] - start)
+            ms = [m for m in marks(os.path.join(c.var_dir(x), "marks")) if is_mark(m)]
+            if ms:
+                conv.append(float(ms[0].split()[0]) - start)
+                conv_seen.append(event_at(ms[0]) - start)
         dead = [x for x in c.nodes if c.procs[x].poll() is not None]
         if dead:
             raise RuntimeError("vigil agents exited: %s; %s" % (dead, c.log(dead[0])[-2000:]))
@@ -171,9 +188,11 @@ def run_vigil(ns, n, vigil, idle, counters, workdir):
         def stale_of(x):
             return [m for m in marks(os.path.join(c.var_dir(x), "marks")) if " stale " in m]
         wait_until(lambda: all(any('"node":"%s"' % victim in m for m in stale_of(x)) for x in survivors), 40)
-        det, false = [], 0
+        det, det_seen, false = [], [], 0
         for x in survivors:
-            hit = [float(m.split()[0]) for m in stale_of(x) if '"node":"%s"' % victim in m]
+            hits = [m for m in stale_of(x) if '"node":"%s"' % victim in m]
+            hit = [float(m.split()[0]) for m in hits]
+            det_seen += [event_at(m) - kill_at for m in hits[:1]]
             wrong = [m for m in stale_of(x) if '"node":"%s"' % victim not in m]
             if wrong and false == 0:
                 print("false stale at %s: %s" % (x, wrong[0][:300]), file=sys.stderr)
@@ -189,6 +208,7 @@ def run_vigil(ns, n, vigil, idle, counters, workdir):
             print("falsely stale: %s; log of %s:\n%s" % (wrong, wrong[0], c.log(wrong[0])[-4000:]),
                   file=sys.stderr)
         return {"mode": mode, "cpu_pct": cpu, "bytes_per_s": bps, "convergence_s": conv,
+                "convergence_seen_s": conv_seen, "detection_seen_s": det_seen,
                 "detection_s": det, "undetected": len(survivors) - len(det), "false_stale": false}
     finally:
         c.close()
@@ -221,8 +241,9 @@ def run_serf(ns, n, idle, counters, workdir):
             res = subprocess.run(ns.prefix() + ["serf", "members", "-rpc-addr=%s:7373" % addr(i), "-status=alive"],
                                  capture_output=True, text=True)
             return len(res.stdout.splitlines())
-        if not wait_until(lambda: all(members(i) == n for i in (0, n // 2, n - 1)), 180):
-            raise RuntimeError("serf N=%d did not converge" % n)
+        if not wait_until(lambda: all(members(i) == n for i in (0, n // 2, n - 1)), 300, 2):
+            raise RuntimeError("serf N=%d did not converge: alive members seen %s" % (
+                n, [members(i) for i in (0, n // 2, n - 1)]))
         time.sleep(5)
         b0, t0 = counters.bytes().get("127.0.1.0", 0), time.monotonic()
         cpu0 = [cpu_seconds(p.pid) for p in procs]
@@ -236,7 +257,7 @@ def run_serf(ns, n, idle, counters, workdir):
                        capture_output=True)
 
         def got(i):
-            return [float(m.split()[0]) for m in marks(os.path.join(dirs[i], "marks")) if m.endswith(" mark")]
+            return [float(m.split()[0]) for m in marks(os.path.join(dirs[i], "marks")) if is_mark(m)]
         wait_until(lambda: all(got(i) for i in range(1, n)), 30, 0.2)
         conv = [got(i)[0] - start for i in range(1, n) if got(i)]
         victim = n // 2
@@ -266,7 +287,9 @@ def run_serf(ns, n, idle, counters, workdir):
 
 def summary(r):
     out = dict(r)
-    for k in ("convergence_s", "detection_s"):
+    for k in ("convergence_s", "detection_s", "convergence_seen_s", "detection_seen_s"):
+        if k not in r:
+            continue
         v = r[k]
         out[k] = {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "max": max(v) if v else None, "n": len(v)}
     return out
@@ -309,14 +332,16 @@ def main():
                 ns.close()
                 if not os.environ.get("BENCH_KEEP"):
                     shutil.rmtree(workdir, ignore_errors=True)
-    print("\n| N | system | mode | idle CPU per agent | bytes/s per agent | convergence p95 | detection p50 / p95 | undetected | false stale |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| N | system | mode | idle CPU per agent | bytes/s per agent | convergence p95 (hook / seen) "
+          "| detection p50 / p95 (hook) | detection p95 (seen) | undetected | false stale |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         f = lambda v: "-" if v is None else "%.2f s" % v  # noqa: E731
-        print("| %d | %s | %s | %.2f %% | %.0f | %s | %s / %s | %d | %d |" % (
+        seen = lambda k: f(r[k]["p95"]) if k in r else "-"  # noqa: E731
+        print("| %d | %s | %s | %.2f %% | %.0f | %s / %s | %s / %s | %s | %d | %d |" % (
             r["nodes"], r["system"], r["mode"], r["cpu_pct"], r["bytes_per_s"],
-            f(r["convergence_s"]["p95"]), f(r["detection_s"]["p50"]), f(r["detection_s"]["p95"]),
-            r["undetected"], r["false_stale"]))
+            f(r["convergence_s"]["p95"]), seen("convergence_seen_s"), f(r["detection_s"]["p50"]),
+            f(r["detection_s"]["p95"]), seen("detection_seen_s"), r["undetected"], r["false_stale"]))
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:
