@@ -30,7 +30,8 @@ struct CliOptions {
   std::string format = "table";  // "table" or "json"
   std::vector<std::string> filters;
   std::string duration;
-  std::string limit;  // node events --limit, checked by the command
+  std::string limit;                          // node events --limit, checked by the command
+  std::optional<std::string> event_template;  // node events --template
   std::string assignment;
   std::string patch;
   std::string secret_file;

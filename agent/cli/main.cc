@@ -26,6 +26,7 @@
 #include "agent/cli/build_info.h"
 #include "agent/cli/command.h"
 #include "agent/cli/daemon_log.h"
+#include "agent/cli/event_template.h"
 #include "agent/cli/status_table.h"
 #include "agent/cli/wait_command.h"
 #include "agent/config/config.h"
@@ -115,6 +116,15 @@ int cmd_node_events(const Options& o) {
     }
     filters.push_back(f);
   }
+  std::optional<EventTemplate> tmpl;
+  if (o.event_template) {
+    if (o.json()) throw ExitError(kExitUsage, "--template and --format json exclude each other");
+    try {
+      tmpl.emplace(*o.event_template);
+    } catch (const std::invalid_argument& e) {
+      throw ExitError(kExitUsage, e.what());
+    }
+  }
   const auto limit = limit_option(o);
   auto duration = duration_option(o);
   std::optional<ApiClient::Clock::time_point> deadline;
@@ -131,6 +141,8 @@ int cmd_node_events(const Options& o) {
           if (j.is_discarded()) return true;
           if (o.json())
             print_json(j);
+          else if (tmpl)
+            std::cout << tmpl->render(j) << std::endl;
           else
             std::cout << render_event_line(j) << std::endl;
           return !(limit && ++seen >= *limit);
@@ -399,6 +411,9 @@ int main(int argc, char** argv) {
   events->add_option("--filter", o.filters, "filter (seed 001 grammar); several are OR'ed");
   events->add_option("--duration", o.duration, "stop after this long, e.g. 10s");
   events->add_option("--limit", o.limit, "stop after this many events (1 or more)");
+  events->add_option("--template", o.event_template,
+                     "print each event through a Mustache template over its JSON, "
+                     "e.g. '{{kind}} {{labels.node}} {{data.hb}}'");
   auto* wait = command(node, "wait", "block until the dataset satisfies every PATH OP VALUE", true,
                        [&] { return cmd_node_wait(o); });
   wait->add_option("--filter", o.filters,

@@ -166,6 +166,27 @@ class RunningClusterTest(unittest.TestCase):
         self.assertEqual(ev["labels"]["from"], "peer")
         self.assertEqual(ev["data"]["value"]["data"]["color"], "blue")
 
+    def test_events_template_formats_each_event(self):
+        watcher = self.c.subscriptions("n2")
+        mark = watcher.mark()
+        proc = subprocess.Popen([VIGIL, "--config", self.c.config_path("n2"), "node", "events",
+                                 "--filter", "NodeDataUpdated,node=n1,from=peer", "--limit", "1",
+                                 "--duration", "20s", "--template",
+                                 "{{kind}} {{labels.node}} {{labels.from}} {{data.value.data.shade}}"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: proc.poll() is None and (proc.kill(), proc.communicate()))
+        self.assertIsNotNone(watcher.wait(["NodeDataUpdated,node=n1,from=peer"], mark),
+                             "the events client was never subscribed")
+        self.assertEqual(self.c.cli("n1", "node", "set", ".data.shade=teal").returncode, 0)
+        out, err = proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(out, "NodeDataUpdated n1 peer teal\n")
+
+    def test_events_bad_template_exits_2_with_the_reason(self):
+        res = self.c.cli("n1", "node", "events", "--template", "{{#labels}}{{node}}", "--duration", "1s")
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("template: ", res.stderr)
+
     def test_events_duration_ends_the_stream(self):
         t = time.monotonic()
         res = self.c.cli("n1", "node", "events", "--filter", "ZoneRecordUpdated", "--duration", "1s")
