@@ -23,6 +23,8 @@ constexpr std::string_view kKeyOffer = "ko";
 constexpr std::string_view kKeyIds = "ki";
 constexpr std::string_view kMemberDigest = "md";
 constexpr std::string_view kMembers = "m";
+constexpr std::string_view kWebhookDigest = "wd";
+constexpr std::string_view kWebhooks = "w";
 constexpr std::string_view kKeyStop = "st";
 constexpr std::size_t kMaxLeaderBytes = 255;
 
@@ -177,6 +179,8 @@ Message read_message(const msgpack::object& root) {
   const msgpack::object* key_ids = nullptr;
   const msgpack::object* member_digest = nullptr;
   const msgpack::object* members = nullptr;
+  const msgpack::object* webhook_digest = nullptr;
+  const msgpack::object* webhooks = nullptr;
   const msgpack::object* stop = nullptr;
   detail::GossipSlots gossip;
   for (uint32_t i = 0; i < root.via.map.size; ++i) {
@@ -206,6 +210,10 @@ Message read_message(const msgpack::object& root) {
       slot = &member_digest;
     } else if (key == kMembers) {
       slot = &members;
+    } else if (key == kWebhookDigest) {
+      slot = &webhook_digest;
+    } else if (key == kWebhooks) {
+      slot = &webhooks;
     } else if (key == kKeyStop) {
       slot = &stop;
     } else if (auto* g = gossip.slot(key)) {
@@ -256,6 +264,11 @@ Message read_message(const msgpack::object& root) {
     if (members->type != msgpack::type::ARRAY) throw DecodeError("\"m\": expected an array");
     msg.members = detail::to_json(*members, kDepthField, kMaxDepth);
   }
+  if (webhook_digest != nullptr) msg.webhook_digest = detail::read_uint(*webhook_digest, "\"wd\"");
+  if (webhooks != nullptr) {
+    if (webhooks->type != msgpack::type::ARRAY) throw DecodeError("\"w\": expected an array");
+    msg.webhooks = detail::to_json(*webhooks, kDepthField, kMaxDepth);
+  }
   if (stop != nullptr) {
     if (stop->type != msgpack::type::BOOLEAN) throw DecodeError("\"st\": expected a bool");
     msg.stop = stop->via.boolean;
@@ -291,10 +304,12 @@ std::vector<uint8_t> encode(const Message& msg) {
     throw std::invalid_argument("key offer: leader too long");
   if (!msg.members.is_null() && !msg.members.is_array())
     throw std::invalid_argument("members: expected an array");
-  const uint32_t optional = (msg.key_versions.empty() ? 0 : 1) + (msg.key_ids.empty() ? 0 : 1) +
-                            (msg.key_offer ? 1 : 0) + (msg.member_digest ? 1 : 0) +
-                            (msg.members.is_null() ? 0 : 1) + (msg.stop ? 1 : 0) +
-                            detail::gossip_field_count(msg);
+  if (!msg.webhooks.is_null() && !msg.webhooks.is_array())
+    throw std::invalid_argument("webhooks: expected an array");
+  const uint32_t optional =
+      (msg.key_versions.empty() ? 0 : 1) + (msg.key_ids.empty() ? 0 : 1) + (msg.key_offer ? 1 : 0) +
+      (msg.member_digest ? 1 : 0) + (msg.members.is_null() ? 0 : 1) + (msg.webhook_digest ? 1 : 0) +
+      (msg.webhooks.is_null() ? 0 : 1) + (msg.stop ? 1 : 0) + detail::gossip_field_count(msg);
   switch (msg.kind) {
     case MessageKind::kPing:
       pk.pack_map(2 + optional);
@@ -357,6 +372,14 @@ std::vector<uint8_t> encode(const Message& msg) {
   if (!msg.members.is_null()) {
     detail::pack_string(pk, kMembers);
     detail::pack_json(pk, msg.members, kDepthField, kMaxDepth);
+  }
+  if (msg.webhook_digest) {
+    detail::pack_string(pk, kWebhookDigest);
+    pk.pack_uint64(*msg.webhook_digest);
+  }
+  if (!msg.webhooks.is_null()) {
+    detail::pack_string(pk, kWebhooks);
+    detail::pack_json(pk, msg.webhooks, kDepthField, kMaxDepth);
   }
   if (msg.stop) {
     detail::pack_string(pk, kKeyStop);

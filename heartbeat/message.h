@@ -26,6 +26,12 @@
 //   "m": array           optional, any kind: member list entries, each
 //                        {"name", "paths", "state", "ltime"}, merged by the
 //                        receiver (checked there, not here)
+//   "wd": uint           optional, any kind: the digest of the sender's webhook
+//                        set (membership/webhook_set.h), left out for the empty
+//                        set; a receiver whose digest differs sends its set
+//   "w": array           optional, any kind: webhook entries, each {"url",
+//                        "state", "ltime", "writer", "auth", "filters", and
+//                        "token" or "secret"}, merged by the receiver
 //   "st": bool           optional, any kind, sent only as true: the sender's
 //                        daemon is stopping cleanly (SIGTERM, SIGINT), and this
 //                        is one of its last heartbeats. Receivers mark it
@@ -169,6 +175,8 @@ struct Message {
   std::optional<KeyOffer> key_offer;
   std::optional<uint64_t> member_digest;    // "md"
   nlohmann::json members;                   // "m": null when not sent, else an array
+  std::optional<uint64_t> webhook_digest;   // "wd"
+  nlohmann::json webhooks;                  // "w": null when not sent, else an array
   bool stop = false;                        // "st": the sender is stopping cleanly
   std::optional<SwimPart> swim;             // "sw"
   std::vector<RelayedDelta> relayed;        // "rd"
@@ -195,23 +203,21 @@ class DecodeError : public std::runtime_error {
 /// whose gens are not consecutive and ascending from >= 1, ops that are not
 /// an array of objects, binary JSON values, nesting deeper than kMaxDepth, key
 /// versions not ascending or more than kMaxKeyVersions, members neither
-/// null nor an array, relayed deltas of gen 0 or whose ops are not an
-/// array of objects, "aq" without "av", key ids not empty
-/// and not one per key version, or a key offer of version 0 or with a
-/// leader longer than 255 bytes.
+/// null nor an array, webhooks neither null nor an array, relayed deltas of gen 0 or whose ops are
+/// not an array of objects, "aq" without "av", key ids not empty and not one per key version, or a
+/// key offer of version 0 or with a leader longer than 255 bytes.
 std::vector<uint8_t> encode(const Message& msg);
 
 /// Parses msgpack bytes. Throws DecodeError when the bytes are not a valid
 /// message: bad or truncated msgpack, trailing bytes, a missing, unknown or
 /// duplicate key, wrong types ("st" not a bool, for one), unknown kind, delta gens not consecutive
-/// and ascending from >= 1, key versions not ascending or too many, "m" not an array, "ki" without
-/// "kv" or of another length, a key offer of version 0, whose secret is not 64 hex digits or whose
-/// leader is longer than 255 bytes, malformed UTF-8, bin/ext or non-finite float values, or nesting
-/// deeper than kMaxDepth; in the gossip fields: "sw" not a map or with an
-/// unknown key, a seq above 2^32-1, an update kind above 2 or an empty node
-/// name, relayed entries not of 4 items or of gen 0, "av" entries not
-/// [boot, gen], "aq" not true or without "av". Containers may not declare more entries than the
-/// input has bytes, so memory stays proportional to the input size.
+/// and ascending from >= 1, key versions not ascending or too many, "m" or "w" not an array, "ki"
+/// without "kv" or of another length, a key offer of version 0, whose secret is not 64 hex digits
+/// or whose leader is longer than 255 bytes, malformed UTF-8, bin/ext or non-finite float values,
+/// or nesting deeper than kMaxDepth; in the gossip fields: "sw" not a map or with an unknown key, a
+/// seq above 2^32-1, an update kind above 2 or an empty node name, relayed entries not of 4 items
+/// or of gen 0, "av" entries not [boot, gen], "aq" not true or without "av". Containers may not
+/// declare more entries than the input has bytes, so memory stays proportional to the input size.
 Message decode(std::span<const uint8_t> bytes);
 
 }  // namespace vigil::heartbeat

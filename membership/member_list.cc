@@ -1,10 +1,10 @@
 #include "membership/member_list.h"
 
+#include "membership/digest_sync.h"
+
 #include <algorithm>
 #include <stdexcept>
 #include <tuple>
-
-#include <sodium.h>
 
 #include <nlohmann/json.hpp>
 
@@ -116,15 +116,7 @@ json MemberList::entries_json() const {
   return out;
 }
 
-uint64_t MemberList::digest() const {
-  const std::string text = entries_json().dump();
-  unsigned char hash[crypto_generichash_BYTES];
-  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(text.data()),
-                     text.size(), nullptr, 0);
-  uint64_t d = 0;
-  for (int i = 7; i >= 0; --i) d = (d << 8) | hash[i];
-  return d;
-}
+uint64_t MemberList::digest() const { return digest64(entries_json().dump()); }
 
 const Member* MemberList::find(const std::string& name) const {
   auto it = entries_.find(name);

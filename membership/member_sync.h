@@ -1,16 +1,7 @@
 // Anti-entropy of the member list (membership/member_list.h) through the
-// heartbeats. Every heartbeat carries the sender's list digest ("md"); a
-// heartbeat also carries every entry ("m") while
-//   - the list changed here less than kPushFor ago (a join, leave or forget
-//     made here, or entries merged from a peer): the change is pushed to
-//     every peer several times, against lost datagrams; or
-//   - an alive peer's last digest differs from this node's: the two lists
-//     differ, and each side sends its own until both merged the other's.
-// Since the merge is a join-semilattice, two nodes that exchanged their
-// lists hold the same one, and the digests agree again. This is the
-// push-pull of Demers et al., "Epidemic algorithms for replicated database
-// maintenance" (PODC 1987), with the digest comparison that memberlist and
-// Cassandra's gossip use to avoid sending state that is already there.
+// heartbeats, by the push-pull rule of digest_sync.h: every heartbeat
+// carries the sender's list digest ("md"), and the whole list ("m") while a
+// change made here is being pushed, or while an alive peer's digest differs.
 //
 // Pure logic on the caller's clock. Not thread-safe.
 #ifndef VIGIL_MEMBERSHIP_MEMBER_SYNC_H_
@@ -23,6 +14,7 @@
 #include <string>
 
 #include "heartbeat/message.h"
+#include "membership/digest_sync.h"
 #include "membership/member_list.h"
 
 namespace vigil::membership {
@@ -30,9 +22,6 @@ namespace vigil::membership {
 class MemberSync {
  public:
   using Clock = std::chrono::steady_clock;
-  /// How long a change is pushed in every heartbeat, ms.
-  static constexpr std::chrono::milliseconds kPushFor{3000};
-
   explicit MemberSync(MemberList list) : list_(std::move(list)) {}
 
   /// Before sealing a heartbeat for `alive` peers: sets msg.member_digest,
@@ -52,20 +41,16 @@ class MemberSync {
   Member forget(const std::string& name, Clock::time_point now) { return leave(name, now); }
 
   /// A peer no longer in the list: its digest is no longer compared.
-  void drop_peer(const std::string& peer) { digests_.erase(peer); }
+  void drop_peer(const std::string& peer) { sync_.drop_peer(peer); }
   /// True when each of `peers` sent a digest equal to this node's since
   /// this node's list last changed (a leave waits for it).
-  bool agreed(const std::set<std::string>& peers) const;
+  bool agreed(const std::set<std::string>& peers) const { return sync_.agreed(peers); }
 
   const MemberList& list() const { return list_; }
 
  private:
-  void changed(Clock::time_point now);
-
   MemberList list_;
-  uint64_t digest_ = list_.digest();
-  std::map<std::string, uint64_t> digests_;  // peer -> last digest it sent
-  Clock::time_point push_until_{};
+  DigestSync sync_{list_.digest()};
 };
 
 }  // namespace vigil::membership

@@ -175,6 +175,42 @@ TEST(MessageTest, MemberDigestAndEntriesRoundTrip) {
   EXPECT_THROW(decode(r.bytes()), DecodeError);
 }
 
+TEST(MessageTest, WebhookDigestAndEntriesRoundTrip) {
+  Message m;
+  m.gens = {{"n1", 1}};
+  m.webhook_digest = 0x0123456789abcdefull;
+  m.webhooks = json::array({{{"url", "http://127.0.0.1:8080/hook"},
+                             {"state", "active"},
+                             {"ltime", 2},
+                             {"writer", "n1"},
+                             {"auth", "bearer"},
+                             {"token", "t"},
+                             {"filters", json::array({"NodeStale"})}}});
+  const Message back = decode(encode(m));
+  EXPECT_EQ(back.webhook_digest, m.webhook_digest);
+  EXPECT_EQ(back.webhooks, m.webhooks);
+  Message plain;
+  plain.gens = {{"n1", 1}};
+  const Message none = decode(encode(plain));
+  EXPECT_FALSE(none.webhook_digest);
+  EXPECT_TRUE(none.webhooks.is_null());
+  // "w" is an array, "wd" an unsigned integer.
+  m.webhooks = json::object();
+  EXPECT_THROW(encode(m), std::invalid_argument);
+  Raw r;
+  r.pk().pack_map(3);
+  r.str("k").pk().pack_uint8(0);
+  r.str("g").pk().pack_map(0);
+  r.str("w").pk().pack_map(0);
+  EXPECT_THROW(decode(r.bytes()), DecodeError);
+  Raw d;
+  d.pk().pack_map(3);
+  d.str("k").pk().pack_uint8(0);
+  d.str("g").pk().pack_map(0);
+  d.str("wd").str("x");
+  EXPECT_THROW(decode(d.bytes()), DecodeError);
+}
+
 TEST(MessageTest, AnOfferOfTwoElementsHasNoLeaderAndIsNotSettled) {
   // [version, secret]: what a sender without leaders in its offers sends.
   Raw r;

@@ -42,12 +42,12 @@ TEST(MemberSync, ALocalChangeIsPushedForAWhileThenStops) {
   MemberSync a(seeded({"n1", "n2"}));
   a.join("n3", {{"u1", "n3:1"}}, t0);
   EXPECT_TRUE(beat(a, {}, t0 + milliseconds(100)).members.is_array());
-  EXPECT_TRUE(beat(a, {}, t0 + MemberSync::kPushFor).members.is_null());
+  EXPECT_TRUE(beat(a, {}, t0 + DigestSync::kPushFor).members.is_null());
 }
 
 TEST(MemberSync, ADigestThatDiffersPullsTheListFromBothSides) {
   const Clock::time_point t0{};
-  const auto later = t0 + MemberSync::kPushFor * 2;
+  const auto later = t0 + DigestSync::kPushFor * 2;
   MemberSync a(seeded({"n1", "n2"})), b(seeded({"n1", "n2"}));
   a.join("n3", {{"u1", "n3:1"}}, t0);  // a's push is over by `later`: b missed it
   b.join("n4", {{"u1", "n4:1"}}, t0);
