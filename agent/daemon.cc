@@ -22,6 +22,7 @@
 #include "agent/api/service.h"
 #include "agent/base/blocking_worker.h"
 #include "agent/base/clock.h"
+#include "agent/daemon/cluster_webhooks.h"
 #include "agent/daemon/config_reload.h"
 #include "agent/engine/cluster_file.h"
 #include "agent/engine/engine.h"
@@ -104,6 +105,9 @@ class Daemon::Impl : public ApiBackend {
               api_.dataset_changed();  // .cluster.quorum changed
             },
             run_split_action, [this] { api_.dataset_changed(); }),
+        webhooks_(
+            io_, config_, [this]() -> Engine& { return *engine_; },
+            [this](Event e) { bus_.publish(std::move(e)); }),
         api_(io_, config_, *this),
         signals_(io_, SIGINT, SIGTERM),
         hup_(io_, SIGHUP),
@@ -111,6 +115,8 @@ class Daemon::Impl : public ApiBackend {
                       [this] { engine_->reconfigure_paths(); }}),
         join_timer_(io_) {
     bus_.listen([this](const Event& e) { hooks_.on_event(e); });
+    bus_.listen([this](const Event& e) { webhooks_.offer(e); });
+    webhooks_.set_changed(engine_->webhooks());
   }
 
   int run() {
@@ -163,6 +169,12 @@ class Daemon::Impl : public ApiBackend {
   }
 
   json members() const override { return engine_->members(); }
+  json webhooks() const override { return webhooks_.list(); }
+  void put_webhook(const json& body, Done done) override { webhooks_.put(body, std::move(done)); }
+  void delete_webhook(const std::string& url, Done done) override {
+    webhooks_.remove(url, std::move(done));
+  }
+  void test_webhook(const json& body, Done done) override { webhooks_.test(body, std::move(done)); }
   void forget(const std::string& node, Done done) override {
     auto [status, body] = engine_->forget(node);
     done(status, body);
@@ -196,7 +208,9 @@ class Daemon::Impl : public ApiBackend {
                   apply_cluster_file(config_, file);
                   for (const auto& n : removed) split_.member_removed(n);
                 },
-            .removed = [this] { asio::post(io_, [this] { go_standalone(); }); }});
+            .removed = [this] { asio::post(io_, [this] { go_standalone(); }); },
+            .webhooks_changed =
+                [this](const membership::WebhookSet& set) { webhooks_.set_changed(set); }});
   }
 
   // A config read again from the file, as the running config sees it.
@@ -223,7 +237,7 @@ class Daemon::Impl : public ApiBackend {
       // Not from inside the old engine's own handler: post the swap.
       asio::post(io_, [this, reconfigure, then] {
         if (stopping_) {  // SIGTERM during the swap: the old engine's stop was the clean stop
-          io_.stop();
+          webhooks_.stop([this] { io_.stop(); });
           return;
         }
         engine_.reset();
@@ -236,6 +250,7 @@ class Daemon::Impl : public ApiBackend {
           std::_Exit(1);
         }
         engine_->start();
+        webhooks_.set_changed(engine_->webhooks());
         split_.reconfigure(config_.arbitrators);
         split_.start();
         replacing_ = false;
@@ -304,7 +319,8 @@ class Daemon::Impl : public ApiBackend {
     answer_leave();
     // During a replacement the old engine is stopping already; the swap
     // then ends the loop instead of starting a new one.
-    if (!replacing_) engine_->stop([this] { io_.stop(); });
+    // Then the webhook queues are written out.
+    if (!replacing_) engine_->stop([this] { webhooks_.stop([this] { io_.stop(); }); });
   }
 
   asio::io_context io_;
@@ -315,6 +331,7 @@ class Daemon::Impl : public ApiBackend {
   BlockingWorker disk_;  // cluster.json and keyring.json of a join
   std::unique_ptr<Engine> engine_;
   SplitAnalysis split_;
+  ClusterWebhooks webhooks_;
   ApiService api_;
   asio::signal_set signals_;
   asio::signal_set hup_;  // SIGHUP: reload

@@ -70,6 +70,26 @@ class ApiBackend {
   virtual void forget(const std::string& node, Done done) = 0;
   /// The member list (GET /v1/cluster/members): {name: {paths, state, ltime}}.
   virtual nlohmann::json members() const = 0;
+  /// The cluster's webhooks (README "Webhooks"; seed 000).
+  /// GET /v1/webhooks: {"version": 16 hex digits, "webhooks": [{"url",
+  /// "auth": none | bearer | jwt, "filters", "writer", "ltime"}] (never a
+  /// credential), "nodes": [{"node", "state", "in_sync"}], "delivery": this
+  /// node's delivery status per webhook}.
+  virtual nlohmann::json webhooks() const = 0;
+  /// POST /v1/webhooks, body {"url", "mode": "add" | "mod", "auth"?,
+  /// "credential"?, "filters"?} (shape checked by the router): adds, or
+  /// changes what the body names of, a webhook; waits until every alive
+  /// member holds the new set or a timeout. 200 {"version", "nodes"}; 400
+  /// {"error"} a bad field; 404 mod of an unknown URL; 409 add of a known
+  /// one; 507 the set is full.
+  virtual void put_webhook(const nlohmann::json& body, Done done) = 0;
+  /// POST /v1/webhooks/delete {"url"}: 200 {"version", "nodes"} as above;
+  /// 404 an unknown URL.
+  virtual void delete_webhook(const std::string& url, Done done) = 0;
+  /// POST /v1/webhooks/test {"url", "auth"?, "credential"?}: every alive
+  /// member posts a test event to the URL; 200 {"nodes": [{"node",
+  /// "state", "ok", "status", "error"}]}; 400 a bad field.
+  virtual void test_webhook(const nlohmann::json& body, Done done) = 0;
   /// The bus that event streams subscribe to.
   virtual EventBus& bus() = 0;
 };

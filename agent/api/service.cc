@@ -294,6 +294,42 @@ void ApiService::Impl::add_routes() {
          backend.forget(node, reply(ex));
        }});
 
+  // The cluster's webhooks (ApiBackend::webhooks, put_webhook, ...): the
+  // router checks the shape, the daemon the URL, auth and filters.
+  router.add({"GET", "/v1/webhooks", ApiRole::kUser, none,
+              [this](const Exchange& ex, const json&) { ex->reply(200, backend.webhooks()); }});
+  const BodySchema webhook_body{Root::kObject,
+                                {{.name = "url", .type = Type::kString, .required = true},
+                                 {.name = "mode", .type = Type::kString, .required = true},
+                                 {.name = "auth", .type = Type::kString},
+                                 {.name = "credential", .type = Type::kString},
+                                 {.name = "filters", .type = Type::kStringArray}}};
+  router.add({"POST", "/v1/webhooks", ApiRole::kAdmin, webhook_body,
+              [this, reply](const Exchange& ex, const json& body) {
+                const auto& mode = body.at("mode").get_ref<const std::string&>();
+                if (mode != "add" && mode != "mod")
+                  return ex->reply(
+                      400, {{"error", "mode: expected \"add\" or \"mod\""}, {"field", "mode"}});
+                spdlog::info("webhook {} {} asked by {}", mode, body.at("url").get<std::string>(),
+                             ex->request().caller());
+                backend.put_webhook(body, reply(ex));
+              }});
+  router.add({"POST", "/v1/webhooks/delete", ApiRole::kAdmin,
+              BodySchema{Root::kObject, {{.name = "url", .type = Type::kString, .required = true}}},
+              [this, reply](const Exchange& ex, const json& body) {
+                const auto& url = body.at("url").get_ref<const std::string&>();
+                spdlog::info("webhook del {} asked by {}", url, ex->request().caller());
+                backend.delete_webhook(url, reply(ex));
+              }});
+  router.add({"POST", "/v1/webhooks/test", ApiRole::kAdmin,
+              BodySchema{Root::kObject,
+                         {{.name = "url", .type = Type::kString, .required = true},
+                          {.name = "auth", .type = Type::kString},
+                          {.name = "credential", .type = Type::kString}}},
+              [this, reply](const Exchange& ex, const json& body) {
+                backend.test_webhook(body, reply(ex));
+              }});
+
   // A config reload (ApiBackend::reload): 200 {"changed": [...]}, or 400
   // {"error": "<file>: key '...': ..."} and the running config kept.
   router.add(

@@ -35,9 +35,11 @@ struct CliOptions {
   std::string assignment;
   std::string patch;
   std::string secret_file;
-  std::string secret_out;            // secret generate FILE
-  std::string token, seed, timeout;  // cluster join, leave
-  std::string node;                  // cluster forget NODE
+  std::string secret_out;                                   // secret generate FILE
+  std::string token, seed, timeout;                         // cluster join, leave
+  std::string node;                                         // cluster forget NODE
+  std::string url;                                          // webhook URL
+  std::optional<std::string> bearer_token, webhook_secret;  // webhook --bearer-token, --secret
 
   bool json() const { return format == "json"; }
 };

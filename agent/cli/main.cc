@@ -29,6 +29,7 @@
 #include "agent/cli/event_template.h"
 #include "agent/cli/status_table.h"
 #include "agent/cli/wait_command.h"
+#include "agent/cli/webhook_command.h"
 #include "agent/config/config.h"
 #include "agent/config/daemon_files.h"
 #include "agent/config/duration.h"
@@ -476,6 +477,29 @@ int main(int argc, char** argv) {
   const std::string unused_config_help =
       "accepted, like the VIGIL_CONFIG environment variable, for symmetry; this command reads no "
       "config";
+  auto* webhook =
+      app.add_subcommand("webhook", "cluster-wide webhooks: events to HTTP(S) receivers")
+          ->require_subcommand(1);
+  auto webhook_command = [&](const char* name, const char* help, bool credentials, bool filters) {
+    auto* cmd = command(webhook, name, help, true, [&o, name] { return cmd_webhook(o, name); });
+    if (std::string(name) != "list")
+      cmd->add_option("URL", o.url, "http:// or https:// URL")->required();
+    if (credentials) {
+      cmd->add_option("--bearer-token", o.bearer_token, "send Authorization: Bearer TOKEN");
+      cmd->add_option("--secret", o.webhook_secret,
+                      "send a JWT (HS256, 60 s) signed with SECRET in each request");
+    }
+    if (filters)
+      cmd->add_option("--filter", o.filters,
+                      "deliver only matching events (seed 001 grammar); several are OR'ed");
+    return cmd;
+  };
+  webhook_command("add", "add a webhook on every node", true, true);
+  webhook_command("mod", "change a webhook's credential or filters on every node", true, true);
+  webhook_command("del", "delete a webhook on every node", false, false);
+  webhook_command("list", "the webhooks and this node's delivery counters", false, false);
+  webhook_command("test", "post a test event to URL from every alive node", true, false);
+
   auto* secret = app.add_subcommand("secret", "cluster secrets")->require_subcommand(1);
   secret->add_option("--config", o.config, unused_config_help);
   auto* generate = secret->add_subcommand(

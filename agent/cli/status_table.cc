@@ -154,6 +154,54 @@ std::string render_members_table(const json& members) {
   return render_rows(rows);
 }
 
+std::string render_webhook_sync_table(const json& answer) {
+  std::vector<Row> rows = {{"NODE", "NODE STATUS", "SYNC STATUS"}};
+  for (const auto& n : answer.value("nodes", json::array())) {
+    const bool up = n.value("state", "") == "alive";
+    const bool ok = n.value("in_sync", false);
+    rows.push_back({text(n.value("node", json())), up ? "UP" : "DOWN",
+                    ok ? "OK" : (up ? "NOT OK" : "NOT OK (syncs when back)")});
+  }
+  return render_rows(rows);
+}
+
+std::string render_webhook_test_table(const json& answer) {
+  std::vector<Row> rows = {{"NODE", "NODE STATUS", "WEBHOOK STATUS"}};
+  for (const auto& n : answer.value("nodes", json::array())) {
+    const bool up = n.value("state", "") == "alive";
+    std::string status = "OK";
+    if (!n.value("ok", false)) status = "FAILED: " + text(n.value("error", json()));
+    rows.push_back({text(n.value("node", json())), up ? "UP" : "DOWN", status});
+  }
+  return render_rows(rows);
+}
+
+std::string render_webhook_list(const json& answer) {
+  std::vector<Row> hooks = {{"URL", "AUTH", "FILTERS"}};
+  for (const auto& w : answer.value("webhooks", json::array())) {
+    std::string filters;
+    for (const auto& f : w.value("filters", json::array()))
+      filters += (filters.empty() ? "" : " ") + text(f);
+    hooks.push_back({text(w.value("url", json())), text(w.value("auth", json())),
+                     filters.empty() ? "all" : filters});
+  }
+  std::vector<Row> delivery = {
+      {"URL", "QUEUED", "DELIVERED", "FAILED", "DROPPED", "LAST SUCCESS", "LAST ERROR"}};
+  for (const auto& d : answer.value("delivery", json::array()))
+    delivery.push_back({text(d.value("url", json())), text(d.value("queued", json())),
+                        text(d.value("delivered", json())), text(d.value("failed", json())),
+                        text(d.value("dropped", json())), text(d.value("last_success_at", json())),
+                        text(d.value("last_error", json()))});
+  std::string behind;
+  for (const auto& n : answer.value("nodes", json::array()))
+    if (!n.value("in_sync", false)) behind += " " + text(n.value("node", json()));
+  std::ostringstream os;
+  os << render_rows(hooks) << "\ndelivery from this node:\n"
+     << render_rows(delivery) << "\nversion " << text(answer.value("version", json()))
+     << (behind.empty() ? ", held by every member" : ", not yet held by:" + behind) << "\n";
+  return os.str();
+}
+
 std::string render_hb_table(const json& hb) {
   auto drops_text = [](const json& dropped) {
     std::string out;

@@ -29,6 +29,18 @@ std::string render_members_table(const nlohmann::json& members);
 /// `node events`: "<at> <kind> key=value... <data as JSON>".
 std::string render_event_line(const nlohmann::json& event);
 
+/// `webhook add|mod|del`: NODE | NODE STATUS (UP, DOWN) | SYNC STATUS (OK,
+/// NOT OK; a member down syncs when it is back), from {"nodes": [{"node",
+/// "state", "in_sync"}]}.
+std::string render_webhook_sync_table(const nlohmann::json& answer);
+/// `webhook test`: NODE | NODE STATUS | WEBHOOK STATUS (OK, or FAILED and
+/// the reason), from {"nodes": [{"node", "state", "ok", "status", "error"}]}.
+std::string render_webhook_test_table(const nlohmann::json& answer);
+/// `webhook list`: the webhooks (URL, AUTH, FILTERS), this node's delivery
+/// counters per webhook (QUEUED, DELIVERED, FAILED, DROPPED, LAST SUCCESS,
+/// LAST ERROR), and the set's version with the members not in sync.
+std::string render_webhook_list(const nlohmann::json& answer);
+
 }  // namespace vigil::agent
 
 #endif  // VIGIL_AGENT_CLI_STATUS_TABLE_H_

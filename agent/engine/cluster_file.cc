@@ -104,6 +104,7 @@ json to_json(const ClusterFile& file) {
   json j = file.members.to_json();
   j["cluster"] = file.cluster;
   if (file.settings) j["settings"] = settings_to_json(*file.settings);
+  if (!file.webhooks.entries().empty()) j["webhooks"] = file.webhooks.to_json();
   return j;
 }
 
@@ -121,6 +122,7 @@ ClusterFile cluster_file_from_json(const json& j) {
   for (const auto& [name, m] : f.members.entries())
     if (!is_node_name(name)) bad("members", "invalid node name '" + name + "'");
   if (j.contains("settings")) f.settings = settings_from_json(j.at("settings"));
+  if (j.contains("webhooks")) f.webhooks = membership::WebhookSet::from_json(j.at("webhooks"));
   return f;
 }
 

@@ -5,7 +5,8 @@
 //    "ltime": 7, "members": [{"name", "paths": {hb id: "host:port"}, "state", "ltime"}, ...],
 //    "settings": {"quorum": false, "max_skew_ms": 30000, "rejoin_grace_ms": 90000,
 //                 "dissemination": "auto" (optional, "auto" when absent),
-//                 "arbitrators": [{"name", "uri", "weight", "timeout_ms"}]}}
+//                 "arbitrators": [{"name", "uri", "weight", "timeout_ms"}]},
+//    "webhooks": {"ltime": 3, "webhooks": [entry, ...]}}   (optional)
 //
 // Precedence (README "Membership"): the file, once it exists, rules over the
 // config's cluster.nodes and [hb.<id>] peers, which seed it at the first
@@ -13,7 +14,8 @@
 // cluster join` (its config has no [cluster] table): the seed's quorum,
 // max_skew, rejoin_grace, dissemination and arbitrators, which such a node uses. A node
 // that is not a member of the list (it left, or was forgotten) runs
-// standalone.
+// standalone. `webhooks` is the cluster's webhook set
+// (membership/webhook_set.h), credentials included: the file is mode 0600.
 //
 // The same shape, plus the keyring, is the seed's answer to a join (POST
 // /v1/cluster/join), so both are parsed by one checked reader.
@@ -32,6 +34,7 @@
 
 #include "agent/config/config.h"
 #include "membership/member_list.h"
+#include "membership/webhook_set.h"
 
 namespace vigil::agent {
 
@@ -52,13 +55,15 @@ struct ClusterFile {
   std::string cluster;  // the cluster name
   membership::MemberList members;
   std::optional<ClusterSettings> settings;  // for a node whose config has no [cluster]
+  membership::WebhookSet webhooks;
 };
 
 std::filesystem::path cluster_file_path(const std::filesystem::path& var_dir);
 
 /// The shape above. cluster_file_from_json() throws std::invalid_argument
 /// naming the field: an empty or over-255-byte cluster name, a bad entry
-/// (MemberList::from_json), more than kMaxMembers entries, bad settings.
+/// (MemberList::from_json), more than kMaxMembers entries, bad settings, a
+/// bad webhook entry (WebhookSet::from_json).
 nlohmann::json to_json(const ClusterFile& file);
 ClusterFile cluster_file_from_json(const nlohmann::json& j);
 ClusterSettings settings_of(const Config& config);

@@ -135,6 +135,7 @@ Engine::Impl::Impl(asio::io_context& io, const Config& config, ClusterFile clust
           },
           [this] { return heartbeat(); }),
       sync_(std::move(cluster.members)),
+      webhooks_(std::move(cluster.webhooks)),
       settings_(std::move(cluster.settings)),
       cluster_saver_(
           disk_,
@@ -189,7 +190,10 @@ HeartbeatPaths::Outgoing Engine::Impl::heartbeat() {
   auto msg = gossip_ ? gossip_base() : replicator_.outgoing(alive);
   msg.stop = stopping_;
   rotation_.prepare(msg, alive, Clock::now());
-  if (!standalone(config_)) sync_.prepare(msg, alive, Clock::now());
+  if (!standalone(config_)) {
+    sync_.prepare(msg, alive, Clock::now());
+    webhooks_.prepare(msg, alive, Clock::now());
+  }
   last_send_ = Clock::now();
   HeartbeatPaths::Outgoing out{
       .all = sealer_.seal(heartbeat::encode(msg), wall_ms()),
@@ -275,6 +279,7 @@ heartbeat::Message Engine::Impl::gossip_base() {
   msg.stop = stopping_;
   rotation_.prepare(msg, alive, Clock::now());
   sync_.prepare(msg, alive, Clock::now());
+  webhooks_.prepare(msg, alive, Clock::now());
   return msg;
 }
 
@@ -350,6 +355,7 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
     if (std::find(config_.nodes.begin(), config_.nodes.end(), sender) == config_.nodes.end())
       return;  // `sender` was just removed
   }
+  webhooks_received(sender, msg, now);
   if (gossip_ && msg.kind == heartbeat::MessageKind::kPing) {
     gossip_receive(sender, result->boot, msg);
     return;
@@ -549,6 +555,18 @@ uint64_t Engine::boot() const { return impl_->boot(); }
 json Engine::members() const { return impl_->members(); }
 void Engine::reconfigure_paths() { impl_->reconfigure_paths(); }
 ClusterFile Engine::cluster() const { return impl_->cluster(); }
+
+const membership::WebhookSet& Engine::webhooks() const { return impl_->webhooks(); }
+
+membership::WebhookEntry Engine::put_webhook(membership::WebhookEntry e) {
+  return impl_->put_webhook(std::move(e));
+}
+
+membership::WebhookEntry Engine::remove_webhook(const std::string& url) {
+  return impl_->remove_webhook(url);
+}
+
+json Engine::webhook_sync() const { return impl_->webhook_sync(); }
 std::pair<int, json> Engine::admit(const std::string& name,
                                    const std::map<std::string, std::string>& paths) {
   return impl_->admit(name, paths);

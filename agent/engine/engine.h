@@ -57,6 +57,9 @@ class Engine {
     /// This node is no member any more: its leave() ended, or another node
     /// forgot it. The daemon goes standalone.
     std::function<void()> removed;
+    /// The cluster's webhook set changed (a local put or remove, or entries
+    /// merged from a peer): the daemon hands the active ones to delivery.
+    std::function<void(const membership::WebhookSet& set)> webhooks_changed;
   };
   /// The answer to a rotate request: an HTTP-like status and a JSON body
   /// (keys/secret_rotation.h lists them).
@@ -108,8 +111,24 @@ class Engine {
   /// stale | stopped | unknown | left (as seen here; this node is alive),
   /// ltime}}, tombstones included.
   nlohmann::json members() const;
-  /// The cluster file this node would write now (members and settings).
+  /// The cluster file this node would write now (members, settings, webhooks).
   ClusterFile cluster() const;
+
+  /// The cluster's webhooks (membership/webhook_set.h; webhook CLI): the
+  /// set held here; put_webhook() adds or replaces e.url's entry (stamped
+  /// with the next Lamport time and this node as writer), remove_webhook()
+  /// makes its tombstone. Both save cluster.json, push the set through the
+  /// heartbeats and run Callbacks::webhooks_changed. put_webhook() throws
+  /// std::length_error when the set is full (WebhookSet::put).
+  const membership::WebhookSet& webhooks() const;
+  membership::WebhookEntry put_webhook(membership::WebhookEntry e);
+  membership::WebhookEntry remove_webhook(const std::string& url);
+  /// Where each member stands with this node's webhook set:
+  /// [{"node", "state": alive | stale | stopped | unknown (this node:
+  /// alive), "in_sync": true when it sent this node's set digest since the
+  /// set last changed here (this node: true)}], by node name; and the set's
+  /// "version" (its digest, 16 hex digits).
+  nlohmann::json webhook_sync() const;
 
   /// Seed side of a join (POST /v1/cluster/join), after the token and the
   /// quorum were checked: adds `name` with its heartbeat `paths` (hb id ->

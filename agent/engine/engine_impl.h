@@ -1,7 +1,8 @@
-// Internals of the protocol engine (engine.h), shared by its two source
-// files: engine.cc (transmit, receive, liveness, documents, status) and
-// member_lifecycle.cc (the member list: joins, leaves, forgets). Not for
-// other modules: include engine.h.
+// Internals of the protocol engine (engine.h), shared by its source files:
+// engine.cc (transmit, receive, liveness, documents, status),
+// member_lifecycle.cc (the member list: joins, leaves, forgets) and
+// cluster_webhooks.cc (the webhook set). Not for other modules: include
+// engine.h.
 #ifndef VIGIL_AGENT_ENGINE_ENGINE_IMPL_H_
 #define VIGIL_AGENT_ENGINE_ENGINE_IMPL_H_
 
@@ -38,6 +39,7 @@
 #include "membership/peer_table.h"
 #include "membership/replicator.h"
 #include "membership/stall_detector.h"
+#include "membership/webhook_sync.h"
 
 namespace vigil::agent {
 
@@ -76,9 +78,15 @@ class Engine::Impl {
   std::vector<crypto::Key> join_keys() const { return rotation_.join_keys(); }
   nlohmann::json members() const;
   ClusterFile cluster() const {
-    return ClusterFile{
-        .cluster = config_.cluster_name, .members = sync_.list(), .settings = settings_};
+    return ClusterFile{.cluster = config_.cluster_name,
+                       .members = sync_.list(),
+                       .settings = settings_,
+                       .webhooks = webhooks_.set()};
   }
+  const membership::WebhookSet& webhooks() const { return webhooks_.set(); }
+  membership::WebhookEntry put_webhook(membership::WebhookEntry e);
+  membership::WebhookEntry remove_webhook(const std::string& url);
+  nlohmann::json webhook_sync() const;
   std::pair<int, nlohmann::json> admit(const std::string& name,
                                        const std::map<std::string, std::string>& paths);
   std::pair<int, nlohmann::json> forget(const std::string& name);
@@ -107,6 +115,10 @@ class Engine::Impl {
   void apply(const std::vector<membership::Transition>& transitions);
   // The member list.
   void members_merged(const std::vector<std::string>& changed);
+  // The webhook set.
+  void webhooks_received(const std::string& sender, const heartbeat::Message& msg,
+                         Clock::time_point now);
+  void webhooks_updated();  // saves cluster.json, tells the daemon
   void save_cluster() { cluster_saver_.save(to_json(cluster())); }
   void check_leave(Clock::time_point now);
   void expire_farewells(Clock::time_point now);
@@ -137,6 +149,7 @@ class Engine::Impl {
   membership::Replicator replicator_;
   HeartbeatPaths paths_;
   membership::MemberSync sync_;
+  membership::WebhookSync webhooks_;
   std::unique_ptr<GossipMode> gossip_;       // null in mesh mode
   std::optional<ClusterSettings> settings_;  // a joined node's, from its seed
   DocumentSaver cluster_saver_;              // cluster.json

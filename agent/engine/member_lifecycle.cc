@@ -65,6 +65,7 @@ void Engine::Impl::members_merged(const std::vector<std::string>& changed) {
     peers_.remove(name);
     replicator_.remove(name);
     sync_.drop_peer(name);
+    webhooks_.drop_peer(name);
     if (gossip_) gossip_->remove(name);
     auto event = [&](const char* kind) {
       cb_.publish(Event{.kind = kind, .labels = {{"node", name}}, .data = {{"node", name}}});
@@ -210,8 +211,10 @@ std::pair<int, json> Engine::Impl::admit(const std::string& name,
     sync_.join(name, paths, Clock::now());
     members_merged({name});
   }
-  json answer = to_json(ClusterFile{
-      .cluster = config_.cluster_name, .members = sync_.list(), .settings = settings_of(config_)});
+  json answer = to_json(ClusterFile{.cluster = config_.cluster_name,
+                                    .members = sync_.list(),
+                                    .settings = settings_of(config_),
+                                    .webhooks = webhooks_.set()});
   answer["keyring"] = keyring_to_json(rotation_.stored());
   answer["seed"] = config_.node_name;
   return {200, std::move(answer)};

@@ -64,6 +64,19 @@ class FakeBackend : public agent::ApiBackend {
     done(200, {{"node", node}});
   }
   nlohmann::json members() const override { return {{"n1", {{"state", "alive"}}}}; }
+  nlohmann::json webhooks() const override { return {{"webhooks", webhook_bodies}}; }
+  void put_webhook(const nlohmann::json& body, Done done) override {
+    webhook_bodies.push_back(body);
+    done(200, {{"version", "0"}, {"nodes", nlohmann::json::array()}});
+  }
+  void delete_webhook(const std::string& url, Done done) override {
+    webhook_bodies.push_back({{"deleted", url}});
+    done(200, {{"version", "0"}, {"nodes", nlohmann::json::array()}});
+  }
+  void test_webhook(const nlohmann::json& body, Done done) override {
+    webhook_bodies.push_back({{"tested", body}});
+    done(200, {{"nodes", nlohmann::json::array()}});
+  }
   agent::EventBus& bus() override { return bus_; }
 
   nlohmann::json data = {{"cluster", {{"name", "c"}, {"x", 1}}}, {"x", 1}};
@@ -75,6 +88,7 @@ class FakeBackend : public agent::ApiBackend {
   std::vector<nlohmann::json> admitted, joins;
   std::vector<int64_t> leaves;
   std::vector<std::string> forgotten;
+  nlohmann::json webhook_bodies = nlohmann::json::array();
 
  private:
   agent::EventBus bus_{agent::EventBus::Options{.node = "n1"}};

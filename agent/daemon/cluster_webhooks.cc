@@ -1,0 +1,169 @@
+#include "agent/daemon/cluster_webhooks.h"
+
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/steady_timer.hpp>
+
+namespace vigil::agent {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+using membership::WebhookEntry;
+
+namespace {
+
+WebhookAuth delivery_auth(WebhookEntry::Auth a) {
+  switch (a) {
+    case WebhookEntry::Auth::kBearer:
+      return WebhookAuth::kBearer;
+    case WebhookEntry::Auth::kJwt:
+      return WebhookAuth::kSecret;
+    default:
+      return WebhookAuth::kNone;
+  }
+}
+
+const std::string& credential_of(const WebhookEntry& e) {
+  return e.auth == WebhookEntry::Auth::kJwt ? e.secret : e.token;
+}
+
+// The entry a request body describes, on top of `base` (mod) or a new one
+// (add). Throws std::invalid_argument("<field>: <reason>").
+WebhookEntry entry_of(const json& body, WebhookEntry base) {
+  base.url = body.at("url").get<std::string>();
+  if (body.contains("auth")) {
+    const auto& auth = body.at("auth").get_ref<const std::string&>();
+    const std::string credential = body.value("credential", "");
+    base.token.clear();
+    base.secret.clear();
+    if (auth == "none") {
+      base.auth = WebhookEntry::Auth::kNone;
+    } else if (auth == "bearer") {
+      base.auth = WebhookEntry::Auth::kBearer;
+      base.token = credential;
+    } else if (auth == "jwt") {
+      base.auth = WebhookEntry::Auth::kJwt;
+      base.secret = credential;
+    } else {
+      throw std::invalid_argument("auth: expected \"none\", \"bearer\" or \"jwt\"");
+    }
+  }
+  if (body.contains("filters")) base.filters = body.at("filters").get<std::vector<std::string>>();
+  // The delivery side's checks (URL, credential, filter grammar) and the
+  // set's bounds, before the entry enters the cluster's set.
+  make_webhook(base.url, delivery_auth(base.auth), credential_of(base), base.filters);
+  membership::webhook_from_json(membership::to_json(base));
+  return base;
+}
+
+json public_entry(const WebhookEntry& e) {
+  return {{"url", e.url},
+          {"auth", to_string(e.auth)},
+          {"filters", e.filters},
+          {"writer", e.writer},
+          {"ltime", e.ltime}};
+}
+
+}  // namespace
+
+ClusterWebhooks::ClusterWebhooks(asio::io_context& io, const Config& config,
+                                 std::function<Engine&()> engine,
+                                 WebhookDeliveries::Publish publish)
+    : io_(io),
+      config_(config),
+      engine_(std::move(engine)),
+      worker_(io),
+      deliveries_(io, worker_, config.var_dir, config.node_name, config.cluster_name, {},
+                  std::move(publish)) {}
+
+ClusterWebhooks::~ClusterWebhooks() { *alive_ = false; }
+
+void ClusterWebhooks::set_changed(const membership::WebhookSet& set) {
+  std::vector<Webhook> hooks;
+  for (const auto& e : set.active()) {
+    try {
+      hooks.push_back(make_webhook(e.url, delivery_auth(e.auth), credential_of(e), e.filters));
+    } catch (const std::exception& err) {
+      spdlog::warn("webhook {} is not delivered from this node: {}", e.url, err.what());
+    }
+  }
+  deliveries_.apply(std::move(hooks));
+}
+
+json ClusterWebhooks::list() const {
+  const Engine& engine = engine_();
+  json hooks = json::array();
+  for (const auto& e : engine.webhooks().active()) hooks.push_back(public_entry(e));
+  json out = engine.webhook_sync();
+  out["webhooks"] = std::move(hooks);
+  out["delivery"] = deliveries_.status();
+  return out;
+}
+
+void ClusterWebhooks::put(const json& body, Done done) {
+  Engine& engine = engine_();
+  const auto& url = body.at("url").get_ref<const std::string&>();
+  const bool add = body.at("mode") == "add";
+  const WebhookEntry* held = engine.webhooks().find(url);
+  const bool active = held && held->state == WebhookEntry::State::kActive;
+  if (add && active) return done(409, {{"error", "webhook " + url + " exists: use webhook mod"}});
+  if (!add && !active) return done(404, {{"error", "no webhook " + url}});
+  WebhookEntry entry;
+  try {
+    entry = entry_of(body, add ? WebhookEntry{} : *held);
+  } catch (const std::exception& e) {
+    return done(400, {{"error", e.what()}});
+  }
+  try {
+    engine.put_webhook(std::move(entry));
+  } catch (const std::length_error& e) {
+    return done(507, {{"error", e.what()}});
+  }
+  wait_sync(std::chrono::steady_clock::now() + kSyncWait, std::move(done));
+}
+
+void ClusterWebhooks::remove(const std::string& url, Done done) {
+  Engine& engine = engine_();
+  const WebhookEntry* held = engine.webhooks().find(url);
+  if (!held || held->state != WebhookEntry::State::kActive)
+    return done(404, {{"error", "no webhook " + url}});
+  engine.remove_webhook(url);
+  wait_sync(std::chrono::steady_clock::now() + kSyncWait, std::move(done));
+}
+
+void ClusterWebhooks::wait_sync(std::chrono::steady_clock::time_point deadline, Done done) {
+  json sync = engine_().webhook_sync();
+  bool all = true;
+  for (const auto& n : sync.at("nodes"))
+    if (n.at("state") == "alive" && !n.at("in_sync").get<bool>()) all = false;
+  if (all || std::chrono::steady_clock::now() >= deadline) return done(200, sync);
+  auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+  timer->async_wait([this, timer, deadline, done = std::move(done),
+                     alive = alive_](boost::system::error_code ec) {
+    if (ec || !*alive) return;
+    wait_sync(deadline, done);
+  });
+}
+
+void ClusterWebhooks::test(const json& body, Done done) {
+  Webhook hook;
+  try {
+    WebhookEntry e = entry_of(body, WebhookEntry{});
+    hook = make_webhook(e.url, delivery_auth(e.auth), credential_of(e), {});
+  } catch (const std::exception& e) {
+    return done(400, {{"error", e.what()}});
+  }
+  deliveries_.test(hook, [this, done = std::move(done)](WebhookDeliveries::TestResult r) {
+    json nodes = json::array({{{"node", config_.node_name},
+                               {"state", "alive"},
+                               {"ok", r.ok},
+                               {"status", r.status},
+                               {"error", r.error.empty() ? json(nullptr) : json(r.error)}}});
+    done(200, {{"nodes", std::move(nodes)}});
+  });
+}
+
+}  // namespace vigil::agent
