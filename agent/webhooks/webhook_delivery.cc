@@ -85,6 +85,7 @@ void WebhookDelivery::start(std::function<void(const QueueLoadReport&)> loaded) 
   queue_.load([this, alive = std::weak_ptr<bool>(alive_),
                loaded = std::move(loaded)](const QueueLoadReport& report) {
     if (alive.expired()) return;
+    counters_.dropped += report.over;
     if (!report.error.empty() || report.skipped != 0 || report.over != 0) {
       spdlog::warn(
           "webhook {}: queue loaded with {} deliveries; skipped {} corrupt lines, "

@@ -256,6 +256,10 @@ void WebhookQueue::load(std::function<void(const QueueLoadReport&)> done) {
         s.acked_seq = result->max_seq;
         if (!s.entries.empty()) s.acked_seq = s.entries.front().seq - 1;
         for (auto& e : s.early) {
+          if (s.entries.size() >= s.opts.max) {
+            ++result->report.over;  // the loaded ones are older: they stay
+            continue;
+          }
           s.entries.push_back(
               {s.next_seq++, std::move(e.id), std::move(e.kind), std::move(e.body)});
         }

@@ -55,7 +55,8 @@ struct QueuedDelivery {
 struct QueueLoadReport {
   std::size_t loaded = 0;   // entries kept (not yet delivered), in order
   std::size_t skipped = 0;  // torn or corrupt lines skipped
-  std::size_t over = 0;     // entries beyond `max` dropped (the oldest are kept)
+  std::size_t over = 0;     // entries beyond `max` dropped (the oldest are kept),
+                            // pushes made before the load included
   /// "" or why the log could not be read or rewritten ("<path>: <reason>");
   /// the queue then starts empty, and an unreadable log is renamed
   /// queue.log.bad so that the next start does not trip on it.
@@ -90,7 +91,7 @@ class WebhookQueue {
   /// dropped: the caller counts it). Never blocks.
   bool push(std::string id, std::string kind, std::string body);
 
-  /// Deliveries held (loaded or not).
+  /// Deliveries held: before the load completes, only those pushed since.
   std::size_t size() const;
   std::size_t max() const;
   /// The oldest delivery, or nullptr when empty or not loaded yet.
