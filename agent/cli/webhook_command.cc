@@ -26,6 +26,13 @@ json auth_of(const CliOptions& o) {
 }
 
 json answer_of(const ApiClient::Response& res) {
+  if (res.status == 404) {  // mod or del of an unknown URL: a refused change
+    json body = json::parse(res.body, nullptr, false);
+    throw ExitError(kExitUsage,
+                    body.is_object() && body.contains("error") && body["error"].is_string()
+                        ? body["error"].get<std::string>()
+                        : "no such webhook");
+  }
   if (res.status / 100 != 2) refused(res);
   json answer = json::parse(res.body, nullptr, false);
   if (!answer.is_object()) throw ExitError(kExitFailed, "the daemon's answer is not JSON");

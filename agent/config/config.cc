@@ -76,7 +76,7 @@ class Reader : public TomlReader {
 };
 
 Config Reader::read(const toml::table& root) {
-  check_keys(root, "", {"cluster", "node", "hb", "hook", "arbitrator", "api"});
+  check_keys(root, "", {"cluster", "node", "hb", "hook", "arbitrator", "api", "webhooks"});
   Config c;
   c.source = source_;
   // Without [cluster], the node starts standalone, a one-node cluster of
@@ -128,6 +128,22 @@ Config Reader::read(const toml::table& root) {
 
   if (const toml::table* api = table_at(root, "api", "api", false))
     read_api_table(*this, *api, base_dir_, c.api);
+  if (const toml::table* w = table_at(root, "webhooks", "webhooks", false)) {
+    using std::chrono::hours, std::chrono::milliseconds, std::chrono::seconds;
+    check_keys(*w, "webhooks", {"queue_max", "timeout", "retry_min", "retry_max", "ca_file"});
+    c.webhooks.queue_max = static_cast<std::size_t>(
+        integer_at(*w, "queue_max", "webhooks.queue_max", 1, 1'000'000, 10'000));
+    bounded_duration_at(*w, "timeout", "webhooks.timeout", milliseconds(100), seconds(60),
+                        c.webhooks.timeout);
+    bounded_duration_at(*w, "retry_min", "webhooks.retry_min", milliseconds(100), hours(1),
+                        c.webhooks.retry_min);
+    bounded_duration_at(*w, "retry_max", "webhooks.retry_max", c.webhooks.retry_min, hours(1),
+                        c.webhooks.retry_max);
+    if (auto ca = string_at(*w, "ca_file", "webhooks.ca_file", false)) {
+      c.webhooks.ca_file = *ca;
+      if (c.webhooks.ca_file.is_relative()) c.webhooks.ca_file = base_dir_ / c.webhooks.ca_file;
+    }
+  }
 
   if (const toml::table* arbitrators = table_at(root, "arbitrator", "arbitrator", false)) {
     for (auto&& [k, v] : *arbitrators) {

@@ -181,6 +181,16 @@ struct ApiConfig {
   ApiLimits limits;
 };
 
+/// The [webhooks] table: how this node delivers to the cluster's webhooks
+/// (the set itself is managed with `vigil webhook`, not here).
+struct WebhooksConfig {
+  std::size_t queue_max = 10000;                // deliveries queued per webhook, 1-1000000
+  std::chrono::milliseconds timeout{5000};      // one request, 100ms-60s
+  std::chrono::milliseconds retry_min{1000};    // backoff floor, 100ms-1h
+  std::chrono::milliseconds retry_max{300000};  // backoff ceiling, retry_min-1h
+  std::filesystem::path ca_file;                // PEM CAs for https; empty: the system store
+};
+
 /// One [arbitrator.<name>] table.
 struct ArbitratorConfig {
   std::string name;  // the table name
@@ -220,6 +230,7 @@ struct Config {
   std::vector<HookConfig> hooks;              // in table-name order
   std::vector<ArbitratorConfig> arbitrators;  // in table-name order
   ApiConfig api;
+  WebhooksConfig webhooks;
   std::filesystem::path api_socket() const { return var_dir / "api.sock"; }
 };
 

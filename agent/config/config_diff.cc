@@ -99,6 +99,11 @@ ConfigDiff diff_configs(const Config& running, const Config& next) {
   refuse_if(running.commit_interval != next.commit_interval, "node.commit_interval");
   diff_paths(running.hb, next.hb, d.changed, d.refused);
   diff_api(running.api, next.api, d.changed, d.refused);
+  refuse_if(running.webhooks.queue_max != next.webhooks.queue_max, "webhooks.queue_max");
+  refuse_if(running.webhooks.timeout != next.webhooks.timeout, "webhooks.timeout");
+  refuse_if(running.webhooks.retry_min != next.webhooks.retry_min, "webhooks.retry_min");
+  refuse_if(running.webhooks.retry_max != next.webhooks.retry_max, "webhooks.retry_max");
+  refuse_if(running.webhooks.ca_file != next.webhooks.ca_file, "webhooks.ca_file");
 
   if (running.quorum != next.quorum) d.changed.push_back("cluster.quorum");
   if (running.split_action != next.split_action) d.changed.push_back("node.split_action");

@@ -55,7 +55,9 @@ WebhookEntry entry_of(const json& body, WebhookEntry base) {
   // The delivery side's checks (URL, credential, filter grammar) and the
   // set's bounds, before the entry enters the cluster's set.
   make_webhook(base.url, delivery_auth(base.auth), credential_of(base), base.filters);
-  membership::webhook_from_json(membership::to_json(base));
+  WebhookEntry check = base;
+  check.writer = "-";  // stamped by WebhookSet::put
+  membership::webhook_from_json(membership::to_json(check));
   return base;
 }
 
@@ -76,8 +78,14 @@ ClusterWebhooks::ClusterWebhooks(asio::io_context& io, const Config& config,
       config_(config),
       engine_(std::move(engine)),
       worker_(io),
-      deliveries_(io, worker_, config.var_dir, config.node_name, config.cluster_name, {},
-                  std::move(publish)) {}
+      deliveries_(
+          io, worker_, config.var_dir, config.node_name, config.cluster_name,
+          WebhookDeliveries::Options{.queue_max = config.webhooks.queue_max,
+                                     .delivery = {.request_timeout = config.webhooks.timeout,
+                                                  .backoff_min = config.webhooks.retry_min,
+                                                  .backoff_max = config.webhooks.retry_max},
+                                     .ca_file = config.webhooks.ca_file.string()},
+          std::move(publish)) {}
 
 ClusterWebhooks::~ClusterWebhooks() { *alive_ = false; }
 

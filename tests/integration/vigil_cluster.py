@@ -296,14 +296,16 @@ class Cluster:
 
     def __init__(self, name, size=3, interval="200ms", timeout="1s", hooks=None,
                  secret=SECRET, cluster_name="itest", paths=1, netns=None, quorum=False,
-                 arbitrators=None, rejoin_grace=None, dissemination=None, log_level="debug"):
+                 arbitrators=None, rejoin_grace=None, dissemination=None, log_level="debug",
+                 extra=None):
         """`paths`: a count of unicast paths, or a list of path specs such as
         {"type": "unicast"} or {"type": "multicast", "addr": "239.1.1.1"}.
         `netns`: a NetNS to run the daemons in (addresses 127.0.0.x then).
         `quorum`: cluster.quorum (node.split_action stays "disabled").
         `arbitrators`: {name: uri} for [arbitrator.<name>] tables.
         `rejoin_grace`: cluster.rejoin_grace, e.g. "2s" (None: the default, 90s).
-        `dissemination`: cluster.dissemination, e.g. "gossip" (None: the default, auto)."""
+        `dissemination`: cluster.dissemination, e.g. "gossip" (None: the default, auto).
+        `extra`: more TOML lines at the end of every config, e.g. a [webhooks] table."""
         self.name = name
         self.size = size
         self.nodes = ["n%d" % i for i in range(1, size + 1)]
@@ -320,6 +322,7 @@ class Cluster:
         self.rejoin_grace = rejoin_grace
         self.dissemination = dissemination
         self.log_level = log_level
+        self.extra = list(extra or [])
         self.paths = [{"type": "unicast"}] * paths if isinstance(paths, int) else paths
         self.dir = tempfile.mkdtemp(prefix="vigil-%s-" % name)
         self.procs = {}
@@ -361,6 +364,7 @@ class Cluster:
                       "events = [%s]" % ", ".join('"%s"' % e for e in spec["events"]),
                       "command = [%s]" % ", ".join(json.dumps(c) for c in spec["command"](node, self.var_dir(node))),
                       'timeout = "%s"' % spec.get("timeout", "10s")]
+        lines += self.extra
         return "\n".join(lines) + "\n"
 
     def path_lines(self, node, peers):
