@@ -14,6 +14,12 @@ bool ascii_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
+/// Untrusted text quoted in an error: at most 64 characters, then "...".
+std::string quoted(std::string_view text) {
+  constexpr std::size_t kMax = 64;
+  return "'" + std::string(text.substr(0, kMax)) + (text.size() > kMax ? "...'" : "'");
+}
+
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
@@ -30,9 +36,14 @@ std::string parse_host(std::string_view host, bool& is_ip) {
   if (host.front() == '[') {
     if (host.back() != ']') throw WebhookUrlError("IPv6 address must end with ']'");
     const std::string inner(host.substr(1, host.size() - 2));
+    // A zone ("fe80::1%25eth0", RFC 6874) names an interface of one host:
+    // meaningless in a cluster-wide set, and resolved loosely by the parser.
+    if (inner.find('%') != std::string::npos) {
+      throw WebhookUrlError("IPv6 zone identifiers ('%') are not supported");
+    }
     boost::system::error_code ec;
     const auto address = boost::asio::ip::make_address_v6(inner, ec);
-    if (ec || inner.empty()) throw WebhookUrlError("'" + inner + "' is not an IPv6 address");
+    if (ec || inner.empty()) throw WebhookUrlError(quoted(inner) + " is not an IPv6 address");
     is_ip = true;
     return address.to_string();
   }
@@ -63,7 +74,7 @@ std::string parse_host(std::string_view host, bool& is_ip) {
     const auto address = boost::asio::ip::make_address_v4(out, ec);
     // inet_pton takes exactly four decimal parts: "1.2.3" or "010.0.0.1"
     // are refused rather than read the way a browser might.
-    if (ec) throw WebhookUrlError("'" + out + "' is not an IPv4 address");
+    if (ec) throw WebhookUrlError(quoted(out) + " is not an IPv4 address");
     is_ip = true;
     return address.to_string();
   }

@@ -23,7 +23,8 @@ namespace vigil::agent {
 inline constexpr std::size_t kMaxWebhookUrlBytes = 2048;
 
 /// Why a URL was refused. what() is "webhook url: <reason>", for example
-/// "webhook url: scheme must be http or https".
+/// "webhook url: scheme must be http or https"; a part of the URL quoted in
+/// it is cut at 64 characters ("'1.2.3.4.5' is not an IPv4 address").
 class WebhookUrlError : public std::invalid_argument {
  public:
   explicit WebhookUrlError(const std::string& reason)
@@ -57,7 +58,8 @@ struct WebhookUrl {
 /// user-info ("user:pass@" is refused: use a bearer token or a secret);
 /// the host is a name of letters, digits, '-' and '.' (labels of 1-63
 /// characters, 253 at most), an IPv4 address (a name made only of digits
-/// and dots must be one), or "[IPv6]"; the port is 1-65535. Path, query
+/// and dots must be one), or "[IPv6]" (without a zone: no '%'); the port
+/// is 1-65535. Path, query
 /// and fragment are printable ASCII without spaces (percent-encode the
 /// rest). At most kMaxWebhookUrlBytes. Throws WebhookUrlError.
 WebhookUrl parse_webhook_url(std::string_view text);

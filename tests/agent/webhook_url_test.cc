@@ -80,6 +80,22 @@ TEST(WebhookUrl, RefusesWithClearErrors) {
   EXPECT_THAT(error_of("http://h/" + std::string(kMaxWebhookUrlBytes, 'a')), HasSubstr("longer"));
 }
 
+// fuzz_webhook_url: an error quoted the whole host, so a long bad IPv6
+// literal made an error of any length.
+TEST(WebhookUrl, ErrorsQuoteAtMost64Characters) {
+  const std::string inner = "fe" + std::string(500, 'u') + "::1";
+  const std::string error = error_of("http://[" + inner + "]/");
+  EXPECT_EQ(error, "webhook url: '" + inner.substr(0, 64) + "...' is not an IPv6 address");
+  EXPECT_EQ(error_of("http://1.2.3.4.5/"), "webhook url: '1.2.3.4.5' is not an IPv4 address");
+}
+
+// fuzz_webhook_url: Asio read the zone of "[f::%-2l]" as the number
+// 18446744073709551614, so the URL did not survive a round trip.
+TEST(WebhookUrl, RefusesIpv6Zones) {
+  EXPECT_THAT(error_of("http://[fe80::1%25eth0]/"), HasSubstr("zone identifiers"));
+  EXPECT_THAT(error_of("http://[f::%-2l]/"), HasSubstr("zone identifiers"));
+}
+
 TEST(Webhook, MakeChecksTheCredentialAndTheFilters) {
   const Webhook w = make_webhook("http://h/", WebhookAuth::kBearer, "tok", {"NodeStale"});
   EXPECT_EQ(w.credential, "tok");

@@ -5,7 +5,7 @@
 #
 #   run_fuzz.sh <target> <seconds> [build-dir]
 #       <target>: fuzz_datagram, fuzz_patch, fuzz_jwt, fuzz_event_filter,
-#       fuzz_json_condition, fuzz_router or fuzz_join_answer.
+#       fuzz_json_condition, fuzz_router, fuzz_join_answer or fuzz_webhook_url.
 #       Fuzz for <seconds> (with <target>.dict when there is one). Exit 0:
 #       nothing found. Exit 1: the fuzzer found a crash, sanitizer error,
 #       leak, timeout or out-of-memory; the reproducer is kept under
@@ -33,7 +33,7 @@ usage() {
 mode=$1
 case "$mode" in
   fuzz_datagram | fuzz_patch | fuzz_jwt | fuzz_event_filter | fuzz_json_condition | fuzz_router | \
-    fuzz_join_answer)
+    fuzz_join_answer | fuzz_webhook_url)
     [ $# -ge 2 ] || usage
     seconds=$2
     build=${3:-$repo/build/fuzz-build}
