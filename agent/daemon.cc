@@ -169,7 +169,7 @@ class Daemon::Impl : public ApiBackend {
   }
 
   json members() const override { return engine_->members(); }
-  json webhooks() const override { return webhooks_.list(); }
+  void webhooks(Done done) override { webhooks_.list(std::move(done)); }
   void put_webhook(const json& body, Done done) override { webhooks_.put(body, std::move(done)); }
   void delete_webhook(const std::string& url, Done done) override {
     webhooks_.remove(url, std::move(done));
@@ -210,7 +210,8 @@ class Daemon::Impl : public ApiBackend {
                 },
             .removed = [this] { asio::post(io_, [this] { go_standalone(); }); },
             .webhooks_changed =
-                [this](const membership::WebhookSet& set) { webhooks_.set_changed(set); }});
+                [this](const membership::WebhookSet& set) { webhooks_.set_changed(set); },
+            .query = [this](const membership::Query& q) { webhooks_.run_query(q); }});
   }
 
   // A config read again from the file, as the running config sees it.

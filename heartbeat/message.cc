@@ -25,6 +25,8 @@ constexpr std::string_view kMemberDigest = "md";
 constexpr std::string_view kMembers = "m";
 constexpr std::string_view kWebhookDigest = "wd";
 constexpr std::string_view kWebhooks = "w";
+constexpr std::string_view kQueries = "q";
+constexpr std::string_view kQueryAnswers = "qa";
 constexpr std::string_view kKeyStop = "st";
 constexpr std::size_t kMaxLeaderBytes = 255;
 
@@ -181,6 +183,8 @@ Message read_message(const msgpack::object& root) {
   const msgpack::object* members = nullptr;
   const msgpack::object* webhook_digest = nullptr;
   const msgpack::object* webhooks = nullptr;
+  const msgpack::object* queries = nullptr;
+  const msgpack::object* query_answers = nullptr;
   const msgpack::object* stop = nullptr;
   detail::GossipSlots gossip;
   for (uint32_t i = 0; i < root.via.map.size; ++i) {
@@ -214,6 +218,10 @@ Message read_message(const msgpack::object& root) {
       slot = &webhook_digest;
     } else if (key == kWebhooks) {
       slot = &webhooks;
+    } else if (key == kQueries) {
+      slot = &queries;
+    } else if (key == kQueryAnswers) {
+      slot = &query_answers;
     } else if (key == kKeyStop) {
       slot = &stop;
     } else if (auto* g = gossip.slot(key)) {
@@ -269,6 +277,14 @@ Message read_message(const msgpack::object& root) {
     if (webhooks->type != msgpack::type::ARRAY) throw DecodeError("\"w\": expected an array");
     msg.webhooks = detail::to_json(*webhooks, kDepthField, kMaxDepth);
   }
+  if (queries != nullptr) {
+    if (queries->type != msgpack::type::ARRAY) throw DecodeError("\"q\": expected an array");
+    msg.queries = detail::to_json(*queries, kDepthField, kMaxDepth);
+  }
+  if (query_answers != nullptr) {
+    if (query_answers->type != msgpack::type::ARRAY) throw DecodeError("\"qa\": expected an array");
+    msg.query_answers = detail::to_json(*query_answers, kDepthField, kMaxDepth);
+  }
   if (stop != nullptr) {
     if (stop->type != msgpack::type::BOOLEAN) throw DecodeError("\"st\": expected a bool");
     msg.stop = stop->via.boolean;
@@ -306,10 +322,15 @@ std::vector<uint8_t> encode(const Message& msg) {
     throw std::invalid_argument("members: expected an array");
   if (!msg.webhooks.is_null() && !msg.webhooks.is_array())
     throw std::invalid_argument("webhooks: expected an array");
+  if (!msg.queries.is_null() && !msg.queries.is_array())
+    throw std::invalid_argument("queries: expected an array");
+  if (!msg.query_answers.is_null() && !msg.query_answers.is_array())
+    throw std::invalid_argument("query answers: expected an array");
   const uint32_t optional =
       (msg.key_versions.empty() ? 0 : 1) + (msg.key_ids.empty() ? 0 : 1) + (msg.key_offer ? 1 : 0) +
       (msg.member_digest ? 1 : 0) + (msg.members.is_null() ? 0 : 1) + (msg.webhook_digest ? 1 : 0) +
-      (msg.webhooks.is_null() ? 0 : 1) + (msg.stop ? 1 : 0) + detail::gossip_field_count(msg);
+      (msg.webhooks.is_null() ? 0 : 1) + (msg.queries.is_null() ? 0 : 1) +
+      (msg.query_answers.is_null() ? 0 : 1) + (msg.stop ? 1 : 0) + detail::gossip_field_count(msg);
   switch (msg.kind) {
     case MessageKind::kPing:
       pk.pack_map(2 + optional);
@@ -380,6 +401,14 @@ std::vector<uint8_t> encode(const Message& msg) {
   if (!msg.webhooks.is_null()) {
     detail::pack_string(pk, kWebhooks);
     detail::pack_json(pk, msg.webhooks, kDepthField, kMaxDepth);
+  }
+  if (!msg.queries.is_null()) {
+    detail::pack_string(pk, kQueries);
+    detail::pack_json(pk, msg.queries, kDepthField, kMaxDepth);
+  }
+  if (!msg.query_answers.is_null()) {
+    detail::pack_string(pk, kQueryAnswers);
+    detail::pack_json(pk, msg.query_answers, kDepthField, kMaxDepth);
   }
   if (msg.stop) {
     detail::pack_string(pk, kKeyStop);

@@ -32,6 +32,10 @@
 //   "w": array           optional, any kind: webhook entries, each {"url",
 //                        "state", "ltime", "writer", "auth", "filters", and
 //                        "token" or "secret"}, merged by the receiver
+//   "q": array           optional, any kind: cluster queries, each {"id", "from",
+//                        "kind", "args"} (membership/cluster_query.h)
+//   "qa": array          optional, any kind: their answers, each {"id", "node",
+//                        "answer"}; both checked by the receiver
 //   "st": bool           optional, any kind, sent only as true: the sender's
 //                        daemon is stopping cleanly (SIGTERM, SIGINT), and this
 //                        is one of its last heartbeats. Receivers mark it
@@ -177,6 +181,8 @@ struct Message {
   nlohmann::json members;                   // "m": null when not sent, else an array
   std::optional<uint64_t> webhook_digest;   // "wd"
   nlohmann::json webhooks;                  // "w": null when not sent, else an array
+  nlohmann::json queries;                   // "q": null when not sent, else an array
+  nlohmann::json query_answers;             // "qa": null when not sent, else an array
   bool stop = false;                        // "st": the sender is stopping cleanly
   std::optional<SwimPart> swim;             // "sw"
   std::vector<RelayedDelta> relayed;        // "rd"
@@ -211,13 +217,14 @@ std::vector<uint8_t> encode(const Message& msg);
 /// Parses msgpack bytes. Throws DecodeError when the bytes are not a valid
 /// message: bad or truncated msgpack, trailing bytes, a missing, unknown or
 /// duplicate key, wrong types ("st" not a bool, for one), unknown kind, delta gens not consecutive
-/// and ascending from >= 1, key versions not ascending or too many, "m" or "w" not an array, "ki"
-/// without "kv" or of another length, a key offer of version 0, whose secret is not 64 hex digits
-/// or whose leader is longer than 255 bytes, malformed UTF-8, bin/ext or non-finite float values,
-/// or nesting deeper than kMaxDepth; in the gossip fields: "sw" not a map or with an unknown key, a
-/// seq above 2^32-1, an update kind above 2 or an empty node name, relayed entries not of 4 items
-/// or of gen 0, "av" entries not [boot, gen], "aq" not true or without "av". Containers may not
-/// declare more entries than the input has bytes, so memory stays proportional to the input size.
+/// and ascending from >= 1, key versions not ascending or too many, "m", "w", "q" or "qa" not an
+/// array, "ki" without "kv" or of another length, a key offer of version 0, whose secret is not 64
+/// hex digits or whose leader is longer than 255 bytes, malformed UTF-8, bin/ext or non-finite
+/// float values, or nesting deeper than kMaxDepth; in the gossip fields: "sw" not a map or with an
+/// unknown key, a seq above 2^32-1, an update kind above 2 or an empty node name, relayed entries
+/// not of 4 items or of gen 0, "av" entries not [boot, gen], "aq" not true or without "av".
+/// Containers may not declare more entries than the input has bytes, so memory stays proportional
+/// to the input size.
 Message decode(std::span<const uint8_t> bytes);
 
 }  // namespace vigil::heartbeat

@@ -73,9 +73,9 @@ class ApiBackend {
   /// The cluster's webhooks (README "Webhooks"; seed 000).
   /// GET /v1/webhooks: {"version": 16 hex digits, "webhooks": [{"url",
   /// "auth": none | bearer | jwt, "filters", "writer", "ltime"}] (never a
-  /// credential), "nodes": [{"node", "state", "in_sync"}], "delivery": this
-  /// node's delivery status per webhook}.
-  virtual nlohmann::json webhooks() const = 0;
+  /// credential), "nodes": [{"node", "state", "in_sync", "delivery": that
+  /// node's counters per webhook, or null when it did not answer}]}.
+  virtual void webhooks(Done done) = 0;
   /// POST /v1/webhooks, body {"url", "mode": "add" | "mod", "auth"?,
   /// "credential"?, "filters"?} (shape checked by the router): adds, or
   /// changes what the body names of, a webhook; waits until every alive

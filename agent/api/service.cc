@@ -297,7 +297,7 @@ void ApiService::Impl::add_routes() {
   // The cluster's webhooks (ApiBackend::webhooks, put_webhook, ...): the
   // router checks the shape, the daemon the URL, auth and filters.
   router.add({"GET", "/v1/webhooks", ApiRole::kUser, none,
-              [this](const Exchange& ex, const json&) { ex->reply(200, backend.webhooks()); }});
+              [this, reply](const Exchange& ex, const json&) { backend.webhooks(reply(ex)); }});
   const BodySchema webhook_body{Root::kObject,
                                 {{.name = "url", .type = Type::kString, .required = true},
                                  {.name = "mode", .type = Type::kString, .required = true},

@@ -186,17 +186,25 @@ std::string render_webhook_list(const json& answer) {
                      filters.empty() ? "all" : filters});
   }
   std::vector<Row> delivery = {
-      {"URL", "QUEUED", "DELIVERED", "FAILED", "DROPPED", "LAST SUCCESS", "LAST ERROR"}};
-  for (const auto& d : answer.value("delivery", json::array()))
-    delivery.push_back({text(d.value("url", json())), text(d.value("queued", json())),
-                        text(d.value("delivered", json())), text(d.value("failed", json())),
-                        text(d.value("dropped", json())), text(d.value("last_success_at", json())),
-                        text(d.value("last_error", json()))});
+      {"NODE", "URL", "QUEUED", "DELIVERED", "FAILED", "DROPPED", "LAST SUCCESS", "LAST ERROR"}};
   std::string behind;
-  for (const auto& n : answer.value("nodes", json::array()))
-    if (!n.value("in_sync", false)) behind += " " + text(n.value("node", json()));
+  for (const auto& n : answer.value("nodes", json::array())) {
+    const std::string node = text(n.value("node", json()));
+    if (!n.value("in_sync", false)) behind += " " + node;
+    const json d = n.value("delivery", json());
+    if (!d.is_array()) {
+      delivery.push_back({node, n.value("state", "") == "alive" ? "(no answer)" : "(down)"});
+      continue;
+    }
+    for (const auto& w : d)
+      delivery.push_back({node, text(w.value("url", json())), text(w.value("queued", json())),
+                          text(w.value("delivered", json())), text(w.value("failed", json())),
+                          text(w.value("dropped", json())),
+                          text(w.value("last_success_at", json())),
+                          text(w.value("last_error", json()))});
+  }
   std::ostringstream os;
-  os << render_rows(hooks) << "\ndelivery from this node:\n"
+  os << render_rows(hooks) << "\n"
      << render_rows(delivery) << "\nversion " << text(answer.value("version", json()))
      << (behind.empty() ? ", held by every member" : ", not yet held by:" + behind) << "\n";
   return os.str();

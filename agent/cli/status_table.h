@@ -36,9 +36,11 @@ std::string render_webhook_sync_table(const nlohmann::json& answer);
 /// `webhook test`: NODE | NODE STATUS | WEBHOOK STATUS (OK, or FAILED and
 /// the reason), from {"nodes": [{"node", "state", "ok", "status", "error"}]}.
 std::string render_webhook_test_table(const nlohmann::json& answer);
-/// `webhook list`: the webhooks (URL, AUTH, FILTERS), this node's delivery
-/// counters per webhook (QUEUED, DELIVERED, FAILED, DROPPED, LAST SUCCESS,
-/// LAST ERROR), and the set's version with the members not in sync.
+/// `webhook list`: the webhooks (URL, AUTH, FILTERS), each member's
+/// delivery counters per webhook (NODE, URL, QUEUED, DELIVERED, FAILED,
+/// DROPPED, LAST SUCCESS, LAST ERROR; "(no answer)" for an alive member that
+/// did not answer in time), and the set's version with the members not in
+/// sync.
 std::string render_webhook_list(const nlohmann::json& answer);
 
 }  // namespace vigil::agent

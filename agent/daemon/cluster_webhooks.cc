@@ -12,6 +12,7 @@ namespace vigil::agent {
 namespace asio = boost::asio;
 using json = nlohmann::json;
 using membership::WebhookEntry;
+using std::chrono::milliseconds;
 
 namespace {
 
@@ -101,14 +102,20 @@ void ClusterWebhooks::set_changed(const membership::WebhookSet& set) {
   deliveries_.apply(std::move(hooks));
 }
 
-json ClusterWebhooks::list() const {
-  const Engine& engine = engine_();
-  json hooks = json::array();
-  for (const auto& e : engine.webhooks().active()) hooks.push_back(public_entry(e));
-  json out = engine.webhook_sync();
-  out["webhooks"] = std::move(hooks);
-  out["delivery"] = deliveries_.status();
-  return out;
+void ClusterWebhooks::list(Done done) {
+  ask("webhook_status", json::object(), kListWait,
+      [this, done = std::move(done)](std::map<std::string, json> answers) {
+        const Engine& engine = engine_();
+        json hooks = json::array();
+        for (const auto& e : engine.webhooks().active()) hooks.push_back(public_entry(e));
+        json out = engine.webhook_sync();
+        for (auto& n : out.at("nodes")) {
+          auto it = answers.find(n.at("node").get<std::string>());
+          n["delivery"] = it == answers.end() ? json(nullptr) : it->second;
+        }
+        out["webhooks"] = std::move(hooks);
+        done(200, out);
+      });
 }
 
 void ClusterWebhooks::put(const json& body, Done done) {
@@ -157,20 +164,86 @@ void ClusterWebhooks::wait_sync(std::chrono::steady_clock::time_point deadline, 
 }
 
 void ClusterWebhooks::test(const json& body, Done done) {
+  WebhookEntry e;
+  try {
+    e = entry_of(body, WebhookEntry{});
+  } catch (const std::exception& err) {
+    return done(400, {{"error", err.what()}});
+  }
+  e.writer = config_.node_name;
+  // Each member's request may take the whole request timeout.
+  const auto wait = config_.webhooks.timeout + std::chrono::seconds(5);
+  ask("webhook_test", membership::to_json(e), std::chrono::duration_cast<milliseconds>(wait),
+      [this, done = std::move(done)](std::map<std::string, json> answers) {
+        json nodes = json::array();
+        const json sync = engine_().webhook_sync();
+        for (const auto& n : sync.at("nodes")) {
+          const std::string name = n.at("node").get<std::string>();
+          json row = {{"node", name}, {"state", n.at("state")}};
+          auto it = answers.find(name);
+          if (it != answers.end() && it->second.is_object()) {
+            row["ok"] = it->second.value("ok", false);
+            row["status"] = it->second.value("status", 0);
+            row["error"] = it->second.value("error", json(nullptr));
+          } else {
+            row["ok"] = false;
+            row["status"] = 0;
+            row["error"] = n.at("state") == "alive" ? "no answer in time" : "node not alive";
+          }
+          nodes.push_back(std::move(row));
+        }
+        done(200, {{"nodes", std::move(nodes)}});
+      });
+}
+
+void ClusterWebhooks::run_query(const membership::Query& q) {
+  auto reply = [this, id = q.id, alive = alive_](json answer) {
+    if (*alive) engine_().answer_query(id, std::move(answer));
+  };
+  if (q.kind == "webhook_status") return reply(deliveries_.status());
+  if (q.kind != "webhook_test") return reply({{"error", "unknown query kind " + q.kind}});
   Webhook hook;
   try {
-    WebhookEntry e = entry_of(body, WebhookEntry{});
+    WebhookEntry e = membership::webhook_from_json(q.args);
     hook = make_webhook(e.url, delivery_auth(e.auth), credential_of(e), {});
-  } catch (const std::exception& e) {
-    return done(400, {{"error", e.what()}});
+  } catch (const std::exception& err) {
+    return reply({{"ok", false}, {"status", 0}, {"error", err.what()}});
   }
-  deliveries_.test(hook, [this, done = std::move(done)](WebhookDeliveries::TestResult r) {
-    json nodes = json::array({{{"node", config_.node_name},
-                               {"state", "alive"},
-                               {"ok", r.ok},
-                               {"status", r.status},
-                               {"error", r.error.empty() ? json(nullptr) : json(r.error)}}});
-    done(200, {{"nodes", std::move(nodes)}});
+  spdlog::info("webhook test of {} asked by {}", hook.url.text, q.from);
+  deliveries_.test(hook, [reply](WebhookDeliveries::TestResult r) {
+    reply({{"ok", r.ok},
+           {"status", r.status},
+           {"error", r.error.empty() ? json(nullptr) : json(r.error)}});
+  });
+}
+
+void ClusterWebhooks::ask(const std::string& kind, const json& args, milliseconds wait,
+                          std::function<void(std::map<std::string, json>)> done) {
+  Engine& engine = engine_();
+  std::string id = engine.ask(kind, args);
+  if (id.empty()) {  // too many queries in flight: this node's answer alone
+    spdlog::warn("query {} not spread to the other members: too many in flight", kind);
+    id = config_.node_name + "-local-" + std::to_string(++local_queries_);
+    wait = milliseconds(0);
+  }
+  run_query({.id = id, .from = config_.node_name, .kind = kind, .args = args});
+  wait_answers(id, std::chrono::steady_clock::now() + wait, std::move(done));
+}
+
+void ClusterWebhooks::wait_answers(const std::string& id,
+                                   std::chrono::steady_clock::time_point deadline,
+                                   std::function<void(std::map<std::string, json>)> done) {
+  auto answers = engine_().answers(id);
+  bool all = true;
+  const json sync = engine_().webhook_sync();
+  for (const auto& n : sync.at("nodes"))
+    if (n.at("state") == "alive" && !answers.contains(n.at("node").get<std::string>())) all = false;
+  if (all || std::chrono::steady_clock::now() >= deadline) return done(std::move(answers));
+  auto timer = std::make_shared<asio::steady_timer>(io_, milliseconds(50));
+  timer->async_wait([this, timer, id, deadline, done = std::move(done),
+                     alive = alive_](boost::system::error_code ec) {
+    if (ec || !*alive) return;
+    wait_answers(id, deadline, done);
   });
 }
 

@@ -10,13 +10,17 @@
 //     to the deliveries (entries that do not make a valid Webhook are
 //     logged and left out);
 //   - list shows the set without credentials, where each member stands,
-//     and this node's delivery counters.
+//     and each member's delivery counters; test has every alive member post
+//     a test event. Both ask every member through a cluster query
+//     (membership/cluster_query.h, kinds "webhook_status" and
+//     "webhook_test"), and answer with what came back within their wait.
 // Runs on the daemon's io_context thread.
 #ifndef VIGIL_AGENT_DAEMON_CLUSTER_WEBHOOKS_H_
 #define VIGIL_AGENT_DAEMON_CLUSTER_WEBHOOKS_H_
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -33,8 +37,10 @@ namespace vigil::agent {
 class ClusterWebhooks {
  public:
   using Done = std::function<void(int status, const nlohmann::json& body)>;
-  /// How long add, mod and del wait for the alive members to sync.
+  /// How long add, mod and del wait for the alive members to sync, and list
+  /// for their counters.
   static constexpr std::chrono::milliseconds kSyncWait{10'000};
+  static constexpr std::chrono::milliseconds kListWait{3'000};
 
   /// `engine` returns the running engine (a join replaces it); `publish`
   /// puts the deliveries' own events on the bus.
@@ -49,22 +55,31 @@ class ClusterWebhooks {
   void offer(const Event& e) { deliveries_.offer(e); }
 
   /// The ApiBackend calls (api/backend.h).
-  nlohmann::json list() const;
+  void list(Done done);
   void put(const nlohmann::json& body, Done done);
   void remove(const std::string& url, Done done);
   void test(const nlohmann::json& body, Done done);
+  /// A query heard from a peer, or asked here: runs it, answers it.
+  void run_query(const membership::Query& q);
 
   /// Clean stop: the queues written out, then `done`.
   void stop(std::function<void()> done) { deliveries_.stop(std::move(done)); }
 
  private:
   void wait_sync(std::chrono::steady_clock::time_point deadline, Done done);
+  /// Asks every member `kind` with `args` and runs it here too; `done`
+  /// gets {node: answer} once every alive member answered, or at `wait`.
+  void ask(const std::string& kind, const nlohmann::json& args, std::chrono::milliseconds wait,
+           std::function<void(std::map<std::string, nlohmann::json>)> done);
+  void wait_answers(const std::string& id, std::chrono::steady_clock::time_point deadline,
+                    std::function<void(std::map<std::string, nlohmann::json>)> done);
 
   boost::asio::io_context& io_;
   const Config& config_;
   std::function<Engine&()> engine_;
   BlockingWorker worker_;  // queue files: their fsyncs never delay node.json saves
   WebhookDeliveries deliveries_;
+  uint64_t local_queries_ = 0;  // asked here alone (ClusterQueries full)
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

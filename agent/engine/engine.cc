@@ -193,6 +193,7 @@ HeartbeatPaths::Outgoing Engine::Impl::heartbeat() {
   if (!standalone(config_)) {
     sync_.prepare(msg, alive, Clock::now());
     webhooks_.prepare(msg, alive, Clock::now());
+    queries_.prepare(msg, Clock::now());
   }
   last_send_ = Clock::now();
   HeartbeatPaths::Outgoing out{
@@ -280,6 +281,7 @@ heartbeat::Message Engine::Impl::gossip_base() {
   rotation_.prepare(msg, alive, Clock::now());
   sync_.prepare(msg, alive, Clock::now());
   webhooks_.prepare(msg, alive, Clock::now());
+  queries_.prepare(msg, Clock::now());
   return msg;
 }
 
@@ -356,6 +358,7 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
       return;  // `sender` was just removed
   }
   webhooks_received(sender, msg, now);
+  queries_received(sender, msg, now);
   if (gossip_ && msg.kind == heartbeat::MessageKind::kPing) {
     gossip_receive(sender, result->boot, msg);
     return;
@@ -567,6 +570,18 @@ membership::WebhookEntry Engine::remove_webhook(const std::string& url) {
 }
 
 json Engine::webhook_sync() const { return impl_->webhook_sync(); }
+
+std::string Engine::ask(const std::string& kind, json args) {
+  return impl_->ask(kind, std::move(args));
+}
+
+void Engine::answer_query(const std::string& id, json answer) {
+  impl_->answer_query(id, std::move(answer));
+}
+
+std::map<std::string, json> Engine::answers(const std::string& id) const {
+  return impl_->answers(id);
+}
 std::pair<int, json> Engine::admit(const std::string& name,
                                    const std::map<std::string, std::string>& paths) {
   return impl_->admit(name, paths);

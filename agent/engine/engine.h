@@ -26,6 +26,7 @@
 #include "agent/config/config.h"
 #include "agent/engine/cluster_file.h"
 #include "agent/events/event.h"
+#include "membership/cluster_query.h"
 
 namespace vigil::agent {
 
@@ -60,6 +61,9 @@ class Engine {
     /// The cluster's webhook set changed (a local put or remove, or entries
     /// merged from a peer): the daemon hands the active ones to delivery.
     std::function<void(const membership::WebhookSet& set)> webhooks_changed;
+    /// A peer's query (membership/cluster_query.h), heard for the first
+    /// time: the daemon runs it and calls answer_query().
+    std::function<void(const membership::Query& query)> query;
   };
   /// The answer to a rotate request: an HTTP-like status and a JSON body
   /// (keys/secret_rotation.h lists them).
@@ -129,6 +133,15 @@ class Engine {
   /// set last changed here (this node: true)}], by node name; and the set's
   /// "version" (its digest, 16 hex digits).
   nlohmann::json webhook_sync() const;
+
+  /// Cluster queries (membership/cluster_query.h): ask() spreads a query of
+  /// `kind` with `args` (a JSON object) to every member, and returns its id,
+  /// or "" when too many are in flight or `args` is too large; this node
+  /// answers its own query as any member does, with answer_query().
+  /// answers() holds the answers gathered so far, by node.
+  std::string ask(const std::string& kind, nlohmann::json args);
+  void answer_query(const std::string& id, nlohmann::json answer);
+  std::map<std::string, nlohmann::json> answers(const std::string& id) const;
 
   /// Seed side of a join (POST /v1/cluster/join), after the token and the
   /// quorum were checked: adds `name` with its heartbeat `paths` (hb id ->

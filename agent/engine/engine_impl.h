@@ -1,7 +1,8 @@
 // Internals of the protocol engine (engine.h), shared by its source files:
 // engine.cc (transmit, receive, liveness, documents, status),
-// member_lifecycle.cc (the member list: joins, leaves, forgets) and
-// cluster_webhooks.cc (the webhook set). Not for other modules: include
+// member_lifecycle.cc (the member list: joins, leaves, forgets),
+// cluster_webhooks.cc (the webhook set) and cluster_queries.cc (queries to
+// every member). Not for other modules: include
 // engine.h.
 #ifndef VIGIL_AGENT_ENGINE_ENGINE_IMPL_H_
 #define VIGIL_AGENT_ENGINE_ENGINE_IMPL_H_
@@ -35,6 +36,7 @@
 #include "crypto/keyring.h"
 #include "heartbeat/codec.h"
 #include "heartbeat/message.h"
+#include "membership/cluster_query.h"
 #include "membership/member_sync.h"
 #include "membership/peer_table.h"
 #include "membership/replicator.h"
@@ -87,6 +89,11 @@ class Engine::Impl {
   membership::WebhookEntry put_webhook(membership::WebhookEntry e);
   membership::WebhookEntry remove_webhook(const std::string& url);
   nlohmann::json webhook_sync() const;
+  std::string ask(const std::string& kind, nlohmann::json args);
+  void answer_query(const std::string& id, nlohmann::json answer);
+  std::map<std::string, nlohmann::json> answers(const std::string& id) const {
+    return queries_.answers(id);
+  }
   std::pair<int, nlohmann::json> admit(const std::string& name,
                                        const std::map<std::string, std::string>& paths);
   std::pair<int, nlohmann::json> forget(const std::string& name);
@@ -119,6 +126,9 @@ class Engine::Impl {
   void webhooks_received(const std::string& sender, const heartbeat::Message& msg,
                          Clock::time_point now);
   void webhooks_updated();  // saves cluster.json, tells the daemon
+  // Cluster queries.
+  void queries_received(const std::string& sender, const heartbeat::Message& msg,
+                        Clock::time_point now);
   void save_cluster() { cluster_saver_.save(to_json(cluster())); }
   void check_leave(Clock::time_point now);
   void expire_farewells(Clock::time_point now);
@@ -150,6 +160,8 @@ class Engine::Impl {
   HeartbeatPaths paths_;
   membership::MemberSync sync_;
   membership::WebhookSync webhooks_;
+  membership::ClusterQueries queries_;
+  uint64_t queries_asked_ = 0;
   std::unique_ptr<GossipMode> gossip_;       // null in mesh mode
   std::optional<ClusterSettings> settings_;  // a joined node's, from its seed
   DocumentSaver cluster_saver_;              // cluster.json

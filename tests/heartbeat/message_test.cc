@@ -211,6 +211,25 @@ TEST(MessageTest, WebhookDigestAndEntriesRoundTrip) {
   EXPECT_THROW(decode(d.bytes()), DecodeError);
 }
 
+TEST(MessageTest, QueriesAndAnswersRoundTrip) {
+  Message m;
+  m.gens = {{"n1", 1}};
+  m.queries =
+      json::array({{{"id", "n1-7-1"}, {"from", "n1"}, {"kind", "k"}, {"args", {{"a", 1}}}}});
+  m.query_answers = json::array({{{"id", "n1-7-1"}, {"node", "n2"}, {"answer", {{"ok", true}}}}});
+  const Message back = decode(encode(m));
+  EXPECT_EQ(back.queries, m.queries);
+  EXPECT_EQ(back.query_answers, m.query_answers);
+  m.query_answers = json::object();
+  EXPECT_THROW(encode(m), std::invalid_argument);
+  Raw r;
+  r.pk().pack_map(3);
+  r.str("k").pk().pack_uint8(0);
+  r.str("g").pk().pack_map(0);
+  r.str("q").pk().pack_map(0);
+  EXPECT_THROW(decode(r.bytes()), DecodeError);
+}
+
 TEST(MessageTest, AnOfferOfTwoElementsHasNoLeaderAndIsNotSettled) {
   // [version, secret]: what a sender without leaders in its offers sends.
   Raw r;

@@ -113,6 +113,12 @@ class WebhookTest(unittest.TestCase):
             all(p["state"] == "alive" for p in c.status(n)["peers"].values()) for n in c.nodes), 20))
         return c
 
+    def delivery(self, c, asked, of):
+        """`of`'s delivery counters, as `webhook list` at `asked` shows them."""
+        res = c.cli(asked, "webhook", "list", "--format", "json")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        return [n for n in json.loads(res.stdout)["nodes"] if n["node"] == of][0]["delivery"]
+
     def add(self, c, node, url, *args):
         res = c.cli(node, "webhook", "add", url, *args)
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
@@ -132,7 +138,9 @@ class WebhookTest(unittest.TestCase):
             self.assertEqual([(w["url"], w["auth"], w["filters"]) for w in listed["webhooks"]],
                              [(r.url, "jwt", ["NodeStale"])])
             self.assertNotIn(SECRET, res.stdout)  # credentials never leave the daemon
-            self.assertEqual([d["url"] for d in listed["delivery"]], [r.url])
+            self.assertEqual(sorted(n["node"] for n in listed["nodes"]), c.nodes)
+            for n in listed["nodes"]:  # each member's own counters
+                self.assertEqual([d["url"] for d in n["delivery"]], [r.url], n)
         # mod changes the filters everywhere, del removes it everywhere.
         res = c.cli("n2", "webhook", "mod", r.url, "--filter", "NodeAlive")
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
@@ -198,8 +206,7 @@ class WebhookTest(unittest.TestCase):
         self.assertTrue(all(x["headers"]["Authorization"] == "Bearer tok-123" for x in r.received()))
         # Events learned from n1 are delivered by n1 alone: n2 sent nothing.
         self.assertEqual({x["body"]["node"] for x in r.received()}, {"n1"})
-        listed = json.loads(c.cli("n1", "webhook", "list", "--format", "json").stdout)
-        d = listed["delivery"][0]
+        d = self.delivery(c, "n1", "n1")[0]
         self.assertEqual((d["queued"], d["delivered"]), (0, 10))
         self.assertGreater(d["failed"], 0)
         self.assertTrue(d["last_error"])
@@ -231,7 +238,7 @@ class WebhookTest(unittest.TestCase):
         self.assertTrue(wait_until(lambda: len(fast.received()) == 3, 10), fast.received())
 
         def timed_out():
-            for d in json.loads(c.cli("n1", "webhook", "list", "--format", "json").stdout)["delivery"]:
+            for d in self.delivery(c, "n1", "n1"):
                 if d["url"] == r.url and d["failed"] >= 2:
                     return d
         d = wait_until(timed_out, 15)
@@ -250,26 +257,34 @@ class WebhookTest(unittest.TestCase):
         self.add(c, "n1", r.url, "--filter", "NodeDataUpdated,node=n1")
         r.stop()
         self.marks(c, r, 5)
-        self.assertTrue(wait_until(lambda: json.loads(c.cli(
-            "n1", "webhook", "list", "--format", "json").stdout)["delivery"][0]["queued"] == 5, 10))
+        self.assertTrue(wait_until(lambda: self.delivery(c, "n2", "n1")[0]["queued"] == 5, 10))
         self.assertEqual(c.stop("n1"), 0)
         r.start()
         c.start("n1")
         self.assertTrue(wait_until(lambda: len(r.received()) >= 5, 30), self.delivered_marks(r))
         self.assertEqual(self.delivered_marks(r)[:5], list(range(5)))
 
-    def test_webhook_test_reports_each_nodes_result(self):
-        c = self.cluster("whtest", size=2)
+    def test_webhook_test_runs_at_every_alive_node(self):
+        c = self.cluster("whtest")
         r = Receiver(self)
-        res = c.cli("n1", "webhook", "test", r.url, "--bearer-token", "t0k")
+        res = c.cli("n2", "webhook", "test", r.url, "--bearer-token", "t0k")
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         self.assertEqual(res.stdout.split("\n")[0].split(), ["NODE", "NODE", "STATUS", "WEBHOOK", "STATUS"])
-        self.assertRegex(res.stdout, r"n1\s+UP\s+OK")
-        self.assertTrue(any(x["headers"].get("Authorization") == "Bearer t0k" for x in r.received()))
+        for n in c.nodes:
+            self.assertRegex(res.stdout, r"%s\s+UP\s+OK" % n)
+        got = r.received()
+        self.assertEqual(sorted(x["body"]["node"] for x in got), c.nodes)
+        self.assertTrue(all(x["headers"].get("Authorization") == "Bearer t0k" for x in got))
+        self.assertTrue(all(x["body"]["data"]["test"] is True for x in got))
+        # Not a webhook: nothing was added.
+        self.assertEqual(json.loads(c.cli("n1", "webhook", "list", "--format", "json").stdout)["webhooks"], [])
+        # A receiver down: each node reports its failure, exit 1.
         r.stop()
         res = c.cli("n1", "webhook", "test", r.url, "--format", "json")
-        self.assertEqual(res.returncode, 1)
-        self.assertFalse(json.loads(res.stdout)["nodes"][0]["ok"])
+        self.assertEqual(res.returncode, 1, res.stdout + res.stderr)
+        nodes = json.loads(res.stdout)["nodes"]
+        self.assertEqual(sorted(n["node"] for n in nodes), c.nodes)
+        self.assertTrue(all(not n["ok"] and n["error"] for n in nodes), nodes)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ class FakeBackend : public agent::ApiBackend {
     done(200, {{"node", node}});
   }
   nlohmann::json members() const override { return {{"n1", {{"state", "alive"}}}}; }
-  nlohmann::json webhooks() const override { return {{"webhooks", webhook_bodies}}; }
+  void webhooks(Done done) override { done(200, {{"webhooks", webhook_bodies}}); }
   void put_webhook(const nlohmann::json& body, Done done) override {
     webhook_bodies.push_back(body);
     done(200, {{"version", "0"}, {"nodes", nlohmann::json::array()}});
