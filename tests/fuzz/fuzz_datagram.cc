@@ -38,7 +38,9 @@
 #include "heartbeat/codec.h"
 #include "heartbeat/datagram.h"
 #include "heartbeat/message.h"
+#include "membership/cluster_query.h"
 #include "membership/member_list.h"
+#include "membership/webhook_set.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {
@@ -122,7 +124,11 @@ bool same_message(const Message& a, const Message& b) {
   if (a.kind != b.kind || a.gens != b.gens || a.full_gen != b.full_gen ||
       a.deltas.size() != b.deltas.size() || a.key_versions != b.key_versions ||
       a.key_ids != b.key_ids || a.key_offer != b.key_offer || a.member_digest != b.member_digest ||
-      dump_checked(a.members) != dump_checked(b.members) || a.stop != b.stop) {
+      dump_checked(a.members) != dump_checked(b.members) || a.stop != b.stop ||
+      a.webhook_digest != b.webhook_digest ||
+      dump_checked(a.webhooks) != dump_checked(b.webhooks) ||
+      dump_checked(a.queries) != dump_checked(b.queries) ||
+      dump_checked(a.query_answers) != dump_checked(b.query_answers)) {
     return false;
   }
   for (std::size_t i = 0; i < a.deltas.size(); ++i) {
@@ -167,6 +173,28 @@ void check_message(std::span<const uint8_t> bytes) {
       check(list.digest() == digest, "the member digest changed on a repeated merge");
     } catch (const std::exception& e) {
       fail("merging member entries threw", e.what());
+    }
+  }
+  // Webhook entries and cluster queries: the same contract.
+  if (!msg.webhooks.is_null()) {
+    vigil::membership::WebhookSet set;
+    try {
+      set.merge_all(msg.webhooks);
+      const uint64_t digest = set.digest();
+      check(set.merge_all(msg.webhooks).changed.empty(), "merging webhook entries twice changed");
+      check(set.digest() == digest, "the webhook digest changed on a repeated merge");
+    } catch (const std::exception& e) {
+      fail("merging webhook entries threw", e.what());
+    }
+  }
+  if (!msg.queries.is_null() || !msg.query_answers.is_null()) {
+    vigil::membership::ClusterQueries queries;
+    const auto now = vigil::membership::ClusterQueries::Clock::time_point{};
+    try {
+      queries.on_message(msg, now);
+      check(queries.on_message(msg, now).empty(), "a query was run twice");
+    } catch (const std::exception& e) {
+      fail("reading cluster queries threw", e.what());
     }
   }
 

@@ -317,6 +317,28 @@ int write_datagram_corpus(const fs::path& dir) {
   members.members = json::array(
       {{{"name", "n4"}, {"paths", {{"u1", "127.0.0.4:1"}}}, {"state", "member"}, {"ltime", 3}}});
   put("decode-ping-members", with_mode(M::kDecode, vigil::heartbeat::encode(members)));
+  Message webhooks = ping();
+  webhooks.webhook_digest = 0x0fedcba987654321ull;
+  webhooks.webhooks = json::array({{{"url", "https://127.0.0.1:8443/hook"},
+                                    {"state", "active"},
+                                    {"ltime", 4},
+                                    {"writer", "n2"},
+                                    {"auth", "jwt"},
+                                    {"secret", "s"},
+                                    {"filters", json::array({"NodeStale,node=n1"})}},
+                                   {{"url", "http://127.0.0.1:8080/old"},
+                                    {"state", "deleted"},
+                                    {"ltime", 5},
+                                    {"writer", "n1"},
+                                    {"auth", "none"},
+                                    {"filters", json::array()}}});
+  put("decode-ping-webhooks", with_mode(M::kDecode, vigil::heartbeat::encode(webhooks)));
+  Message queries = ping();
+  queries.queries = json::array(
+      {{{"id", "n1-7-1"}, {"from", "n1"}, {"kind", "webhook_status"}, {"args", json::object()}}});
+  queries.query_answers = json::array(
+      {{{"id", "n1-7-1"}, {"node", "n2"}, {"answer", {{"ok", false}, {"status", 500}}}}});
+  put("decode-ping-queries", with_mode(M::kDecode, vigil::heartbeat::encode(queries)));
   Message stop = ping();
   stop.stop = true;
   put("decode-ping-stop", with_mode(M::kDecode, vigil::heartbeat::encode(stop)));
