@@ -4,6 +4,7 @@
 # BUILD_DIR defaults to "build". Steps:
 #   1. the microbenchmarks (vigil_bench), garbage rejection included;
 #   2. the memory held for event streams that never read (subscriber_memory.py),
+#      webhook delivery throughput to one receiver (webhook_throughput.py),
 #      the cluster benchmarks on loopback (cluster_bench.py, N = 3, 5, 10),
 #      and join and leave latency on loopback (join_latency.py, N = 3, 10; skipped
 #      without the openssl command);
@@ -64,6 +65,13 @@ micro_flags=()
 echo
 echo "== memory held for event streams that never read: $vigil"
 python3 "$here/subscriber_memory.py" --vigil "$vigil" --json "$out/subscriber_memory.json" || status=1
+
+echo
+echo "== webhook delivery throughput, one receiver on loopback: $vigil"
+wh_events=5000
+[[ ${#quick[@]} -gt 0 ]] && wh_events=500
+python3 "$here/webhook_throughput.py" --vigil "$vigil" --events "$wh_events" \
+  --out "$out/webhook_throughput.json" || status=1
 
 echo
 echo "== cluster benchmarks on loopback: $vigil"
