@@ -225,11 +225,15 @@ void WebhookQueue::load(std::function<void(const QueueLoadReport&)> done) {
         try {
           text = read_regular_file(log, max_bytes).text;
         } catch (const FileError& e) {
-          if (e.error_code() == ENOENT) return;  // a new queue
-          result->report.error = e.what();
-          std::error_code ignored;
-          std::filesystem::rename(log, log.string() + ".bad", ignored);
-          return;
+          // A new queue (or one whose log was set aside) starts with an
+          // empty log, written below like a compacted one: its directory
+          // entry is synced too, so later appends land in a file that
+          // survives a crash.
+          if (e.error_code() != ENOENT) {
+            result->report.error = e.what();
+            std::error_code ignored;
+            std::filesystem::rename(log, log.string() + ".bad", ignored);
+          }
         }
         parse_log(text, max, result->entries, result->report, result->max_seq);
         result->report.loaded = result->entries.size();
@@ -252,9 +256,9 @@ void WebhookQueue::load(std::function<void(const QueueLoadReport&)> done) {
         for (auto& d : result->entries) s.entries.push_back(std::move(d));
         s.next_seq = result->max_seq + 1;
         s.written_seq = result->max_seq;
-        s.written_ack = result->max_seq;
-        s.acked_seq = result->max_seq;
-        if (!s.entries.empty()) s.acked_seq = s.entries.front().seq - 1;
+        // The compacted log holds no ack: the first pop must write one.
+        s.acked_seq = s.entries.empty() ? result->max_seq : s.entries.front().seq - 1;
+        s.written_ack = s.acked_seq;
         for (auto& e : s.early) {
           if (s.entries.size() >= s.opts.max) {
             ++result->report.over;  // the loaded ones are older: they stay

@@ -116,6 +116,34 @@ TEST_F(WebhookQueueTest, KeepsOrderAcrossInstancesAndHonoursTheCursor) {
   EXPECT_EQ(again->size(), 0u);
 }
 
+// The common path after a restart: the loaded deliveries go out first, with
+// no push in between; each ack must reach the log.
+TEST_F(WebhookQueueTest, AnAckRightAfterALoadIsWritten) {
+  {
+    auto q = Open();
+    for (int i = 1; i <= 4; ++i) q->push("d" + std::to_string(i), "Log", "{}");
+    q->pop_front();
+    Flush(*q);
+  }
+  {
+    auto q = Open();
+    ASSERT_EQ(q->front()->id, "d2");
+    q->pop_front();
+    Flush(*q);
+  }
+  {
+    auto q = Open();
+    ASSERT_EQ(q->front()->id, "d3");
+    q->pop_front();
+    q->pop_front();
+    Flush(*q);
+  }
+  auto q = Open();
+  EXPECT_EQ(q->size(), 0u);
+  q->push("d5", "Log", "{}");
+  EXPECT_EQ(q->front()->seq, 5u);
+}
+
 TEST_F(WebhookQueueTest, PushesBeforeTheLoadComeAfterTheLoadedOnes) {
   {
     auto q = Open();
