@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -333,9 +334,12 @@ void WebhookQueue::schedule_state(const std::shared_ptr<State>& state) {
   if (compact) {
     for (const auto& d : s.entries) text += entry_line(d);
   } else {
-    for (const auto& d : s.entries) {
-      if (d.seq > s.written_seq) text += entry_line(d);
-    }
+    // Entries are in seq order: the unwritten ones are a suffix, found
+    // without walking a long queue at every delivery.
+    const auto first = std::upper_bound(
+        s.entries.begin(), s.entries.end(), s.written_seq,
+        [](uint64_t seq, const QueuedDelivery& d) { return seq < d.seq; });
+    for (auto it = first; it != s.entries.end(); ++it) text += entry_line(*it);
     if (s.acked_seq > s.written_ack) text += ack_line(s.acked_seq);
   }
   const uint64_t covers = s.version;
