@@ -443,6 +443,41 @@ TEST_F(WebhookDeliveryTest, QueuedDeliveriesSurviveARestart) {
   Stop(*hooks);
 }
 
+// A clean stop does not wait for a hanging request, and loses neither it
+// nor the events offered just before: all are delivered after the restart,
+// the one that was in flight with its id.
+TEST_F(WebhookDeliveryTest, AStopAbandonsTheRequestInFlightAndKeepsEveryEvent) {
+  Receiver rx(io_);
+  bool up = false;
+  rx.answer = [&](std::size_t) { return up ? 200 : 0; };  // hang, then answer
+  auto o = FastOptions();
+  o.delivery.request_timeout = milliseconds(60'000);
+  const Webhook hook = make_webhook(rx.url(), WebhookAuth::kNone, "", {});
+  std::string in_flight;
+  {
+    auto hooks = Make(o);
+    hooks->apply({hook});
+    hooks->offer(event("NodeStale", 1));
+    RunUntil([&] { return rx.seen().size() == 1; });
+    in_flight = rx.seen()[0].delivery;
+    hooks->offer(event("NodeStale", 2));
+    hooks->offer(event("NodeStale", 3));  // no write finished for these yet
+    const auto start = std::chrono::steady_clock::now();
+    Stop(*hooks);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(10'000));
+  }
+  up = true;
+  auto hooks = Make(o);
+  hooks->apply({hook});
+  RunUntil([&] { return StatusOf(*hooks, rx.url())["delivered"] == 3; });
+  ASSERT_EQ(rx.seen().size(), 4u);
+  EXPECT_EQ(rx.seen()[1].delivery, in_flight);
+  EXPECT_EQ(rx.seen()[1].json["data"]["n"], 1);
+  EXPECT_EQ(rx.seen()[2].json["data"]["n"], 2);
+  EXPECT_EQ(rx.seen()[3].json["data"]["n"], 3);
+  Stop(*hooks);
+}
+
 TEST_F(WebhookDeliveryTest, PeerEventsAreNotDeliveredAndFiltersApply) {
   Receiver rx(io_);
   auto hooks = Make();
