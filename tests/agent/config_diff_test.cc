@@ -101,6 +101,22 @@ TEST(ConfigDiff, ApiKeysAndLimitsAreLive) {
   EXPECT_TRUE(d.refused.empty());
 }
 
+TEST(ConfigDiff, WebhookDeliverySettingsNeedARestart) {
+  Config next = base();
+  next.webhooks.queue_max = 5;
+  next.webhooks.timeout = std::chrono::seconds(1);
+  next.webhooks.retry_min = std::chrono::seconds(2);
+  next.webhooks.retry_max = std::chrono::seconds(3);
+  next.webhooks.ca_file = "/etc/ca.pem";
+  const ConfigDiff d = diff_configs(base(), next);
+  EXPECT_EQ(d.refused, (std::vector<RefusedKey>{{"webhooks.ca_file", kNeedsRestart},
+                                                {"webhooks.queue_max", kNeedsRestart},
+                                                {"webhooks.retry_max", kNeedsRestart},
+                                                {"webhooks.retry_min", kNeedsRestart},
+                                                {"webhooks.timeout", kNeedsRestart}}));
+  EXPECT_TRUE(d.changed.empty());
+}
+
 TEST(ConfigDiff, IdentityAndListenersAreRefused) {
   Config next = base();
   next.node_name = "n2";

@@ -195,6 +195,38 @@ TEST(Config, DisseminationIsReadAndAutoSwitchesAbove32Members) {
   }
 }
 
+TEST(Config, WebhooksTableIsReadWithDefaults) {
+  const Config def = parse_config(full_config(), kSource);
+  EXPECT_EQ(def.webhooks.queue_max, 10000u);
+  EXPECT_EQ(def.webhooks.timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(def.webhooks.retry_min, std::chrono::milliseconds(1000));
+  EXPECT_EQ(def.webhooks.retry_max, std::chrono::milliseconds(300000));
+  EXPECT_TRUE(def.webhooks.ca_file.empty());
+  const Config c = parse_config(full_config() + R"(
+[webhooks]
+queue_max = 50
+timeout = "2s"
+retry_min = "200ms"
+retry_max = "1m"
+ca_file = "ca.pem"
+)",
+                                kSource);
+  EXPECT_EQ(c.webhooks.queue_max, 50u);
+  EXPECT_EQ(c.webhooks.timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c.webhooks.retry_min, std::chrono::milliseconds(200));
+  EXPECT_EQ(c.webhooks.retry_max, std::chrono::milliseconds(60000));
+  EXPECT_EQ(c.webhooks.ca_file, fs::path("/etc/vigil/ca.pem"));  // next to the config
+  for (const auto& [bad, key] : std::vector<std::pair<std::string, std::string>>{
+           {"queue_max = 0", "webhooks.queue_max"},
+           {"timeout = \"2m\"", "webhooks.timeout"},
+           {"retry_min = \"2s\"\nretry_max = \"1s\"", "webhooks.retry_max"},
+           {"ca_file = 3", "webhooks.ca_file"},
+           {"colour = \"red\"", "webhooks.colour"}}) {
+    SCOPED_TRACE(bad);
+    expect_names(expect_error(full_config() + "[webhooks]\n" + bad + "\n"), key);
+  }
+}
+
 TEST(Config, QuorumAndArbitratorsAreRead) {
   const Config c = parse_config(edit(full_config(), "max_skew", "quorum = true\nmax_skew") + R"(
 [arbitrator.site3]
