@@ -1,7 +1,9 @@
 #include "agent/webhooks/webhook_deliveries.h"
 
 #include <exception>
+#include <set>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -237,6 +239,37 @@ void WebhookDeliveries::tls_loaded() {
   const auto waiting = std::move(tests_waiting_tls_);
   tests_waiting_tls_.clear();
   for (const uint64_t n : waiting) start_test(n);
+}
+
+void WebhookDeliveries::prune_queues(
+    std::function<void(std::size_t deleted, const std::string& error)> done) {
+  std::set<std::string> keep;
+  for (const auto& [url, r] : deliveries_) keep.insert(webhook_id(url));
+  auto deleted = std::make_shared<std::size_t>(0);
+  worker_.submit(
+      [root = var_dir_ / "webhooks", keep = std::move(keep), deleted] {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(root, ec)) return;
+        for (const auto& entry : std::filesystem::directory_iterator(root)) {
+          const std::string name = entry.path().filename().string();
+          // Only what webhook_id() names: 16 lowercase hex digits.
+          if (name.size() != 16 ||
+              name.find_first_not_of("0123456789abcdef") != std::string::npos ||
+              keep.contains(name) || !entry.is_directory()) {
+            continue;
+          }
+          std::filesystem::remove_all(entry.path());
+          ++*deleted;
+        }
+      },
+      [alive = std::weak_ptr<bool>(alive_), deleted,
+       done = std::move(done)](const std::string& error) {
+        if (alive.expired()) return;
+        if (!error.empty()) spdlog::warn("webhooks: pruning old queues: {}", error);
+        if (*deleted != 0)
+          spdlog::info("webhooks: deleted {} queues of removed webhooks", *deleted);
+        if (done) done(*deleted, error);
+      });
 }
 
 void WebhookDeliveries::stop(std::function<void()> done) {

@@ -5,7 +5,7 @@
 // persisted queue under `<var_dir>/webhooks/<webhook_id>/`, and reports
 // their status.
 //
-// Guarantees and bounds (README, "Webhook delivery"):
+// Guarantees and bounds (docs/ARCHITECTURE.md, "Webhook delivery"):
 //  - each node delivers the events it publishes itself: an event with
 //    labels["from"] == "peer" is not delivered (its publisher does);
 //  - at least once, in order per webhook: a delivery leaves its queue only
@@ -27,6 +27,7 @@
 //                              cfg.cluster.name, {}, [&](Event e) { bus.publish(std::move(e)); });
 //   bus.listen([&](const Event& e) { webhooks.offer(e); });
 //   webhooks.apply(set);                 // at start and at each new version of the set
+//   webhooks.prune_queues();             // once, after the first apply of the cluster's set
 //   ... webhooks.status() for `webhook list`; webhooks.test(w, cb) for `webhook test`
 //   webhooks.stop([&] { /* then destroy it, then the worker */ });
 #ifndef VIGIL_AGENT_WEBHOOKS_WEBHOOK_DELIVERIES_H_
@@ -121,6 +122,14 @@ class WebhookDeliveries {
   /// every change. Events offered after it are queued and written if the
   /// worker still runs.
   void stop(std::function<void()> done);
+
+  /// Deletes, on the worker, the queue directories under
+  /// `<var_dir>/webhooks/` of webhooks not running now: those removed from
+  /// the set while this node was down. Call it once the set from the
+  /// cluster's state was applied (an empty set applied too early would
+  /// delete every queue). `done` (may be empty) gets the number deleted,
+  /// or the error, on the io_context.
+  void prune_queues(std::function<void(std::size_t deleted, const std::string& error)> done = {});
 
   /// The number of webhooks running.
   std::size_t size() const { return deliveries_.size(); }

@@ -547,6 +547,34 @@ TEST_F(WebhookDeliveryTest, ARemovedWebhookLosesItsQueueAndAnUpdateKeepsIt) {
   Stop(*hooks);
 }
 
+TEST_F(WebhookDeliveryTest, PruneDeletesTheQueuesOfWebhooksNoLongerInTheSet) {
+  const std::string kept_url = "http://127.0.0.1:9/kept";
+  const std::string gone_url = "http://127.0.0.1:9/gone";
+  {
+    auto hooks = Make();
+    hooks->apply({make_webhook(kept_url, WebhookAuth::kNone, "", {}),
+                  make_webhook(gone_url, WebhookAuth::kNone, "", {})});
+    Stop(*hooks);
+  }
+  const auto root = tmp_.path() / "webhooks";
+  ASSERT_TRUE(std::filesystem::exists(root / webhook_id(gone_url)));
+  std::filesystem::create_directories(root / "not-a-queue");
+  // The node restarts after gone_url was deleted elsewhere.
+  auto hooks = Make();
+  hooks->apply({make_webhook(kept_url, WebhookAuth::kNone, "", {})});
+  std::optional<std::size_t> deleted;
+  hooks->prune_queues([&](std::size_t n, const std::string& error) {
+    EXPECT_EQ(error, "");
+    deleted = n;
+  });
+  RunUntil([&] { return deleted.has_value(); });
+  EXPECT_EQ(*deleted, 1u);
+  EXPECT_FALSE(std::filesystem::exists(root / webhook_id(gone_url)));
+  EXPECT_TRUE(std::filesystem::exists(root / webhook_id(kept_url)));
+  EXPECT_TRUE(std::filesystem::exists(root / "not-a-queue"));
+  Stop(*hooks);
+}
+
 TEST_F(WebhookDeliveryTest, TestPostsOnceAndReports) {
   Receiver rx(io_);
   rx.answer = [](std::size_t n) { return n == 0 ? 200 : 500; };
