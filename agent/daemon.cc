@@ -23,6 +23,7 @@
 #include "agent/base/blocking_worker.h"
 #include "agent/base/clock.h"
 #include "agent/daemon/cluster_webhooks.h"
+#include "agent/nats/nats_export.h"
 #include "agent/daemon/config_reload.h"
 #include "agent/engine/cluster_file.h"
 #include "agent/engine/engine.h"
@@ -117,6 +118,14 @@ class Daemon::Impl : public ApiBackend {
     bus_.listen([this](const Event& e) { hooks_.on_event(e); });
     bus_.listen([this](const Event& e) { webhooks_.offer(e); });
     webhooks_.set_changed(engine_->webhooks());
+    if (config_.nats) {
+      nats_ = std::make_unique<nats::Exporter>(io_, *config_.nats, config_.node_name,
+                                               config_.cluster_name,
+                                               [this](Event e) { bus_.publish(std::move(e)); });
+      bus_.listen([this](const Event& e) {
+        if (nats_) nats_->offer(e);
+      });
+    }
   }
 
   int run() {
@@ -175,6 +184,9 @@ class Daemon::Impl : public ApiBackend {
     webhooks_.remove(url, std::move(done));
   }
   void test_webhook(const json& body, Done done) override { webhooks_.test(body, std::move(done)); }
+  json export_status() const override {
+    return {{"nats", nats_ ? nats_->status() : json(nullptr)}};
+  }
   void forget(const std::string& node, Done done) override {
     auto [status, body] = engine_->forget(node);
     done(status, body);
@@ -238,7 +250,7 @@ class Daemon::Impl : public ApiBackend {
       // Not from inside the old engine's own handler: post the swap.
       asio::post(io_, [this, reconfigure, then] {
         if (stopping_) {  // SIGTERM during the swap: the old engine's stop was the clean stop
-          webhooks_.stop([this] { io_.stop(); });
+          webhooks_.stop([this] { stop_nats([this] { io_.stop(); }); });
           return;
         }
         engine_.reset();
@@ -320,8 +332,16 @@ class Daemon::Impl : public ApiBackend {
     answer_leave();
     // During a replacement the old engine is stopping already; the swap
     // then ends the loop instead of starting a new one.
-    // Then the webhook queues are written out.
-    if (!replacing_) engine_->stop([this] { webhooks_.stop([this] { io_.stop(); }); });
+    // Then the webhook queues are written out, then the NATS export gets a
+    // moment to publish its buffer.
+    if (!replacing_)
+      engine_->stop([this] { webhooks_.stop([this] { stop_nats([this] { io_.stop(); }); }); });
+  }
+
+  // The NATS exporter's clean stop (nats/nats_export.h), or `then` at once.
+  void stop_nats(std::function<void()> then) {
+    if (!nats_) return then();
+    nats_->stop(std::move(then));
   }
 
   asio::io_context io_;
@@ -333,6 +353,7 @@ class Daemon::Impl : public ApiBackend {
   std::unique_ptr<Engine> engine_;
   SplitAnalysis split_;
   ClusterWebhooks webhooks_;
+  std::unique_ptr<nats::Exporter> nats_;  // [export.nats]
   ApiService api_;
   asio::signal_set signals_;
   asio::signal_set hup_;  // SIGHUP: reload

@@ -90,6 +90,13 @@ class ApiBackend {
   /// member posts a test event to the URL; 200 {"nodes": [{"node",
   /// "state", "ok", "status", "error"}]}; 400 a bad field.
   virtual void test_webhook(const nlohmann::json& body, Done done) = 0;
+  /// This node's NATS export (README "NATS export"; seed 004), GET
+  /// /v1/export/status: {"nats": null} when no [export.nats] is configured,
+  /// else {"nats": the exporter's status (nats/nats_export.h): "url",
+  /// "connected", "server", "buffered", "buffer", "published", "acked",
+  /// "dropped", "reconnects", "last_error", "last_error_at", "jetstream",
+  /// "subject_prefix"}}.
+  virtual nlohmann::json export_status() const = 0;
   /// The bus that event streams subscribe to.
   virtual EventBus& bus() = 0;
 };

@@ -248,6 +248,16 @@ int cmd_cluster_forget(const Options& o) {
   });
 }
 
+int cmd_export_status(const Options& o) {
+  json answer = call(o, "GET", "/v1/export/status");
+  if (o.json()) {
+    print_json(answer);
+    return kExitOk;
+  }
+  std::cout << render_export_status(answer);
+  return kExitOk;
+}
+
 int cmd_cluster_members(const Options& o) {
   json answer = call(o, "GET", "/v1/cluster/members");
   if (o.json()) {
@@ -499,6 +509,12 @@ int main(int argc, char** argv) {
   webhook_command("del", "delete a webhook on every node", false, false);
   webhook_command("list", "the webhooks and this node's delivery counters", false, false);
   webhook_command("test", "post a test event to URL from every alive node", true, false);
+
+  auto* exports = app.add_subcommand("export", "events exported to a NATS server ([export.nats])")
+                      ->require_subcommand(1);
+  command(exports, "status",
+          "this node's export: connected, buffered, published, acked, dropped, last error", true,
+          [&] { return cmd_export_status(o); });
 
   auto* secret = app.add_subcommand("secret", "cluster secrets")->require_subcommand(1);
   secret->add_option("--config", o.config, unused_config_help);

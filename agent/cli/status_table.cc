@@ -210,6 +210,27 @@ std::string render_webhook_list(const json& answer) {
   return os.str();
 }
 
+std::string render_export_status(const json& answer) {
+  const json nats = answer.is_object() ? answer.value("nats", json()) : json();
+  if (!nats.is_object()) return "no export configured (no [export.nats] table in the config)\n";
+  std::vector<Row> rows = {
+      {"EXPORT", "URL", "CONNECTED", "BUFFERED", "PUBLISHED", "ACKED", "DROPPED"}};
+  const bool js = nats.value("jetstream", false);
+  rows.push_back({js ? "nats (jetstream)" : "nats", text(nats.value("url", json())),
+                  nats.value("connected", false) ? "yes" : "no",
+                  text(nats.value("buffered", json())) + "/" + text(nats.value("buffer", json())),
+                  text(nats.value("published", json())),
+                  js ? text(nats.value("acked", json())) : "-",
+                  text(nats.value("dropped", json()))});
+  std::string out = render_rows(rows);
+  const json err = nats.value("last_error", json());
+  if (err.is_string()) {
+    out += "last error (" + text(nats.value("last_error_at", json())) + "): " +
+           err.get<std::string>() + "\n";
+  }
+  return out;
+}
+
 std::string render_hb_table(const json& hb) {
   auto drops_text = [](const json& dropped) {
     std::string out;

@@ -43,6 +43,12 @@ std::string render_webhook_test_table(const nlohmann::json& answer);
 /// sync.
 std::string render_webhook_list(const nlohmann::json& answer);
 
+/// `export status`: EXPORT | URL | CONNECTED (yes, no) | BUFFERED (n/max) |
+/// PUBLISHED | ACKED ("-" without jetstream) | DROPPED, then "last error
+/// (<at>): <error>" when there is one; from GET /v1/export/status
+/// ({"nats": status | null}). Without an export configured, one line says so.
+std::string render_export_status(const nlohmann::json& answer);
+
 }  // namespace vigil::agent
 
 #endif  // VIGIL_AGENT_CLI_STATUS_TABLE_H_

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <initializer_list>
@@ -21,6 +22,7 @@
 #include "agent/config/duration.h"
 #include "agent/config/node_name.h"
 #include "agent/config/toml_reader.h"
+#include "agent/events/event_filter.h"
 #include "agent/events/event_kinds.h"
 
 namespace vigil::agent {
@@ -71,12 +73,14 @@ class Reader : public TomlReader {
   HeartbeatPathConfig read_hb(std::string_view id, const toml::table& t, const Config& c) const;
   HookConfig read_hook(std::string_view name, const toml::table& t) const;
   ArbitratorConfig read_arbitrator(std::string_view name, const toml::table& t) const;
+  NatsExportConfig read_nats(const toml::table& t) const;
 
   fs::path base_dir_;
 };
 
 Config Reader::read(const toml::table& root) {
-  check_keys(root, "", {"cluster", "node", "hb", "hook", "arbitrator", "api", "webhooks"});
+  check_keys(root, "",
+             {"cluster", "node", "hb", "hook", "arbitrator", "api", "webhooks", "export"});
   Config c;
   c.source = source_;
   // Without [cluster], the node starts standalone, a one-node cluster of
@@ -145,6 +149,11 @@ Config Reader::read(const toml::table& root) {
     }
   }
 
+  if (const toml::table* ex = table_at(root, "export", "export", false)) {
+    check_keys(*ex, "export", {"nats"});
+    if (const toml::table* n = table_at(*ex, "nats", "export.nats", false)) c.nats = read_nats(*n);
+  }
+
   if (const toml::table* arbitrators = table_at(root, "arbitrator", "arbitrator", false)) {
     for (auto&& [k, v] : *arbitrators) {
       if (!v.is_table()) fail(join("arbitrator", k.str()), "expected a table");
@@ -152,6 +161,136 @@ Config Reader::read(const toml::table& root) {
     }
   }
   return c;
+}
+
+// nats://HOST[:PORT] or tls://HOST[:PORT]: HOST a DNS name, an IPv4
+// address or a bracketed IPv6 address; no user-info, path or query (the
+// credentials are keys of their own). Returns "" or the reason.
+std::string parse_nats_url(const std::string& url, NatsExportConfig& n) {
+  std::string_view rest = url;
+  if (rest.starts_with("nats://")) {
+    n.tls = false;
+    rest.remove_prefix(7);
+  } else if (rest.starts_with("tls://")) {
+    n.tls = true;
+    rest.remove_prefix(6);
+  } else {
+    return "expected nats://HOST[:PORT] or tls://HOST[:PORT]";
+  }
+  if (rest.ends_with("/")) rest.remove_suffix(1);
+  if (rest.find_first_of("@/?#") != std::string_view::npos)
+    return "expected nats://HOST[:PORT] or tls://HOST[:PORT] (no user-info, path or query: "
+           "use token or user/password)";
+  std::string_view host, port;
+  if (rest.starts_with("[")) {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) return "unclosed '[' in the host";
+    host = rest.substr(1, close - 1);
+    rest.remove_prefix(close + 1);
+    in6_addr a6{};
+    if (inet_pton(AF_INET6, std::string(host).c_str(), &a6) != 1)
+      return "bad IPv6 address '" + std::string(host) + "'";
+    if (!rest.empty() && !rest.starts_with(":")) return "unexpected text after the host";
+    if (!rest.empty()) port = rest.substr(1);
+  } else {
+    const auto colon = rest.find(':');
+    host = rest.substr(0, colon);
+    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
+    if (host.empty()) return "the host is missing";
+    if (host.size() > 253) return "the host is longer than 253 characters";
+    for (char ch : host) {
+      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_'))
+        return "bad character in the host '" + std::string(host) + "'";
+    }
+  }
+  if (host.empty()) return "the host is missing";
+  n.host = std::string(host);
+  n.port = 4222;
+  if (!port.empty() || rest.ends_with(":")) {
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string_view::npos)
+      return "bad port '" + std::string(port) + "'";
+    const int p = std::stoi(std::string(port));
+    if (p < 1 || p > 65535) return "port out of range (1-65535)";
+    n.port = static_cast<uint16_t>(p);
+  }
+  return "";
+}
+
+// A NATS subject made of dot-separated tokens, each of printable ASCII
+// without spaces or the wildcards '*' and '>' (NATS client protocol,
+// "Protocol conventions"). Returns "" or the reason.
+std::string check_subject(std::string_view subject) {
+  if (subject.size() > 128) return "longer than 128 characters";
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = subject.find('.', start);
+    const std::string_view token = subject.substr(start, dot - start);
+    if (token.empty()) return "empty token (a leading, trailing or doubled '.')";
+    for (char ch : token) {
+      if (ch <= 0x20 || ch >= 0x7f || ch == '*' || ch == '>')
+        return "token '" + std::string(token) +
+               "' holds a space, a control character or a wildcard ('*', '>')";
+    }
+    if (dot == std::string_view::npos) return "";
+    start = dot + 1;
+  }
+}
+
+NatsExportConfig Reader::read_nats(const toml::table& t) const {
+  check_keys(t, "export.nats",
+             {"url", "subject_prefix", "token", "user", "password", "ca_file", "jetstream",
+              "buffer", "filter"});
+  NatsExportConfig n;
+  n.url = *string_at(t, "url", "export.nats.url", true);
+  if (std::string why = parse_nats_url(n.url, n); !why.empty()) fail("export.nats.url", why);
+  if (auto p = string_at(t, "subject_prefix", "export.nats.subject_prefix", false)) {
+    if (std::string why = check_subject(*p); !why.empty())
+      fail("export.nats.subject_prefix", "not a NATS subject: " + why);
+    n.subject_prefix = *p;
+  }
+  auto printable = [&](const std::string& v, const char* key) {
+    for (char ch : v) {
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
+        fail(key, "must not hold control characters");
+    }
+  };
+  if (auto v = string_at(t, "token", "export.nats.token", false)) n.token = *v;
+  if (auto v = string_at(t, "user", "export.nats.user", false)) n.user = *v;
+  if (auto v = string_at(t, "password", "export.nats.password", false)) n.password = *v;
+  printable(n.token, "export.nats.token");
+  printable(n.user, "export.nats.user");
+  printable(n.password, "export.nats.password");
+  if (!n.token.empty() && (!n.user.empty() || !n.password.empty()))
+    fail("export.nats.token", "use token or user/password, not both");
+  if (n.user.empty() != n.password.empty())
+    fail(n.user.empty() ? "export.nats.user" : "export.nats.password",
+         "user and password go together");
+  if (auto ca = string_at(t, "ca_file", "export.nats.ca_file", false)) {
+    n.ca_file = *ca;
+    if (n.ca_file.is_relative()) n.ca_file = base_dir_ / n.ca_file;
+  }
+  if (const toml::node* js = t.get("jetstream")) {
+    if (!js->is_boolean()) fail("export.nats.jetstream", "expected true or false");
+    n.jetstream = js->as_boolean()->get();
+  }
+  n.buffer = static_cast<std::size_t>(
+      integer_at(t, "buffer", "export.nats.buffer", 1, 1'000'000, 10'000));
+  if (auto filters = strings_at(t, "filter", "export.nats.filter", false)) {
+    for (const auto& f : *filters) {
+      if (f == "all") {
+        if (filters->size() != 1) fail("export.nats.filter", "\"all\" stands alone");
+        break;
+      }
+      try {
+        EventFilter::parse(f);
+      } catch (const std::exception& e) {
+        fail("export.nats.filter", e.what());
+      }
+      n.filters.push_back(f);
+    }
+  }
+  return n;
 }
 
 ArbitratorConfig Reader::read_arbitrator(std::string_view name, const toml::table& t) const {

@@ -65,6 +65,16 @@
 //   weight = 1                          # optional, 1-1000 votes
 //   timeout = "1s"                      # optional: bounds one reachability check
 //
+//   [export.nats]                       # optional: events exported to a NATS server (seed 004)
+//   url = "nats://127.0.0.1:4222"       # required: nats://HOST[:PORT] or tls://HOST[:PORT]
+//                                       #   (port 4222 by default)
+//   subject_prefix = "vigil.events"     # subject <prefix>.<cluster>.<node>.<kind>
+//   token = "..."                       # optional; or user + password, not both
+//   ca_file = "nats-ca.pem"             # optional: PEM CAs for TLS; relative to this file
+//   jetstream = false                   # true: each publish waits for its JetStream ack
+//   buffer = 10000                      # events held while disconnected (1-1000000)
+//   filter = ["all"]                    # event filter expressions (seed 001 grammar)
+//
 // Durations are strings read by parse_duration(). Unknown tables and keys are
 // errors.
 //
@@ -191,6 +201,22 @@ struct WebhooksConfig {
   std::filesystem::path ca_file;                // PEM CAs for https; empty: the system store
 };
 
+/// The [export.nats] table (README "NATS export"; seed 004): where this node
+/// exports the events it publishes.
+struct NatsExportConfig {
+  bool tls = false;      // url scheme tls:// (else nats://)
+  std::string host;      // a DNS name, an IPv4 address, or an IPv6 address (no brackets)
+  uint16_t port = 4222;  // the url's port, 4222 when absent
+  std::string url;       // as written
+  std::string subject_prefix = "vigil.events";  // dot-separated NATS subject tokens
+  std::string token;                            // CONNECT auth_token; "" for none
+  std::string user, password;                   // CONNECT user/pass; "" for none
+  std::filesystem::path ca_file;  // PEM CAs for TLS; empty: the system store
+  bool jetstream = false;         // wait for a JetStream ack of each publish
+  std::size_t buffer = 10000;     // events held unpublished, 1-1000000
+  std::vector<std::string> filters;  // event filter expressions; empty: every event ("all")
+};
+
 /// One [arbitrator.<name>] table.
 struct ArbitratorConfig {
   std::string name;  // the table name
@@ -231,6 +257,7 @@ struct Config {
   std::vector<ArbitratorConfig> arbitrators;  // in table-name order
   ApiConfig api;
   WebhooksConfig webhooks;
+  std::optional<NatsExportConfig> nats;  // [export.nats]; absent: no export
   std::filesystem::path api_socket() const { return var_dir / "api.sock"; }
 };
 

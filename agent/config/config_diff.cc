@@ -81,6 +81,26 @@ void diff_api(const ApiConfig& a, const ApiConfig& b, std::vector<std::string>& 
   if (x.max_token_lifetime != y.max_token_lifetime) changed.push_back("api.max_token_lifetime");
 }
 
+// [export.nats]: the exporter holds its connection and buffer from the
+// start; any change needs a restart.
+void diff_nats(const std::optional<NatsExportConfig>& x, const std::optional<NatsExportConfig>& y,
+               std::vector<RefusedKey>& refused) {
+  auto refuse = [&](const char* key) { refused.push_back({key, kNeedsRestart}); };
+  if (!x || !y) {
+    if (x.has_value() != y.has_value()) refuse("export.nats");
+    return;
+  }
+  if (x->url != y->url) refuse("export.nats.url");
+  if (x->subject_prefix != y->subject_prefix) refuse("export.nats.subject_prefix");
+  if (x->token != y->token) refuse("export.nats.token");
+  if (x->user != y->user) refuse("export.nats.user");
+  if (x->password != y->password) refuse("export.nats.password");
+  if (x->ca_file != y->ca_file) refuse("export.nats.ca_file");
+  if (x->jetstream != y->jetstream) refuse("export.nats.jetstream");
+  if (x->buffer != y->buffer) refuse("export.nats.buffer");
+  if (x->filters != y->filters) refuse("export.nats.filter");
+}
+
 }  // namespace
 
 ConfigDiff diff_configs(const Config& running, const Config& next) {
@@ -104,6 +124,7 @@ ConfigDiff diff_configs(const Config& running, const Config& next) {
   refuse_if(running.webhooks.retry_min != next.webhooks.retry_min, "webhooks.retry_min");
   refuse_if(running.webhooks.retry_max != next.webhooks.retry_max, "webhooks.retry_max");
   refuse_if(running.webhooks.ca_file != next.webhooks.ca_file, "webhooks.ca_file");
+  diff_nats(running.nats, next.nats, d.refused);
 
   if (running.quorum != next.quorum) d.changed.push_back("cluster.quorum");
   if (running.split_action != next.split_action) d.changed.push_back("node.split_action");

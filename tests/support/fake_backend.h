@@ -77,6 +77,7 @@ class FakeBackend : public agent::ApiBackend {
     webhook_bodies.push_back({{"tested", body}});
     done(200, {{"nodes", nlohmann::json::array()}});
   }
+  nlohmann::json export_status() const override { return export_body; }
   agent::EventBus& bus() override { return bus_; }
 
   nlohmann::json data = {{"cluster", {{"name", "c"}, {"x", 1}}}, {"x", 1}};
@@ -89,6 +90,7 @@ class FakeBackend : public agent::ApiBackend {
   std::vector<int64_t> leaves;
   std::vector<std::string> forgotten;
   nlohmann::json webhook_bodies = nlohmann::json::array();
+  nlohmann::json export_body = {{"nats", nullptr}};
 
  private:
   agent::EventBus bus_{agent::EventBus::Options{.node = "n1"}};
