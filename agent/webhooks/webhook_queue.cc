@@ -336,9 +336,9 @@ void WebhookQueue::schedule_state(const std::shared_ptr<State>& state) {
   } else {
     // Entries are in seq order: the unwritten ones are a suffix, found
     // without walking a long queue at every delivery.
-    const auto first = std::upper_bound(
-        s.entries.begin(), s.entries.end(), s.written_seq,
-        [](uint64_t seq, const QueuedDelivery& d) { return seq < d.seq; });
+    const auto first =
+        std::upper_bound(s.entries.begin(), s.entries.end(), s.written_seq,
+                         [](uint64_t seq, const QueuedDelivery& d) { return seq < d.seq; });
     for (auto it = first; it != s.entries.end(); ++it) text += entry_line(*it);
     if (s.acked_seq > s.written_ack) text += ack_line(s.acked_seq);
   }
