@@ -99,7 +99,19 @@ void ClusterWebhooks::set_changed(const membership::WebhookSet& set) {
       spdlog::warn("webhook {} is not delivered from this node: {}", e.url, err.what());
     }
   }
+  deliveries_.set_cluster(config_.cluster_name);
   deliveries_.apply(std::move(hooks));
+  if (!pruned_) {
+    // The first set is the cluster's state as this node left it: queues of
+    // webhooks deleted before are left over.
+    pruned_ = true;
+    deliveries_.prune_queues([](std::size_t deleted, const std::string& error) {
+      if (!error.empty())
+        spdlog::warn("webhook queues of deleted webhooks not removed: {}", error);
+      else if (deleted > 0)
+        spdlog::info("{} queue(s) of deleted webhooks removed", deleted);
+    });
+  }
 }
 
 void ClusterWebhooks::list(Done done) {

@@ -80,6 +80,7 @@ class ClusterWebhooks {
   BlockingWorker worker_;  // queue files: their fsyncs never delay node.json saves
   WebhookDeliveries deliveries_;
   uint64_t local_queries_ = 0;  // asked here alone (ClusterQueries full)
+  bool pruned_ = false;         // prune_queues() ran, after the first set
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

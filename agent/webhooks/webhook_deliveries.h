@@ -131,6 +131,10 @@ class WebhookDeliveries {
   /// or the error, on the io_context.
   void prune_queues(std::function<void(std::size_t deleted, const std::string& error)> done = {});
 
+  /// The cluster name that bodies carry from now on (a node that joined a
+  /// cluster, or left one); deliveries queued before keep theirs.
+  void set_cluster(std::string cluster) { cluster_ = std::move(cluster); }
+
   /// The number of webhooks running.
   std::size_t size() const { return deliveries_.size(); }
 
@@ -152,7 +156,7 @@ class WebhookDeliveries {
   BlockingWorker& worker_;
   const std::filesystem::path var_dir_;
   const std::string node_;
-  const std::string cluster_;
+  std::string cluster_;
   const Options options_;
   Publish publish_;
   const std::string boot_;
