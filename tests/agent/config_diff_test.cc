@@ -117,6 +117,29 @@ TEST(ConfigDiff, WebhookDeliverySettingsNeedARestart) {
   EXPECT_TRUE(d.changed.empty());
 }
 
+TEST(ConfigDiff, NatsExportSettingsNeedARestart) {
+  Config with = base();
+  with.nats = NatsExportConfig{.url = "nats://127.0.0.1:4222"};
+  EXPECT_EQ(diff_configs(base(), with).refused,
+            (std::vector<RefusedKey>{{"export.nats", kNeedsRestart}}));
+  EXPECT_EQ(diff_configs(with, base()).refused,
+            (std::vector<RefusedKey>{{"export.nats", kNeedsRestart}}));
+  EXPECT_TRUE(diff_configs(with, with).refused.empty());
+  Config next = with;
+  next.nats->url = "nats://127.0.0.1:4223";
+  next.nats->token = "t";
+  next.nats->jetstream = true;
+  next.nats->buffer = 5;
+  next.nats->filters = {"NodeStale"};
+  const ConfigDiff d = diff_configs(with, next);
+  EXPECT_EQ(d.refused, (std::vector<RefusedKey>{{"export.nats.buffer", kNeedsRestart},
+                                                {"export.nats.filter", kNeedsRestart},
+                                                {"export.nats.jetstream", kNeedsRestart},
+                                                {"export.nats.token", kNeedsRestart},
+                                                {"export.nats.url", kNeedsRestart}}));
+  EXPECT_TRUE(d.changed.empty());
+}
+
 TEST(ConfigDiff, IdentityAndListenersAreRefused) {
   Config next = base();
   next.node_name = "n2";

@@ -227,6 +227,76 @@ ca_file = "ca.pem"
   }
 }
 
+TEST(Config, NatsExportTableIsReadWithDefaults) {
+  EXPECT_FALSE(parse_config(full_config(), kSource).nats.has_value());
+  const Config def =
+      parse_config(full_config() + "[export.nats]\nurl = \"nats://127.0.0.1\"\n", kSource);
+  ASSERT_TRUE(def.nats.has_value());
+  EXPECT_FALSE(def.nats->tls);
+  EXPECT_EQ(def.nats->host, "127.0.0.1");
+  EXPECT_EQ(def.nats->port, 4222);
+  EXPECT_EQ(def.nats->subject_prefix, "vigil.events");
+  EXPECT_TRUE(def.nats->token.empty() && def.nats->user.empty() && def.nats->ca_file.empty());
+  EXPECT_FALSE(def.nats->jetstream);
+  EXPECT_EQ(def.nats->buffer, 10000u);
+  EXPECT_TRUE(def.nats->filters.empty());  // every event
+  const Config c = parse_config(full_config() + R"(
+[export.nats]
+url = "tls://nats.example.com:4443"
+subject_prefix = "ops.vigil"
+user = "u"
+password = "p"
+ca_file = "nats-ca.pem"
+jetstream = true
+buffer = 50
+filter = ["NodeStale", "NodeAlive,node=n2"]
+)",
+                                kSource);
+  ASSERT_TRUE(c.nats.has_value());
+  EXPECT_TRUE(c.nats->tls);
+  EXPECT_EQ(c.nats->host, "nats.example.com");
+  EXPECT_EQ(c.nats->port, 4443);
+  EXPECT_EQ(c.nats->subject_prefix, "ops.vigil");
+  EXPECT_EQ(c.nats->user, "u");
+  EXPECT_EQ(c.nats->password, "p");
+  EXPECT_EQ(c.nats->ca_file, fs::path("/etc/vigil/nats-ca.pem"));  // next to the config
+  EXPECT_TRUE(c.nats->jetstream);
+  EXPECT_EQ(c.nats->buffer, 50u);
+  EXPECT_EQ(c.nats->filters, (std::vector<std::string>{"NodeStale", "NodeAlive,node=n2"}));
+  const Config v6 =
+      parse_config(full_config() + "[export.nats]\nurl = \"nats://[::1]:4000\"\n", kSource);
+  EXPECT_EQ(v6.nats->host, "::1");
+  EXPECT_EQ(v6.nats->port, 4000);
+}
+
+TEST(Config, BadNatsExportKeysNameTheKey) {
+  for (const auto& [bad, key] : std::vector<std::pair<std::string, std::string>>{
+           {"subject_prefix = \"x\"", "export.nats.url"},  // url is required
+           {"url = \"http://127.0.0.1:4222\"", "export.nats.url"},
+           {"url = \"nats://user:pw@127.0.0.1\"", "export.nats.url"},
+           {"url = \"nats://127.0.0.1:0\"", "export.nats.url"},
+           {"url = \"nats://127.0.0.1:99999\"", "export.nats.url"},
+           {"url = \"nats://[::1\"", "export.nats.url"},
+           {"url = \"nats://\"", "export.nats.url"},
+           {"url = \"nats://a b\"", "export.nats.url"},
+           {"url = \"nats://h\"\nsubject_prefix = \"a..b\"", "export.nats.subject_prefix"},
+           {"url = \"nats://h\"\nsubject_prefix = \"a.*\"", "export.nats.subject_prefix"},
+           {"url = \"nats://h\"\nsubject_prefix = \"a b\"", "export.nats.subject_prefix"},
+           {"url = \"nats://h\"\ntoken = \"t\"\nuser = \"u\"\npassword = \"p\"",
+            "export.nats.token"},
+           {"url = \"nats://h\"\nuser = \"u\"", "export.nats.password"},
+           {"url = \"nats://h\"\njetstream = \"yes\"", "export.nats.jetstream"},
+           {"url = \"nats://h\"\nbuffer = 0", "export.nats.buffer"},
+           {"url = \"nats://h\"\nbuffer = 1000001", "export.nats.buffer"},
+           {"url = \"nats://h\"\nfilter = [\"NodeStale,,x\"]", "export.nats.filter"},
+           {"url = \"nats://h\"\nfilter = [\"all\", \"NodeStale\"]", "export.nats.filter"},
+           {"url = \"nats://h\"\ncolour = 1", "export.nats.colour"}}) {
+    SCOPED_TRACE(bad);
+    expect_names(expect_error(full_config() + "[export.nats]\n" + bad + "\n"), key);
+  }
+  expect_names(expect_error(full_config() + "[export.kafka]\nurl = \"x\"\n"), "export.kafka");
+}
+
 TEST(Config, QuorumAndArbitratorsAreRead) {
   const Config c = parse_config(edit(full_config(), "max_skew", "quorum = true\nmax_skew") + R"(
 [arbitrator.site3]
