@@ -5,7 +5,8 @@
 #
 #   run_fuzz.sh <target> <seconds> [build-dir]
 #       <target>: fuzz_datagram, fuzz_patch, fuzz_jwt, fuzz_event_filter,
-#       fuzz_json_condition, fuzz_router, fuzz_join_answer or fuzz_webhook_url.
+#       fuzz_json_condition, fuzz_router, fuzz_join_answer, fuzz_webhook_url or
+#       fuzz_nats_protocol.
 #       Fuzz for <seconds> (with <target>.dict when there is one). Exit 0:
 #       nothing found. Exit 1: the fuzzer found a crash, sanitizer error,
 #       leak, timeout or out-of-memory; the reproducer is kept under
@@ -33,7 +34,7 @@ usage() {
 mode=$1
 case "$mode" in
   fuzz_datagram | fuzz_patch | fuzz_jwt | fuzz_event_filter | fuzz_json_condition | fuzz_router | \
-    fuzz_join_answer | fuzz_webhook_url)
+    fuzz_join_answer | fuzz_webhook_url | fuzz_nats_protocol)
     [ $# -ge 2 ] || usage
     seconds=$2
     build=${3:-$repo/build/fuzz-build}
