@@ -5,6 +5,8 @@
 #   1. the microbenchmarks (vigil_bench), garbage rejection included;
 #   2. the memory held for event streams that never read (subscriber_memory.py),
 #      webhook delivery throughput to one receiver (webhook_throughput.py),
+#      NATS export throughput and latency to one subscriber (nats_export.py;
+#      skipped without nats-server),
 #      the cluster benchmarks on loopback (cluster_bench.py, N = 3, 5, 10),
 #      and join and leave latency on loopback (join_latency.py, N = 3, 10; skipped
 #      without the openssl command);
@@ -72,6 +74,19 @@ wh_events=5000
 [[ ${#quick[@]} -gt 0 ]] && wh_events=500
 python3 "$here/webhook_throughput.py" --vigil "$vigil" --events "$wh_events" \
   --out "$out/webhook_throughput.json" || status=1
+
+echo
+echo "== NATS export to one subscriber on loopback: $vigil"
+nats_events=20000
+[[ ${#quick[@]} -gt 0 ]] && nats_events=2000
+nats_rc=0
+python3 "$here/nats_export.py" --vigil "$vigil" --events "$nats_events" \
+  --out "$out/nats_export.json" || nats_rc=$?
+if [[ $nats_rc -eq 77 ]]; then
+  echo "== skipped: the NATS export benchmark needs nats-server"
+elif [[ $nats_rc -ne 0 ]]; then
+  status=1
+fi
 
 echo
 echo "== cluster benchmarks on loopback: $vigil"
