@@ -264,6 +264,7 @@ class Daemon::Impl : public ApiBackend {
         }
         engine_->start();
         webhooks_.set_changed(engine_->webhooks());
+        if (nats_) nats_->set_cluster(config_.cluster_name);
         split_.reconfigure(config_.arbitrators);
         split_.start();
         replacing_ = false;

@@ -111,6 +111,10 @@ class Exporter {
   /// runs once (on the io_context, never from inside stop()).
   void stop(std::function<void()> done);
 
+  /// The cluster's name changed (a join): events offered from now on carry
+  /// it, in their subject and payload.
+  void set_cluster(std::string cluster) { cluster_ = std::move(cluster); }
+
   /// The events held (tests).
   std::size_t buffered() const { return buffer_.size(); }
   uint64_t dropped() const { return dropped_; }
@@ -135,7 +139,8 @@ class Exporter {
 
   boost::asio::io_context& io_;
   const NatsExportConfig config_;
-  const std::string node_, cluster_;
+  const std::string node_;
+  std::string cluster_;
   Publish publish_;
   const Options options_;
   const std::string boot_;

@@ -37,10 +37,11 @@ def free_port():
 class Server:
     """One nats-server on 127.0.0.1, restartable on its port (and store)."""
 
-    def __init__(self, test, jetstream=False, token=None):
+    def __init__(self, test, jetstream=False, token=None, tls=None):
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="vigil-nats-")
         self.jetstream, self.token = jetstream, token
+        self.tls = tls  # (cert, key): TLS required of every client
         self.proc = None
         test.addCleanup(self.close)
         self.start()
@@ -55,6 +56,8 @@ class Server:
             args += ["-js", "-sd", os.path.join(self.dir, "store")]
         if self.token:
             args += ["--auth", self.token]
+        if self.tls:
+            args += ["--tls", "--tlscert", self.tls[0], "--tlskey", self.tls[1]]
         with open(os.path.join(self.dir, "server.log"), "a") as log:
             self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
 
@@ -335,6 +338,38 @@ class NatsExportTest(unittest.TestCase):
         create_stream(server, "LATE", [PREFIX + ".>"])
         self.assertTrue(wait_until(lambda: self.export_status(c)["buffered"] == 0, 45),
                         self.export_status(c))
+
+    def tls_server(self):
+        if shutil.which("openssl") is None:
+            self.skipTest("needs the openssl command to make a test certificate")
+        d = tempfile.mkdtemp(prefix="vigil-nats-tls-")
+        self.addCleanup(shutil.rmtree, d, True)
+        cert, key = os.path.join(d, "server.crt"), os.path.join(d, "server.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=vigil-nats-test", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        return Server(self, tls=(cert, key)), cert
+
+    def test_tls_is_verified_against_the_ca_file_and_never_dropped(self):
+        server, cert = self.tls_server()
+        url = "tls://127.0.0.1:%d" % server.port
+        c = self.cluster("natstls", nats_table(url, 'ca_file = "%s"' % cert))
+        self.assertTrue(wait_until(lambda: self.export_status(c)["connected"], 15),
+                        self.export_status(c))
+        self.marks(c, 0, 2)
+        self.assertTrue(wait_until(lambda: (lambda s: s["buffered"] == 0 and s["published"] >= 2)(
+            self.export_status(c)), 15), self.export_status(c))
+        # The same server, trusted through the system store alone: refused.
+        c2 = self.cluster("natstlsbad", nats_table(url))
+        st = wait_until(lambda: (lambda s: s if s["last_error"] else None)(
+            self.export_status(c2)), 15)
+        self.assertTrue(st)
+        self.assertFalse(st["connected"])
+        self.assertIn("certificate verify failed", st["last_error"])
+        # A nats:// URL to a server that requires TLS upgrades (verified too).
+        c3 = self.cluster("natstlsup", nats_table(server.url, 'ca_file = "%s"' % cert))
+        self.assertTrue(wait_until(lambda: self.export_status(c3)["connected"], 15),
+                        self.export_status(c3))
 
     def test_without_an_export_table_the_status_says_so(self):
         c = self.cluster("natsnone", [])
