@@ -12,10 +12,12 @@ node's API socket (ClientSubscribed and ClientUnsubscribed, two per stream).
   - throughput: with the server stopped, a backlog of --events events fills
     the buffer; the server restarts, the subscriber connects first, and the
     backlog's drain is timed at the subscriber (first to last arrival).
+With --jetstream the server runs JetStream, the script creates a stream for
+the subjects, and the export waits for each publish's ack.
 Needs nats-server (exit 77 without it).
 
 Usage: tests/bench/nats_export.py --vigil build/bin/vigil [--events 5000]
-       [--latency-events 500] [--out build/bench/nats_export.json]
+       [--latency-events 500] [--jetstream] [--out build/bench/nats_export.json]
 """
 import argparse
 import datetime
@@ -98,6 +100,7 @@ def main():
     ap.add_argument("--vigil", required=True)
     ap.add_argument("--events", type=int, default=5000)
     ap.add_argument("--latency-events", type=int, default=500)
+    ap.add_argument("--jetstream", action="store_true")
     ap.add_argument("--out")
     args = ap.parse_args()
     server_bin = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -111,7 +114,8 @@ def main():
     procs = []
 
     def start_server():
-        p = subprocess.Popen([server_bin, "-a", "127.0.0.1", "-p", str(port)],
+        js = ["-js", "-sd", os.path.join(tmp, "store")] if args.jetstream else []
+        p = subprocess.Popen([server_bin, "-a", "127.0.0.1", "-p", str(port)] + js,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(p)
 
@@ -126,10 +130,18 @@ def main():
 
     c = Cluster("natsbench", size=1, log_level="warn",
                 extra=["[export.nats]", 'url = "nats://127.0.0.1:%d"' % port,
+                       "jetstream = %s" % ("true" if args.jetstream else "false"),
                        "buffer = %d" % max(10000, 2 * args.events + 100)])
     try:
         server = start_server()
         sub = Sub(port, "vigil.events.>")
+        if args.jetstream:
+            body = json.dumps({"name": "BENCH", "subjects": ["vigil.events.>"],
+                               "storage": "file"}).encode()
+            sub.sock.sendall(b"SUB _INBOX.bench 2\r\nPUB $JS.API.STREAM.CREATE.BENCH "
+                             b"_INBOX.bench %d\r\n%s\r\n" % (len(body), body))
+            wait_until(lambda: any(b'"config"' in d for _, d in sub.got), 15, 0.01)
+            sub.got.clear()
         c.start_all()
         sock = os.path.join(c.var_dir("n1"), "api.sock")
 
@@ -164,7 +176,8 @@ def main():
                   "backlog": backlog, "received": len(sub2.got),
                   "drain_s": round(drain, 4),
                   "events_per_s": round(len(sub2.got) / drain, 1) if drain > 0 else None,
-                  "dropped": status()["dropped"]}
+                  "dropped": status()["dropped"], "jetstream": args.jetstream,
+                  "acked": status()["acked"]}
         print(json.dumps(result))
         if args.out:
             os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
