@@ -20,6 +20,7 @@
 #include "agent/base/file.h"
 #include "agent/config/api_table.h"
 #include "agent/config/duration.h"
+#include "agent/config/http_table.h"
 #include "agent/config/node_name.h"
 #include "agent/config/toml_reader.h"
 #include "agent/events/event_filter.h"
@@ -80,7 +81,7 @@ class Reader : public TomlReader {
 
 Config Reader::read(const toml::table& root) {
   check_keys(root, "",
-             {"cluster", "node", "hb", "hook", "arbitrator", "api", "webhooks", "export"});
+             {"cluster", "node", "hb", "hook", "arbitrator", "api", "http", "webhooks", "export"});
   Config c;
   c.source = source_;
   // Without [cluster], the node starts standalone, a one-node cluster of
@@ -132,6 +133,8 @@ Config Reader::read(const toml::table& root) {
 
   if (const toml::table* api = table_at(root, "api", "api", false))
     read_api_table(*this, *api, base_dir_, c.api);
+  if (const toml::table* http = table_at(root, "http", "http", false))
+    read_http_table(*this, *http, base_dir_, c.api, c.http.emplace());
   if (const toml::table* w = table_at(root, "webhooks", "webhooks", false)) {
     using std::chrono::hours, std::chrono::milliseconds, std::chrono::seconds;
     check_keys(*w, "webhooks", {"queue_max", "timeout", "retry_min", "retry_max", "ca_file"});
@@ -625,7 +628,7 @@ Config load_config(const fs::path& file) {
   const toml::table root = parse_toml(contents.text, file);
   // A secret written in the file makes the file a secret.
   if (const auto problem = secret_mode_problem(contents.mode); !problem.empty()) {
-    for (const char* key : {"cluster.secret", "api.admin_key", "api.user_key"}) {
+    for (const char* key : {"cluster.secret", "api.admin_key", "api.user_key", "http.user_key"}) {
       if (root.at_path(key))
         throw ConfigError(file, key, "holds a secret, so the file must be private: " + problem);
     }

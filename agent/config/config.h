@@ -60,6 +60,15 @@
 //                                       #   (default 10s; 100ms-10m)
 //   max_token_lifetime = "10m"          # largest JWT exp - iat accepted (default 10m; 1s-24h)
 //
+//   [http]                              # optional: the read-only HTTP listener (status page,
+//                                       #   /metrics, GET /v1/status, /v1/hb, /v1/events);
+//                                       #   without the table, no listener
+//   listen = "127.0.0.1:9464"           # the default; without TLS, a loopback address only
+//   tls_cert = "http.crt"               # tls_cert, tls_key and user_key go together: then any
+//   tls_key = "http.key"                #   address, and every request needs a user JWT
+//   user_key = "..."                    # HS256 key of iss=user tokens (agent/api/jwt.h), at
+//                                       #   least 32 bytes, not api.admin_key
+//
 //   [arbitrator.<name>]                 # votes in split analysis (membership/quorum.h)
 //   uri = "tcp://192.0.2.10:1234"       # required: tcp://HOST:PORT or http://HOST[:PORT]/PATH
 //   weight = 1                          # optional, 1-1000 votes
@@ -82,8 +91,8 @@
 // must be regular files (a symbolic link to one is followed) of at most the
 // bounds below. A file that holds secrets must not be open to group or others
 // (mode & 077 == 0, as ssh asks of a private key): secret_file, tls_key, and
-// the config itself when it holds cluster.secret, api.admin_key or
-// api.user_key. var_dir is created with mode 0700 (prepare_daemon_files()).
+// the config itself when it holds cluster.secret, api.admin_key,
+// api.user_key or http.user_key. var_dir is created with mode 0700 (prepare_daemon_files()).
 #ifndef VIGIL_AGENT_CONFIG_CONFIG_H_
 #define VIGIL_AGENT_CONFIG_CONFIG_H_
 
@@ -191,6 +200,19 @@ struct ApiConfig {
   ApiLimits limits;
 };
 
+/// The listen address of an [http] table without one.
+inline constexpr std::string_view kDefaultHttpListen = "127.0.0.1:9464";
+
+/// The [http] table: the read-only HTTP listener. Plain HTTP on a loopback
+/// address, or TLS with a user JWT on every request (all three of tls_cert,
+/// tls_key and user_key).
+struct HttpConfig {
+  Endpoint listen;                          // kDefaultHttpListen when not written
+  std::filesystem::path tls_cert, tls_key;  // absolute; empty: plain HTTP
+  std::optional<std::string> user_key;      // set exactly when TLS is
+  bool tls() const { return !tls_cert.empty(); }
+};
+
 /// The [webhooks] table: how this node delivers to the cluster's webhooks
 /// (the set itself is managed with `vigil webhook`, not here).
 struct WebhooksConfig {
@@ -256,6 +278,7 @@ struct Config {
   std::vector<HookConfig> hooks;              // in table-name order
   std::vector<ArbitratorConfig> arbitrators;  // in table-name order
   ApiConfig api;
+  std::optional<HttpConfig> http;  // [http]; absent: no read-only listener
   WebhooksConfig webhooks;
   std::optional<NatsExportConfig> nats;  // [export.nats]; absent: no export
   std::filesystem::path api_socket() const { return var_dir / "api.sock"; }
@@ -289,7 +312,7 @@ class ConfigError : public std::runtime_error {
 /// Throws ConfigError: a file that cannot be read gives an empty key and the
 /// reason of read_regular_file() ("No such file or directory", "not a
 /// regular file (a FIFO)", "larger than 1048576 bytes"); a file that holds a
-/// secret (cluster.secret, api.admin_key, api.user_key) while group or others
+/// secret (cluster.secret, api.admin_key, api.user_key, http.user_key) while group or others
 /// have access to it names that key, the mode and the fix ("chmod 600").
 Config load_config(const std::filesystem::path& file);
 

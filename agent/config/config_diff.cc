@@ -81,6 +81,21 @@ void diff_api(const ApiConfig& a, const ApiConfig& b, std::vector<std::string>& 
   if (x.max_token_lifetime != y.max_token_lifetime) changed.push_back("api.max_token_lifetime");
 }
 
+// [http]: the listener is bound once, at start, with its TLS files and
+// key; any change needs a restart.
+void diff_http(const std::optional<HttpConfig>& x, const std::optional<HttpConfig>& y,
+               std::vector<RefusedKey>& refused) {
+  auto refuse = [&](const char* key) { refused.push_back({key, kNeedsRestart}); };
+  if (!x || !y) {
+    if (x.has_value() != y.has_value()) refuse("http");
+    return;
+  }
+  if (x->listen != y->listen) refuse("http.listen");
+  if (x->tls_cert != y->tls_cert) refuse("http.tls_cert");
+  if (x->tls_key != y->tls_key) refuse("http.tls_key");
+  if (x->user_key != y->user_key) refuse("http.user_key");
+}
+
 // [export.nats]: the exporter holds its connection and buffer from the
 // start; any change needs a restart.
 void diff_nats(const std::optional<NatsExportConfig>& x, const std::optional<NatsExportConfig>& y,
@@ -119,6 +134,7 @@ ConfigDiff diff_configs(const Config& running, const Config& next) {
   refuse_if(running.commit_interval != next.commit_interval, "node.commit_interval");
   diff_paths(running.hb, next.hb, d.changed, d.refused);
   diff_api(running.api, next.api, d.changed, d.refused);
+  diff_http(running.http, next.http, d.refused);
   refuse_if(running.webhooks.queue_max != next.webhooks.queue_max, "webhooks.queue_max");
   refuse_if(running.webhooks.timeout != next.webhooks.timeout, "webhooks.timeout");
   refuse_if(running.webhooks.retry_min != next.webhooks.retry_min, "webhooks.retry_min");

@@ -15,7 +15,8 @@
 // everything else: cluster.name,
 //     cluster.nodes, cluster.secret, cluster.max_skew, node.name,
 //     node.var_dir, node.commit_interval, an added or removed hb.<id>, the
-//     other hb.<id> keys, api.listen, api.tls_cert, api.tls_key.
+//     other hb.<id> keys, api.listen, api.tls_cert, api.tls_key, and the
+//     [http] table (added, removed, or any of its keys).
 #ifndef VIGIL_AGENT_CONFIG_CONFIG_DIFF_H_
 #define VIGIL_AGENT_CONFIG_CONFIG_DIFF_H_
 

@@ -72,6 +72,10 @@ std::vector<std::string> prepare_daemon_files(const Config& config) {
     check_tls_file(config, "api.tls_cert", config.api.tls_cert, false);
     check_tls_file(config, "api.tls_key", config.api.tls_key, true);
   }
+  if (config.http && config.http->tls()) {
+    check_tls_file(config, "http.tls_cert", config.http->tls_cert, false);
+    check_tls_file(config, "http.tls_key", config.http->tls_key, true);
+  }
   return warnings;
 }
 

@@ -140,6 +140,25 @@ TEST(ConfigDiff, NatsExportSettingsNeedARestart) {
   EXPECT_TRUE(d.changed.empty());
 }
 
+TEST(ConfigDiff, HttpListenerSettingsNeedARestart) {
+  Config with = base();
+  with.http = HttpConfig{.listen = Endpoint{"127.0.0.1", 9464}};
+  EXPECT_EQ(diff_configs(base(), with).refused, (std::vector<RefusedKey>{{"http", kNeedsRestart}}));
+  EXPECT_EQ(diff_configs(with, base()).refused, (std::vector<RefusedKey>{{"http", kNeedsRestart}}));
+  EXPECT_TRUE(diff_configs(with, with).empty());
+  Config next = with;
+  next.http->listen.port = 9465;
+  next.http->tls_cert = "/etc/vigil/http.crt";
+  next.http->tls_key = "/etc/vigil/http.key";
+  next.http->user_key = std::string(32, 'h');
+  const ConfigDiff d = diff_configs(with, next);
+  EXPECT_EQ(d.refused, (std::vector<RefusedKey>{{"http.listen", kNeedsRestart},
+                                                {"http.tls_cert", kNeedsRestart},
+                                                {"http.tls_key", kNeedsRestart},
+                                                {"http.user_key", kNeedsRestart}}));
+  EXPECT_TRUE(d.changed.empty());
+}
+
 TEST(ConfigDiff, IdentityAndListenersAreRefused) {
   Config next = base();
   next.node_name = "n2";

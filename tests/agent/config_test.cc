@@ -857,6 +857,103 @@ TEST(Config, AConfigHoldingASecretOpenToGroupOrOthersIsRefused) {
   }
 }
 
+TEST(Config, HttpTableDefaultsToLoopbackAndIsAbsentWithoutIt) {
+  EXPECT_FALSE(parse_config(full_config(), kSource).http.has_value());
+  const Config c = parse_config(full_config() + "\n[http]\n", kSource);
+  ASSERT_TRUE(c.http.has_value());
+  EXPECT_EQ(c.http->listen.text(), "127.0.0.1:9464");
+  EXPECT_FALSE(c.http->tls());
+  EXPECT_FALSE(c.http->user_key.has_value());
+  // Any loopback address, either family.
+  for (const char* listen : {"127.0.0.1:80", "127.1.2.3:9464", "[::1]:9464"}) {
+    const Config l =
+        parse_config(full_config() + "\n[http]\nlisten = \"" + listen + "\"\n", kSource);
+    EXPECT_EQ(l.http->listen.text(), listen);
+  }
+}
+
+TEST(Config, HttpNonLoopbackAddressNeedsTlsAndAUserKey) {
+  const std::string base = full_config() + "\n[http]\n";
+  const ConfigError e = expect_error(base + "listen = \"0.0.0.0:9464\"\n");
+  expect_names(e, "http.listen");
+  EXPECT_EQ(e.reason(),
+            "http.listen 0.0.0.0:9464: a non-loopback address needs http.tls_cert, "
+            "http.tls_key and http.user_key");
+  for (const char* listen :
+       {"192.0.2.7:9464", "[::]:9464", "[fe80::1]:9464", "[::ffff:10.0.0.1]:1"})
+    expect_names(expect_error(base + "listen = \"" + listen + "\"\n"), "http.listen");
+
+  const std::string key(32, 'h');
+  const Config c = parse_config(base +
+                                    "listen = \"0.0.0.0:9464\"\ntls_cert = \"tls/http.crt\"\n"
+                                    "tls_key = \"/etc/vigil/http.key\"\nuser_key = \"" +
+                                    key + "\"\n",
+                                kSource);
+  ASSERT_TRUE(c.http.has_value());
+  EXPECT_TRUE(c.http->tls());
+  EXPECT_EQ(c.http->listen.text(), "0.0.0.0:9464");
+  EXPECT_EQ(c.http->tls_cert, fs::path("/etc/vigil/tls/http.crt"));  // relative to the file
+  EXPECT_EQ(c.http->tls_key, fs::path("/etc/vigil/http.key"));
+  EXPECT_EQ(c.http->user_key, key);
+}
+
+TEST(Config, HttpTlsKeysGoTogether) {
+  const std::string base = full_config() + "\n[http]\n";
+  const std::string cert = "tls_cert = \"a.crt\"\n", tls_key = "tls_key = \"a.key\"\n";
+  const std::string user = "user_key = \"" + std::string(32, 'h') + "\"\n";
+  expect_names(expect_error(base + cert + tls_key), "http.user_key");
+  expect_names(expect_error(base + cert + user), "http.tls_key");
+  expect_names(expect_error(base + tls_key + user), "http.tls_cert");
+  expect_names(expect_error(base + user), "http.tls_cert");
+  EXPECT_TRUE(parse_config(base + cert + tls_key + user, kSource).http->tls());
+}
+
+TEST(Config, BadHttpTablesNameFileAndKey) {
+  const std::string base = full_config() + "\n[http]\n";
+  const std::string tls = "tls_cert = \"a.crt\"\ntls_key = \"a.key\"\n";
+  expect_names(expect_error(base + "port = 9464\n"), "http.port");
+  expect_names(expect_error(base + "listen = \"localhost:9464\"\n"), "http.listen");
+  expect_names(expect_error(base + "listen = 9464\n"), "http.listen");
+  const ConfigError short_key =
+      expect_error(base + tls + "user_key = \"" + std::string(31, 'h') + "\"\n");
+  expect_names(short_key, "http.user_key");
+  EXPECT_NE(short_key.reason().find("at least 32"), std::string::npos) << short_key.what();
+  // The key of user tokens here must not be the key of admin tokens there.
+  const std::string admin(32, 'a');
+  const std::string api =
+      "\n[api]\nlisten = \"127.0.0.1:1215\"\ntls_cert = \"a.crt\"\n"
+      "tls_key = \"a.key\"\nadmin_key = \"" +
+      admin + "\"\n";
+  const ConfigError same =
+      expect_error(full_config() + api + "\n[http]\n" + tls + "user_key = \"" + admin + "\"\n");
+  expect_names(same, "http.user_key");
+  EXPECT_NE(same.reason().find("api.admin_key"), std::string::npos) << same.what();
+  // The same key as [api] user_key is allowed: both give read access.
+  EXPECT_NO_THROW(parse_config(full_config() + api + "user_key = \"" + std::string(32, 'u') +
+                                   "\"\n\n[http]\n" + tls + "user_key = \"" + std::string(32, 'u') +
+                                   "\"\n",
+                               kSource));
+  // Not the address of the TLS API.
+  expect_names(expect_error(full_config() + api + "\n[http]\nlisten = \"127.0.0.1:1215\"\n"),
+               "http.listen");
+}
+
+TEST(Config, AConfigHoldingTheHttpUserKeyMustBePrivate) {
+  TempDir dir("config-test");
+  const fs::path config = dir.path() / "n1.toml";
+  dir.write("secret.hex", std::string(kSecretHex) + "\n");
+  ::chmod((dir.path() / "secret.hex").c_str(), 0600);
+  dir.write("n1.toml", edit(full_config(), std::string("secret = \"") + kSecretHex + "\"",
+                            "secret_file = \"secret.hex\"") +
+                           "\n[http]\ntls_cert = \"a.crt\"\ntls_key = \"a.key\"\n"
+                           "user_key = \"" +
+                           std::string(32, 'h') + "\"\n");
+  ::chmod(config.c_str(), 0644);
+  expect_names(expect_load_error(config), "http.user_key", config);
+  ::chmod(config.c_str(), 0600);
+  EXPECT_NO_THROW(load_config(config));
+}
+
 TEST(Config, OverlongSocketPathIsRefused) {
   expect_names(expect_error(edit(full_config(), "var_dir = \"/var/lib/vigil/n1\"",
                                  "var_dir = \"/" + std::string(120, 'v') + "\"")),
