@@ -21,7 +21,7 @@ const Route* Router::find(const std::string& method, const std::string& path,
                           std::string* allow) const {
   const Route* found = nullptr;
   for (const auto& r : routes_) {
-    if (r.path != path) continue;
+    if (r.prefix ? path.rfind(r.path, 0) != 0 : r.path != path) continue;
     if (r.method == method && !found) found = &r;
     if (allow) *allow += (allow->empty() ? "" : ", ") + r.method;
   }
@@ -97,7 +97,8 @@ void Router::run(const Route& route, const std::shared_ptr<ApiExchange>& ex) con
 std::string Router::read_only_routes() const {
   std::string out;
   for (const auto& r : routes_)
-    if (r.role == ApiRole::kUser) out += (out.empty() ? "" : ", ") + r.method + " " + r.path;
+    if (r.role == ApiRole::kUser)
+      out += (out.empty() ? "" : ", ") + r.method + " " + r.path + (r.prefix ? "<id>" : "");
   return out;
 }
 

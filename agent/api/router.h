@@ -32,13 +32,16 @@ struct Route {
   using Handler =
       std::function<void(const std::shared_ptr<ApiExchange>& ex, const nlohmann::json& body)>;
   std::string method;  // "GET", "POST"
-  std::string path;    // matched exactly, without the query string
+  std::string path;    // matched exactly, without the query string (see prefix)
   ApiRole role;        // the least role that may call it; kUser: read-only
   BodySchema schema;
   Handler handler;  // `body` fits `schema` (null when there was none)
   /// The route authenticates its caller itself, with a join token
   /// (join_token.h) as the bearer: a remote request skips the JWT check.
   bool join_token = false;
+  /// `path` is a prefix ("/v1/queue/"): the route takes every path that
+  /// starts with it, and its handler checks the rest (404 when unknown).
+  bool prefix = false;
 };
 
 class Router {

@@ -1,6 +1,8 @@
 #include "agent/api/service.h"
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -9,6 +11,7 @@
 #include "agent/api/api_server.h"
 #include "agent/api/event_stream.h"
 #include "agent/api/join_token.h"
+#include "agent/api/operations.h"
 #include "agent/api/router.h"
 #include "agent/api/waits.h"
 #include "agent/base/clock.h"
@@ -116,6 +119,8 @@ struct ApiService::Impl {
 
   void add_routes();
   void node_change(const Exchange& ex, NodeChange change);
+  void start_operation(const Exchange& ex, std::string op, std::string progress,
+                       const std::function<void(ApiBackend::Done)>& run);
 
   const Config& config;
   ApiBackend& backend;
@@ -123,6 +128,8 @@ struct ApiService::Impl {
   Waits waits;
   EventStreams streams;
   ApiServer server;
+  // Shared with the backend's callbacks, which may outlive the service.
+  std::shared_ptr<Operations> operations = std::make_shared<Operations>();
 };
 
 void ApiService::Impl::add_routes() {
@@ -195,8 +202,11 @@ void ApiService::Impl::add_routes() {
                 }
                 spdlog::info("hb rotate ({}) by {}", secret ? "secret given" : "random secret",
                              ex->request().caller());
-                backend.rotate(secret,
-                               [ex](int status, const json& answer) { ex->reply(status, answer); });
+                start_operation(ex, "hb rotate",
+                                "staging the new secret on every alive node, then switching",
+                                [this, secret](ApiBackend::Done done) {
+                                  backend.rotate(secret, std::move(done));
+                                });
               }});
 
   // A join token for `vigil cluster join` (join_token.h): it pins this
@@ -267,31 +277,43 @@ void ApiService::Impl::add_routes() {
                   {{.name = "token", .type = Type::kString, .required = true},
                    {.name = "seed", .type = Type::kString, .required = true},
                    {.name = "timeout_ms", .type = Type::kInteger, .min = 100, .max = 3'600'000}}},
-       [this, reply](const Exchange& ex, const json& body) {
+       [this](const Exchange& ex, const json& body) {
          const auto timeout = std::chrono::milliseconds(body.value("timeout_ms", int64_t{30000}));
-         spdlog::info("cluster join through {} asked by {}", body.at("seed").get<std::string>(),
-                      ex->request().caller());
-         backend.join(body.at("token").get<std::string>(), body.at("seed").get<std::string>(),
-                      timeout, reply(ex));
+         const auto seed = body.at("seed").get<std::string>();
+         spdlog::info("cluster join through {} asked by {}", seed, ex->request().caller());
+         start_operation(
+             ex, "cluster join",
+             "asking the seed " + printable(seed.substr(0, 200)) +
+                 ", then waiting to hear it alive (at most " + std::to_string(timeout.count()) +
+                 " ms)",
+             [this, token = body.at("token").get<std::string>(), seed, timeout](
+                 ApiBackend::Done done) { backend.join(token, seed, timeout, std::move(done)); });
        }});
   router.add(
       {"POST", "/v1/cluster/leave", ApiRole::kAdmin,
        BodySchema{Root::kObject,
                   {{.name = "timeout_ms", .type = Type::kInteger, .min = 100, .max = 3'600'000}},
                   true},
-       [this, reply](const Exchange& ex, const json& body) {
+       [this](const Exchange& ex, const json& body) {
          const auto timeout = std::chrono::milliseconds(
              body.is_object() ? body.value("timeout_ms", int64_t{10000}) : 10000);
          spdlog::info("cluster leave asked by {}", ex->request().caller());
-         backend.leave(timeout, reply(ex));
+         start_operation(
+             ex, "cluster leave",
+             "announcing the leave, waiting for every alive peer to acknowledge it "
+             "(at most " +
+                 std::to_string(timeout.count()) + " ms)",
+             [this, timeout](ApiBackend::Done done) { backend.leave(timeout, std::move(done)); });
        }});
   router.add(
       {"POST", "/v1/cluster/forget", ApiRole::kAdmin,
        BodySchema{Root::kObject, {{.name = "node", .type = Type::kString, .required = true}}},
-       [this, reply](const Exchange& ex, const json& body) {
+       [this](const Exchange& ex, const json& body) {
          const auto& node = body.at("node").get_ref<const std::string&>();
-         spdlog::info("cluster forget {} asked by {}", node, ex->request().caller());
-         backend.forget(node, reply(ex));
+         spdlog::info("cluster forget {} asked by {}", printable(node), ex->request().caller());
+         start_operation(
+             ex, "cluster forget", "removing the member from the member list",
+             [this, node](ApiBackend::Done done) { backend.forget(node, std::move(done)); });
        }});
 
   // The cluster's webhooks (ApiBackend::webhooks, put_webhook, ...): the
@@ -326,9 +348,24 @@ void ApiService::Impl::add_routes() {
                          {{.name = "url", .type = Type::kString, .required = true},
                           {.name = "auth", .type = Type::kString},
                           {.name = "credential", .type = Type::kString}}},
-              [this, reply](const Exchange& ex, const json& body) {
-                backend.test_webhook(body, reply(ex));
+              [this](const Exchange& ex, const json& body) {
+                // The body may hold a credential: it stays out of the operation.
+                start_operation(ex, "webhook test", "posting a test event from every alive node",
+                                [this, body](ApiBackend::Done done) {
+                                  backend.test_webhook(body, std::move(done));
+                                });
               }});
+
+  // Asynchronous operations (api/operations.h, seed 003): GET
+  // /v1/queue/<id> and /v1/queue/<id>/result. A user token may read them:
+  // the id is an unguessable capability, and no result holds a secret.
+  Route queue{"GET", std::string(Operations::kQueuePrefix), ApiRole::kUser, none,
+              [this](const Exchange& ex, const json&) {
+                auto answer = operations->get(ex->request().path());
+                ex->reply(answer.status, answer.body, answer.headers);
+              }};
+  queue.prefix = true;
+  router.add(std::move(queue));
 
   // This node's event export (ApiBackend::export_status).
   router.add({"GET", "/v1/export/status", ApiRole::kUser, none,
@@ -363,6 +400,33 @@ void ApiService::Impl::add_routes() {
       {"POST", "/v1/node/unfreeze", ApiRole::kAdmin, none, [this](const Exchange& ex, const json&) {
          node_change(ex, {.kind = NodeChange::Kind::kUnfreeze});
        }});
+}
+
+// An operation that takes time (api/operations.h): 202 with its Location at
+// once, then `run` starts the work, and the `done` it is given ends the
+// operation (it may run at once: a quick refusal is an operation that
+// failed). 503 when max_operations run already.
+void ApiService::Impl::start_operation(const Exchange& ex, std::string op, std::string progress,
+                                       const std::function<void(ApiBackend::Done)>& run) {
+  const std::string name = op;
+  auto id = operations->start(std::move(op), std::move(progress));
+  if (!id)
+    return ex->reply(503, {{"error", "too many operations running (at most " +
+                                         std::to_string(Operations::kMaxOperations) + ")"}});
+  const std::string location = Operations::location(*id);
+  spdlog::info("operation {} ({}) started", *id, name);
+  ex->reply(202, {{"id", *id}, {"op", name}, {"location", location}}, {{"Location", location}});
+  std::weak_ptr<Operations> weak = operations;
+  try {
+    run([weak, id = *id, name](int status, const json& answer) {
+      spdlog::info("operation {} ({}) {}: status {}", id, name,
+                   status / 100 == 2 ? "succeeded" : "failed", status);
+      if (auto ops = weak.lock()) ops->finish(id, status, answer);
+    });
+  } catch (const std::exception& e) {  // the 202 is sent: the operation fails instead
+    spdlog::error("operation {} ({}): {}", *id, name, e.what());
+    operations->finish(*id, 500, {{"error", std::string("internal error: ") + e.what()}});
+  }
 }
 
 // Logs each change with who asked, once: accepted, or refused and why.

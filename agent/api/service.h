@@ -7,15 +7,25 @@
 //   GET  /v1/hb              user   none            heartbeat status
 //   GET|POST /v1/events      user   {filters?: [s]} SSE stream (seed 001 filters)
 //   POST /v1/wait            user   {filter: s, duration_ms: 1..86400000}
-//   POST /v1/hb/rotate       admin  {secret?: s}    64 hex digits; random when absent
+//   POST /v1/hb/rotate       admin  {secret?: s}    64 hex digits; random when absent (*)
+//   POST /v1/node/join       admin  {token, seed, timeout_ms?}                          (*)
+//   POST /v1/cluster/join    join   {name, paths}   the seed's admission: synchronous
+//   POST /v1/cluster/leave   admin  {timeout_ms?}                                       (*)
+//   POST /v1/cluster/forget  admin  {node: s}                                           (*)
+//   POST /v1/webhooks/test   admin  {url, auth?, credential?}                           (*)
+//   GET  /v1/queue/<id>[/result]  user  none        an operation (api/operations.h)
 //   POST /v1/node/patch      admin  [RFC 6902 ops]
 //   POST /v1/node/set        admin  {path: s, value: any}
 //   POST /v1/node/freeze     admin  none
 //   POST /v1/node/unfreeze   admin  none
 //   POST /v1/daemon/reload   admin  none            200 {changed: [keys]}; 400 {error}
 //
+// (*) An asynchronous operation (seed 003): once its body is checked (400
+// at once otherwise), 202 {"id", "op", "location"} with Location:
+// /v1/queue/<id>; the work's own answer is then read there.
 // Errors are JSON {"error": "..."} (400 adds "field"), with the statuses of
-// api/router.h, plus 503 when a limit of ApiLimits is reached.
+// api/router.h, plus 503 when a limit of ApiLimits is reached, or 1,000
+// operations run.
 #ifndef VIGIL_AGENT_API_SERVICE_H_
 #define VIGIL_AGENT_API_SERVICE_H_
 

@@ -1,5 +1,6 @@
 #include "agent/cli/api_client.h"
 
+#include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -65,7 +66,16 @@ ApiClient::Response ApiClient::request(const std::string& method, const std::str
     throw ApiUnavailable("no answer from the daemon within " + std::to_string(timeout.count()) +
                          "ms");
   if (result) throw ApiUnavailable("daemon connection failed: " + result.message());
-  return {static_cast<int>(res.result_int()), res.body()};
+  Response out{static_cast<int>(res.result_int()), res.body(), {}};
+  for (const auto& field : res)
+    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  return out;
+}
+
+std::string ApiClient::Response::header(const std::string& name) const {
+  for (const auto& [k, v] : headers)
+    if (boost::iequals(k, name)) return v;
+  return "";
 }
 
 ApiClient::StreamEnd ApiClient::stream(

@@ -10,6 +10,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace vigil::agent {
 
@@ -29,6 +31,10 @@ class ApiClient {
   struct Response {
     int status = 0;    // HTTP status code
     std::string body;  // JSON text
+    /// The headers request() received (Location, X-Pending...), in order.
+    std::vector<std::pair<std::string, std::string>> headers;
+    /// The value of header `name` (case-insensitive), "" when absent.
+    std::string header(const std::string& name) const;
   };
 
   /// One request/response. `timeout` bounds the whole exchange; when it runs

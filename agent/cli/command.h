@@ -41,6 +41,10 @@ struct CliOptions {
   std::string url;                                          // webhook URL
   std::optional<std::string> bearer_token, webhook_secret;  // webhook --bearer-token, --secret
 
+  // Asynchronous operations (queue_command.h).
+  bool async = false;     // --async: print the operation's id and location, do not follow it
+  std::string operation;  // queue show ID
+
   bool json() const { return format == "json"; }
 };
 

@@ -27,6 +27,7 @@
 #include "agent/cli/command.h"
 #include "agent/cli/daemon_log.h"
 #include "agent/cli/event_template.h"
+#include "agent/cli/queue_command.h"
 #include "agent/cli/status_table.h"
 #include "agent/cli/wait_command.h"
 #include "agent/cli/webhook_command.h"
@@ -220,9 +221,10 @@ int membership_answer(const Options& o, const ApiClient::Response& res,
 int cmd_cluster_join(const Options& o) {
   const auto timeout = timeout_option(o, std::chrono::seconds(30));
   json body = {{"token", o.token}, {"seed", o.seed}, {"timeout_ms", timeout.count()}};
-  // The daemon answers within `timeout`; the socket wait allows a margin.
-  auto res = call_raw(o, "POST", "/v1/node/join", body, timeout + std::chrono::seconds(5));
-  return membership_answer(o, res, [](const json& a) {
+  // The daemon answers within `timeout`; the wait allows a margin.
+  auto res = run_operation(o, "/v1/node/join", body, timeout + std::chrono::seconds(5));
+  if (!res) return kExitOk;  // --async
+  return membership_answer(o, *res, [](const json& a) {
     return "joined cluster " + a.value("cluster", std::string()) + " through " +
            a.value("seed", std::string()) + ": " + std::to_string(a.value("nodes", json()).size()) +
            " member(s)";
@@ -231,18 +233,19 @@ int cmd_cluster_join(const Options& o) {
 
 int cmd_cluster_leave(const Options& o) {
   const auto timeout = timeout_option(o, std::chrono::seconds(10));
-  auto res = call_raw(o, "POST", "/v1/cluster/leave", {{"timeout_ms", timeout.count()}},
-                      timeout + std::chrono::seconds(5));
-  return membership_answer(o, res, [](const json& a) {
+  auto res = run_operation(o, "/v1/cluster/leave", {{"timeout_ms", timeout.count()}},
+                           timeout + std::chrono::seconds(5));
+  if (!res) return kExitOk;  // --async
+  return membership_answer(o, *res, [](const json& a) {
     return "left the cluster: acknowledged by " +
            std::to_string(a.value("acknowledged_by", json::array()).size()) + " peer(s)";
   });
 }
 
 int cmd_cluster_forget(const Options& o) {
-  auto res =
-      call_raw(o, "POST", "/v1/cluster/forget", {{"node", o.node}}, std::chrono::seconds(10));
-  return membership_answer(o, res, [](const json& a) {
+  auto res = run_operation(o, "/v1/cluster/forget", {{"node", o.node}}, std::chrono::seconds(10));
+  if (!res) return kExitOk;  // --async
+  return membership_answer(o, *res, [](const json& a) {
     return "forgot " + a.value("node", std::string()) + ": " +
            std::to_string(a.value("nodes", json()).size()) + " member(s) left";
   });
@@ -286,15 +289,10 @@ int cmd_hb_rotate(const Options& o) {
     }
     body["secret"] = text;
   }
-  ApiClient client(load(o).api_socket());
-  ApiClient::Response res;
-  try {
-    res = client.request("POST", "/v1/hb/rotate", body.dump(), kRotateTimeout);
-  } catch (const ApiUnavailable& e) {
-    throw ExitError(kExitUnreachable, e.what());
-  }
-  if (res.status != 200) refused(res);
-  json answer = json::parse(res.body, nullptr, false);
+  auto res = run_operation(o, "/v1/hb/rotate", body, kRotateTimeout);
+  if (!res) return kExitOk;  // --async
+  if (res->status != 200) refused(*res);
+  json answer = json::parse(res->body, nullptr, false);
   if (o.json())
     print_json(answer);
   else
@@ -453,6 +451,10 @@ int main(int argc, char** argv) {
               [&] { return cmd_hb_rotate(o); });
   hb_rotate->add_option("--secret-file", o.secret_file,
                         "file with the new secret (64 hex digits); default: a random one");
+  // Commands that run as an operation of the daemon (seed 003): --async.
+  const std::string async_help =
+      "print the operation's id and location and exit 0 at once; `vigil queue show ID` reads it";
+  hb_rotate->add_flag("--async", o.async, async_help);
 
   auto* cluster =
       app.add_subcommand("cluster", "membership: join tokens, join, leave, forget, members")
@@ -471,15 +473,18 @@ int main(int argc, char** argv) {
   join->add_option("--seed", o.seed, "the seed's [api] listen address, HOST:PORT")->required();
   join->add_option("--timeout", o.timeout,
                    "how long to wait for the seed, 100ms to 1h; default 30s");
+  join->add_flag("--async", o.async, async_help);
   auto* leave = command(cluster, "leave",
                         "leave the cluster, once the alive peers acknowledge it; exits 1 when "
                         "they did not in time (the node left anyway)",
                         true, [&] { return cmd_cluster_leave(o); });
   leave->add_option("--timeout", o.timeout, "how long to wait for the peers; default 10s");
+  leave->add_flag("--async", o.async, async_help);
   auto* forget =
       command(cluster, "forget", "remove a dead member for good (refused while it is alive)", true,
               [&] { return cmd_cluster_forget(o); });
   forget->add_option("NODE", o.node, "the member to forget")->required();
+  forget->add_flag("--async", o.async, async_help);
   command(cluster, "members", "list the members: addresses per path, state, ltime", true,
           [&] { return cmd_cluster_members(o); });
 
@@ -508,7 +513,17 @@ int main(int argc, char** argv) {
   webhook_command("mod", "change a webhook's credential or filters on every node", true, true);
   webhook_command("del", "delete a webhook on every node", false, false);
   webhook_command("list", "the webhooks and this node's delivery counters", false, false);
-  webhook_command("test", "post a test event to URL from every alive node", true, false);
+  webhook_command("test", "post a test event to URL from every alive node", true, false)
+      ->add_flag("--async", o.async, async_help);
+
+  auto* queue = app.add_subcommand("queue", "operations the daemon runs in the background")
+                    ->require_subcommand(1);
+  add_config(queue);
+  auto* queue_show = command(queue, "show",
+                             "an operation (from --async): state, progress, result or error; "
+                             "exits 1 when it failed",
+                             true, [&] { return cmd_queue_show(o); });
+  queue_show->add_option("ID", o.operation, "the operation id (32 hex digits)")->required();
 
   auto* exports = app.add_subcommand("export", "events exported to a NATS server ([export.nats])")
                       ->require_subcommand(1);

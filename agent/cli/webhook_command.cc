@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/cli/queue_command.h"
 #include "agent/cli/status_table.h"
 
 namespace vigil::agent {
@@ -63,7 +64,14 @@ int cmd_webhook(const CliOptions& o, const std::string& action) {
   } else {
     target = "/v1/webhooks/test";
   }
-  const json answer = answer_of(call_raw(o, "POST", target, body, kWebhookTimeout));
+  json answer;
+  if (action == "test") {  // an operation of the daemon (seed 003)
+    auto res = run_operation(o, target, body, kWebhookTimeout);
+    if (!res) return kExitOk;  // --async
+    answer = answer_of(*res);
+  } else {
+    answer = answer_of(call_raw(o, "POST", target, body, kWebhookTimeout));
+  }
   if (o.json())
     print_json(answer);
   else if (action == "test")

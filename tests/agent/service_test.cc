@@ -2,11 +2,17 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include "agent/api/jwt.h"
+#include "agent/base/clock.h"
 #include "agent/events/event.h"
 #include "tests/support/fake_backend.h"
 #include "tests/support/fake_exchange.h"
@@ -43,6 +49,28 @@ class ServiceTest : public ::testing::Test {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (ex->status() == 0 && std::chrono::steady_clock::now() < deadline)
       io_.run_one_for(std::chrono::milliseconds(10));
+  }
+
+  // The operation an asynchronous route started (202): its queue path.
+  static std::string location_of(const std::shared_ptr<FakeExchange>& ex) {
+    const std::string& w = ex->written();
+    const auto at = w.find("\r\nLocation: ");
+    if (at == std::string::npos) return "";
+    const auto start = at + 12;
+    return w.substr(start, w.find("\r\n", start) - start);
+  }
+
+  // Where an asynchronous route ended: the operation's 303 or 500, and
+  // its own answer read at /result.
+  std::shared_ptr<FakeExchange> outcome(const std::shared_ptr<FakeExchange>& started) {
+    EXPECT_EQ(started->status(), 202) << started->body();
+    const std::string location = location_of(started);
+    EXPECT_EQ(location.rfind("/v1/queue/", 0), 0u) << started->written();
+    EXPECT_EQ(json::parse(started->body())["location"], location);
+    return send("GET", location);
+  }
+  std::shared_ptr<FakeExchange> result_of(const std::shared_ptr<FakeExchange>& started) {
+    return send("GET", location_of(started) + "/result");
   }
 
   boost::asio::io_context io_;
@@ -155,7 +183,12 @@ TEST_F(ServiceTest, RotateChecksItsSecret) {
   auto bad = send("POST", "/v1/hb/rotate", {{"secret", "zz"}});
   EXPECT_EQ(bad->status(), 400);
   EXPECT_EQ(json::parse(bad->body())["field"], "secret");
-  EXPECT_EQ(send("POST", "/v1/hb/rotate")->status(), 200);
+  EXPECT_EQ(backend_.rotations, 0);  // refused before any operation
+  auto started = send("POST", "/v1/hb/rotate");
+  EXPECT_EQ(outcome(started)->status(), 303);
+  auto result = result_of(started);
+  EXPECT_EQ(result->status(), 200);
+  EXPECT_EQ(json::parse(result->body()), json({{"version", 2}}));
   EXPECT_EQ(backend_.rotations, 1);
 }
 
@@ -223,13 +256,17 @@ TEST_F(ServiceTest, AJoinRequestTakesItsBearerTokenWithoutAnApiJwt) {
 }
 
 TEST_F(ServiceTest, LeaveForgetAndJoinReachTheBackend) {
-  EXPECT_EQ(send("POST", "/v1/cluster/leave", {{"timeout_ms", 2000}})->status(), 200);
+  // Each is an operation (202, then 303 to the answer).
+  EXPECT_EQ(outcome(send("POST", "/v1/cluster/leave", {{"timeout_ms", 2000}}))->status(), 303);
   EXPECT_EQ(backend_.leaves, std::vector<int64_t>{2000});
-  EXPECT_EQ(send("POST", "/v1/cluster/forget", {{"node", "n3"}})->status(), 200);
+  auto forget = send("POST", "/v1/cluster/forget", {{"node", "n3"}});
+  EXPECT_EQ(outcome(forget)->status(), 303);
+  EXPECT_EQ(json::parse(result_of(forget)->body())["node"], "n3");
   EXPECT_EQ(backend_.forgotten, std::vector<std::string>{"n3"});
   EXPECT_EQ(send("POST", "/v1/cluster/forget")->status(), 400);
-  EXPECT_EQ(send("POST", "/v1/node/join", {{"token", "t"}, {"seed", "127.0.0.1:1215"}})->status(),
-            200);
+  auto join = send("POST", "/v1/node/join", {{"token", "t"}, {"seed", "127.0.0.1:1215"}});
+  EXPECT_EQ(outcome(join)->status(), 303);
+  EXPECT_EQ(json::parse(result_of(join)->body())["seed"], "127.0.0.1:1215");
   EXPECT_EQ(backend_.joins[0]["timeout_ms"], 30000);
   EXPECT_EQ(
       send("POST", "/v1/node/join", {{"token", "t"}, {"seed", "s"}, {"timeout_ms", 10}})->status(),
@@ -277,6 +314,127 @@ TEST_F(ServiceTest, ReconfigureAppliesNewBodyDepth) {
   api.limits.max_depth = 8;
   service_->reconfigure(api);
   EXPECT_EQ(send("POST", "/v1/node/set", {{"path", ".data.x"}, {"value", deep}})->status(), 400);
+}
+
+// A backend whose operations end when the test says.
+class HeldBackend : public FakeBackend {
+ public:
+  void rotate(std::optional<crypto::Secret>, Done done) override { held.push_back(done); }
+  void forget(const std::string& node, Done) override {
+    if (node == "boom") throw std::runtime_error("boom");
+  }
+  void test_webhook(const json& body, Done done) override {
+    tested.push_back(body);
+    done(200, {{"nodes", json::array()}});
+  }
+  std::vector<Done> held;
+  std::vector<json> tested;
+};
+
+class AsyncServiceTest : public ServiceTest {
+ protected:
+  AsyncServiceTest() {
+    config_.api.admin_key = std::string(40, 'a');
+    config_.api.user_key = std::string(40, 'u');
+    service_ = std::make_unique<ApiService>(io_, config_, held_);
+  }
+  ~AsyncServiceTest() override { service_.reset(); }  // before held_, which it uses
+  std::shared_ptr<FakeExchange> send_as(ApiRole role, const std::string& method,
+                                        const std::string& target) {
+    const std::string path = target.substr(0, target.find('?'));
+    auto ex = std::make_shared<FakeExchange>(ApiRequest{
+        .method = method,
+        .target = target,
+        .authorization =
+            "Bearer " +
+            make_jwt(role, role == ApiRole::kAdmin ? *config_.api.admin_key : *config_.api.user_key,
+                     method, path, wall_ms() / 1000),
+        .remote = true});
+    service_->handle(ex);
+    return ex;
+  }
+  HeldBackend held_;
+};
+
+TEST_F(AsyncServiceTest, ARunningOperationIsPendingThenSeesOtherOrFails) {
+  auto started = send("POST", "/v1/hb/rotate");
+  ASSERT_EQ(started->status(), 202);
+  const std::string location = location_of(started);
+  auto running = send("GET", location);
+  EXPECT_EQ(running->status(), 200);
+  EXPECT_NE(running->written().find("\r\nX-Pending: true\r\n"), std::string::npos);
+  auto progress = json::parse(running->body());
+  EXPECT_EQ(progress["state"], "running");
+  EXPECT_EQ(progress["op"], "hb rotate");
+  EXPECT_FALSE(progress["progress"].get<std::string>().empty());
+  EXPECT_EQ(send("GET", location + "/result")->status(), 409);
+  ASSERT_EQ(held_.held.size(), 1u);
+  held_.held[0](200, {{"version", 3}});
+  auto done = send("GET", location);
+  EXPECT_EQ(done->status(), 303);
+  EXPECT_NE(done->written().find("\r\nLocation: " + location + "/result\r\n"), std::string::npos);
+  EXPECT_EQ(json::parse(send("GET", location + "/result")->body())["version"], 3);
+
+  // A refusal keeps its reason and its own status.
+  auto refused = send("POST", "/v1/hb/rotate");
+  held_.held[1](409, {{"error", "a rotation is in progress"}});
+  auto failed = send("GET", location_of(refused));
+  EXPECT_EQ(failed->status(), 500);
+  auto why = json::parse(failed->body());
+  EXPECT_EQ(why["state"], "failed");
+  EXPECT_EQ(why["status"], 409);
+  EXPECT_EQ(why["error"], "a rotation is in progress");
+  auto own = send("GET", location_of(refused) + "/result");
+  EXPECT_EQ(own->status(), 409);
+}
+
+TEST_F(AsyncServiceTest, AThrowingBackendFailsTheOperationAndTheDaemonGoesOn) {
+  auto started = send("POST", "/v1/cluster/forget", {{"node", "boom"}});
+  EXPECT_EQ(started->status(), 202);
+  auto failed = send("GET", location_of(started));
+  EXPECT_EQ(failed->status(), 500);
+  EXPECT_NE(json::parse(failed->body())["error"].get<std::string>().find("boom"),
+            std::string::npos);
+  EXPECT_EQ(send("GET", "/v1/status")->status(), 200);
+}
+
+TEST_F(AsyncServiceTest, UnknownAndMalformedIdsAre404) {
+  for (const std::string target :
+       {"/v1/queue/0123456789abcdef0123456789abcdef", "/v1/queue/",
+        "/v1/queue/0123456789abcdef0123456789abcdef/result", "/v1/queue/x",
+        "/v1/queue/%2e%2e/status", "/v1/queue/0123456789ABCDEF0123456789ABCDEF"}) {
+    auto ex = send("GET", target);
+    EXPECT_EQ(ex->status(), 404) << target;
+    EXPECT_TRUE(json::parse(ex->body())["error"].is_string()) << target;
+  }
+  EXPECT_EQ(send("POST", "/v1/queue/0123456789abcdef0123456789abcdef")->status(), 405);
+}
+
+TEST_F(AsyncServiceTest, AUserTokenPollsButCannotStart) {
+  auto refused = send_as(ApiRole::kUser, "POST", "/v1/hb/rotate");
+  EXPECT_EQ(refused->status(), 403);
+  EXPECT_NE(refused->body().find("GET /v1/queue/<id>"), std::string::npos);
+  auto started = send_as(ApiRole::kAdmin, "POST", "/v1/hb/rotate");
+  ASSERT_EQ(started->status(), 202);
+  const std::string location = location_of(started);
+  EXPECT_EQ(send_as(ApiRole::kUser, "GET", location)->status(), 200);
+  held_.held[0](200, {{"version", 2}});
+  EXPECT_EQ(send_as(ApiRole::kUser, "GET", location)->status(), 303);
+  EXPECT_EQ(send_as(ApiRole::kUser, "GET", location + "/result")->status(), 200);
+}
+
+TEST_F(AsyncServiceTest, AWebhookTestCredentialStaysOutOfTheOperation) {
+  auto started =
+      send("POST", "/v1/webhooks/test",
+           {{"url", "https://example.com/h"}, {"auth", "bearer"}, {"credential", "s3cret-token"}});
+  ASSERT_EQ(started->status(), 202);
+  ASSERT_EQ(held_.tested.size(), 1u);
+  EXPECT_EQ(held_.tested[0]["credential"], "s3cret-token");
+  EXPECT_EQ(started->body().find("s3cret"), std::string::npos);
+  auto done = send("GET", location_of(started));
+  EXPECT_EQ(done->status(), 303);
+  EXPECT_EQ(done->body().find("s3cret"), std::string::npos);
+  EXPECT_EQ(result_of(started)->body().find("s3cret"), std::string::npos);
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ CONFIG_COMMANDS = [("daemon",), ("daemon", "run"), ("daemon", "status"), ("daemo
                    ("node", "events"), ("node", "wait"), ("node", "set"), ("node", "patch"),
                    ("node", "freeze"), ("node", "unfreeze"), ("hb",), ("hb", "status"),
                    ("hb", "rotate"), ("cluster",), ("cluster", "token"), ("secret",),
-                   ("secret", "generate"), ("version",), ()]
+                   ("secret", "generate"), ("version",), ("queue",), ("queue", "show"), ()]
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z n1 "
                       r"(trace|debug|info|warn|error|critical) \S")
