@@ -97,6 +97,15 @@ class ApiBackend {
   /// "dropped", "reconnects", "last_error", "last_error_at", "jetstream",
   /// "subject_prefix"}}.
   virtual nlohmann::json export_status() const = 0;
+  /// GET /metrics: the Prometheus text exposition (metrics/metrics.h); ""
+  /// when the backend keeps no metrics (the route then answers 404).
+  virtual std::string metrics() const { return {}; }
+  /// One API answer, for vigil_api_requests_total: `route` is the matched
+  /// route's path template or "unmatched", `status` the HTTP status.
+  virtual void api_request(const std::string& route, int status) {
+    (void)route;
+    (void)status;
+  }
   /// The bus that event streams subscribe to.
   virtual EventBus& bus() = 0;
 };

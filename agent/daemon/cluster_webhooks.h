@@ -56,6 +56,9 @@ class ClusterWebhooks {
 
   /// The ApiBackend calls (api/backend.h).
   void list(Done done);
+  /// This node's delivery counters, one object per webhook
+  /// (WebhookDeliveries::status()), without asking the other members.
+  nlohmann::json delivery_status() const { return deliveries_.status(); }
   void put(const nlohmann::json& body, Done done);
   void remove(const std::string& url, Done done);
   void test(const nlohmann::json& body, Done done);

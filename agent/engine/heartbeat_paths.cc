@@ -120,9 +120,29 @@ void HeartbeatPaths::tick(Group& group) {
   });
 }
 
+void HeartbeatPaths::count_sent(const heartbeat::Path& path, const std::string& peer,
+                                const Datagrams& datagrams) {
+  auto& c = sent_[{path.id(), peer}];
+  c.datagrams += datagrams.size();
+  for (const auto& d : datagrams) c.bytes += d.size();
+}
+
 void HeartbeatPaths::send(heartbeat::Path& path, const Outgoing& out) {
-  if (!out.multicast_only || path.type() == "multicast") path.send_all(out.all);
-  for (const auto& t : out.targeted) path.send_to_peers(t.peers, t.datagrams);
+  const bool multicast = path.type() == "multicast";
+  if (!out.multicast_only || multicast) {
+    path.send_all(out.all);
+    if (multicast)
+      count_sent(path, "*", out.all);
+    else
+      for (const auto& [peer, ep] : path.peers()) count_sent(path, peer, out.all);
+  }
+  for (const auto& t : out.targeted) {
+    path.send_to_peers(t.peers, t.datagrams);
+    if (multicast)
+      count_sent(path, "*", t.datagrams);
+    else
+      for (const auto& peer : t.peers) count_sent(path, peer, t.datagrams);
+  }
 }
 
 void HeartbeatPaths::send_all(const Outgoing& out) {
@@ -134,6 +154,7 @@ std::size_t HeartbeatPaths::send_to(const std::string& peer, const Datagrams& da
   for (auto& p : paths_) {
     if (p->type() != "unicast" || !p->peers().contains(peer)) continue;
     p->send_to_peers({peer}, datagrams);
+    count_sent(*p, peer, datagrams);
     for (const auto& d : datagrams) bytes += d.size();
   }
   return bytes;
@@ -174,6 +195,10 @@ json HeartbeatPaths::status(const membership::PeerTable& table) const {
       }
       peers[name] = std::move(peer);
     }
+    json sent = json::object();
+    for (auto it = sent_.lower_bound({p->id(), ""});
+         it != sent_.end() && it->first.first == p->id(); ++it)
+      sent[it->first.second] = {{"datagrams", it->second.datagrams}, {"bytes", it->second.bytes}};
     json drops = json::object();
     const auto& d = drops_[i];
     for (std::size_t i = 0; i < d.by_reason.size(); ++i)
@@ -191,7 +216,8 @@ json HeartbeatPaths::status(const membership::PeerTable& table) const {
                    {"restarts", c.restarts},
                    {"kernel_drops", c.kernel_drops},
                    {"dropped", std::move(drops)},
-                   {"peers", std::move(peers)}});
+                   {"peers", std::move(peers)},
+                   {"sent", std::move(sent)}});
   }
   return out;
 }

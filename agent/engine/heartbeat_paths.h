@@ -89,7 +89,9 @@ class HeartbeatPaths {
   /// datagrams and bytes, send_errors, restarts, kernel_drops (datagrams
   /// the kernel dropped at the full receive buffer), dropped: {reason: n},
   /// peers: {name: {address, state, last_heard_ms, received_datagrams,
-  /// received_bytes}}}]}. last_heard_ms is ms ago, null when never heard.
+  /// received_bytes}}, sent: {peer: {datagrams, bytes}}}]}. last_heard_ms is
+  /// ms ago, null when never heard. `sent` counts what was addressed to each
+  /// peer; a multicast path counts its sends under "*" (the group).
   nlohmann::json status(const membership::PeerTable& peers) const;
 
   std::size_t size() const { return paths_.size(); }
@@ -105,7 +107,9 @@ class HeartbeatPaths {
   };
   void tick(Group& group);
   void group(const Config& config);
-  static void send(heartbeat::Path& path, const Outgoing& out);
+  void send(heartbeat::Path& path, const Outgoing& out);
+  /// Adds `datagrams` to the sent counters of (path, peer).
+  void count_sent(const heartbeat::Path& path, const std::string& peer, const Datagrams& datagrams);
 
   boost::asio::io_context& io_;
   Heartbeat heartbeat_;
@@ -114,6 +118,7 @@ class HeartbeatPaths {
   bool started_ = false;
   std::vector<heartbeat::DropCounters> drops_;                            // by path index
   std::map<std::pair<std::string, std::string>, PeerCounters> received_;  // (path, peer)
+  std::map<std::pair<std::string, std::string>, PeerCounters> sent_;      // (path, peer)
 };
 
 }  // namespace vigil::agent

@@ -5,6 +5,8 @@
 #   1. the microbenchmarks (vigil_bench), garbage rejection included;
 #   2. the memory held for event streams that never read (subscriber_memory.py),
 #      webhook delivery throughput to one receiver (webhook_throughput.py),
+#      the CPU of a /metrics scrape at N = 10 and of an idle status page
+#      (metrics_scrape.py; the page part needs chromium and chromium-driver),
 #      NATS export throughput and latency to one subscriber (nats_export.py;
 #      skipped without nats-server),
 #      the cluster benchmarks on loopback (cluster_bench.py, N = 3, 5, 10),
@@ -74,6 +76,13 @@ wh_events=5000
 [[ ${#quick[@]} -gt 0 ]] && wh_events=500
 python3 "$here/webhook_throughput.py" --vigil "$vigil" --events "$wh_events" \
   --out "$out/webhook_throughput.json" || status=1
+
+echo
+echo "== the cost of a /metrics scrape at N = 10, and of an idle status page: $vigil"
+scrapes=2000; page_s=60
+[[ ${#quick[@]} -gt 0 ]] && scrapes=200 && page_s=10
+python3 "$here/metrics_scrape.py" --vigil "$vigil" --scrapes "$scrapes" --page-seconds "$page_s" \
+  --out "$out/metrics_scrape.json" || status=1
 
 echo
 echo "== NATS export to one subscriber on loopback: $vigil"
