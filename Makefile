@@ -5,7 +5,7 @@ BUILD ?= build
 DEB_PACKAGES := cmake ninja-build g++ pkg-config libboost-dev libboost-filesystem-dev \
   libsodium-dev libmsgpack-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev \
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev openssl nftables iproute2 \
-  procps python3 libkainjow-mustache-dev nats-server python3-flask
+  procps python3 libkainjow-mustache-dev libsystemd-dev help2man dpkg-dev nats-server python3-flask
 
 .PHONY: all deps configure build demo test bench format clean
 
@@ -37,6 +37,14 @@ build: configure
 demo: configure
 	cmake --build $(BUILD) --target vigil
 	bash etc/demo/run.sh $(BUILD)/bin/vigil
+
+# A Debian package of vigil with CPack, in $(BUILD): the binary (stripped),
+# the systemd units, the man page, an example config and the sample hook
+# (README "systemd and packaging"). It builds vigil and its man page alone.
+.PHONY: package
+package: configure
+	cmake --build $(BUILD) --target vigil vigil_man
+	cd $(BUILD) && cpack -G DEB
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 600

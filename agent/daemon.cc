@@ -25,6 +25,8 @@
 #include "agent/daemon/cluster_webhooks.h"
 #include "agent/nats/nats_export.h"
 #include "agent/daemon/config_reload.h"
+#include "agent/daemon/quorum_line.h"
+#include "agent/daemon/systemd_notify.h"
 #include "agent/engine/cluster_file.h"
 #include "agent/engine/engine.h"
 #include "agent/events/event_bus.h"
@@ -88,7 +90,8 @@ class Daemon::Impl : public ApiBackend {
 
  public:
   explicit Impl(Config config)
-      : config_(std::move(config)),
+      : systemd_(io_, [this] { return systemd_status(); }),
+        config_(std::move(config)),
         cluster_(starting_cluster(config_)),
         bus_(EventBus::Options{.node = config_.node_name}),
         hooks_(io_, bus_, config_.hooks),
@@ -104,8 +107,13 @@ class Daemon::Impl : public ApiBackend {
             [this](Event e) {
               bus_.publish(std::move(e));
               api_.dataset_changed();  // .cluster.quorum changed
+              systemd_.status_changed();
             },
-            run_split_action, [this] { api_.dataset_changed(); }),
+            run_split_action,
+            [this] {
+              api_.dataset_changed();
+              systemd_.status_changed();
+            }),
         webhooks_(
             io_, config_, [this]() -> Engine& { return *engine_; },
             [this](Event e) { bus_.publish(std::move(e)); }),
@@ -141,6 +149,9 @@ class Daemon::Impl : public ApiBackend {
       stop();
     });
     wait_hup();
+    // The paths are bound (or reported down, and retrying) and the API
+    // listens: READY=1 for a unit of Type=notify.
+    systemd_.ready();
     // Handlers catch what they expect; this is the last line, so that a
     // missed exception costs one completion handler, never the daemon.
     for (;;) {
@@ -211,7 +222,11 @@ class Daemon::Impl : public ApiBackend {
         io_, config_, cluster_,
         Engine::Callbacks{
             .publish = [this](Event e) { bus_.publish(std::move(e)); },
-            .dataset_changed = [this] { api_.dataset_changed(); },
+            .dataset_changed =
+                [this] {
+                  api_.dataset_changed();
+                  systemd_.status_changed();  // alive peers are votes
+                },
             .peer_lost = [this](const std::string& node) { split_.peer_lost(node); },
             .peer_back = [this](const std::string& node) { split_.peer_back(node); },
             .members_changed =
@@ -269,6 +284,7 @@ class Daemon::Impl : public ApiBackend {
         split_.start();
         replacing_ = false;
         api_.dataset_changed();
+        systemd_.status_changed();
         if (then) then();
       });
     });
@@ -323,6 +339,7 @@ class Daemon::Impl : public ApiBackend {
   // stopped, not stale) and saves the document, then the loop ends.
   void stop() {
     stopping_ = true;
+    systemd_.stopping();
     boost::system::error_code ignore;
     signals_.cancel(ignore);
     hup_.cancel(ignore);
@@ -339,6 +356,12 @@ class Daemon::Impl : public ApiBackend {
       engine_->stop([this] { webhooks_.stop([this] { stop_nats([this] { io_.stop(); }); }); });
   }
 
+  // systemd's STATUS=: the quorum line of `vigil daemon status`.
+  std::string systemd_status() const {
+    if (standalone(config_)) return "standalone: no member of a cluster";
+    return quorum_line(split_.status());
+  }
+
   // The NATS exporter's clean stop (nats/nats_export.h), or `then` at once.
   void stop_nats(std::function<void()> then) {
     if (!nats_) return then();
@@ -346,6 +369,9 @@ class Daemon::Impl : public ApiBackend {
   }
 
   asio::io_context io_;
+  // READY=1, STATUS=, WATCHDOG=1, STOPPING=1 (Type=notify). Before the parts
+  // whose callbacks it serves.
+  SystemdNotify systemd_;
   Config config_;
   ClusterFile cluster_;  // what the engine was built from, kept in step with its list
   EventBus bus_;

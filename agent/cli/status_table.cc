@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/daemon/quorum_line.h"
+
 namespace vigil::agent {
 
 using json = nlohmann::json;
@@ -39,31 +41,6 @@ std::string text(const json& v) {
   if (v.is_null()) return "-";
   if (v.is_string()) return v.get<std::string>();
   return v.dump();
-}
-
-// "quorum: held, 2 of 3 votes (needed 2); split action disabled; arbitrator
-// a1 reachable\n", or "" when the dataset has no quorum object.
-std::string quorum_line(const json& q) {
-  if (!q.is_object()) return "";
-  const json votes = q.value("votes", json::object());
-  std::string line = "quorum: ";
-  if (!q.value("enabled", false))
-    line += "not enforced";
-  else
-    line += q.value("has_quorum", false) ? "held" : "LOST";
-  line += ", " + text(votes.value("present", json())) + " of " +
-          text(votes.value("total", json())) + " votes (needed " +
-          text(votes.value("needed", json())) + "); split action " + q.value("split_action", "?");
-  const json arbitrators = q.value("arbitrators", json::object());
-  for (const auto& [name, a] : arbitrators.items()) {
-    const json reachable = a.value("reachable", json());
-    line += "; arbitrator " + name + " " +
-            (reachable.is_null() ? "not checked yet"
-             : reachable.get<bool>()
-                 ? "reachable"
-                 : "unreachable (" + a.value("error", json()).get<std::string>() + ")");
-  }
-  return line + "\n";
 }
 
 // "rejoin grace: 85s left, split analysis held; not heard yet: n2,n3\n"
@@ -136,7 +113,8 @@ std::string render_status_table(const json& ds, const std::string& local) {
     return "standalone: no member of a cluster (join one with `vigil cluster join`)\n" +
            render_rows(rows);
   return "cluster " + ds["cluster"].value("name", "") + "\n" + render_rows(rows) +
-         quorum_line(quorum) + rejoin_line(ds["cluster"].value("rejoin_grace", json()), enforced);
+         (quorum.is_object() ? quorum_line(quorum) + "\n" : "") +
+         rejoin_line(ds["cluster"].value("rejoin_grace", json()), enforced);
 }
 
 std::string render_members_table(const json& members) {
