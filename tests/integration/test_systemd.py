@@ -270,9 +270,10 @@ class NotifyTest(unittest.TestCase):
                         % (self.notify.with_var("STATUS"), self.log()))
         self.assertTrue(wait_until(lambda: quorum_line_of(self.c, "n1") == held, 10),
                         quorum_line_of(self.c, "n1"))
-        # n2 stops: 1 of 2 again.
-        self.c.stop("n2")
+        # n2 stops: 1 of 2 again, in a STATUS= sent after the held one.
         statuses = self.notify.with_var("STATUS")
+        self.assertEqual(statuses[-1], held)
+        self.c.stop("n2")
         self.assertTrue(wait_until(lambda: self.notify.with_var("STATUS")[-1].startswith(
             "quorum: LOST, 1 of 2 votes"), 20), "%s%s" % (self.notify.with_var("STATUS"),
                                                          self.log()))
