@@ -48,6 +48,10 @@ def idle_rate(pid, seconds):
 
 def page_cost(url, pid, seconds):
     """CPU s per s of `pid` while headless Chromium shows `url`, or None."""
+    # Debian's python3-selenium lives in the system's dist-packages, which
+    # another interpreter of the same version does not read.
+    if os.path.isdir("/usr/lib/python3/dist-packages"):
+        sys.path.append("/usr/lib/python3/dist-packages")
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.options import Options
