@@ -83,16 +83,16 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "${VIGIL_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
   "cluster membership daemon: heartbeats over UDP, gossip, events, hooks")
+# The long description; CPack puts the summary above it and indents it.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-  "cluster membership daemon: heartbeats over UDP, gossip, events, hooks
- vigil runs one daemon per node of a high-availability cluster. The daemons
- exchange encrypted heartbeats over UDP (unicast or multicast), replicate each
- node's JSON document, tell which peers are alive or stale, count the votes of
- a split brain, and report every change as an event: to hook scripts, event
- streams, webhooks and NATS. An HTTP API on a Unix socket serves the CLI.
- .
- The package installs the vigil.service and vigil@.service units (Type=notify,
- with a watchdog), a man page, an example config and a sample hook.")
+  "vigil runs one daemon per node of a high-availability cluster. The daemons
+exchange encrypted heartbeats over UDP (unicast or multicast), replicate each
+node's JSON document, tell which peers are alive or stale, count the votes of
+a split brain, and report every change as an event: to hook scripts, event
+streams, webhooks and NATS. An HTTP API on a Unix socket serves the CLI.
+
+The package installs the vigil.service and vigil@.service units (Type=notify,
+with a watchdog), a man page, an example config and a sample hook.")
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
