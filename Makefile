@@ -5,14 +5,14 @@ BUILD ?= build
 DEB_PACKAGES := cmake ninja-build g++ pkg-config libboost-dev libboost-filesystem-dev \
   libsodium-dev libmsgpack-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev \
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev openssl nftables iproute2 \
-  procps python3 libkainjow-mustache-dev libsystemd-dev help2man dpkg-dev nats-server python3-flask
+  procps python3 libkainjow-mustache-dev prometheus-cpp-dev libsystemd-dev help2man dpkg-dev
+# What the tests talk to or drive: real receivers, servers and a browser.
+TEST_PACKAGES := nats-server python3-flask prometheus chromium chromium-driver python3-selenium \
+  tmux
 
-.PHONY: all deps configure build demo test bench format clean
-
-all: build
-
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+# Installs the missing packages of $(1) as root, or names them and fails.
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -24,6 +24,17 @@ deps:
 	    echo "  apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
+endef
+
+.PHONY: all deps test-deps configure build demo test bench format clean
+
+all: build
+
+deps:
+	$(call apt_install,$(DEB_PACKAGES))
+
+test-deps:
+	$(call apt_install,$(TEST_PACKAGES))
 
 $(BUILD)/build.ninja: CMakeLists.txt | deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -46,7 +57,7 @@ package: configure
 	cmake --build $(BUILD) --target vigil vigil_man
 	cd $(BUILD) && cpack -G DEB
 
-test: build
+test: build test-deps
 	cd $(BUILD) && ctest --output-on-failure --timeout 600
 
 # The benchmarks also compare with serf and plot with matplotlib.
