@@ -3,6 +3,7 @@
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -35,6 +36,17 @@ void connect(stream::socket& socket, const std::filesystem::path& path) {
 }
 
 }  // namespace
+
+void StreamStop::request_stop() {
+  std::lock_guard lock(mutex_);
+  stopped_ = true;
+  if (on_stop_) on_stop_();
+}
+
+bool StreamStop::stop_requested() const {
+  std::lock_guard lock(mutex_);
+  return stopped_;
+}
 
 ApiClient::Response ApiClient::request(const std::string& method, const std::string& target,
                                        const std::string& body, std::chrono::milliseconds timeout) {
@@ -81,7 +93,7 @@ std::string ApiClient::Response::header(const std::string& name) const {
 ApiClient::StreamEnd ApiClient::stream(
     const std::string& target, const std::string& body, std::optional<Clock::time_point> deadline,
     const std::function<bool(const std::string&, const std::string&)>& on_event,
-    std::optional<Response>& error) {
+    std::optional<Response>& error, StreamStop* stopper) {
   asio::io_context io;
   stream::socket socket(io);
   connect(socket, socket_);
@@ -154,6 +166,21 @@ ApiClient::StreamEnd ApiClient::stream(
       stop(StreamEnd::kClosed);
     });
   };
+  // A stop requested from another thread runs stop() on this io_context.
+  // The guard unregisters before the io_context and the socket go.
+  struct StopRegistration {
+    StreamStop* stopper;
+    ~StopRegistration() {
+      if (!stopper) return;
+      std::lock_guard lock(stopper->mutex_);
+      stopper->on_stop_ = nullptr;
+    }
+  } registration{stopper};
+  if (stopper) {
+    std::lock_guard lock(stopper->mutex_);
+    if (stopper->stopped_) return StreamEnd::kStopped;
+    stopper->on_stop_ = [&io, &stop] { asio::post(io, [&stop] { stop(StreamEnd::kStopped); }); };
+  }
   http::async_write(socket, req, [&](boost::system::error_code ec, std::size_t) {
     if (ec) return stop(StreamEnd::kClosed);
     http::async_read_header(socket, buffer, parser, [&](boost::system::error_code ec, std::size_t) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -20,6 +21,21 @@ namespace vigil::agent {
 class ApiUnavailable : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+/// Ends ApiClient::stream() from another thread: after request_stop(), the
+/// stream running with this object (or the next one started with it)
+/// returns kStopped at once. Thread-safe; stopping is final.
+class StreamStop {
+ public:
+  void request_stop();
+  bool stop_requested() const;
+
+ private:
+  friend class ApiClient;
+  mutable std::mutex mutex_;
+  bool stopped_ = false;
+  std::function<void()> on_stop_;  // set while a stream runs with this object
 };
 
 class ApiClient {
@@ -48,10 +64,11 @@ class ApiClient {
   /// with each event's kind and data until it returns false (kStopped), the
   /// deadline passes (kDeadline), or the daemon closes the stream (kClosed).
   /// A non-200 answer returns its status and body via `error` and kClosed.
+  /// `stop`, when given, ends the stream from another thread (kStopped).
   StreamEnd stream(
       const std::string& target, const std::string& body, std::optional<Clock::time_point> deadline,
       const std::function<bool(const std::string& kind, const std::string& data)>& on_event,
-      std::optional<Response>& error);
+      std::optional<Response>& error, StreamStop* stop = nullptr);
 
  private:
   std::filesystem::path socket_;

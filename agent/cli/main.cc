@@ -29,6 +29,7 @@
 #include "agent/cli/event_template.h"
 #include "agent/cli/queue_command.h"
 #include "agent/cli/status_table.h"
+#include "agent/cli/status_watch.h"
 #include "agent/cli/wait_command.h"
 #include "agent/cli/webhook_command.h"
 #include "agent/config/config.h"
@@ -72,8 +73,10 @@ int cmd_daemon_run(const Options& o) {
   }
 }
 
-// `daemon status`: the dataset as JSON, or as a table with this node marked.
+// `daemon status`: the dataset as JSON, or as a table with this node marked;
+// with --watch, the live monitor (status_watch.h).
 int cmd_daemon_status(const Options& o) {
+  if (o.watch) return run_status_watch(o);
   json answer = call(o, "GET", "/v1/status");
   if (o.json())
     print_json(answer);
@@ -407,7 +410,10 @@ int main(int argc, char** argv) {
   command(daemon, "run", "run the daemon in the foreground, logs on stderr", false,
           [&] { return cmd_daemon_run(o); });
   command(daemon, "status", "show the cluster as this node sees it", true,
-          [&] { return cmd_daemon_status(o); });
+          [&] { return cmd_daemon_status(o); })
+      ->add_flag("--watch,-w", o.watch,
+                 "redraw the table in place every second and on every event, with the last 10 "
+                 "events under it; q or Ctrl-C quits");
   command(daemon, "reload",
           "read the config file again and apply what changed without a restart (as SIGHUP)", true,
           [&] { return cmd_daemon_reload(o); });
