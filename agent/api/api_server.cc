@@ -98,6 +98,8 @@ class StreamExchange : public ApiExchange {
   }
 
   Stream& stream() { return stream_; }
+  /// Marks the requests of this exchange as read-only-listener ones.
+  void mark_read_only() { read_only_ = true; }
 
  private:
   std::shared_ptr<StreamExchange> shared() {
@@ -111,6 +113,7 @@ class StreamExchange : public ApiExchange {
     if (auto it = req.find(http::field::authorization); it != req.end())
       r.authorization = std::string(it->value());
     r.remote = remote_;
+    r.read_only_listener = read_only_;
     r.peer = peer_;
     return r;
   }
@@ -181,8 +184,9 @@ class StreamExchange : public ApiExchange {
   asio::steady_timer timer_;
   bool armed_ = false;
   bool remote_;
-  std::string peer_;    // ApiRequest::peer
-  std::string issuer_;  // set by `admit`
+  bool read_only_ = false;  // ApiRequest::read_only_listener
+  std::string peer_;        // ApiRequest::peer
+  std::string issuer_;      // set by `admit`
   std::optional<Slot> slot_;
   boost::beast::flat_buffer buffer_;
   http::request_parser<http::string_body> parser_;
@@ -190,6 +194,48 @@ class StreamExchange : public ApiExchange {
 
 using UnixExchange = StreamExchange<stream::socket>;
 using TlsExchange = StreamExchange<asio::ssl::stream<asio::ip::tcp::socket>>;
+using HttpExchange = StreamExchange<asio::ip::tcp::socket>;
+
+// Makes `context` the TLS server of `cert` and `key`: TLS 1.2 or later, with
+// forward secrecy and AEAD only. Returns the certificate's PEM text. `what`
+// names the listener in errors: "<what> certificate <path>: ...".
+std::string configure_tls(asio::ssl::context& context, const std::filesystem::path& cert_path,
+                          const std::filesystem::path& key_path, const std::string& what) {
+  boost::system::error_code ec;
+  context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                          asio::ssl::context::no_tlsv1_1,
+                      ec);
+  // TLS 1.2: forward secrecy and AEAD only (TLS 1.3 suites all qualify).
+  SSL_CTX_set_cipher_list(context.native_handle(),
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+  // Read through the one file reader (regular files, bounded), so that what
+  // the start checks saw is what OpenSSL gets.
+  const FileContents cert = read_regular_file(cert_path, kMaxTlsFileBytes);
+  FileContents key = read_regular_file(key_path, kMaxTlsFileBytes);
+  const WipeOnExit wipe(key.text);
+  context.use_certificate_chain(asio::buffer(cert.text), ec);
+  if (ec) throw std::system_error(ec, what + " certificate " + cert_path.string());
+  context.use_private_key(asio::buffer(key.text), asio::ssl::context::pem, ec);
+  if (ec) throw std::system_error(ec, what + " key " + key_path.string());
+  return cert.text;
+}
+
+// Opens, binds and listens `acceptor` on `endpoint`; throws
+// std::system_error "<what> <host:port>: <reason>".
+void listen_tcp(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint,
+                const std::string& what) {
+  boost::system::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::system_error(
+        ec, what + " " + heartbeat::host_port(endpoint.address().to_string(), endpoint.port()));
+}
 
 }  // namespace
 
@@ -206,13 +252,19 @@ void ApiExchange::peer_finished(bool gone) {
 }
 
 void ApiExchange::reply(int status, const nlohmann::json& body, const Headers& headers) {
+  reply_text(status, "application/json",
+             body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", headers);
+}
+
+void ApiExchange::reply_text(int status, const std::string& content_type, std::string body,
+                             const Headers& headers) {
   if (replied_ || closed_) return;
   replied_ = true;
   http::response<http::string_body> res{static_cast<http::status>(status), 11};
-  res.set(http::field::content_type, "application/json");
+  res.set(http::field::content_type, content_type);
   res.set(http::field::connection, "close");
   for (const auto& [name, value] : headers) res.set(name, value);
-  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  res.body() = std::move(body);
   res.prepare_payload();
   std::ostringstream os;
   os << res;
@@ -283,6 +335,16 @@ struct ApiServer::Tls {
   asio::ip::tcp::acceptor acceptor;
 };
 
+// The read-only HTTP listener: its acceptor, its TLS context when it has
+// one, and its accept back-off.
+struct ApiServer::Http {
+  explicit Http(asio::io_context& io) : acceptor(io), retry(io) {}
+  std::optional<asio::ssl::context> tls;
+  asio::ip::tcp::acceptor acceptor;
+  asio::steady_timer retry;
+  std::chrono::milliseconds backoff{0};
+};
+
 ApiServer::ApiServer(asio::io_context& io, std::filesystem::path socket_path, ApiLimits limits,
                      Admit admit, Handler handler)
     : io_(io),
@@ -298,36 +360,64 @@ ApiServer::~ApiServer() { stop(); }
 
 void ApiServer::start_tls(const TlsListener& listener) {
   auto tls = std::make_unique<Tls>(io_);
-  boost::system::error_code ec;
-  tls->context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                               asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                               asio::ssl::context::no_tlsv1_1,
-                           ec);
-  // TLS 1.2: forward secrecy and AEAD only (TLS 1.3 suites all qualify).
-  SSL_CTX_set_cipher_list(tls->context.native_handle(),
-                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
-  // Read through the one file reader (regular files, bounded), so that what
-  // the start checks saw is what OpenSSL gets.
-  const FileContents cert = read_regular_file(listener.cert, kMaxTlsFileBytes);
-  FileContents key = read_regular_file(listener.key, kMaxTlsFileBytes);
-  const WipeOnExit wipe(key.text);
-  tls->context.use_certificate_chain(asio::buffer(cert.text), ec);
-  if (ec) throw std::system_error(ec, "API TLS certificate " + listener.cert.string());
-  tls_certificate_sha256_ = certificate_sha256_pem(cert.text);
-  tls->context.use_private_key(asio::buffer(key.text), asio::ssl::context::pem, ec);
-  if (ec) throw std::system_error(ec, "API TLS key " + listener.key.string());
-  const std::string where =
-      "API TCP listener " +
-      heartbeat::host_port(listener.endpoint.address().to_string(), listener.endpoint.port());
-  tls->acceptor.open(listener.endpoint.protocol(), ec);
-  if (!ec) tls->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) tls->acceptor.bind(listener.endpoint, ec);
-  if (!ec) tls->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::system_error(ec, where);
+  const std::string cert = configure_tls(tls->context, listener.cert, listener.key, "API TLS");
+  listen_tcp(tls->acceptor, listener.endpoint, "API TCP listener");
+  tls_certificate_sha256_ = certificate_sha256_pem(cert);
   tls_ = std::move(tls);
   accept_tls();
+}
+
+void ApiServer::start_http(const HttpListener& listener) {
+  auto http = std::make_unique<Http>(io_);
+  if (!listener.cert.empty()) {
+    http->tls.emplace(asio::ssl::context::tls_server);
+    configure_tls(*http->tls, listener.cert, listener.key, "HTTP TLS");
+  }
+  listen_tcp(http->acceptor, listener.endpoint, "HTTP listener");
+  http_ = std::move(http);
+  accept_http();
+}
+
+asio::ip::tcp::endpoint ApiServer::http_endpoint() const {
+  boost::system::error_code ec;
+  return http_ ? http_->acceptor.local_endpoint(ec) : asio::ip::tcp::endpoint();
+}
+
+void ApiServer::accept_http() {
+  http_->acceptor.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !http_ || !http_->acceptor.is_open()) return;
+    if (ec)
+      return accept_later(http_->retry, http_->backoff, ec, "HTTP", [this] {
+        if (http_ && http_->acceptor.is_open()) accept_http();
+      });
+    http_->backoff = std::chrono::milliseconds(0);
+    if (*http_open_ >= limits_.max_connections_tcp) {
+      spdlog::debug("HTTP listener: {} connections open, refusing one", *http_open_);
+      boost::system::error_code ignore;
+      socket.close(ignore);
+    } else if (http_->tls) {
+      auto ex = std::make_shared<TlsExchange>(
+          asio::ssl::stream<asio::ip::tcp::socket>(std::move(socket), *http_->tls), http_open_,
+          true);
+      ex->mark_read_only();
+      // The handshake and the request share one deadline.
+      ex->arm_timer(limits_.request_timeout);
+      ex->stream().async_handshake(asio::ssl::stream_base::server,
+                                   [ex, limits = limits_, admit = admit_,
+                                    handler = handler_](boost::system::error_code hec) {
+                                     if (hec) {
+                                       spdlog::debug("HTTP TLS handshake: {}", hec.message());
+                                       return;
+                                     }
+                                     ex->read(limits, admit, handler);
+                                   });
+    } else {
+      auto ex = std::make_shared<HttpExchange>(std::move(socket), http_open_, false);
+      ex->mark_read_only();
+      ex->read(limits_, admit_, handler_);
+    }
+    accept_http();
+  });
 }
 
 asio::ip::tcp::endpoint ApiServer::tls_endpoint() const {
@@ -410,6 +500,11 @@ void ApiServer::stop() {
   if (tls_) {
     boost::system::error_code ec;
     tls_->acceptor.close(ec);
+  }
+  if (http_) {
+    http_->retry.cancel();
+    boost::system::error_code ec;
+    http_->acceptor.close(ec);
   }
   if (!acceptor_.is_open()) return;
   boost::system::error_code ec;

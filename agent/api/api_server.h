@@ -1,9 +1,13 @@
 // The daemon API transport: HTTP/1.1, one request per connection
 // (Connection: close), with Server-Sent Events (text/event-stream) for
-// streams, on two listeners:
+// streams, on up to three listeners:
 //   - a Unix stream socket, mode 0600: local clients (the CLI), trusted;
 //   - optionally a TCP socket with TLS, for remote clients, which send a
-//     JWT (api/jwt.h) that the router checks.
+//     JWT (api/jwt.h) that the router checks;
+//   - optionally the read-only HTTP listener ([http]): plain HTTP on
+//     loopback, or TLS with a user JWT; its requests are marked
+//     (ApiRequest::read_only_listener) and the router admits only its
+//     allowlist (router.h, kReadOnlyListenerRoutes).
 // Each request is read in two steps: the headers, which the `admit` callback
 // may refuse at once (a bad token is refused before its body is read), then
 // the body. Routing and authorization live in api/router.h; this file only
@@ -38,8 +42,11 @@ struct ApiRequest {
   std::string target;         // path and query, e.g. "/v1/status"
   std::string body;           // at most ApiLimits::max_body_bytes
   std::string authorization;  // the Authorization header, "" when absent
-  bool remote = false;        // came over the TCP listener (authenticate it)
+  bool remote = false;        // came over TLS: authenticate it (the router)
   bool admitted = false;      // the listener's Admit passed its headers
+  /// Came over the read-only [http] listener: the router admits only
+  /// kReadOnlyListenerRoutes (router.h), whatever the route table holds.
+  bool read_only_listener = false;
   /// The transport's word on the client: "uid 1000" on the Unix socket (the
   /// peer's SO_PEERCRED), the address "192.0.2.7:41234" over TCP; "" when
   /// unknown.
@@ -81,6 +88,11 @@ class ApiExchange : public std::enable_shared_from_this<ApiExchange> {
   /// Sends a complete JSON response (status: HTTP code) and closes. Only the
   /// first reply() or start_stream() of an exchange counts.
   void reply(int status, const nlohmann::json& body, const Headers& headers = {});
+  /// Sends a complete response of another type ("text/plain; version=0.0.4"
+  /// for metrics, "text/html; charset=utf-8" for a page) and closes; the same
+  /// first-answer-counts rule as reply().
+  void reply_text(int status, const std::string& content_type, std::string body,
+                  const Headers& headers = {});
   /// Sends 200 with Content-Type text/event-stream; then use send_event().
   void start_stream();
   /// Queues one SSE event: "event: <kind>\ndata: <json>\n\n".
@@ -162,6 +174,21 @@ class ApiServer {
   void start_tls(const TlsListener& listener);
   /// The TCP listener's address (port 0 in the config: the one chosen).
   boost::asio::ip::tcp::endpoint tls_endpoint() const;
+
+  /// The read-only HTTP listener: address, and PEM certificate chain and
+  /// private key files, both empty for plain HTTP.
+  struct HttpListener {
+    boost::asio::ip::tcp::endpoint endpoint;
+    std::filesystem::path cert, key;
+  };
+  /// Also listens on the read-only HTTP listener (call after start()): its
+  /// requests carry ApiRequest::read_only_listener, and `remote` when over
+  /// TLS. Connections are capped by ApiLimits::max_connections_tcp, counted
+  /// apart from the TLS API's. Throws as start_tls() does ("HTTP listener
+  /// 127.0.0.1:9464: Address already in use").
+  void start_http(const HttpListener& listener);
+  /// The read-only HTTP listener's address; unspecified before start_http().
+  boost::asio::ip::tcp::endpoint http_endpoint() const;
   /// The SHA-256 fingerprint of the TLS certificate served (RFC 8705
   /// x5t#S256, tls_fingerprint.h); "" before start_tls().
   const std::string& tls_certificate_sha256() const { return tls_certificate_sha256_; }
@@ -174,8 +201,10 @@ class ApiServer {
 
  private:
   struct Tls;
+  struct Http;
   void accept();
   void accept_tls();
+  void accept_http();
   /// After an accept error (EMFILE, ENFILE, ENOBUFS...): logs it and retries
   /// after a growing delay, 50 ms up to 1 s, so the loop never spins.
   void accept_later(boost::asio::steady_timer& timer, std::chrono::milliseconds& backoff,
@@ -189,12 +218,14 @@ class ApiServer {
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::unique_ptr<Tls> tls_;
+  std::unique_ptr<Http> http_;
   std::string tls_certificate_sha256_;
   boost::asio::steady_timer unix_retry_, tls_retry_;
   std::chrono::milliseconds unix_backoff_{0}, tls_backoff_{0};
   // Shared with the exchanges, which count themselves out when they end.
   std::shared_ptr<std::size_t> unix_open_ = std::make_shared<std::size_t>(0);
   std::shared_ptr<std::size_t> tls_open_ = std::make_shared<std::size_t>(0);
+  std::shared_ptr<std::size_t> http_open_ = std::make_shared<std::size_t>(0);
 };
 
 }  // namespace vigil::agent

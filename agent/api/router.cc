@@ -1,6 +1,8 @@
 #include "agent/api/router.h"
 
+#include <algorithm>
 #include <exception>
+#include <iterator>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -28,7 +30,46 @@ const Route* Router::find(const std::string& method, const std::string& path,
   return found;
 }
 
+std::optional<ApiRefusal> Router::admit_read_only(const ApiRequest& head,
+                                                  std::string* issuer) const {
+  const std::string path = head.path();
+  // The page itself is static and public, the same file in every build: a
+  // browser loads it without a token, then the page sends one with each of
+  // its requests.
+  const bool page = head.method == "GET" && path == "/";
+  if (head.remote && !page) {
+    try {
+      check_jwt(head.authorization, head.method, path,
+                JwtKeys{std::nullopt, options_.http_user_key}, wall_ms() / 1000,
+                options_.max_token_lifetime);
+    } catch (const JwtError& e) {
+      spdlog::info("HTTP {} {} refused: {}", head.method, path, e.what());
+      return ApiRefusal{401, {{"error", e.what()}}, {{"WWW-Authenticate", "Bearer"}}};
+    }
+    if (issuer) *issuer = "user";
+  }
+  const bool listed =
+      std::find(std::begin(kReadOnlyListenerRoutes), std::end(kReadOnlyListenerRoutes), path) !=
+      std::end(kReadOnlyListenerRoutes);
+  std::string allow;
+  const Route* route = listed && head.method == "GET" ? find("GET", path, &allow) : nullptr;
+  if (!listed || (!route && head.method == "GET"))
+    return ApiRefusal{
+        404,
+        {{"error", "no route " + head.method + " " + path + " on the read-only listener"}},
+        {}};
+  if (!route)
+    return ApiRefusal{405,
+                      {{"error", "method " + head.method + " not allowed on " + path +
+                                     " (the read-only listener serves GET only)"}},
+                      {{"Allow", "GET"}}};
+  if (route->role != ApiRole::kUser)
+    return ApiRefusal{403, {{"error", "the read-only listener serves no admin route"}}, {}};
+  return std::nullopt;
+}
+
 std::optional<ApiRefusal> Router::admit(const ApiRequest& head, std::string* issuer) const {
+  if (head.read_only_listener) return admit_read_only(head, issuer);
   const std::string path = head.path();
   ApiRole role = ApiRole::kAdmin;  // the Unix socket is trusted (mode 0600)
   std::string ignore;

@@ -8,6 +8,11 @@
 //     400 for bad JSON or deeper nesting;
 //   - checked the body against the route's schema (api/body_schema.h): 400
 //     {"error", "field"}.
+// A request of the read-only HTTP listener (ApiRequest::read_only_listener)
+// reaches only kReadOnlyListenerRoutes, whatever the table holds: over TLS
+// it needs a user JWT signed with Options::http_user_key ([http] user_key,
+// never an admin one), but for GET / (the page, static, which holds no
+// data): 401; then a path off the list is 404, another method than GET 405.
 // No exception leaves a handler: the router answers 500 with the message,
 // logs it, and the daemon goes on. Runs on the daemon's io_context thread.
 #ifndef VIGIL_AGENT_API_ROUTER_H_
@@ -28,6 +33,12 @@
 
 namespace vigil::agent {
 
+/// The paths the read-only HTTP listener serves, GET only: the status page,
+/// the Prometheus metrics, the dataset, the heartbeat status (the page's
+/// "last heard") and the SSE event stream. Nothing that changes state.
+inline constexpr const char* kReadOnlyListenerRoutes[] = {"/", "/metrics", "/v1/status", "/v1/hb",
+                                                          "/v1/events"};
+
 struct Route {
   using Handler =
       std::function<void(const std::shared_ptr<ApiExchange>& ex, const nlohmann::json& body)>;
@@ -47,7 +58,10 @@ struct Route {
 class Router {
  public:
   struct Options {
-    JwtKeys keys;                      // for remote requests
+    JwtKeys keys;  // for remote requests
+    /// The key of user tokens on the read-only HTTP listener over TLS
+    /// ([http] user_key); admin tokens are never accepted there.
+    std::optional<std::string> http_user_key;
     int max_depth = 64;                // JSON nesting of a body
     int64_t max_token_lifetime = 600;  // exp - iat of a token, s
   };
@@ -76,6 +90,7 @@ class Router {
 
  private:
   const Route* find(const std::string& method, const std::string& path, std::string* allow) const;
+  std::optional<ApiRefusal> admit_read_only(const ApiRequest& head, std::string* issuer) const;
   void run(const Route& route, const std::shared_ptr<ApiExchange>& ex) const;
 
   Options options_;

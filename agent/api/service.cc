@@ -12,7 +12,9 @@
 #include "agent/api/event_stream.h"
 #include "agent/api/join_token.h"
 #include "agent/api/operations.h"
+#include "agent/api/query_string.h"
 #include "agent/api/router.h"
+#include "agent/api/status_page.h"
 #include "agent/api/waits.h"
 #include "agent/base/clock.h"
 #include "agent/config/endpoint.h"
@@ -93,8 +95,9 @@ std::optional<std::string> parse_join_paths(const json& j,
   return std::nullopt;
 }
 
-Router::Options router_options(const ApiConfig& api) {
+Router::Options router_options(const ApiConfig& api, const std::optional<HttpConfig>& http) {
   return {.keys = JwtKeys{api.admin_key, api.user_key},
+          .http_user_key = http ? http->user_key : std::nullopt,
           .max_depth = api.limits.max_depth,
           .max_token_lifetime = api.limits.max_token_lifetime.count() / 1000};
 }
@@ -105,7 +108,7 @@ struct ApiService::Impl {
   Impl(asio::io_context& io, const Config& config, ApiBackend& backend)
       : config(config),
         backend(backend),
-        router(router_options(config.api)),
+        router(router_options(config.api, config.http)),
         waits(io, config.api.limits.max_waits, [&backend] { return backend.dataset(); }),
         streams(io, backend.bus(), config.api.limits.max_subscribers),
         server(
@@ -136,6 +139,14 @@ void ApiService::Impl::add_routes() {
   const BodySchema none{};
   router.add({"GET", "/v1/status", ApiRole::kUser, none,
               [this](const Exchange& ex, const json&) { ex->reply(200, backend.dataset()); }});
+  // The web status page (status_page.html), one self-contained document.
+  router.add({"GET", "/", ApiRole::kUser, none, [](const Exchange& ex, const json&) {
+                ex->reply_text(200, "text/html; charset=utf-8", std::string(status_page_html()),
+                               {{"Cache-Control", "no-store"},
+                                {"Content-Security-Policy", std::string(kStatusPageCsp)},
+                                {"X-Content-Type-Options", "nosniff"},
+                                {"Referrer-Policy", "no-referrer"}});
+              }});
   router.add({"GET", "/v1/hb", ApiRole::kUser, none,
               [this](const Exchange& ex, const json&) { ex->reply(200, backend.hb_status()); }});
 
@@ -148,6 +159,19 @@ void ApiService::Impl::add_routes() {
           filters.add(EventFilter::parse(f.get_ref<const std::string&>()));
     } catch (const std::exception& e) {
       return ex->reply(400, {{"error", e.what()}, {"field", "filters"}});
+    }
+    // Filters in the query string too ("?filter=NodeStale&filter=node%3Dn2",
+    // OR'ed with those of the body): what a browser can send on a GET.
+    try {
+      for (const auto& [name, value] : parse_query(ex->request().target)) {
+        if (name != "filter")
+          return ex->reply(400, {{"error", "query: unknown parameter '" + printable(name) +
+                                               "' (expected filter)"},
+                                 {"field", "query"}});
+        filters.add(EventFilter::parse(value));
+      }
+    } catch (const std::exception& e) {
+      return ex->reply(400, {{"error", e.what()}, {"field", "filter"}});
     }
     streams.open(ex, std::move(filters));
   };
@@ -454,6 +478,12 @@ void ApiService::start() {
                              impl_->config.api.tls_key});
     spdlog::info("API also on TCP {} (TLS, JWT)", l->text());
   }
+  if (const auto& h = impl_->config.http) {
+    impl_->server.start_http(
+        {{asio::ip::make_address(h->listen.host), h->listen.port}, h->tls_cert, h->tls_key});
+    spdlog::info("status page and metrics on {}://{}/ (read-only{})", h->tls() ? "https" : "http",
+                 h->listen.text(), h->tls() ? ", user JWT" : "");
+  }
 }
 
 void ApiService::stop() { impl_->server.stop(); }
@@ -461,7 +491,8 @@ void ApiService::stop() { impl_->server.stop(); }
 void ApiService::dataset_changed() { impl_->waits.dataset_changed(); }
 
 void ApiService::reconfigure(const ApiConfig& api) {
-  impl_->router.set_options(router_options(api));
+  // [http] needs a restart: its key is the running one.
+  impl_->router.set_options(router_options(api, impl_->config.http));
   impl_->waits.set_max(api.limits.max_waits);
   impl_->streams.set_max(api.limits.max_subscribers);
   impl_->server.set_limits(api.limits);

@@ -3,9 +3,11 @@
 // (api/event_stream.h), over an ApiBackend (api/backend.h).
 //
 //   route                    role   body
+//   GET  /                   user   none            the web status page (status_page.h)
 //   GET  /v1/status          user   none            the cluster dataset
 //   GET  /v1/hb              user   none            heartbeat status
-//   GET|POST /v1/events      user   {filters?: [s]} SSE stream (seed 001 filters)
+//   GET|POST /v1/events      user   {filters?: [s]} SSE stream (seed 001 filters); also
+//                                                   ?filter=<expr> (repeatable), OR'ed
 //   POST /v1/wait            user   {filter: s, duration_ms: 1..86400000}
 //   POST /v1/hb/rotate       admin  {secret?: s}    64 hex digits; random when absent (*)
 //   POST /v1/node/join       admin  {token, seed, timeout_ms?}                          (*)
@@ -48,7 +50,8 @@ class ApiService {
   ApiService(const ApiService&) = delete;
   ApiService& operator=(const ApiService&) = delete;
 
-  /// Binds the Unix socket, and the TLS listener when [api] listen is set.
+  /// Binds the Unix socket, the TLS listener when [api] listen is set, and
+  /// the read-only HTTP listener when there is an [http] table.
   /// Throws std::system_error when either cannot be bound or loaded.
   void start();
   /// Stops accepting and removes the socket file.

@@ -145,5 +145,105 @@ TEST_F(RouterTest, TheHandlerKnowsWhoAsks) {
   EXPECT_EQ(issuer, "admin");
 }
 
+// The read-only HTTP listener's requests reach its allowlist only
+// (kReadOnlyListenerRoutes), over TLS with a user token of [http] user_key.
+class ReadOnlyListenerTest : public ::testing::Test {
+ protected:
+  ReadOnlyListenerTest()
+      : router_({.keys = {kAdminKey, kUserKey}, .http_user_key = kHttpKey, .max_depth = 8}) {
+    auto ok = [](auto& ex, const json&) { ex->reply(200, {{"ok", true}}); };
+    router_.add({"GET", "/", ApiRole::kUser, {}, ok});
+    router_.add({"GET", "/v1/status", ApiRole::kUser, {}, ok});
+    router_.add({"GET", "/v1/events", ApiRole::kUser, {}, ok});
+    router_.add({"POST", "/v1/events", ApiRole::kUser, {}, ok});
+    router_.add({"POST", "/v1/wait", ApiRole::kUser, {}, ok});
+    router_.add({"GET", "/v1/cluster/members", ApiRole::kUser, {}, ok});
+    router_.add({"POST", "/v1/node/freeze", ApiRole::kAdmin, {}, ok});
+    // An admin route on a listed path: a mistake the listener still refuses.
+    router_.add({"GET", "/metrics", ApiRole::kAdmin, {}, ok});
+  }
+
+  int send(const std::string& method, const std::string& target, bool tls = false,
+           const std::string& authorization = "") {
+    auto ex = std::make_shared<FakeExchange>(ApiRequest{.method = method,
+                                                        .target = target,
+                                                        .authorization = authorization,
+                                                        .remote = tls,
+                                                        .read_only_listener = true});
+    router_.dispatch(ex);
+    last_ = ex;
+    return ex->status();
+  }
+  static std::string token(const std::string& key, ApiRole role, const std::string& method,
+                           const std::string& path) {
+    return "Bearer " + make_jwt(role, key, method, path, wall_ms() / 1000);
+  }
+
+  const std::string kHttpKey = std::string(32, 'h');
+  Router router_;
+  std::shared_ptr<FakeExchange> last_;
+};
+
+TEST_F(ReadOnlyListenerTest, ServesTheListedReads) {
+  EXPECT_EQ(send("GET", "/"), 200);
+  EXPECT_EQ(send("GET", "/v1/status"), 200);
+  EXPECT_EQ(send("GET", "/v1/events?filter=NodeStale"), 200);
+}
+
+TEST_F(ReadOnlyListenerTest, AnyOtherPathIs404EvenAUserRoute) {
+  EXPECT_EQ(send("GET", "/v1/cluster/members"), 404);
+  EXPECT_EQ(send("POST", "/v1/wait"), 404);
+  EXPECT_EQ(send("POST", "/v1/node/freeze"), 404);
+  EXPECT_EQ(send("GET", "/nope"), 404);
+  // Listed, but not registered (the hb route is not in this table).
+  EXPECT_EQ(send("GET", "/v1/hb"), 404);
+}
+
+TEST_F(ReadOnlyListenerTest, AnotherMethodOnAListedPathIs405) {
+  EXPECT_EQ(send("POST", "/v1/events"), 405);  // a user route of the API
+  EXPECT_NE(last_->written().find("Allow: GET"), std::string::npos);
+  EXPECT_EQ(send("POST", "/v1/status"), 405);
+  EXPECT_EQ(send("DELETE", "/"), 405);
+}
+
+TEST_F(ReadOnlyListenerTest, AnAdminRouteOnAListedPathIs403) {
+  EXPECT_EQ(send("GET", "/metrics"), 403);
+}
+
+TEST_F(ReadOnlyListenerTest, OverTlsOnlyAUserTokenOfTheHttpKeyPasses) {
+  EXPECT_EQ(send("GET", "/v1/status", true), 401);
+  EXPECT_NE(last_->written().find("WWW-Authenticate: Bearer"), std::string::npos);
+  EXPECT_EQ(send("GET", "/nope", true), 401);  // no route is told before the token
+  EXPECT_EQ(send("POST", "/", true), 401);
+  // The page itself, static, comes without a token: it asks for the key.
+  EXPECT_EQ(send("GET", "/", true), 200);
+  EXPECT_EQ(send("GET", "/?x=1", true), 200);
+  EXPECT_EQ(send("GET", "/v1/status", true, token(kAdminKey, ApiRole::kAdmin, "GET", "/v1/status")),
+            401);
+  EXPECT_EQ(send("GET", "/v1/status", true, token(kUserKey, ApiRole::kUser, "GET", "/v1/status")),
+            401);
+  EXPECT_EQ(send("GET", "/v1/status", true, token(kHttpKey, ApiRole::kAdmin, "GET", "/v1/status")),
+            401);
+  EXPECT_EQ(send("GET", "/v1/status", true, token(kHttpKey, ApiRole::kUser, "GET", "/v1/hb")), 401);
+  EXPECT_EQ(send("GET", "/v1/status", true, token(kHttpKey, ApiRole::kUser, "GET", "/v1/status")),
+            200);
+  EXPECT_EQ(send("GET", "/v1/events?filter=NodeStale", true,
+                 token(kHttpKey, ApiRole::kUser, "GET", "/v1/events")),
+            200);
+  EXPECT_EQ(send("POST", "/v1/status", true, token(kHttpKey, ApiRole::kUser, "POST", "/v1/status")),
+            405);
+  EXPECT_EQ(send("POST", "/v1/node/freeze", true,
+                 token(kHttpKey, ApiRole::kUser, "POST", "/v1/node/freeze")),
+            404);
+}
+
+TEST_F(ReadOnlyListenerTest, WithoutAnHttpKeyNoTokenPasses) {
+  router_.set_options({.keys = {kAdminKey, kUserKey}, .max_depth = 8});
+  EXPECT_EQ(send("GET", "/v1/status", true, token(kHttpKey, ApiRole::kUser, "GET", "/v1/status")),
+            401);
+  EXPECT_EQ(send("GET", "/v1/status", true, token(kUserKey, ApiRole::kUser, "GET", "/v1/status")),
+            401);
+}
+
 }  // namespace
 }  // namespace vigil::agent

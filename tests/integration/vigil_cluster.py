@@ -305,7 +305,9 @@ class Cluster:
         `arbitrators`: {name: uri} for [arbitrator.<name>] tables.
         `rejoin_grace`: cluster.rejoin_grace, e.g. "2s" (None: the default, 90s).
         `dissemination`: cluster.dissemination, e.g. "gossip" (None: the default, auto).
-        `extra`: more TOML lines at the end of every config, e.g. a [webhooks] table."""
+        `extra`: more TOML lines at the end of every config, e.g. a [webhooks] table;
+        or a function of (cluster, node name) that returns them, e.g. an [http]
+        listener on the node's own address."""
         self.name = name
         self.size = size
         self.nodes = ["n%d" % i for i in range(1, size + 1)]
@@ -322,7 +324,7 @@ class Cluster:
         self.rejoin_grace = rejoin_grace
         self.dissemination = dissemination
         self.log_level = log_level
-        self.extra = list(extra or [])
+        self.extra = extra if callable(extra) else list(extra or [])
         self.paths = [{"type": "unicast"}] * paths if isinstance(paths, int) else paths
         self.dir = tempfile.mkdtemp(prefix="vigil-%s-" % name)
         self.procs = {}
@@ -364,7 +366,7 @@ class Cluster:
                       "events = [%s]" % ", ".join('"%s"' % e for e in spec["events"]),
                       "command = [%s]" % ", ".join(json.dumps(c) for c in spec["command"](node, self.var_dir(node))),
                       'timeout = "%s"' % spec.get("timeout", "10s")]
-        lines += self.extra
+        lines += list(self.extra(self, node)) if callable(self.extra) else self.extra
         return "\n".join(lines) + "\n"
 
     def path_lines(self, node, peers):
