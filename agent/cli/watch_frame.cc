@@ -15,12 +15,13 @@ using json = nlohmann::json;
 namespace {
 
 // Control characters could move the cursor or change the terminal: a
-// peer's label, an event's text. C0 and DEL become '?', a C1 character
-// (two bytes in UTF-8) "??", which keeps every byte offset, and with it
-// the table's alignment.
-std::string sanitize(std::string text) {
+// peer's label, an event's text. C0 and DEL become '?' (newlines too,
+// unless `keep_newlines`), a C1 character (two bytes in UTF-8) "??", which
+// keeps every byte offset, and with it the table's alignment.
+std::string sanitize(std::string text, bool keep_newlines = false) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n' && keep_newlines) continue;
     if (c < 0x20 || c == 0x7f) {
       text[i] = '?';
     } else if (c == 0xc2 && i + 1 < text.size() &&
@@ -84,7 +85,7 @@ std::vector<FrameLine> table_lines(const std::string& table) {
   std::vector<FrameLine> out;
   std::vector<std::pair<std::size_t, std::size_t>> columns;  // [begin, end) of coloured columns
   bool in_rows = false;
-  for (auto& text : split_lines(sanitize(table))) {
+  for (auto& text : split_lines(sanitize(table, true))) {
     FrameLine line{std::move(text), {}};
     const std::string& t = line.text;
     if (!in_rows && starts_with(t, "NODE ")) {
