@@ -30,6 +30,8 @@
 #include "agent/engine/cluster_file.h"
 #include "agent/engine/engine.h"
 #include "agent/events/event_bus.h"
+#include "agent/base/version.h"
+#include "agent/metrics/metrics.h"
 #include "agent/hooks/hook_runner.h"
 #include "agent/keys/keyring_file.h"
 #include "agent/quorum/split_analysis.h"
@@ -123,6 +125,7 @@ class Daemon::Impl : public ApiBackend {
         reload_(io_, {config_, hooks_, api_, split_, bus_, [this](Config& next) { overlay(next); },
                       [this] { engine_->reconfigure_paths(); }}),
         join_timer_(io_) {
+    bus_.listen([this](const Event& e) { metrics_.event(e); });
     bus_.listen([this](const Event& e) { hooks_.on_event(e); });
     bus_.listen([this](const Event& e) { webhooks_.offer(e); });
     webhooks_.set_changed(engine_->webhooks());
@@ -197,6 +200,18 @@ class Daemon::Impl : public ApiBackend {
   void test_webhook(const json& body, Done done) override { webhooks_.test(body, std::move(done)); }
   json export_status() const override {
     return {{"nats", nats_ ? nats_->status() : json(nullptr)}};
+  }
+  std::string metrics() const override {
+    const json hb = engine_->hb_status(), ds = dataset(), hooks = webhooks_.delivery_status();
+    const json nats = nats_ ? nats_->status() : json(nullptr);
+    return metrics_.expose({.hb = &hb,
+                            .dataset = &ds,
+                            .self = config_.node_name,
+                            .webhooks = &hooks,
+                            .nats = nats_ ? &nats : nullptr});
+  }
+  void api_request(const std::string& route, int status) override {
+    metrics_.api_request(route, status);
   }
   void forget(const std::string& node, Done done) override {
     auto [status, body] = engine_->forget(node);
@@ -375,6 +390,7 @@ class Daemon::Impl : public ApiBackend {
   Config config_;
   ClusterFile cluster_;  // what the engine was built from, kept in step with its list
   EventBus bus_;
+  Metrics metrics_{kVersion};
   HookRunner hooks_;
   BlockingWorker disk_;  // cluster.json and keyring.json of a join
   std::unique_ptr<Engine> engine_;

@@ -260,6 +260,7 @@ void ApiExchange::reply_text(int status, const std::string& content_type, std::s
                              const Headers& headers) {
   if (replied_ || closed_) return;
   replied_ = true;
+  if (on_reply_) on_reply_(status);
   http::response<http::string_body> res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, content_type);
   res.set(http::field::connection, "close");
@@ -276,6 +277,7 @@ void ApiExchange::start_stream() {
   if (replied_ || closed_) return;
   replied_ = true;
   streaming_ = true;
+  if (on_reply_) on_reply_(200);
   write(
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
       "Connection: close\r\n\r\n");

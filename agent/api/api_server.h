@@ -109,6 +109,9 @@ class ApiExchange : public std::enable_shared_from_this<ApiExchange> {
   bool closed() const { return closed_; }
   /// Called once when the client goes away or the exchange closes.
   void on_close(std::function<void()> fn) { on_close_ = std::move(fn); }
+  /// Called once with the status of the first answer: reply(),
+  /// reply_text(), or 200 for start_stream() (metrics count it).
+  void on_reply(std::function<void(int status)> fn) { on_reply_ = std::move(fn); }
   /// Records the JWT issuer that admitted the request (ApiRequest::issuer).
   void set_issuer(std::string issuer) { request_.issuer = std::move(issuer); }
 
@@ -141,6 +144,7 @@ class ApiExchange : public std::enable_shared_from_this<ApiExchange> {
   Clock::time_point last_progress_ = Clock::now();
   bool writing_ = false, closing_ = false, closed_ = false, replied_ = false, streaming_ = false;
   std::function<void()> on_close_;
+  std::function<void(int)> on_reply_;
 };
 
 class ApiServer {

@@ -135,6 +135,13 @@ void Router::run(const Route& route, const std::shared_ptr<ApiExchange>& ex) con
   route.handler(ex, body);
 }
 
+std::string Router::route_label(const ApiRequest& head) const {
+  std::string allow;
+  const Route* r = find(head.method, head.path(), &allow);
+  if (!r) return "unmatched";
+  return r->prefix ? r->path + "<id>" : r->path;
+}
+
 std::string Router::read_only_routes() const {
   std::string out;
   for (const auto& r : routes_)

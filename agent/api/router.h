@@ -85,6 +85,11 @@ class Router {
   /// Always answers or hands the exchange on; never throws.
   void dispatch(const std::shared_ptr<ApiExchange>& ex) const;
 
+  /// The label of `head`'s route for metrics: the matched route's path
+  /// ("/v1/status"; a prefix route's with "<id>": "/v1/queue/<id>"), or
+  /// "unmatched". Bounded by the route table.
+  std::string route_label(const ApiRequest& head) const;
+
   /// "GET /v1/status, GET /v1/hb, ..." — the routes the user role reaches.
   std::string read_only_routes() const;
 

@@ -114,9 +114,16 @@ struct ApiService::Impl {
         server(
             io, config.api_socket(), config.api.limits,
             [this](const ApiRequest& head, std::string& issuer) {
-              return router.admit(head, &issuer);
+              auto refusal = router.admit(head, &issuer);
+              if (refusal) this->backend.api_request(router.route_label(head), refusal->status);
+              return refusal;
             },
-            [this](Exchange ex) { router.dispatch(ex); }) {
+            [this](Exchange ex) {
+              ex->on_reply([this, route = router.route_label(ex->request())](int status) {
+                this->backend.api_request(route, status);
+              });
+              router.dispatch(ex);
+            }) {
     add_routes();
   }
 
@@ -390,6 +397,13 @@ void ApiService::Impl::add_routes() {
               }};
   queue.prefix = true;
   router.add(std::move(queue));
+
+  // Prometheus metrics (metrics/metrics.h), in the text format 0.0.4.
+  router.add({"GET", "/metrics", ApiRole::kUser, none, [this](const Exchange& ex, const json&) {
+                std::string text = backend.metrics();
+                if (text.empty()) return ex->reply(404, {{"error", "no metrics here"}});
+                ex->reply_text(200, "text/plain; version=0.0.4; charset=utf-8", std::move(text));
+              }});
 
   // This node's event export (ApiBackend::export_status).
   router.add({"GET", "/v1/export/status", ApiRole::kUser, none,

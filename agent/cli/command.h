@@ -40,6 +40,7 @@ struct CliOptions {
   std::string node;                                         // cluster forget NODE
   std::string url;                                          // webhook URL
   std::optional<std::string> bearer_token, webhook_secret;  // webhook --bearer-token, --secret
+  bool no_auth = false;                                     // webhook mod --no-auth
   bool watch = false;                                       // daemon status --watch
 
   // Asynchronous operations (queue_command.h).

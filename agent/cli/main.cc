@@ -516,7 +516,8 @@ int main(int argc, char** argv) {
     return cmd;
   };
   webhook_command("add", "add a webhook on every node", true, true);
-  webhook_command("mod", "change a webhook's credential or filters on every node", true, true);
+  webhook_command("mod", "change a webhook's credential or filters on every node", true, true)
+      ->add_flag("--no-auth", o.no_auth, "drop the webhook's credential: plain requests");
   webhook_command("del", "delete a webhook on every node", false, false);
   webhook_command("list", "the webhooks and this node's delivery counters", false, false);
   webhook_command("test", "post a test event to URL from every alive node", true, false)

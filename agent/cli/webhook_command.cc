@@ -19,8 +19,9 @@ namespace {
 constexpr std::chrono::seconds kWebhookTimeout{20};
 
 json auth_of(const CliOptions& o) {
-  if (o.bearer_token && o.webhook_secret)
-    throw ExitError(kExitUsage, "--bearer-token and --secret exclude each other");
+  if (int(o.bearer_token.has_value()) + int(o.webhook_secret.has_value()) + int(o.no_auth) > 1)
+    throw ExitError(kExitUsage, "--bearer-token, --secret and --no-auth exclude each other");
+  if (o.no_auth) return {{"auth", "none"}};
   if (o.bearer_token) return {{"auth", "bearer"}, {"credential", *o.bearer_token}};
   if (o.webhook_secret) return {{"auth", "jwt"}, {"credential", *o.webhook_secret}};
   return json::object();

@@ -147,6 +147,11 @@ class WebhookTest(unittest.TestCase):
         listed = json.loads(c.cli("n3", "webhook", "list", "--format", "json").stdout)
         self.assertEqual(listed["webhooks"][0]["filters"], ["NodeAlive"])
         self.assertEqual(listed["webhooks"][0]["auth"], "jwt")  # kept
+        res = c.cli("n1", "webhook", "mod", r.url, "--no-auth")
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        listed = json.loads(c.cli("n2", "webhook", "list", "--format", "json").stdout)
+        self.assertEqual(listed["webhooks"][0]["auth"], "none")
+        self.assertEqual(listed["webhooks"][0]["filters"], ["NodeAlive"])  # kept
         res = c.cli("n3", "webhook", "del", r.url)
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         for n in c.nodes:
