@@ -36,8 +36,11 @@ deps:
 test-deps:
 	$(call apt_install,$(TEST_PACKAGES))
 
+# RelWithDebInfo with line tables only (-g1): what backtraces and perf need,
+# at about half the compile and link time of full debug info; the same -O2 code.
 $(BUILD)/build.ninja: CMakeLists.txt | deps
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 
 configure: deps $(BUILD)/build.ninja
 
