@@ -18,9 +18,9 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vigil_cluster import Cluster, VIGIL, main, wait_until  # noqa: E402
+from vigil_cluster import Cluster, VIGIL, main, skip_suite, wait_until  # noqa: E402
 
-TMUX = shutil.which("tmux") or "tmux"
+TMUX = os.environ.get("TMUX_BIN") or shutil.which("tmux") or "tmux"
 CSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 SGR_COLOUR = re.compile(r"\x1b\[(?:1|3[0-7])m")
 ROW = re.compile(r"^(n[0-9]+)(?: \(local\))?\s+(alive|stale|unknown)\b")
@@ -216,6 +216,10 @@ class TerminalTest(unittest.TestCase):
         self.assertEqual(too_long, [], "every line narrower than the 60-column pane")
         row = [line for line in t.screen() if line.startswith("n2 (local)")][0]
         self.assertEqual(len(row), 59, "the row is cut by the monitor, at the width: " + row)
+        # A narrower pane: the frames that follow are cut to the new width.
+        t.tmux("resize-window", "-t", "w", "-x", "45")
+        self.assertEqual(t.flag("pane_width"), "45")
+        t.wait_screen(lambda s: [len(line) for line in s if line.startswith("n2 (local)")] == [44])
         t.key("q")
         t.wait_screen(lambda s: "watch-exit=0" in s)
 
@@ -347,4 +351,6 @@ class PipedTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    main(needs={"TMUX_BIN": TMUX})
+    if shutil.which(TMUX) is None:
+        skip_suite("needs tmux (Debian package tmux), or TMUX_BIN naming it")
+    main()
