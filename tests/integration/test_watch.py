@@ -49,8 +49,8 @@ class Tmux:
     session running sh in a pane of `columns` x `rows`."""
 
     def __init__(self, columns, rows, **env):
-        self.socket = "vigil-watch-%d-%d" % (os.getpid(), id(self))
         self.dir = tempfile.mkdtemp(prefix="vigil-watch-tmux-")
+        self.socket = os.path.join(self.dir, "tmux.sock")  # a server of this object alone
         self.raw = os.path.join(self.dir, "raw")
         args = ["new-session", "-d", "-s", "w", "-x", str(columns), "-y", str(rows),
                 "-e", "PS1=$ "]
@@ -59,7 +59,7 @@ class Tmux:
         self.tmux(*args, "sh")
 
     def tmux(self, *args):
-        res = subprocess.run([TMUX, "-L", self.socket, "-f", "/dev/null"] + list(args),
+        res = subprocess.run([TMUX, "-S", self.socket, "-f", "/dev/null"] + list(args),
                              capture_output=True, text=True, timeout=30, env=clean_env())
         if res.returncode != 0:
             raise RuntimeError("tmux %s: %s" % (" ".join(args), res.stderr))
@@ -106,7 +106,7 @@ class Tmux:
         raise AssertionError("timeout; the screen was:\n" + "\n".join(seen))
 
     def close(self):
-        subprocess.run([TMUX, "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
+        subprocess.run([TMUX, "-S", self.socket, "kill-server"], capture_output=True, timeout=30)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -127,6 +127,11 @@ class TerminalTest(unittest.TestCase):
         self.addCleanup(t.close)
         self.assertEqual(t.flag("pane_width") + "x" + t.flag("pane_height"),
                          "%dx%d" % (columns, rows))
+        # The shell is reading commands: what is typed next is not echoed
+        # before its prompt.
+        t.type("echo pane-ready")
+        t.wait_screen(lambda s: "pane-ready" in s and s.index("pane-ready") + 1 < len(s)
+                      and s[s.index("pane-ready") + 1].strip() in ("#", "$"))
         return t
 
     def start_watch(self, t, node):
