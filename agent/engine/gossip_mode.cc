@@ -154,7 +154,12 @@ void GossipMode::receive(const std::string& sender, const heartbeat::Message& ms
                               [&](const auto& u) { return u.node == self_ && u.kind != 0; })) {
     heartbeat::Message alive = hooks_.base();
     alive.swim = heartbeat::SwimPart{};
-    alive.swim->updates.push_back({0, self_, swim_.incarnation(), ""});
+    // Sent as a refutation (`from` set): a receiver that knew this node
+    // only by digest must not take it for a first announcement, or a later
+    // accusation of "any incarnation" (0) would be pinned on this one, which
+    // no alive of the same incarnation can refute (a false NodeStale under
+    // loss, docs/BENCHMARKS.md).
+    alive.swim->updates.push_back({0, self_, swim_.incarnation(), self_});
     send(sender, std::move(alive));
   }
   take_transitions();
