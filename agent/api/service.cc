@@ -406,8 +406,9 @@ void ApiService::Impl::add_routes() {
               }});
 
   // This node's event export (ApiBackend::export_status).
-  router.add({"GET", "/v1/export/status", ApiRole::kUser, none,
-              [this](const Exchange& ex, const json&) { ex->reply(200, backend.export_status()); }});
+  router.add(
+      {"GET", "/v1/export/status", ApiRole::kUser, none,
+       [this](const Exchange& ex, const json&) { ex->reply(200, backend.export_status()); }});
 
   // A config reload (ApiBackend::reload): 200 {"changed": [...]}, or 400
   // {"error": "<file>: key '...': ..."} and the running config kept.

@@ -203,8 +203,8 @@ std::string render_export_status(const json& answer) {
   std::string out = render_rows(rows);
   const json err = nats.value("last_error", json());
   if (err.is_string()) {
-    out += "last error (" + text(nats.value("last_error_at", json())) + "): " +
-           err.get<std::string>() + "\n";
+    out += "last error (" + text(nats.value("last_error_at", json())) +
+           "): " + err.get<std::string>() + "\n";
   }
   return out;
 }

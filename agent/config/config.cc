@@ -277,8 +277,8 @@ NatsExportConfig Reader::read_nats(const toml::table& t) const {
     if (!js->is_boolean()) fail("export.nats.jetstream", "expected true or false");
     n.jetstream = js->as_boolean()->get();
   }
-  n.buffer = static_cast<std::size_t>(
-      integer_at(t, "buffer", "export.nats.buffer", 1, 1'000'000, 10'000));
+  n.buffer =
+      static_cast<std::size_t>(integer_at(t, "buffer", "export.nats.buffer", 1, 1'000'000, 10'000));
   if (auto filters = strings_at(t, "filter", "export.nats.filter", false)) {
     for (const auto& f : *filters) {
       if (f == "all") {

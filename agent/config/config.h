@@ -233,9 +233,9 @@ struct NatsExportConfig {
   std::string subject_prefix = "vigil.events";  // dot-separated NATS subject tokens
   std::string token;                            // CONNECT auth_token; "" for none
   std::string user, password;                   // CONNECT user/pass; "" for none
-  std::filesystem::path ca_file;  // PEM CAs for TLS; empty: the system store
-  bool jetstream = false;         // wait for a JetStream ack of each publish
-  std::size_t buffer = 10000;     // events held unpublished, 1-1000000
+  std::filesystem::path ca_file;                // PEM CAs for TLS; empty: the system store
+  bool jetstream = false;                       // wait for a JetStream ack of each publish
+  std::size_t buffer = 10000;                   // events held unpublished, 1-1000000
   std::vector<std::string> filters;  // event filter expressions; empty: every event ("all")
 };
 
