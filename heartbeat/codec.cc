@@ -73,7 +73,7 @@ Opener::Opener(uint64_t cluster_id, std::string self, std::set<std::string> memb
                const crypto::Keyring& keyring, OpenerOptions options)
     : cluster_id_(cluster_id),
       self_(std::move(self)),
-      members_(std::move(members)),
+      members_(members.begin(), members.end()),
       keyring_(keyring),
       options_(options),
       reassembler_(options.reassembly) {}
@@ -106,9 +106,10 @@ Opener::Opened Opener::open(std::span<const uint8_t> datagram, Clock::time_point
   }
 
   // Authentic from here on: the sender holds the cluster key.
-  crypto::ReplayWindow& window = windows_.try_emplace(h.sender, options_.max_skew_ms).first->second;
-  crypto::ReplayWindow& on_path =
-      path_windows_.try_emplace({h.sender, path}, options_.max_skew_ms).first->second;
+  auto it = windows_.find(h.sender);
+  if (it == windows_.end()) it = windows_.try_emplace(h.sender, options_.max_skew_ms).first;
+  crypto::ReplayWindow& window = it->second.all;
+  crypto::ReplayWindow& on_path = it->second.on_path(path, options_.max_skew_ms);
   Result result;
   result.sender = h.sender;
   result.boot = h.boot;
@@ -143,6 +144,12 @@ Opener::Opened Opener::open(std::span<const uint8_t> datagram, Clock::time_point
     drops_.add(*dropped);
   }
   return {std::move(result), dropped};
+}
+
+crypto::ReplayWindow& Opener::SenderWindows::on_path(std::size_t path, int64_t max_skew_ms) {
+  for (auto& [p, w] : paths)
+    if (p == path) return w;
+  return paths.emplace_back(path, crypto::ReplayWindow(max_skew_ms)).second;
 }
 
 void Opener::expire(Clock::time_point now) {

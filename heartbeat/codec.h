@@ -89,7 +89,9 @@ class Opener {
     /// is alive on that path. A copy of a datagram over a second path is
     /// heard on that path; a replay on a path that already carried it is not.
     bool heard = false;
-    std::optional<std::vector<uint8_t>> payload;  // set when a whole message is ready
+    /// Set when a whole message is ready: a view of the Opener's buffers,
+    /// valid until its next open(), expire() or set_members().
+    std::optional<std::span<const uint8_t>> payload;
   };
 
   /// What open() did with one datagram: the result, unless it was dropped,
@@ -139,7 +141,9 @@ class Opener {
   /// Incomplete messages held for reassembly, all senders.
   std::size_t pending() const { return reassembler_.pending(); }
 
-  void set_members(std::set<std::string> members) { members_ = std::move(members); }
+  void set_members(const std::set<std::string>& members) {
+    members_ = {members.begin(), members.end()};
+  }
   const DropCounters& drops() const { return drops_; }
   /// Counts a drop decided by a later stage (e.g. a payload that fails decode).
   void count_drop(DropReason r) { drops_.add(r); }
@@ -150,12 +154,17 @@ class Opener {
 
   uint64_t cluster_id_;
   std::string self_;
-  std::set<std::string> members_;
+  std::set<std::string, std::less<>> members_;
   const crypto::Keyring& keyring_;
   OpenerOptions options_;
-  std::map<std::string, crypto::ReplayWindow> windows_;
-  // Per (sender, path): which (boot, seq) each path has carried.
-  std::map<std::pair<std::string, std::size_t>, crypto::ReplayWindow> path_windows_;
+  struct SenderWindows {
+    explicit SenderWindows(int64_t max_skew_ms) : all(max_skew_ms) {}
+    crypto::ReplayWindow all;  // every path: what is fresh
+    // Per path: which (boot, seq) each path has carried.
+    std::vector<std::pair<std::size_t, crypto::ReplayWindow>> paths;
+    crypto::ReplayWindow& on_path(std::size_t path, int64_t max_skew_ms);
+  };
+  std::map<std::string, SenderWindows, std::less<>> windows_;
   Reassembler reassembler_;
   DropCounters drops_;
   std::vector<uint8_t> scratch_;

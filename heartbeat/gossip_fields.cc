@@ -23,25 +23,24 @@ void check_relayed_ops(const nlohmann::json& ops) {
     if (!op.is_object()) throw std::invalid_argument("relayed delta: every op must be an object");
 }
 
-uint32_t read_seq(const msgpack::object& obj, const char* what) {
-  const uint64_t v = read_uint(obj, what);
+uint32_t read_seq(MsgpackReader& r, const char* what) {
+  const uint64_t v = r.uint(what);
   if (v > UINT32_MAX) throw DecodeError(std::string(what) + ": out of range");
   return static_cast<uint32_t>(v);
 }
 
-const msgpack::object* items(const msgpack::object& obj, uint32_t n, const char* what) {
-  if (obj.type != msgpack::type::ARRAY || obj.via.array.size != n)
+void expect_items(MsgpackReader& r, uint32_t n, const char* what) {
+  const auto head = r.next();
+  if (head.type != MsgpackReader::Type::kArray || head.size != n)
     throw DecodeError(std::string(what) + ": expected an array of " + std::to_string(n));
-  return obj.via.array.ptr;
 }
 
-SwimPart read_swim(const msgpack::object& obj) {
-  if (obj.type != msgpack::type::MAP) throw DecodeError("\"sw\": expected a map");
+SwimPart read_swim(MsgpackReader& r) {
+  const uint32_t entries = r.map("\"sw\"");
   SwimPart part;
   bool seen[6] = {};
-  for (uint32_t i = 0; i < obj.via.map.size; ++i) {
-    const msgpack::object_kv& kv = obj.via.map.ptr[i];
-    const std::string key = read_string(kv.key, "\"sw\" key");
+  for (uint32_t i = 0; i < entries; ++i) {
+    const std::string_view key = r.str("\"sw\" key");
     int index = key == "p"   ? 0
                 : key == "a" ? 1
                 : key == "n" ? 2
@@ -54,48 +53,49 @@ SwimPart read_swim(const msgpack::object& obj) {
     seen[index] = true;
     switch (index) {
       case 0:
-        part.ping = read_seq(kv.val, "\"sw\" ping");
+        part.ping = read_seq(r, "\"sw\" ping");
         break;
       case 1:
-        part.ack = read_seq(kv.val, "\"sw\" ack");
+        part.ack = read_seq(r, "\"sw\" ack");
         break;
       case 2:
-        part.nack = read_seq(kv.val, "\"sw\" nack");
+        part.nack = read_seq(r, "\"sw\" nack");
         break;
       case 3: {
-        const auto* r = items(kv.val, 2, "\"sw\" ping-req");
-        part.ping_req = SwimPart::PingReq{read_seq(r[0], "\"sw\" ping-req seq"),
-                                          read_string(r[1], "\"sw\" ping-req target")};
+        expect_items(r, 2, "\"sw\" ping-req");
+        const uint32_t seq = read_seq(r, "\"sw\" ping-req seq");
+        part.ping_req = SwimPart::PingReq{seq, std::string(r.str("\"sw\" ping-req target"))};
         if (part.ping_req->target.empty()) throw DecodeError("\"sw\": empty ping-req target");
         break;
       }
       case 4: {
-        if (kv.val.type != msgpack::type::ARRAY)
-          throw DecodeError("\"sw\" updates: expected an array");
-        for (uint32_t j = 0; j < kv.val.via.array.size; ++j) {
-          const auto* u = items(kv.val.via.array.ptr[j], 4, "\"sw\" update");
+        const uint32_t n = r.array("\"sw\" updates");
+        part.updates.reserve(n);
+        for (uint32_t j = 0; j < n; ++j) {
+          expect_items(r, 4, "\"sw\" update");
           SwimPart::Update up;
-          const uint64_t kind = read_uint(u[0], "\"sw\" update kind");
+          const uint64_t kind = r.uint("\"sw\" update kind");
           if (kind > 2) throw DecodeError("\"sw\" update: unknown kind");
           up.kind = static_cast<uint8_t>(kind);
-          up.node = read_string(u[1], "\"sw\" update node");
+          up.node = r.str("\"sw\" update node");
           if (up.node.empty()) throw DecodeError("\"sw\" update: empty node");
-          up.incarnation = read_uint(u[2], "\"sw\" update incarnation");
-          up.from = read_string(u[3], "\"sw\" update from");
+          up.incarnation = r.uint("\"sw\" update incarnation");
+          up.from = r.str("\"sw\" update from");
           part.updates.push_back(std::move(up));
         }
         break;
       }
       case 5: {
-        const auto* h = items(kv.val, 3, "\"sw\" heard");
-        SwimPart::Heard heard{.list = read_uint(h[0], "\"sw\" heard list"), .bits = {}};
-        const uint64_t n = read_uint(h[1], "\"sw\" heard bytes");
-        if (h[2].type != msgpack::type::ARRAY || n > 8ull * h[2].via.array.size ||
-            n + 7 < 8ull * h[2].via.array.size)
+        expect_items(r, 3, "\"sw\" heard");
+        SwimPart::Heard heard{.list = r.uint("\"sw\" heard list"), .bits = {}};
+        const uint64_t n = r.uint("\"sw\" heard bytes");
+        const auto words = r.next();
+        if (words.type != MsgpackReader::Type::kArray || n > 8ull * words.size ||
+            n + 7 < 8ull * words.size)
           throw DecodeError("\"sw\" heard: byte count does not match the words");
         heard.bits.reserve(n);
-        for (uint32_t w = 0; w < h[2].via.array.size; ++w) {
-          const uint64_t word = read_uint(h[2].via.array.ptr[w], "\"sw\" heard word");
+        for (uint32_t w = 0; w < words.size; ++w) {
+          const uint64_t word = r.uint("\"sw\" heard word");
           for (int b = 0; b < 8 && heard.bits.size() < n; ++b)
             heard.bits.push_back(static_cast<char>((word >> (8 * b)) & 0xff));
         }
@@ -162,14 +162,14 @@ void pack_swim(Packer& pk, const SwimPart& part) {
 
 }  // namespace
 
-const msgpack::object** GossipSlots::slot(std::string_view key) {
-  if (key == kSwim) return &swim;
-  if (key == kRelayed) return &relayed;
-  if (key == kRelayedFull) return &relayed_full;
-  if (key == kVersions) return &versions;
-  if (key == kVersionsRequest) return &versions_request;
-  if (key == kVersionsDigest) return &versions_digest;
-  return nullptr;
+int gossip_field(std::string_view key) {
+  if (key == kSwim) return kGossipSwim;
+  if (key == kRelayed) return kGossipRelayed;
+  if (key == kRelayedFull) return kGossipRelayedFull;
+  if (key == kVersions) return kGossipVersions;
+  if (key == kVersionsRequest) return kGossipVersionsRequest;
+  if (key == kVersionsDigest) return kGossipVersionsDigest;
+  return -1;
 }
 
 uint32_t gossip_field_count(const Message& msg) {
@@ -229,58 +229,66 @@ void pack_gossip_fields(Packer& pk, const Message& msg) {
   }
 }
 
-void read_gossip_fields(const GossipSlots& slots, Message& msg) {
-  if (slots.swim) msg.swim = read_swim(*slots.swim);
-  if (slots.relayed) {
-    if (slots.relayed->type != msgpack::type::ARRAY) throw DecodeError("\"rd\": expected an array");
-    for (uint32_t i = 0; i < slots.relayed->via.array.size; ++i) {
-      const auto* e = items(slots.relayed->via.array.ptr[i], 4, "\"rd\" entry");
-      RelayedDelta d{.writer = read_string(e[0], "\"rd\" writer"),
-                     .boot = read_uint(e[1], "\"rd\" boot"),
-                     .gen = read_uint(e[2], "\"rd\" gen"),
-                     .ops = nullptr};
-      if (d.writer.empty() || d.gen == 0) throw DecodeError("\"rd\": empty writer or gen 0");
-      if (e[3].type != msgpack::type::ARRAY) throw DecodeError("\"rd\" ops: expected an array");
-      for (uint32_t j = 0; j < e[3].via.array.size; ++j)
-        if (e[3].via.array.ptr[j].type != msgpack::type::MAP)
-          throw DecodeError("\"rd\" ops: every op must be a map");
-      d.ops = to_json(e[3], kDepthOps, kMaxDepth);
-      msg.relayed.push_back(std::move(d));
+void read_gossip_field(int field, MsgpackReader& r, Message& msg) {
+  switch (field) {
+    case kGossipSwim:
+      msg.swim = read_swim(r);
+      return;
+    case kGossipRelayed: {
+      const uint32_t n = r.array("\"rd\"");
+      msg.relayed.reserve(n);
+      for (uint32_t i = 0; i < n; ++i) {
+        expect_items(r, 4, "\"rd\" entry");
+        RelayedDelta& d = msg.relayed.emplace_back();
+        d.writer = r.str("\"rd\" writer");
+        d.boot = r.uint("\"rd\" boot");
+        d.gen = r.uint("\"rd\" gen");
+        if (d.writer.empty() || d.gen == 0) throw DecodeError("\"rd\": empty writer or gen 0");
+        r.json(d.ops, kDepthOps, kMaxDepth);
+        if (!d.ops.is_array()) throw DecodeError("\"rd\" ops: expected an array");
+        for (const auto& op : d.ops)
+          if (!op.is_object()) throw DecodeError("\"rd\" ops: every op must be a map");
+      }
+      return;
     }
-  }
-  if (slots.relayed_full) {
-    if (slots.relayed_full->type != msgpack::type::ARRAY)
-      throw DecodeError("\"rf\": expected an array");
-    for (uint32_t i = 0; i < slots.relayed_full->via.array.size; ++i) {
-      const auto* e = items(slots.relayed_full->via.array.ptr[i], 4, "\"rf\" entry");
-      RelayedFull f{.writer = read_string(e[0], "\"rf\" writer"),
-                    .boot = read_uint(e[1], "\"rf\" boot"),
-                    .gen = read_uint(e[2], "\"rf\" gen"),
-                    .doc = to_json(e[3], kDepthDoc, kMaxDepth)};
-      if (f.writer.empty() || f.gen == 0) throw DecodeError("\"rf\": empty writer or gen 0");
-      msg.relayed_full.push_back(std::move(f));
+    case kGossipRelayedFull: {
+      const uint32_t n = r.array("\"rf\"");
+      msg.relayed_full.reserve(n);
+      for (uint32_t i = 0; i < n; ++i) {
+        expect_items(r, 4, "\"rf\" entry");
+        RelayedFull& f = msg.relayed_full.emplace_back();
+        f.writer = r.str("\"rf\" writer");
+        f.boot = r.uint("\"rf\" boot");
+        f.gen = r.uint("\"rf\" gen");
+        r.json(f.doc, kDepthDoc, kMaxDepth);
+        if (f.writer.empty() || f.gen == 0) throw DecodeError("\"rf\": empty writer or gen 0");
+      }
+      return;
     }
-  }
-  if (slots.versions) {
-    if (slots.versions->type != msgpack::type::MAP) throw DecodeError("\"av\": expected a map");
-    VersionVector v;
-    for (uint32_t i = 0; i < slots.versions->via.map.size; ++i) {
-      const msgpack::object_kv& kv = slots.versions->via.map.ptr[i];
-      std::string node = read_string(kv.key, "\"av\" key");
-      const auto* bg = items(kv.val, 2, "\"av\" value");
-      DocVersion dv{read_uint(bg[0], "\"av\" boot"), read_uint(bg[1], "\"av\" gen")};
-      if (!v.emplace(std::move(node), dv).second) throw DecodeError("\"av\": duplicate node");
+    case kGossipVersions: {
+      const uint32_t n = r.map("\"av\"");
+      VersionVector v;
+      for (uint32_t i = 0; i < n; ++i) {
+        const std::string_view node = r.str("\"av\" key");
+        expect_items(r, 2, "\"av\" value");
+        const uint64_t boot = r.uint("\"av\" boot");
+        const uint64_t gen = r.uint("\"av\" gen");
+        if (!v.emplace(node, DocVersion{boot, gen}).second)
+          throw DecodeError("\"av\": duplicate node");
+      }
+      msg.versions = std::move(v);
+      return;
     }
-    msg.versions = std::move(v);
+    case kGossipVersionsRequest:
+      if (!r.boolean("\"aq\"")) throw DecodeError("\"aq\": expected true");
+      msg.versions_request = true;
+      return;
+    case kGossipVersionsDigest:
+      msg.versions_digest = r.uint("\"ad\"");
+      return;
+    default:
+      throw DecodeError("message: unknown key");
   }
-  if (slots.versions_request) {
-    if (slots.versions_request->type != msgpack::type::BOOLEAN ||
-        !slots.versions_request->via.boolean)
-      throw DecodeError("\"aq\": expected true");
-    if (!slots.versions) throw DecodeError("\"aq\" without \"av\"");
-    msg.versions_request = true;
-  }
-  if (slots.versions_digest) msg.versions_digest = read_uint(*slots.versions_digest, "\"ad\"");
 }
 
 }  // namespace vigil::heartbeat::detail

@@ -3,10 +3,9 @@
 #ifndef VIGIL_HEARTBEAT_GOSSIP_FIELDS_H_
 #define VIGIL_HEARTBEAT_GOSSIP_FIELDS_H_
 
-#include <msgpack.hpp>
-
 #include "heartbeat/json_msgpack.h"
 #include "heartbeat/message.h"
+#include "heartbeat/msgpack_reader.h"
 
 namespace vigil::heartbeat::detail {
 
@@ -16,20 +15,20 @@ uint32_t gossip_field_count(const Message& msg);
 /// std::invalid_argument as encode() documents.
 void pack_gossip_fields(Packer& pk, const Message& msg);
 
-/// The gossip fields as found in the message map (null: absent).
-struct GossipSlots {
-  const msgpack::object* swim = nullptr;
-  const msgpack::object* relayed = nullptr;
-  const msgpack::object* relayed_full = nullptr;
-  const msgpack::object* versions = nullptr;
-  const msgpack::object* versions_request = nullptr;
-  const msgpack::object* versions_digest = nullptr;
-  /// The slot for `key`, or null when it is not a gossip field.
-  const msgpack::object** slot(std::string_view key);
+enum GossipField : int {
+  kGossipSwim,
+  kGossipRelayed,
+  kGossipRelayedFull,
+  kGossipVersions,
+  kGossipVersionsRequest,
+  kGossipVersionsDigest,
 };
-/// Reads the gossip fields into `msg`. Throws DecodeError as decode()
-/// documents.
-void read_gossip_fields(const GossipSlots& slots, Message& msg);
+/// Which gossip field the message map key `key` names, or -1.
+int gossip_field(std::string_view key);
+/// Reads the value of gossip field `field` (a GossipField) into `msg`.
+/// Throws DecodeError as decode() documents; "aq" without "av" is the
+/// caller's check, once the whole map is read.
+void read_gossip_field(int field, MsgpackReader& r, Message& msg);
 
 }  // namespace vigil::heartbeat::detail
 

@@ -1,5 +1,5 @@
-// Conversion between nlohmann::json values and native msgpack (msgpack-c
-// packer / object API), shared by the message and datagram codecs. Private to
+// Packing nlohmann::json values as native msgpack (msgpack-c's packer),
+// shared by the message and datagram codecs; msgpack_reader.h reads them back. Private to
 // the heartbeat module: the public headers do not include msgpack.
 #ifndef VIGIL_HEARTBEAT_JSON_MSGPACK_H_
 #define VIGIL_HEARTBEAT_JSON_MSGPACK_H_
@@ -44,24 +44,6 @@ void pack_json(Packer& pk, const nlohmann::json& value, std::size_t depth, std::
 /// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code
 /// points above U+10FFFF).
 bool valid_utf8(std::string_view s);
-
-/// Reads a msgpack str as a UTF-8 string. Throws DecodeError for another
-/// type or malformed UTF-8; `what` names the field in the message.
-std::string read_string(const msgpack::object& obj, const char* what);
-
-/// Reads a msgpack unsigned integer. Throws DecodeError for another type.
-uint64_t read_uint(const msgpack::object& obj, const char* what);
-
-/// Converts a msgpack object into JSON: the inverse of pack_json. `depth` is
-/// the container depth `obj` sits at. Throws DecodeError for bin and ext
-/// values, non-str map keys, duplicate map keys, malformed UTF-8, non-finite
-/// floats, or a container deeper than `max_depth`.
-nlohmann::json to_json(const msgpack::object& obj, std::size_t depth, std::size_t max_depth);
-
-/// Returns true for every str/bin/ext so that msgpack::unpack references the
-/// input buffer instead of copying (the object is converted while the input
-/// is alive).
-bool reference_input(msgpack::type::object_type type, std::size_t length, void* user_data);
 
 }  // namespace vigil::heartbeat::detail
 

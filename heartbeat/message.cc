@@ -8,6 +8,7 @@
 
 #include "heartbeat/gossip_fields.h"
 #include "heartbeat/json_msgpack.h"
+#include "heartbeat/msgpack_reader.h"
 
 namespace vigil::heartbeat {
 
@@ -74,223 +75,131 @@ void check_key_versions(const std::vector<uint32_t>& versions) {
       throw std::invalid_argument("key versions must be strictly ascending");
 }
 
-std::vector<uint32_t> read_key_versions(const msgpack::object& obj) {
-  if (obj.type != msgpack::type::ARRAY) throw DecodeError("\"kv\": expected an array");
-  std::vector<uint32_t> versions;
-  for (uint32_t i = 0; i < obj.via.array.size; ++i) {
-    const uint64_t v = detail::read_uint(obj.via.array.ptr[i], "key version");
+// The message map's keys, one bit each for the duplicate check.
+enum Field : uint32_t {
+  kFieldKind,
+  kFieldGens,
+  kFieldDeltas,
+  kFieldFullGen,
+  kFieldFull,
+  kFieldKeyVersions,
+  kFieldKeyOffer,
+  kFieldKeyIds,
+  kFieldMemberDigest,
+  kFieldMembers,
+  kFieldWebhookDigest,
+  kFieldWebhooks,
+  kFieldQueries,
+  kFieldQueryAnswers,
+  kFieldStop,
+  kFieldGossip,  // + detail::gossip_field(key)
+};
+
+int field_of(std::string_view key) {
+  if (key.size() == 1) {
+    switch (key[0]) {
+      case 'k':
+        return kFieldKind;
+      case 'g':
+        return kFieldGens;
+      case 'd':
+        return kFieldDeltas;
+      case 'f':
+        return kFieldFull;
+      case 'm':
+        return kFieldMembers;
+      case 'w':
+        return kFieldWebhooks;
+      case 'q':
+        return kFieldQueries;
+      default:
+        return -1;
+    }
+  }
+  if (key == kKeyFullGen) return kFieldFullGen;
+  if (key == kKeyVersions) return kFieldKeyVersions;
+  if (key == kKeyOffer) return kFieldKeyOffer;
+  if (key == kKeyIds) return kFieldKeyIds;
+  if (key == kMemberDigest) return kFieldMemberDigest;
+  if (key == kWebhookDigest) return kFieldWebhookDigest;
+  if (key == kQueryAnswers) return kFieldQueryAnswers;
+  if (key == kKeyStop) return kFieldStop;
+  const int gossip = detail::gossip_field(key);
+  return gossip < 0 ? -1 : kFieldGossip + gossip;
+}
+
+void read_key_versions(detail::MsgpackReader& r, std::vector<uint32_t>& versions) {
+  const uint32_t n = r.array("\"kv\"");
+  if (n > kMaxKeyVersions)
+    throw DecodeError("\"kv\": more than " + std::to_string(kMaxKeyVersions) + " key versions");
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint64_t v = r.uint("key version");
     if (v > UINT32_MAX) throw DecodeError("\"kv\": version out of range");
+    if (!versions.empty() && v <= versions.back())
+      throw DecodeError("\"kv\": key versions must be strictly ascending");
     versions.push_back(static_cast<uint32_t>(v));
   }
-  try {
-    check_key_versions(versions);
-  } catch (const std::invalid_argument& e) {
-    throw DecodeError(std::string("\"kv\": ") + e.what());
-  }
-  return versions;
 }
 
-std::vector<uint64_t> read_key_ids(const msgpack::object& obj) {
-  if (obj.type != msgpack::type::ARRAY) throw DecodeError("\"ki\": expected an array");
-  std::vector<uint64_t> ids;
-  for (uint32_t i = 0; i < obj.via.array.size; ++i)
-    ids.push_back(detail::read_uint(obj.via.array.ptr[i], "key id"));
-  return ids;
+void read_key_ids(detail::MsgpackReader& r, std::vector<uint64_t>& ids) {
+  const uint32_t n = r.array("\"ki\"");
+  for (uint32_t i = 0; i < n; ++i) ids.push_back(r.uint("key id"));
 }
 
-KeyOffer read_key_offer(const msgpack::object& obj) {
-  if (obj.type != msgpack::type::ARRAY || (obj.via.array.size != 2 && obj.via.array.size != 4))
+KeyOffer read_key_offer(detail::MsgpackReader& r) {
+  const auto head = r.next();
+  if (head.type != detail::MsgpackReader::Type::kArray || (head.size != 2 && head.size != 4))
     throw DecodeError("\"ko\": expected [version, secret, leader, settled]");
-  const uint64_t v = detail::read_uint(obj.via.array.ptr[0], "key offer version");
+  const uint64_t v = r.uint("key offer version");
   if (v == 0 || v > UINT32_MAX) throw DecodeError("\"ko\": version out of range");
   KeyOffer offer{.version = static_cast<uint32_t>(v)};
   try {
-    offer.secret = crypto::parse_secret_hex(detail::read_string(obj.via.array.ptr[1], "key offer"));
+    offer.secret = crypto::parse_secret_hex(r.str("key offer"));
   } catch (const std::invalid_argument&) {
     throw DecodeError("\"ko\": the secret is not 64 hex digits");
   }
-  if (obj.via.array.size == 4) {
-    offer.leader = detail::read_string(obj.via.array.ptr[2], "key offer leader");
+  if (head.size == 4) {
+    offer.leader = r.str("key offer leader");
     if (offer.leader.size() > kMaxLeaderBytes) throw DecodeError("\"ko\": leader too long");
-    const msgpack::object& settled = obj.via.array.ptr[3];
-    if (settled.type != msgpack::type::BOOLEAN)
-      throw DecodeError("\"ko\": settled: expected a bool");
-    offer.settled = settled.via.boolean;
+    offer.settled = r.boolean("\"ko\": settled");
   }
   return offer;
 }
 
-GenVector read_gens(const msgpack::object& obj) {
-  if (obj.type != msgpack::type::MAP) {
-    throw DecodeError("\"g\": expected a map");
+void read_gens(detail::MsgpackReader& r, GenVector& gens) {
+  const uint32_t n = r.map("\"g\"");
+  for (uint32_t i = 0; i < n; ++i) {
+    const std::string_view node = r.str("\"g\" key");
+    const uint64_t gen = r.uint("\"g\" value");
+    // Encoders write the map in order: appending at the end is the usual case.
+    auto hint = gens.end();
+    if (!gens.empty() && std::prev(hint)->first >= node) hint = gens.lower_bound(node);
+    if (hint != gens.end() && hint->first == node) throw DecodeError("\"g\": duplicate node");
+    gens.emplace_hint(hint, node, gen);
   }
-  GenVector gens;
-  for (uint32_t i = 0; i < obj.via.map.size; ++i) {
-    const msgpack::object_kv& kv = obj.via.map.ptr[i];
-    std::string node = detail::read_string(kv.key, "\"g\" key");
-    const uint64_t gen = detail::read_uint(kv.val, "\"g\" value");
-    if (!gens.emplace(std::move(node), gen).second) {
-      throw DecodeError("\"g\": duplicate node");
-    }
-  }
-  return gens;
 }
 
-std::vector<Delta> read_deltas(const msgpack::object& obj) {
-  if (obj.type != msgpack::type::ARRAY) {
-    throw DecodeError("\"d\": expected an array");
-  }
-  std::vector<Delta> deltas;
-  deltas.reserve(obj.via.array.size);
-  for (uint32_t i = 0; i < obj.via.array.size; ++i) {
-    const msgpack::object& entry = obj.via.array.ptr[i];
-    if (entry.type != msgpack::type::ARRAY || entry.via.array.size != 2) {
+void read_deltas(detail::MsgpackReader& r, std::vector<Delta>& deltas) {
+  const uint32_t n = r.array("\"d\"");
+  deltas.resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (r.array("\"d\": each delta") != 2)
       throw DecodeError("\"d\": each delta must be [gen, ops]");
-    }
-    Delta delta;
-    delta.gen = detail::read_uint(entry.via.array.ptr[0], "delta gen");
-    if (delta.gen == 0 || (!deltas.empty() && delta.gen != deltas.back().gen + 1)) {
+    Delta& delta = deltas[i];
+    delta.gen = r.uint("delta gen");
+    if (delta.gen == 0 || (i > 0 && delta.gen != deltas[i - 1].gen + 1))
       throw DecodeError("\"d\": gens must be consecutive, ascending and >= 1");
-    }
-    const msgpack::object& ops = entry.via.array.ptr[1];
-    if (ops.type != msgpack::type::ARRAY) {
-      throw DecodeError("delta ops: expected an array");
-    }
-    for (uint32_t j = 0; j < ops.via.array.size; ++j) {
-      if (ops.via.array.ptr[j].type != msgpack::type::MAP) {
-        throw DecodeError("delta ops: every op must be a map");
-      }
-    }
-    delta.ops = detail::to_json(ops, kDepthOps, kMaxDepth);
-    deltas.push_back(std::move(delta));
+    r.json(delta.ops, kDepthOps, kMaxDepth);
+    if (!delta.ops.is_array()) throw DecodeError("delta ops: expected an array");
+    for (const auto& op : delta.ops)
+      if (!op.is_object()) throw DecodeError("delta ops: every op must be a map");
   }
-  return deltas;
 }
 
-Message read_message(const msgpack::object& root) {
-  if (root.type != msgpack::type::MAP) {
-    throw DecodeError("message: expected a map");
-  }
-  const msgpack::object* kind = nullptr;
-  const msgpack::object* gens = nullptr;
-  const msgpack::object* deltas = nullptr;
-  const msgpack::object* full_gen = nullptr;
-  const msgpack::object* full = nullptr;
-  const msgpack::object* key_versions = nullptr;
-  const msgpack::object* key_offer = nullptr;
-  const msgpack::object* key_ids = nullptr;
-  const msgpack::object* member_digest = nullptr;
-  const msgpack::object* members = nullptr;
-  const msgpack::object* webhook_digest = nullptr;
-  const msgpack::object* webhooks = nullptr;
-  const msgpack::object* queries = nullptr;
-  const msgpack::object* query_answers = nullptr;
-  const msgpack::object* stop = nullptr;
-  detail::GossipSlots gossip;
-  for (uint32_t i = 0; i < root.via.map.size; ++i) {
-    const msgpack::object_kv& kv = root.via.map.ptr[i];
-    if (kv.key.type != msgpack::type::STR) {
-      throw DecodeError("message: keys must be strings");
-    }
-    const std::string_view key(kv.key.via.str.ptr, kv.key.via.str.size);
-    const msgpack::object** slot = nullptr;
-    if (key == kKeyKind) {
-      slot = &kind;
-    } else if (key == kKeyGens) {
-      slot = &gens;
-    } else if (key == kKeyDeltas) {
-      slot = &deltas;
-    } else if (key == kKeyFullGen) {
-      slot = &full_gen;
-    } else if (key == kKeyFull) {
-      slot = &full;
-    } else if (key == kKeyVersions) {
-      slot = &key_versions;
-    } else if (key == kKeyOffer) {
-      slot = &key_offer;
-    } else if (key == kKeyIds) {
-      slot = &key_ids;
-    } else if (key == kMemberDigest) {
-      slot = &member_digest;
-    } else if (key == kMembers) {
-      slot = &members;
-    } else if (key == kWebhookDigest) {
-      slot = &webhook_digest;
-    } else if (key == kWebhooks) {
-      slot = &webhooks;
-    } else if (key == kQueries) {
-      slot = &queries;
-    } else if (key == kQueryAnswers) {
-      slot = &query_answers;
-    } else if (key == kKeyStop) {
-      slot = &stop;
-    } else if (auto* g = gossip.slot(key)) {
-      slot = g;
-    } else {
-      throw DecodeError("message: unknown key");
-    }
-    if (*slot != nullptr) {
-      throw DecodeError("message: duplicate key \"" + std::string(key) + "\"");
-    }
-    *slot = &kv.val;
-  }
-  if (kind == nullptr) throw DecodeError("message: missing \"k\"");
-  if (gens == nullptr) throw DecodeError("message: missing \"g\"");
-
-  Message msg;
-  const uint64_t k = detail::read_uint(*kind, "\"k\"");
-  if (k > static_cast<uint64_t>(MessageKind::kFull)) {
-    throw DecodeError("message: unknown kind " + std::to_string(k));
-  }
-  msg.kind = static_cast<MessageKind>(k);
-  const bool is_patch = msg.kind == MessageKind::kPatch;
-  const bool is_full = msg.kind == MessageKind::kFull;
-  if ((deltas != nullptr) != is_patch) {
-    throw DecodeError(is_patch ? "patch: missing \"d\"" : "message: \"d\" outside a patch");
-  }
-  if ((full_gen != nullptr) != is_full || (full != nullptr) != is_full) {
-    throw DecodeError(is_full ? "full: missing \"fg\" or \"f\""
-                              : "message: \"fg\"/\"f\" outside a full");
-  }
-  msg.gens = read_gens(*gens);
-  if (is_patch) {
-    msg.deltas = read_deltas(*deltas);
-  }
-  if (is_full) {
-    msg.full_gen = detail::read_uint(*full_gen, "\"fg\"");
-    msg.full = detail::to_json(*full, kDepthField, kMaxDepth);
-  }
-  if (key_versions != nullptr) msg.key_versions = read_key_versions(*key_versions);
-  if (key_ids != nullptr) {
-    msg.key_ids = read_key_ids(*key_ids);
-    if (key_versions == nullptr || msg.key_ids.size() != msg.key_versions.size())
-      throw DecodeError("\"ki\": one key id per \"kv\" entry");
-  }
-  if (key_offer != nullptr) msg.key_offer = read_key_offer(*key_offer);
-  if (member_digest != nullptr) msg.member_digest = detail::read_uint(*member_digest, "\"md\"");
-  if (members != nullptr) {
-    if (members->type != msgpack::type::ARRAY) throw DecodeError("\"m\": expected an array");
-    msg.members = detail::to_json(*members, kDepthField, kMaxDepth);
-  }
-  if (webhook_digest != nullptr) msg.webhook_digest = detail::read_uint(*webhook_digest, "\"wd\"");
-  if (webhooks != nullptr) {
-    if (webhooks->type != msgpack::type::ARRAY) throw DecodeError("\"w\": expected an array");
-    msg.webhooks = detail::to_json(*webhooks, kDepthField, kMaxDepth);
-  }
-  if (queries != nullptr) {
-    if (queries->type != msgpack::type::ARRAY) throw DecodeError("\"q\": expected an array");
-    msg.queries = detail::to_json(*queries, kDepthField, kMaxDepth);
-  }
-  if (query_answers != nullptr) {
-    if (query_answers->type != msgpack::type::ARRAY) throw DecodeError("\"qa\": expected an array");
-    msg.query_answers = detail::to_json(*query_answers, kDepthField, kMaxDepth);
-  }
-  if (stop != nullptr) {
-    if (stop->type != msgpack::type::BOOLEAN) throw DecodeError("\"st\": expected a bool");
-    msg.stop = stop->via.boolean;
-  }
-  detail::read_gossip_fields(gossip, msg);
-  return msg;
+// A value of the message map that must be an array of JSON values.
+void read_json_array(detail::MsgpackReader& r, nlohmann::json& out, const char* what) {
+  r.json(out, kDepthField, kMaxDepth);
+  if (!out.is_array()) throw DecodeError(std::string(what) + ": expected an array");
 }
 
 }  // namespace
@@ -418,32 +327,102 @@ std::vector<uint8_t> encode(const Message& msg) {
   return out;
 }
 
+void decode(std::span<const uint8_t> bytes, Message& msg) {
+  // Keep the storage of what every message fills.
+  std::vector<Delta> deltas = std::move(msg.deltas);
+  deltas.clear();
+  msg = Message{};
+  msg.deltas = std::move(deltas);
+
+  detail::MsgpackReader r(bytes);
+  const uint32_t entries = r.map("message");
+  uint32_t seen = 0;
+  bool has_kind = false;
+  uint64_t kind = 0;
+  for (uint32_t i = 0; i < entries; ++i) {
+    const auto key = r.next();
+    if (key.type != detail::MsgpackReader::Type::kStr)
+      throw DecodeError("message: keys must be strings");
+    const int field = field_of(key.str);
+    if (field < 0) throw DecodeError("message: unknown key");
+    if (seen & (1u << field))
+      throw DecodeError("message: duplicate key \"" + std::string(key.str) + "\"");
+    seen |= 1u << field;
+    switch (field) {
+      case kFieldKind:
+        kind = r.uint("\"k\"");
+        has_kind = true;
+        break;
+      case kFieldGens:
+        read_gens(r, msg.gens);
+        break;
+      case kFieldDeltas:
+        read_deltas(r, msg.deltas);
+        break;
+      case kFieldFullGen:
+        msg.full_gen = r.uint("\"fg\"");
+        break;
+      case kFieldFull:
+        r.json(msg.full, kDepthField, kMaxDepth);
+        break;
+      case kFieldKeyVersions:
+        read_key_versions(r, msg.key_versions);
+        break;
+      case kFieldKeyOffer:
+        msg.key_offer = read_key_offer(r);
+        break;
+      case kFieldKeyIds:
+        read_key_ids(r, msg.key_ids);
+        break;
+      case kFieldMemberDigest:
+        msg.member_digest = r.uint("\"md\"");
+        break;
+      case kFieldMembers:
+        read_json_array(r, msg.members, "\"m\"");
+        break;
+      case kFieldWebhookDigest:
+        msg.webhook_digest = r.uint("\"wd\"");
+        break;
+      case kFieldWebhooks:
+        read_json_array(r, msg.webhooks, "\"w\"");
+        break;
+      case kFieldQueries:
+        read_json_array(r, msg.queries, "\"q\"");
+        break;
+      case kFieldQueryAnswers:
+        read_json_array(r, msg.query_answers, "\"qa\"");
+        break;
+      case kFieldStop:
+        msg.stop = r.boolean("\"st\"");
+        break;
+      default:
+        detail::read_gossip_field(field - kFieldGossip, r, msg);
+        break;
+    }
+  }
+  if (!r.done()) throw DecodeError("trailing bytes after the message");
+  if (!has_kind) throw DecodeError("message: missing \"k\"");
+  if (!(seen & (1u << kFieldGens))) throw DecodeError("message: missing \"g\"");
+  if (kind > static_cast<uint64_t>(MessageKind::kFull))
+    throw DecodeError("message: unknown kind " + std::to_string(kind));
+  msg.kind = static_cast<MessageKind>(kind);
+  const bool is_patch = msg.kind == MessageKind::kPatch;
+  const bool is_full = msg.kind == MessageKind::kFull;
+  if (((seen >> kFieldDeltas) & 1) != is_patch)
+    throw DecodeError(is_patch ? "patch: missing \"d\"" : "message: \"d\" outside a patch");
+  if (((seen >> kFieldFullGen) & 1) != is_full || ((seen >> kFieldFull) & 1) != is_full)
+    throw DecodeError(is_full ? "full: missing \"fg\" or \"f\""
+                              : "message: \"fg\"/\"f\" outside a full");
+  if ((seen & (1u << kFieldKeyIds)) &&
+      (!(seen & (1u << kFieldKeyVersions)) || msg.key_ids.size() != msg.key_versions.size()))
+    throw DecodeError("\"ki\": one key id per \"kv\" entry");
+  if (msg.versions_request && !msg.versions) throw DecodeError("\"aq\" without \"av\"");
+}
+
 Message decode(std::span<const uint8_t> bytes) {
-  // Every declared entry takes at least one input byte (two for a map entry),
-  // so bounding counts by the input size bounds what msgpack-c preallocates.
-  const std::size_t n = bytes.size();
-  const msgpack::unpack_limit limit(/*array=*/n, /*map=*/n / 2, /*str=*/n, /*bin=*/0, /*ext=*/0,
-                                    /*depth=*/kMaxDepth);
-  const char* data = reinterpret_cast<const char*>(bytes.data());
-  std::size_t offset = 0;
-  msgpack::object_handle handle;
-  try {
-    handle = msgpack::unpack(data, n, offset, detail::reference_input, nullptr, limit);
-  } catch (const msgpack::depth_size_overflow&) {
-    throw DecodeError("nesting deeper than " + std::to_string(kMaxDepth));
-  } catch (const msgpack::insufficient_bytes&) {
-    throw DecodeError("truncated msgpack");
-  } catch (const msgpack::size_overflow&) {
-    throw DecodeError("msgpack container or string larger than the input");
-  } catch (const msgpack::unpack_error& e) {
-    throw DecodeError(std::string("bad msgpack: ") + e.what());
-  } catch (const std::bad_alloc&) {
-    throw DecodeError("msgpack: out of memory");
-  }
-  if (offset != n) {
-    throw DecodeError("trailing bytes after the message");
-  }
-  return read_message(handle.get());
+  Message msg;
+  decode(bytes, msg);
+  return msg;
 }
 
 }  // namespace vigil::heartbeat

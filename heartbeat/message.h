@@ -96,7 +96,7 @@ std::string_view to_string(MessageKind kind);
 /// {node name: gen}. For the sender itself: its own current gen. For every
 /// other node: the last gen of that node the sender applied (0: none, or a
 /// full resync is wanted).
-using GenVector = std::map<std::string, uint64_t>;
+using GenVector = std::map<std::string, uint64_t, std::less<>>;
 
 /// One committed change of a node document: the RFC 6902 ops taking the
 /// document from gen-1 to gen.
@@ -166,7 +166,7 @@ struct DocVersion {
   bool operator==(const DocVersion&) const = default;
 };
 /// Anti-entropy version vector ("av"): node -> the version held.
-using VersionVector = std::map<std::string, DocVersion>;
+using VersionVector = std::map<std::string, DocVersion, std::less<>>;
 
 struct Message {
   MessageKind kind = MessageKind::kPing;
@@ -225,7 +225,14 @@ std::vector<uint8_t> encode(const Message& msg);
 /// not of 4 items or of gen 0, "av" entries not [boot, gen], "aq" not true or without "av".
 /// Containers may not declare more entries than the input has bytes, so memory stays proportional
 /// to the input size.
+///
+/// The bytes are read in one pass (msgpack_reader.h): the fields straight into the message, the
+/// JSON values (ops, documents, member and webhook entries, queries) into nlohmann::json.
 Message decode(std::span<const uint8_t> bytes);
+/// The same into `msg`, whose delta storage is reused (the receive path decodes every message
+/// into one Message). On DecodeError `msg` holds some of the fields read: reset it or decode
+/// again before use.
+void decode(std::span<const uint8_t> bytes, Message& msg);
 
 }  // namespace vigil::heartbeat
 

@@ -2,11 +2,9 @@
 
 namespace vigil::heartbeat {
 
-std::optional<std::vector<uint8_t>> Reassembler::add(const std::string& sender, uint64_t boot,
-                                                     uint32_t msg_id, uint16_t index,
-                                                     uint16_t count, std::span<const uint8_t> data,
-                                                     Clock::time_point now,
-                                                     std::optional<DropReason>& dropped) {
+std::optional<std::span<const uint8_t>> Reassembler::add(
+    const std::string& sender, uint64_t boot, uint32_t msg_id, uint16_t index, uint16_t count,
+    std::span<const uint8_t> data, Clock::time_point now, std::optional<DropReason>& dropped) {
   dropped.reset();
   if (count == 0 || index >= count) {
     dropped = DropReason::kMalformed;
@@ -16,12 +14,12 @@ std::optional<std::vector<uint8_t>> Reassembler::add(const std::string& sender, 
     dropped = DropReason::kOversize;
     return std::nullopt;
   }
+  // Nothing pending: a single fragment is the whole message (the usual case).
+  if (count == 1 && partial_.empty()) return data;
   Key key{sender, boot, msg_id};
   auto it = partial_.find(key);
   if (it == partial_.end()) {
-    if (count == 1) {
-      return std::vector<uint8_t>(data.begin(), data.end());
-    }
+    if (count == 1) return data;
     // Starting a new message: make room among this sender's partials.
     auto first = partial_.lower_bound(Key{sender, 0, 0});
     std::size_t held = 0;
@@ -61,11 +59,11 @@ std::optional<std::vector<uint8_t>> Reassembler::add(const std::string& sender, 
   ++p.received;
   if (p.received < p.count) return std::nullopt;
 
-  std::vector<uint8_t> whole;
-  whole.reserve(p.bytes);
-  for (const auto& part : p.parts) whole.insert(whole.end(), part.begin(), part.end());
+  whole_.clear();
+  whole_.reserve(p.bytes);
+  for (const auto& part : p.parts) whole_.insert(whole_.end(), part.begin(), part.end());
   partial_.erase(it);
-  return whole;
+  return std::span<const uint8_t>(whole_);
 }
 
 std::size_t Reassembler::expire(Clock::time_point now) {

@@ -29,8 +29,10 @@ class Reassembler {
   explicit Reassembler(ReassemblyLimits limits = {}) : limits_(limits) {}
 
   /// Adds fragment `index` of `count` of message (sender, boot, msg_id).
-  /// Returns the whole payload when this fragment completes the message.
-  /// A single-fragment message (count 1) is returned at once. On refusal
+  /// Returns the whole payload when this fragment completes the message: a
+  /// view of a buffer the Reassembler holds until the next add(). A
+  /// single-fragment message (count 1) is returned at once, as `data`
+  /// itself: nothing is copied. On refusal
   /// returns nullopt and sets `dropped`:
   ///  - kMalformed: count 0 or index >= count; or a count that differs from
   ///    the one the message's first fragment announced (that partial is
@@ -46,10 +48,10 @@ class Reassembler {
   /// `dropped` empty. A fragment of a message that already completed starts a
   /// new partial that times out: the replay window in front of the
   /// reassembler is what removes duplicate datagrams.
-  std::optional<std::vector<uint8_t>> add(const std::string& sender, uint64_t boot, uint32_t msg_id,
-                                          uint16_t index, uint16_t count,
-                                          std::span<const uint8_t> data, Clock::time_point now,
-                                          std::optional<DropReason>& dropped);
+  std::optional<std::span<const uint8_t>> add(const std::string& sender, uint64_t boot,
+                                              uint32_t msg_id, uint16_t index, uint16_t count,
+                                              std::span<const uint8_t> data, Clock::time_point now,
+                                              std::optional<DropReason>& dropped);
 
   /// Drops incomplete messages whose first fragment arrived more than
   /// `timeout` before `now`; returns how many.
@@ -78,6 +80,7 @@ class Reassembler {
   };
   ReassemblyLimits limits_;
   std::map<Key, Partial> partial_;
+  std::vector<uint8_t> whole_;  // the last message completed from fragments
 };
 
 }  // namespace vigil::heartbeat

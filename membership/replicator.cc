@@ -51,8 +51,7 @@ Message Replicator::outgoing(const std::set<std::string>& alive) {
   return msg;
 }
 
-Replicator::Received Replicator::receive(const std::string& sender, uint64_t boot,
-                                         const Message& msg) {
+Replicator::Received Replicator::receive(const std::string& sender, uint64_t boot, Message& msg) {
   Received out;
   auto it = peers_.find(sender);
   if (it == peers_.end()) return out;
@@ -69,7 +68,7 @@ Replicator::Received Replicator::receive(const std::string& sender, uint64_t boo
         p.shown = std::move(p.doc);
         p.refused = true;
       }
-      p.doc = msg.full;
+      p.doc = std::move(msg.full);
       p.applied = msg.full_gen;
       p.need_full = false;
       if (why) {
@@ -83,44 +82,55 @@ Replicator::Received Replicator::receive(const std::string& sender, uint64_t boo
     return out;
   }
   if (msg.kind != MessageKind::kPatch || p.need_full) return out;
-  for (const auto& d : msg.deltas) {
+  // The deltas shown (applied to a document the check accepts) are a run of
+  // msg.deltas: once refused, a document stays refused for the message.
+  std::size_t first = msg.deltas.size(), end = 0;
+  for (std::size_t i = 0; i < msg.deltas.size(); ++i) {
+    const auto& d = msg.deltas[i];
     if (d.gen <= p.applied) continue;
-    if (d.gen != p.applied + 1) {
-      p.need_full = true;
-      out.resync = true;
-      break;
-    }
-    if (!apply_delta(p, d, out)) {
+    const Applied applied = d.gen == p.applied + 1 ? apply_delta(p, d.ops, out) : Applied::kNot;
+    if (applied == Applied::kNot) {
       p.need_full = true;
       out.resync = true;
       break;
     }
     p.applied = d.gen;
+    if (applied == Applied::kShown) {
+      first = std::min(first, i);
+      end = i + 1;
+    }
+  }
+  if (first < end) {
+    if (first == 0 && end == msg.deltas.size()) {
+      out.applied = std::move(msg.deltas);
+    } else {
+      out.applied.assign(std::make_move_iterator(msg.deltas.begin() + first),
+                         std::make_move_iterator(msg.deltas.begin() + end));
+    }
   }
   if (p.refused) recheck(p, out);
   return out;
 }
 
-bool Replicator::apply_delta(Peer& p, const heartbeat::Delta& d, Received& out) {
+Replicator::Applied Replicator::apply_delta(Peer& p, const nlohmann::json& ops, Received& out) {
   try {
-    if (p.refused || !check_ || check_->keeps_valid(d.ops)) {
-      patch::apply_patch(p.doc, d.ops);
-      if (!p.refused) out.applied.push_back(d);
-      return true;
+    if (p.refused || !check_ || check_->keeps_valid(ops)) {
+      patch::apply_patch(p.doc, ops);
+      return p.refused ? Applied::kHidden : Applied::kShown;
     }
     nlohmann::json trial = p.doc;
-    patch::apply_patch(trial, d.ops);
+    patch::apply_patch(trial, ops);
+    Applied applied = Applied::kShown;
     if (auto why = check_->refuse(trial)) {
       p.shown = std::move(p.doc);
       p.refused = true;
       out.refused = std::move(why);
-    } else {
-      out.applied.push_back(d);
+      applied = Applied::kHidden;
     }
     p.doc = std::move(trial);
-    return true;
+    return applied;
   } catch (const patch::PatchError&) {
-    return false;
+    return Applied::kNot;
   }
 }
 
@@ -162,12 +172,14 @@ Replicator::Received Replicator::relayed(const heartbeat::RelayedDelta& d) {
     return out;
   }
   out.fresh = true;
-  if (!apply_delta(p, heartbeat::Delta{d.gen, d.ops}, out)) {
+  const Applied applied = apply_delta(p, d.ops, out);
+  if (applied == Applied::kNot) {
     p.need_full = true;
     out.resync = true;
     return out;
   }
   p.applied = d.gen;
+  if (applied == Applied::kShown) out.applied.push_back({d.gen, d.ops});
   drain_held(p, out);
   if (p.refused) recheck(p, out);
   return out;
@@ -177,13 +189,15 @@ void Replicator::drain_held(Peer& p, Received& out) {
   while (!p.held.empty() && p.held.begin()->first <= p.applied + 1) {
     auto node = p.held.extract(p.held.begin());
     if (node.key() <= p.applied) continue;
-    if (!apply_delta(p, heartbeat::Delta{node.key(), std::move(node.mapped())}, out)) {
+    const Applied applied = apply_delta(p, node.mapped(), out);
+    if (applied == Applied::kNot) {
       p.need_full = true;
       out.resync = true;
       p.held.clear();
       return;
     }
     p.applied = node.key();
+    if (applied == Applied::kShown) out.applied.push_back({node.key(), std::move(node.mapped())});
   }
 }
 
@@ -193,8 +207,8 @@ Replicator::Received Replicator::relayed_full(const heartbeat::RelayedFull& f) {
   Peer& p = it->second;
   if (f.boot < p.boot) return {};
   if (f.boot > p.boot) reset(p, f.boot);
-  Message msg{.kind = MessageKind::kFull, .full_gen = f.gen, .full = f.doc};
-  Received out = receive(f.writer, p.boot, msg);
+  Received out = receive(f.writer, p.boot,
+                         Message{.kind = MessageKind::kFull, .full_gen = f.gen, .full = f.doc});
   if (out.full || out.refused) {
     out.fresh = true;
     drain_held(p, out);

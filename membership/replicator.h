@@ -79,7 +79,14 @@ class Replicator {
   /// (no full is requested again for it), but never shown: document() keeps
   /// the last accepted one until a later full or delta makes it acceptable
   /// again, which is reported as a full.
-  Received receive(const std::string& sender, uint64_t boot, const heartbeat::Message& msg);
+  ///
+  /// Takes what it keeps rather than copy it: the deltas reported in
+  /// Received::applied are moved out of `msg.deltas`, and a full document
+  /// taken is moved out of `msg.full`. The rest of `msg` is left as it was.
+  Received receive(const std::string& sender, uint64_t boot, heartbeat::Message& msg);
+  Received receive(const std::string& sender, uint64_t boot, heartbeat::Message&& msg) {
+    return receive(sender, boot, msg);
+  }
 
   /// The peer went stale: its acknowledgement no longer holds back journal
   /// trimming, and a full document is requested when it comes back.
@@ -153,9 +160,11 @@ class Replicator {
   static void reset(Peer& p, uint64_t boot);
   /// Applies held-back deltas that follow `p.applied`.
   void drain_held(Peer& p, Received& out);
-  /// Applies `d` to `p`: in place when the check allows it, else on a copy
-  /// that is checked. False when the delta does not apply.
-  bool apply_delta(Peer& p, const heartbeat::Delta& d, Received& out);
+  enum class Applied { kNot, kShown, kHidden };
+  /// Applies `ops` (the next gen) to `p`: in place when the check allows it,
+  /// else on a copy that is checked. kNot when the delta does not apply;
+  /// kHidden when the document it makes is refused (or already was).
+  Applied apply_delta(Peer& p, const nlohmann::json& ops, Received& out);
   /// After `p.doc` was replaced or patched while refused: accepted again?
   void recheck(Peer& p, Received& out);
 

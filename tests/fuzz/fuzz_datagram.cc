@@ -16,7 +16,10 @@
 //    whatever the delivery order;
 //  - a sealed datagram with any byte changed, removed or added never opens;
 //  - decode() throws nothing but DecodeError; what it accepts dumps as JSON
-//    text, re-encodes, decodes to the same message, and encodes canonically.
+//    text, re-encodes, decodes to the same message, and encodes canonically;
+//  - decode() accepts exactly what the decoder it replaced accepts
+//    (tests/heartbeat/legacy_decode.h), and to a message that encodes to the
+//    same bytes.
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -42,6 +45,7 @@
 #include "membership/member_list.h"
 #include "membership/webhook_set.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/heartbeat/legacy_decode.h"
 
 namespace {
 
@@ -140,16 +144,28 @@ bool same_message(const Message& a, const Message& b) {
   return a.full == b.full && dump_checked(a.full) == dump_checked(b.full);
 }
 
+// The decoder decode() replaced: what it makes of `bytes`, or nullopt.
+std::optional<Message> legacy_decode(std::span<const uint8_t> bytes) {
+  try {
+    return vigil::heartbeat::legacy::decode(bytes);
+  } catch (const DecodeError&) {
+    return std::nullopt;
+  }
+}
+
 // decode() contract and codec round trip for one plaintext.
 void check_message(std::span<const uint8_t> bytes) {
   Message msg;
   try {
     msg = vigil::heartbeat::decode(bytes);
   } catch (const DecodeError&) {
+    check(!legacy_decode(bytes), "decode refused a message the legacy decoder accepts");
     return;
   } catch (const std::exception& e) {
     fail("decode threw an exception other than DecodeError", e.what());
   }
+  const std::optional<Message> before = legacy_decode(bytes);
+  check(before.has_value(), "decode accepted a message the legacy decoder refuses");
   using vigil::heartbeat::MessageKind;
   check(msg.kind == MessageKind::kPatch || msg.deltas.empty(), "deltas outside a patch");
   check(msg.kind == MessageKind::kFull || (msg.full.is_null() && msg.full_gen == 0),
@@ -218,6 +234,12 @@ void check_message(std::span<const uint8_t> bytes) {
     fail("encode refused a re-decoded message", e.what());
   }
   check(third == again, "encode is not canonical after one round trip");
+  try {
+    check(vigil::heartbeat::encode(*before) == again,
+          "decode and the legacy decoder read different messages");
+  } catch (const std::exception& e) {
+    fail("encode refused what the legacy decoder read", e.what());
+  }
 }
 
 // Opener::open with its contract checked: no exception, the drop it returns

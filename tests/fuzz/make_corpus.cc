@@ -339,6 +339,26 @@ int write_datagram_corpus(const fs::path& dir) {
   queries.query_answers = json::array(
       {{{"id", "n1-7-1"}, {"node", "n2"}, {"answer", {{"ok", false}, {"status", 500}}}}});
   put("decode-ping-queries", with_mode(M::kDecode, vigil::heartbeat::encode(queries)));
+  // The gossip-mode shapes, and a patch of several deltas: what the receive
+  // pipeline decodes most once gossip multiplies the message rate.
+  put("decode-gossip", with_mode(M::kDecode, gossip_bytes));
+  Message probe = ping();
+  probe.swim = vigil::heartbeat::SwimPart{.ping = 9,
+                                          .ack = std::nullopt,
+                                          .nack = std::nullopt,
+                                          .ping_req = std::nullopt,
+                                          .updates = {}};
+  probe.versions_digest = 0x1234ull;
+  put("decode-gossip-probe", with_mode(M::kDecode, vigil::heartbeat::encode(probe)));
+  Message relay = ping();
+  for (uint64_t gen = 5; gen < 9; ++gen)
+    relay.relayed.push_back({"n3", 17, gen, patch_message().deltas[0].ops});
+  relay.versions = vigil::heartbeat::VersionVector{{"n3", {17, 8}}};
+  put("decode-gossip-relay", with_mode(M::kDecode, vigil::heartbeat::encode(relay)));
+  Message run = patch_message();
+  const json ops = run.deltas[0].ops;
+  for (int k = 0; k < 3; ++k) run.deltas.push_back({run.deltas.back().gen + 1, ops});
+  put("decode-patch-run", with_mode(M::kDecode, vigil::heartbeat::encode(run)));
   Message stop = ping();
   stop.stop = true;
   put("decode-ping-stop", with_mode(M::kDecode, vigil::heartbeat::encode(stop)));

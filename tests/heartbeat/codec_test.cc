@@ -50,7 +50,7 @@ TEST_F(CodecTest, SealedMessageOpensToTheSamePayload) {
   EXPECT_TRUE(r->new_boot);
   EXPECT_FALSE(r->duplicate);
   ASSERT_TRUE(r->payload.has_value());
-  EXPECT_EQ(*r->payload, payload);
+  EXPECT_EQ(std::vector<uint8_t>(r->payload->begin(), r->payload->end()), payload);
   EXPECT_EQ(opener_.drops().total(), 0u);
 
   const auto second = open(sealer_.seal(payload, wall_ms())[0]);
@@ -276,7 +276,7 @@ TEST_F(CodecTest, TenKilobytePayloadSplitsAndReassemblesInAnyOrder) {
         EXPECT_FALSE(r->payload.has_value()) << "round " << round << " fragment " << i;
       } else {
         ASSERT_TRUE(r->payload.has_value()) << "round " << round;
-        EXPECT_EQ(*r->payload, payload);
+        EXPECT_EQ(std::vector<uint8_t>(r->payload->begin(), r->payload->end()), payload);
       }
     }
   }

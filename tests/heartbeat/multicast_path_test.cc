@@ -228,7 +228,8 @@ TEST(MulticastPathTest, ASealedHeartbeatIsOpenedByThePeerNotByItsSender) {
   MulticastPath n1(io, "hb#2", on_lo(), {"n2"},
                    [&](const std::string&, std::span<const uint8_t> d, const Endpoint&) {
                      auto r = at_n1.open(d, Opener::Clock::now(), testing::wall_ms());
-                     if (r && r->payload) payloads.push_back(std::move(*r->payload));
+                     if (r && r->payload)
+                       payloads.emplace_back(r->payload->begin(), r->payload->end());
                    });
   MulticastPath n2(io, "hb#2", on_lo(), {"n1"},
                    [&](const std::string&, std::span<const uint8_t> d, const Endpoint&) {

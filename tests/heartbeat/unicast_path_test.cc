@@ -144,7 +144,8 @@ TEST(UnicastPathTest, SealedHeartbeatTravelsFromSealerToOpener) {
   UnicastPath rx(io, "hb#1", loopback_any_port(), {},
                  [&](const std::string&, std::span<const uint8_t> d, const Endpoint&) {
                    auto r = opener.open(d, Opener::Clock::now(), testing::wall_ms());
-                   if (r && r->payload) payloads.push_back(std::move(*r->payload));
+                   if (r && r->payload)
+                     payloads.emplace_back(r->payload->begin(), r->payload->end());
                  });
   rx.start();
   UnicastPath tx(io, "hb#1", loopback_any_port(), {{"n1", rx.local_endpoint()}},

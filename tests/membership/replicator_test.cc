@@ -150,12 +150,12 @@ TEST(Replicator, ForgottenPeerIsAskedForFullWhenItReturns) {
 TEST(Replicator, AReorderedOlderFullNeverRollsTheDocumentBack) {
   Pair p;
   p.b_to_a();  // b asks for a full
-  const auto old_full = p.a.outgoing({"b"});
+  auto old_full = p.a.outgoing({"b"});
   ASSERT_EQ(old_full.kind, MessageKind::kFull);
   ASSERT_EQ(old_full.full_gen, 1u);
   p.doc_a.set(json::json_pointer("/labels/rack"), "r7");
   ASSERT_TRUE(p.doc_a.commit());
-  const auto new_full = p.a.outgoing({"b"});  // b still acknowledges 0: another full
+  auto new_full = p.a.outgoing({"b"});  // b still acknowledges 0: another full
   ASSERT_EQ(new_full.kind, MessageKind::kFull);
   ASSERT_EQ(new_full.full_gen, 2u);
 
