@@ -34,8 +34,7 @@ ReplayVerdict ReplayWindow::check(uint64_t boot, uint64_t seq, int64_t sent_ms,
     return ReplayVerdict::kSkew;
   }
   if (!any_ || boot > boot_ || seq > highest_) return ReplayVerdict::kFresh;
-  const uint64_t behind = highest_ - seq;
-  if (behind >= kWindow || seen_.test(behind)) return ReplayVerdict::kReplay;
+  if (highest_ - seq >= kWindow || seen(seq)) return ReplayVerdict::kReplay;
   return ReplayVerdict::kFresh;
 }
 
@@ -43,23 +42,24 @@ bool ReplayWindow::record(uint64_t boot, uint64_t seq) {
   if (!any_ || boot > boot_) {
     boot_ = boot;
     highest_ = seq;
-    seen_.reset();
-    seen_.set(0);
+    seen_.fill(0);
+    mark(seq);
     any_ = true;
     return true;
   }
   if (boot < boot_) return false;
   if (seq > highest_) {
-    const uint64_t shift = seq - highest_;
-    if (shift >= kWindow) {
-      seen_.reset();
+    // Clear the words entered on the way up (all of them after a long jump).
+    const uint64_t from = highest_ / 64, to = seq / 64;
+    if (to - from >= kWords) {
+      seen_.fill(0);
     } else {
-      seen_ <<= static_cast<std::size_t>(shift);
+      for (uint64_t w = from + 1; w <= to; ++w) seen_[w % kWords] = 0;
     }
-    seen_.set(0);
     highest_ = seq;
+    mark(seq);
   } else if (highest_ - seq < kWindow) {
-    seen_.set(static_cast<std::size_t>(highest_ - seq));
+    mark(seq);
   }
   return false;
 }

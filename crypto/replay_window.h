@@ -1,10 +1,11 @@
 // Per-sender replay protection: boot id + sequence number sliding window
-// (the anti-replay window of RFC 4303 section 3.4.3) plus a clock-skew bound
-// on the send timestamp.
+// (the anti-replay window of RFC 4303 section 3.4.3, kept as the ring of
+// words of RFC 6479, so that sliding never shifts bits) plus a clock-skew
+// bound on the send timestamp.
 #ifndef VIGIL_CRYPTO_REPLAY_WINDOW_H_
 #define VIGIL_CRYPTO_REPLAY_WINDOW_H_
 
-#include <bitset>
+#include <array>
 #include <cstdint>
 
 namespace vigil::crypto {
@@ -50,9 +51,16 @@ class ReplayWindow {
  private:
   int64_t max_skew_ms_;
   uint64_t boot_ = 0;
-  uint64_t highest_ = 0;       // highest seq recorded for boot_
-  bool any_ = false;           // false until the first record() for boot_
-  std::bitset<kWindow> seen_;  // bit i: highest_ - i was seen
+  uint64_t highest_ = 0;  // highest seq recorded for boot_
+  bool any_ = false;      // false until the first record() for boot_
+  // RFC 6479: bit (s % 64) of word (s / 64) % kWords says whether seq s was
+  // seen, for s within the window below highest_. One word more than the
+  // window needs, so that the word entered when highest_ moves up never
+  // holds a seq still in the window.
+  static constexpr uint64_t kWords = kWindow / 64 + 1;
+  std::array<uint64_t, kWords> seen_{};
+  bool seen(uint64_t seq) const { return (seen_[(seq / 64) % kWords] >> (seq % 64)) & 1; }
+  void mark(uint64_t seq) { seen_[(seq / 64) % kWords] |= uint64_t{1} << (seq % 64); }
 };
 
 }  // namespace vigil::crypto

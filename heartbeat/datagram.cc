@@ -213,13 +213,16 @@ std::optional<ParsedDatagram> parse(std::span<const uint8_t> bytes, DropReason& 
   }
   Reader r(bytes);
   uint32_t n = 0;
-  std::array<Scalar, kMaxHeaderArray> f;
+  // The fields of this version; those of a longer (future) header are
+  // parsed too, into `extra`, for the version check below.
+  std::array<Scalar, kHeaderFields> f;
+  Scalar extra;
   if (!r.array_header(n) || n == 0 || n > kMaxHeaderArray) {
     why = DropReason::kMalformed;
     return std::nullopt;
   }
   for (uint32_t k = 0; k < n; ++k) {
-    if (!r.scalar(f[k])) {
+    if (!r.scalar(k < kHeaderFields ? f[k] : extra)) {
       why = DropReason::kMalformed;
       return std::nullopt;
     }

@@ -166,22 +166,32 @@ KeyOffer read_key_offer(detail::MsgpackReader& r) {
   return offer;
 }
 
+// Decoded over the previous vector: a sender's next message names the same
+// nodes, in the same (sorted) order, and only the gens change.
 void read_gens(detail::MsgpackReader& r, GenVector& gens) {
   const uint32_t n = r.map("\"g\"");
+  auto held = gens.begin();
+  bool in_place = n == gens.size();
+  if (!in_place) gens.clear();
   for (uint32_t i = 0; i < n; ++i) {
     const std::string_view node = r.str("\"g\" key");
     const uint64_t gen = r.uint("\"g\" value");
-    // Encoders write the map in order: appending at the end is the usual case.
-    auto hint = gens.end();
-    if (!gens.empty() && std::prev(hint)->first >= node) hint = gens.lower_bound(node);
-    if (hint != gens.end() && hint->first == node) throw DecodeError("\"g\": duplicate node");
-    gens.emplace_hint(hint, node, gen);
+    if (in_place && held->first == node) {
+      held++->second = gen;
+      continue;
+    }
+    if (in_place) {
+      gens.erase(held, gens.end());
+      in_place = false;
+    }
+    if (!gens.try_emplace(std::string(node), gen).second)
+      throw DecodeError("\"g\": duplicate node");
   }
 }
 
 void read_deltas(detail::MsgpackReader& r, std::vector<Delta>& deltas) {
   const uint32_t n = r.array("\"d\"");
-  deltas.resize(n);
+  deltas.resize(n);  // decoded over the previous ones
   for (uint32_t i = 0; i < n; ++i) {
     if (r.array("\"d\": each delta") != 2)
       throw DecodeError("\"d\": each delta must be [gen, ops]");
@@ -328,10 +338,12 @@ std::vector<uint8_t> encode(const Message& msg) {
 }
 
 void decode(std::span<const uint8_t> bytes, Message& msg) {
-  // Keep the storage of what every message fills.
+  // The gen vector and the deltas are decoded over the previous ones: the
+  // next message of a sender has the same shape, and allocates nothing.
+  GenVector gens = std::move(msg.gens);
   std::vector<Delta> deltas = std::move(msg.deltas);
-  deltas.clear();
   msg = Message{};
+  msg.gens = std::move(gens);
   msg.deltas = std::move(deltas);
 
   detail::MsgpackReader r(bytes);
@@ -401,6 +413,7 @@ void decode(std::span<const uint8_t> bytes, Message& msg) {
     }
   }
   if (!r.done()) throw DecodeError("trailing bytes after the message");
+  if (!(seen & (1u << kFieldDeltas))) msg.deltas.clear();
   if (!has_kind) throw DecodeError("message: missing \"k\"");
   if (!(seen & (1u << kFieldGens))) throw DecodeError("message: missing \"g\"");
   if (kind > static_cast<uint64_t>(MessageKind::kFull))

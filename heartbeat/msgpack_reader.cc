@@ -194,11 +194,14 @@ void MsgpackReader::json(nlohmann::json& out, std::size_t depth, std::size_t max
       return;
     case Type::kStr:
       if (!valid_utf8(h.str)) throw DecodeError("json string: malformed UTF-8");
-      out = h.str;
+      if (out.is_string())
+        out.get_ref<nlohmann::json::string_t&>().assign(h.str);
+      else
+        out = h.str;
       return;
     case Type::kArray: {
       if (depth > max_depth) throw DecodeError("nesting deeper than " + std::to_string(max_depth));
-      out = nlohmann::json::array();
+      if (!out.is_array()) out = nlohmann::json::array();
       auto& array = out.get_ref<nlohmann::json::array_t&>();
       array.resize(h.size);
       for (auto& item : array) json(item, depth + 1, max_depth);
@@ -206,16 +209,31 @@ void MsgpackReader::json(nlohmann::json& out, std::size_t depth, std::size_t max
     }
     case Type::kMap: {
       if (depth > max_depth) throw DecodeError("nesting deeper than " + std::to_string(max_depth));
-      out = nlohmann::json::object();
+      if (!out.is_object()) out = nlohmann::json::object();
       auto& object = out.get_ref<nlohmann::json::object_t&>();
+      // While the keys are those already held, in order, their values are
+      // decoded over the old ones; from the first other key on, the rest is
+      // dropped and the entries are inserted (which finds duplicates).
+      auto held = object.begin();
+      bool in_place = true;
       for (uint32_t k = 0; k < h.size; ++k) {
         const Head key = next();
         if (key.type != Type::kStr) wrong_type("json object key", "a string");
         if (!valid_utf8(key.str)) throw DecodeError("json object key: malformed UTF-8");
+        if (in_place && held != object.end() && held->first == key.str) {
+          json(held->second, depth + 1, max_depth);
+          ++held;
+          continue;
+        }
+        if (in_place) {
+          object.erase(held, object.end());
+          in_place = false;
+        }
         auto [it, inserted] = object.try_emplace(std::string(key.str));
         if (!inserted) throw DecodeError("json object: duplicate key \"" + it->first + "\"");
         json(it->second, depth + 1, max_depth);
       }
+      if (in_place) object.erase(held, object.end());
       return;
     }
   }

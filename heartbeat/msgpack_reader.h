@@ -51,10 +51,14 @@ class MsgpackReader {
   uint32_t map(const char* what);
   bool boolean(const char* what);
 
-  /// Reads one JSON value: the inverse of pack_json (json_msgpack.h).
-  /// `depth` is the container depth the value sits at; a container deeper
-  /// than `max_depth` is refused, and so are non-str map keys, duplicate
-  /// keys, malformed UTF-8 and non-finite floats (DecodeError).
+  /// Reads one JSON value into `out`: the inverse of pack_json
+  /// (json_msgpack.h). `depth` is the container depth the value sits at; a
+  /// container deeper than `max_depth` is refused, and so are non-str map
+  /// keys, duplicate keys, malformed UTF-8 and non-finite floats
+  /// (DecodeError). The value is decoded over what `out` holds, reusing its
+  /// storage: a value of the same shape as the last one (the ops of a
+  /// sender's next delta) allocates nothing. On DecodeError `out` holds part
+  /// of the value.
   void json(nlohmann::json& out, std::size_t depth, std::size_t max_depth);
 
  private:

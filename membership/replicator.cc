@@ -82,11 +82,7 @@ Replicator::Received Replicator::receive(const std::string& sender, uint64_t boo
     return out;
   }
   if (msg.kind != MessageKind::kPatch || p.need_full) return out;
-  // The deltas shown (applied to a document the check accepts) are a run of
-  // msg.deltas: once refused, a document stays refused for the message.
-  std::size_t first = msg.deltas.size(), end = 0;
-  for (std::size_t i = 0; i < msg.deltas.size(); ++i) {
-    const auto& d = msg.deltas[i];
+  for (const auto& d : msg.deltas) {
     if (d.gen <= p.applied) continue;
     const Applied applied = d.gen == p.applied + 1 ? apply_delta(p, d.ops, out) : Applied::kNot;
     if (applied == Applied::kNot) {
@@ -95,20 +91,16 @@ Replicator::Received Replicator::receive(const std::string& sender, uint64_t boo
       break;
     }
     p.applied = d.gen;
-    if (applied == Applied::kShown) {
-      first = std::min(first, i);
-      end = i + 1;
-    }
-  }
-  if (first < end) {
-    if (first == 0 && end == msg.deltas.size()) {
-      out.applied = std::move(msg.deltas);
-    } else {
-      out.applied.assign(std::make_move_iterator(msg.deltas.begin() + first),
-                         std::make_move_iterator(msg.deltas.begin() + end));
-    }
+    if (applied == Applied::kShown) out.applied.push_back({d.gen, &d.ops});
   }
   if (p.refused) recheck(p, out);
+  return out;
+}
+
+Replicator::Received Replicator::receive(const std::string& sender, uint64_t boot, Message&& msg) {
+  Received out = receive(sender, boot, msg);
+  out.kept.reserve(out.applied.size());
+  for (auto& a : out.applied) a.ops = &out.kept.emplace_back(*a.ops);
   return out;
 }
 
@@ -179,13 +171,16 @@ Replicator::Received Replicator::relayed(const heartbeat::RelayedDelta& d) {
     return out;
   }
   p.applied = d.gen;
-  if (applied == Applied::kShown) out.applied.push_back({d.gen, d.ops});
+  if (applied == Applied::kShown) out.applied.push_back({d.gen, &d.ops});
   drain_held(p, out);
   if (p.refused) recheck(p, out);
   return out;
 }
 
 void Replicator::drain_held(Peer& p, Received& out) {
+  // AppliedDelta points into `kept`: it must not grow past this capacity
+  // (kept is empty here: only a drain fills it, once per Received).
+  out.kept.reserve(out.kept.size() + p.held.size());
   while (!p.held.empty() && p.held.begin()->first <= p.applied + 1) {
     auto node = p.held.extract(p.held.begin());
     if (node.key() <= p.applied) continue;
@@ -197,7 +192,8 @@ void Replicator::drain_held(Peer& p, Received& out) {
       return;
     }
     p.applied = node.key();
-    if (applied == Applied::kShown) out.applied.push_back({node.key(), std::move(node.mapped())});
+    if (applied == Applied::kShown)
+      out.applied.push_back({node.key(), &out.kept.emplace_back(std::move(node.mapped()))});
   }
 }
 

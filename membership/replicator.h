@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
 #include <nlohmann/json.hpp>
 
 #include "heartbeat/message.h"
@@ -59,15 +60,27 @@ class Replicator {
   /// Also trims the journal to the lowest acknowledgement among them.
   heartbeat::Message outgoing(const std::set<std::string>& alive);
 
+  /// A delta shown: its gen and ops. The ops are not copied: they live in
+  /// the message given to receive() or relayed(), or in Received::kept (a
+  /// held-back delta, or a message given as an rvalue), and are valid as
+  /// long as both.
+  struct AppliedDelta {
+    uint64_t gen = 0;
+    const nlohmann::json* ops = nullptr;
+  };
+
   /// What receive() did.
   struct Received {
-    bool full = false;                      // a full document replaced the copy
-    std::vector<heartbeat::Delta> applied;  // deltas applied, in order
-    bool resync = false;                    // a gap or bad delta: full requested
+    bool full = false;                                        // a full document replaced the copy
+    boost::container::small_vector<AppliedDelta, 4> applied;  // deltas applied, in order
+    bool resync = false;                                      // a gap or bad delta: full requested
     bool fresh = false;  // gossip mode: new here (applied or held back), worth relaying
     /// The peer's document, as the full or the deltas made it, was refused
     /// by the check: why. document() keeps the last accepted one.
     std::optional<std::string> refused;
+    /// Ops applied that live in no message (see AppliedDelta). Reserved
+    /// before it is filled, so the pointers into it stay valid.
+    std::vector<nlohmann::json> kept;
     bool changed() const { return full || !applied.empty(); }
   };
 
@@ -80,13 +93,12 @@ class Replicator {
   /// the last accepted one until a later full or delta makes it acceptable
   /// again, which is reported as a full.
   ///
-  /// Takes what it keeps rather than copy it: the deltas reported in
-  /// Received::applied are moved out of `msg.deltas`, and a full document
-  /// taken is moved out of `msg.full`. The rest of `msg` is left as it was.
+  ///
+  /// Copies nothing: Received::applied points into `msg.deltas`, and a full
+  /// document taken is moved out of `msg.full`. Given an rvalue, the ops
+  /// applied are copied into Received::kept instead.
   Received receive(const std::string& sender, uint64_t boot, heartbeat::Message& msg);
-  Received receive(const std::string& sender, uint64_t boot, heartbeat::Message&& msg) {
-    return receive(sender, boot, msg);
-  }
+  Received receive(const std::string& sender, uint64_t boot, heartbeat::Message&& msg);
 
   /// The peer went stale: its acknowledgement no longer holds back journal
   /// trimming, and a full document is requested when it comes back.

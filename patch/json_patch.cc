@@ -16,13 +16,15 @@
 #include <utility>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
 #include <nlohmann/json.hpp>
 
 namespace vigil::patch {
 namespace {
 
 using nlohmann::json;
-using Tokens = std::vector<std::string>;
+// Inline up to 4 tokens: a node document path ("/labels/x") allocates no vector.
+using Tokens = boost::container::small_vector<std::string, 4>;
 
 enum class OpKind { kAdd, kRemove, kReplace, kMove, kCopy, kTest };
 
@@ -277,9 +279,16 @@ void apply_op(json& doc, const Op& op) {
       resolve(doc, op.path, op.path.size());
       do_remove(doc, op.path);
       return;
-    case OpKind::kReplace:
-      const_cast<json&>(resolve(doc, op.path, op.path.size())) = source.at("value");
+    case OpKind::kReplace: {
+      json& target = const_cast<json&>(resolve(doc, op.path, op.path.size()));
+      const json& value = source.at("value");
+      // A string over a string reuses the old one's storage.
+      if (target.is_string() && value.is_string())
+        target.get_ref<std::string&>() = value.get_ref<const std::string&>();
+      else
+        target = value;
       return;
+    }
     case OpKind::kTest:
       if (resolve(doc, op.path, op.path.size()) != source.at("value")) {
         throw Failure{"test failed: the value at the path differs"};
@@ -317,8 +326,7 @@ void apply_patch(json& doc, const json& ops) {
         std::string("patch must be an array of operations (RFC 6902 section 3), got ") +
         ops.type_name());
   }
-  std::vector<Op> parsed;
-  parsed.reserve(ops.size());
+  boost::container::small_vector<Op, 2> parsed;  // a heartbeat delta is one op, or two
   for (std::size_t i = 0; i < ops.size(); ++i) {
     try {
       parsed.push_back(parse_op(ops[i]));

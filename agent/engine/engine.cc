@@ -336,9 +336,9 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
   // replayed capture must not keep a dead node alive.
   if (result->heard) apply(peers_.heard(result->sender, path, now, result->boot));
   if (!result->payload) return;
-  heartbeat::Message msg;
+  heartbeat::Message& msg = received_;
   try {
-    msg = heartbeat::decode(*result->payload);
+    heartbeat::decode(*result->payload, msg);
   } catch (const heartbeat::DecodeError& e) {
     opener_.count_drop(heartbeat::DropReason::kMalformed);
     paths_.count_drop(index, heartbeat::DropReason::kMalformed);
@@ -480,7 +480,7 @@ void Engine::Impl::publish_received(const std::string& node, const json& before,
   } else if (!r.applied.empty()) {
     json ops = json::array();
     for (const auto& d : r.applied)
-      for (const auto& op : d.ops) ops.push_back(op);
+      for (const auto& op : *d.ops) ops.push_back(op);
     publish_document_change(node, before, replicator_.document(node), replicator_.applied_gen(node),
                             &ops, true);
   }

@@ -152,6 +152,9 @@ class Engine::Impl {
   AuthFailures auth_failures_;
   heartbeat::Sealer sealer_;
   heartbeat::Opener opener_;
+  // The message being received, decoded over the previous one (its storage
+  // is reused: heartbeat::decode); only on_datagram touches it.
+  heartbeat::Message received_;
   membership::PeerTable peers_;
   membership::StallDetector stall_;
   LocalDocument local_;

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <random>
+#include <set>
 #include <string_view>
 
 #include <gtest/gtest.h>
@@ -126,6 +128,34 @@ TEST(ReplayWindow, ExtremeTimestampsAreSkewWithoutOverflow) {
 TEST(ReplayWindow, NegativeBoundDisablesTheSkewCheck) {
   ReplayWindow w(-1);
   EXPECT_EQ(w.check(kBoot, 1, 0, kNow), ReplayVerdict::kFresh);
+}
+
+// The window against its definition (RFC 4303 section 3.4.3): a seq is a
+// replay when it was recorded, or is kWindow or more below the highest
+// recorded. Random walks of one boot, with small steps, jumps around the
+// window size and reordering, so that the word ring (RFC 6479) wraps often.
+TEST(ReplayWindow, MatchesTheDefinitionOnRandomSequences) {
+  std::mt19937_64 rng(7);
+  for (int walk = 0; walk < 50; ++walk) {
+    ReplayWindow w;
+    std::set<uint64_t> recorded;
+    uint64_t highest = 0;
+    uint64_t at = 1;
+    for (int i = 0; i < 4000; ++i) {
+      const uint64_t step = rng() % 8 == 0 ? rng() % 2200 : rng() % 70;
+      const uint64_t seq = rng() % 3 == 0 && at > step ? at - step : at + step;
+      at = std::max<uint64_t>(1, seq);
+      const bool expect_replay = recorded.contains(at) || (!recorded.empty() && highest >= at &&
+                                                           highest - at >= ReplayWindow::kWindow);
+      const ReplayVerdict v = accept(w, kBoot, at);
+      ASSERT_EQ(v, expect_replay ? ReplayVerdict::kReplay : ReplayVerdict::kFresh)
+          << "walk " << walk << " step " << i << " seq " << at << " highest " << highest;
+      if (!expect_replay) {
+        recorded.insert(at);
+        highest = std::max(highest, at);
+      }
+    }
+  }
 }
 
 TEST(ReplayVerdict, ToStringNamesEachVerdict) {
