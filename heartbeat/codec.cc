@@ -62,7 +62,7 @@ std::vector<std::vector<uint8_t>> Sealer::seal(std::span<const uint8_t> payload,
     const std::size_t size = std::min(budget_, payload.size() - std::min(begin, payload.size()));
     h.seq = ++seq_;
     h.frag_index = static_cast<uint16_t>(i);
-    h.nonce = crypto::random_nonce();
+    h.nonce = nonces_.next();
     datagrams.push_back(
         seal_datagram(h, *key, payload.subspan(std::min(begin, payload.size()), size)));
   }

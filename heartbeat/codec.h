@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "crypto/keyring.h"
+#include "crypto/nonce_sequence.h"
 #include "crypto/replay_window.h"
 #include "heartbeat/drop_reason.h"
 #include "heartbeat/reassembly.h"
@@ -41,9 +42,9 @@ class Sealer {
   /// Splits and seals `payload`; `now_ms` is wall time, ms since the epoch.
   /// Returns one datagram per fragment (at least one, even for an empty
   /// payload), in fragment order. Every datagram takes the next seq (from 1)
-  /// and a fresh random nonce; all fragments of one call share a new msg_id
-  /// (from 1). Throws std::length_error above 65535 fragments and
-  /// std::logic_error when the keyring is empty.
+  /// and the next nonce of this Sealer (crypto/nonce_sequence.h); all fragments of one call share a
+  /// new msg_id (from 1). Throws std::length_error above 65535 fragments and std::logic_error when
+  /// the keyring is empty.
   std::vector<std::vector<uint8_t>> seal(std::span<const uint8_t> payload, int64_t now_ms);
   /// The same, sealed with the key of `key_version` instead of the current
   /// one (a catch-up heartbeat for a peer that lacks the current version).
@@ -62,6 +63,7 @@ class Sealer {
   std::size_t budget_;
   uint64_t seq_ = 0;
   uint32_t msg_id_ = 0;
+  crypto::NonceSequence nonces_;
 };
 
 struct OpenerOptions {

@@ -257,9 +257,12 @@ std::vector<uint8_t> seal_datagram(const Header& h, const crypto::Key& key,
   if (h.frag_count == 0 || h.frag_index >= h.frag_count) {
     throw std::invalid_argument("datagram fragment index must be below a non-zero count");
   }
-  std::vector<uint8_t> ad;
-  ad.reserve(kMaxHeaderBytes);
-  detail::VectorWriter writer(ad);
+  // One buffer: the header is written first, then sealed over as the
+  // additional data while the ciphertext is appended behind it (the
+  // reserve keeps the header where it is).
+  std::vector<uint8_t> out;
+  out.reserve(kMaxHeaderBytes + payload.size() + crypto::kTagBytes);
+  detail::VectorWriter writer(out);
   detail::Packer pk(writer);
   pk.pack_array(kHeaderFields);
   pk.pack_uint32(kMagic);
@@ -277,15 +280,13 @@ std::vector<uint8_t> seal_datagram(const Header& h, const crypto::Key& key,
   pk.pack_bin_body(reinterpret_cast<const char*>(h.nonce.data()),
                    static_cast<uint32_t>(h.nonce.size()));
 
-  const std::size_t total = ad.size() + payload.size() + crypto::kTagBytes;
+  const std::size_t header = out.size();
+  const std::size_t total = header + payload.size() + crypto::kTagBytes;
   if (total > kMaxDatagramBytes) {
     throw std::length_error("datagram of " + std::to_string(total) + " bytes exceeds " +
                             std::to_string(kMaxDatagramBytes));
   }
-  std::vector<uint8_t> out;
-  out.reserve(total);
-  out.assign(ad.begin(), ad.end());
-  crypto::seal(key, h.nonce, ad, payload, out);
+  crypto::seal(key, h.nonce, std::span<const uint8_t>(out.data(), header), payload, out);
   return out;
 }
 

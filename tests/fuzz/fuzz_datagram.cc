@@ -19,7 +19,8 @@
 //    text, re-encodes, decodes to the same message, and encodes canonically;
 //  - decode() accepts exactly what the decoder it replaced accepts
 //    (tests/heartbeat/legacy_decode.h), and to a message that encodes to the
-//    same bytes.
+//    same bytes; decoding over the message of an earlier input (the receive
+//    path reuses one) gives the same message as decoding afresh.
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -153,6 +154,10 @@ std::optional<Message> legacy_decode(std::span<const uint8_t> bytes) {
   }
 }
 
+// The message decode() works over across inputs, as the receive path does:
+// what earlier inputs left in it, refused ones included.
+Message reused;
+
 // decode() contract and codec round trip for one plaintext.
 void check_message(std::span<const uint8_t> bytes) {
   Message msg;
@@ -160,12 +165,24 @@ void check_message(std::span<const uint8_t> bytes) {
     msg = vigil::heartbeat::decode(bytes);
   } catch (const DecodeError&) {
     check(!legacy_decode(bytes), "decode refused a message the legacy decoder accepts");
+    bool refused = false;
+    try {
+      vigil::heartbeat::decode(bytes, reused);
+    } catch (const DecodeError&) {
+      refused = true;
+    }
+    check(refused, "decode over an earlier message accepted what decode refuses");
     return;
   } catch (const std::exception& e) {
     fail("decode threw an exception other than DecodeError", e.what());
   }
   const std::optional<Message> before = legacy_decode(bytes);
   check(before.has_value(), "decode accepted a message the legacy decoder refuses");
+  try {
+    vigil::heartbeat::decode(bytes, reused);
+  } catch (const std::exception& e) {
+    fail("decode over an earlier message refused what decode accepts", e.what());
+  }
   using vigil::heartbeat::MessageKind;
   check(msg.kind == MessageKind::kPatch || msg.deltas.empty(), "deltas outside a patch");
   check(msg.kind == MessageKind::kFull || (msg.full.is_null() && msg.full_gen == 0),
@@ -237,6 +254,8 @@ void check_message(std::span<const uint8_t> bytes) {
   try {
     check(vigil::heartbeat::encode(*before) == again,
           "decode and the legacy decoder read different messages");
+    check(vigil::heartbeat::encode(reused) == again,
+          "decode over an earlier message read a different message");
   } catch (const std::exception& e) {
     fail("encode refused what the legacy decoder read", e.what());
   }
