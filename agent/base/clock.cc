@@ -1,5 +1,6 @@
 #include "agent/base/clock.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
@@ -20,14 +21,26 @@ std::string format_rfc3339(std::chrono::system_clock::time_point t) {
     millis += 1000;
     secs -= 1;
   }
-  const std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(millis));
-  return buf;
+  // The date and time up to the second change once a second: formatted
+  // then, and kept (per thread) for the events of that second.
+  thread_local int64_t cached_secs = INT64_MIN;
+  thread_local char prefix[32];
+  thread_local int prefix_len = 0;
+  if (secs != cached_secs) {
+    const std::time_t tt = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    prefix_len =
+        std::snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_secs = secs;
+  }
+  std::string out(prefix, static_cast<std::size_t>(prefix_len));
+  out += static_cast<char>('0' + millis / 100);
+  out += static_cast<char>('0' + millis / 10 % 10);
+  out += static_cast<char>('0' + millis % 10);
+  out += 'Z';
+  return out;
 }
 
 std::string now_rfc3339() { return format_rfc3339(std::chrono::system_clock::now()); }

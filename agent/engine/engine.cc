@@ -364,7 +364,9 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
     return;
   }
   // Pings change nothing: copy the previous document only when it may change.
-  json before = msg.kind == heartbeat::MessageKind::kPing ? json() : replicator_.document(sender);
+  json before = msg.kind == heartbeat::MessageKind::kPing
+                    ? json()
+                    : status_fields(replicator_.document(sender));
   auto received = replicator_.receive(sender, result->boot, msg);
   publish_received(sender, before, received);
   if (received.resync) spdlog::info("gap or bad delta from {}: full resync requested", sender);
@@ -500,8 +502,11 @@ void Engine::Impl::publish_document_change(const std::string& node, const json& 
   else
     data["full"] = true;
   event("NodeDataUpdated", std::move(data));
-  auto field = [](const json& doc, const char* key) {
-    return doc.is_object() && doc.contains(key) ? doc.at(key) : json();
+  static const json kAbsent;
+  auto field = [](const json& doc, const char* key) -> const json& {
+    if (!doc.is_object()) return kAbsent;
+    auto it = doc.find(key);
+    return it == doc.end() ? kAbsent : *it;
   };
   if (field(before, "labels") != field(after, "labels"))
     event("NodeStatusLabelsUpdated", {{"node", node}, {"labels", field(after, "labels")}});

@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/engine/node_schema.h"
+
 namespace vigil::agent {
 
 namespace asio = boost::asio;
@@ -120,7 +122,7 @@ void GossipMode::receive(const std::string& sender, const heartbeat::Message& ms
   if (std::find(members_.begin(), members_.end(), sender) == members_.end()) return;
   bool fresh = false;
   for (const auto& d : msg.relayed) {
-    json before = replicator_.document(d.writer);
+    json before = status_fields(replicator_.document(d.writer));
     auto r = replicator_.relayed(d);
     if (r.fresh) {
       deltas_.queue(delta_key(d), pack_delta(d), true);  // relayed on, unchanged
@@ -135,7 +137,7 @@ void GossipMode::receive(const std::string& sender, const heartbeat::Message& ms
     send_swim(swim_.gossip(true));
   }
   for (const auto& f : msg.relayed_full) {
-    json before = replicator_.document(f.writer);
+    json before = status_fields(replicator_.document(f.writer));
     auto r = replicator_.relayed_full(f);
     if (r.changed() || r.refused) hooks_.document(f.writer, before, r);
   }

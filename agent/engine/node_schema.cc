@@ -81,4 +81,12 @@ bool delta_keeps_schema(const json& ops) {
   return true;
 }
 
+json status_fields(const json& doc) {
+  if (!doc.is_object()) return nullptr;
+  json out = json::object();
+  for (const char* key : {"labels", "frozen", "frozen_at"})
+    if (auto it = doc.find(key); it != doc.end()) out[key] = *it;
+  return out;
+}
+
 }  // namespace vigil::agent

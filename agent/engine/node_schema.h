@@ -34,6 +34,13 @@ std::optional<std::string> node_document_error(const nlohmann::json& doc);
 /// daemon field with a value of its type. Cheap: no copy is needed then.
 bool delta_keeps_schema(const nlohmann::json& ops);
 
+/// The fields of `doc` whose change has an event of its own besides
+/// NodeDataUpdated (seed 001: NodeStatusLabelsUpdated for labels, NodeFrozen
+/// for frozen and frozen_at), copied into an object; null when `doc` is not
+/// an object. What the engine keeps of a peer's document before a change,
+/// instead of a copy of the whole of it.
+nlohmann::json status_fields(const nlohmann::json& doc);
+
 /// The schema as the replicator's check of received documents.
 class NodeSchemaCheck final : public membership::DocumentCheck {
  public:

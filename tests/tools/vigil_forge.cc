@@ -21,6 +21,16 @@
 //   full         N full messages sealed with --secret (the real one), gen
 //                --gen G (default 1), carrying --document JSON as the
 //                sender's node document; each run is a new boot
+//   heartbeats   valid heartbeats of --senders S simulated members (named
+//                --sender with 2, 3, ... S+1 appended: "n" gives n2..nS+1),
+//                each with its own boot and seq, sealed with --secret by the
+//                real Sealer, round-robin, --rate R a second in all (0: as
+//                fast as possible) for --seconds T. Each member first sends
+//                a full of a node document (and again every second, as a
+//                peer answers a full request); then, with --delta 1, every
+//                heartbeat is a patch carrying the next gen's change of
+//                /labels/x, else a ping. --ack G is the gen of the receiver
+//                (--receiver, default n1) the members acknowledge.
 // Prints "sent N" and exits 0; exits 2 on bad arguments.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -31,12 +41,16 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crypto/aead.h"
 #include "crypto/key.h"
+#include "crypto/keyring.h"
+#include "heartbeat/codec.h"
 #include "heartbeat/datagram.h"
 #include "heartbeat/message.h"
 
@@ -55,10 +69,129 @@ int64_t now_ms() {
       .count();
 }
 
+// --kind heartbeats: see the top of this file.
+struct HeartbeatOptions {
+  std::string cluster, prefix, receiver;
+  crypto::Secret secret{};
+  long senders = 100, rate = 0, ack = 1;
+  double seconds = 10;
+  bool delta = false;
+};
+
+nlohmann::json member_document(long index) {
+  return {{"labels", {{"zone", "z" + std::to_string(index % 3)}, {"x", "0"}}},
+          {"frozen", false},
+          {"frozen_at", nullptr},
+          {"boot_at", "2026-01-01T00:00:00.000Z"},
+          {"version", "0.1.0"},
+          {"data", nlohmann::json::object()}};
+}
+
+int send_heartbeats(int fd, const sockaddr_in& addr, const HeartbeatOptions& o) {
+  crypto::Keyring ring;
+  ring.add(1, crypto::derive_key(o.secret, o.cluster, 1));
+  const uint64_t cluster_id = crypto::cluster_id(o.cluster);
+  struct Member {
+    std::string name;
+    std::unique_ptr<heartbeat::Sealer> sealer;
+    nlohmann::json doc;
+    uint64_t gen = 1;
+  };
+  std::vector<Member> members;
+  const uint64_t boot = static_cast<uint64_t>(now_ms()) * 1000;
+  for (long i = 0; i < o.senders; ++i) {
+    Member m{.name = o.prefix + std::to_string(i + 2),
+             .sealer = nullptr,
+             .doc = member_document(i),
+             .gen = 1};
+    m.sealer = std::make_unique<heartbeat::Sealer>(cluster_id, m.name,
+                                                   boot + static_cast<uint64_t>(i), ring);
+    members.push_back(std::move(m));
+  }
+  auto full_of = [&](const Member& m) {
+    heartbeat::Message msg{.kind = heartbeat::MessageKind::kFull,
+                           .gens = {{m.name, m.gen}, {o.receiver, static_cast<uint64_t>(o.ack)}}};
+    msg.full_gen = m.gen;
+    msg.full = m.doc;
+    return m.sealer->seal(heartbeat::encode(msg), now_ms());
+  };
+  auto next_of = [&](Member& m) {
+    heartbeat::Message msg{.kind = heartbeat::MessageKind::kPing,
+                           .gens = {{m.name, m.gen}, {o.receiver, static_cast<uint64_t>(o.ack)}}};
+    if (o.delta) {
+      ++m.gen;
+      const std::string value = "v" + std::to_string(m.gen);
+      m.doc["labels"]["x"] = value;
+      msg.kind = heartbeat::MessageKind::kPatch;
+      msg.gens[m.name] = m.gen;
+      msg.deltas.push_back(
+          {m.gen,
+           nlohmann::json::array({{{"op", "replace"}, {"path", "/labels/x"}, {"value", value}}})});
+    }
+    return std::move(m.sealer->seal(heartbeat::encode(msg), now_ms()).front());
+  };
+
+  constexpr std::size_t kBatch = 64;
+  std::vector<std::vector<uint8_t>> batch;
+  std::vector<iovec> iov(kBatch);
+  std::vector<mmsghdr> msgs(kBatch);
+  auto flush = [&]() -> long {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      iov[i] = {batch[i].data(), batch[i].size()};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_name = const_cast<sockaddr_in*>(&addr);
+      msgs[i].msg_hdr.msg_namelen = sizeof addr;
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    long done = 0;
+    while (done < static_cast<long>(batch.size())) {
+      const int n = sendmmsg(fd, msgs.data() + done, static_cast<unsigned>(batch.size() - done), 0);
+      if (n <= 0) break;
+      done += n;
+    }
+    batch.clear();
+    return done;
+  };
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration<double>(o.seconds);
+  auto next_fulls = start;
+  long sent = 0, heartbeats = 0;
+  std::size_t turn = 0;
+  while (Clock::now() < end) {
+    if (Clock::now() >= next_fulls) {
+      for (const auto& m : members)
+        for (auto& d : full_of(m)) {
+          batch.push_back(std::move(d));
+          if (batch.size() == kBatch) sent += flush();
+        }
+      sent += flush();
+      next_fulls += std::chrono::seconds(1);
+    }
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      batch.push_back(next_of(members[turn]));
+      turn = (turn + 1) % members.size();
+    }
+    const long n = flush();
+    sent += n;
+    heartbeats += n;
+    if (o.rate > 0) {
+      const auto due = start + std::chrono::duration<double>(static_cast<double>(heartbeats) /
+                                                             static_cast<double>(o.rate));
+      std::this_thread::sleep_until(due);
+    }
+  }
+  std::printf("sent %ld heartbeats %ld\n", sent, heartbeats);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string to, kind, cluster = "itest", sender = "n2";
+  std::string to, kind, cluster = "itest", sender = "n2", receiver = "n1";
+  long senders = 100, rate = 0, ack = 1, delta = 0;
+  double seconds = 10;
   std::string secret_hex(64, '0'), document = "{}";
   long count = 1, pool = 0, gen = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -81,6 +214,18 @@ int main(int argc, char** argv) {
       document = v;
     else if (k == "--gen")
       gen = std::stol(v);
+    else if (k == "--senders")
+      senders = std::stol(v);
+    else if (k == "--rate")
+      rate = std::stol(v);
+    else if (k == "--seconds")
+      seconds = std::stod(v);
+    else if (k == "--ack")
+      ack = std::stol(v);
+    else if (k == "--delta")
+      delta = std::stol(v);
+    else if (k == "--receiver")
+      receiver = v;
     else
       return usage(("unknown option " + k).c_str());
   }
@@ -92,6 +237,24 @@ int main(int argc, char** argv) {
   if (inet_pton(AF_INET, to.substr(0, colon).c_str(), &addr.sin_addr) != 1)
     return usage("bad --to address");
   if (pool < 0 || count < 0 || gen < 1) return usage("--pool and --count must be >= 0, --gen >= 1");
+  if (kind == "heartbeats") {
+    if (senders < 1 || rate < 0 || ack < 0 || seconds <= 0)
+      return usage("--senders >= 1, --rate >= 0, --ack >= 0, --seconds > 0");
+    crypto::init();
+    HeartbeatOptions o{.cluster = cluster,
+                       .prefix = sender,
+                       .receiver = receiver,
+                       .secret = crypto::parse_secret_hex(secret_hex),
+                       .senders = senders,
+                       .rate = rate,
+                       .ack = ack,
+                       .seconds = seconds,
+                       .delta = delta != 0};
+    const int hfd = socket(AF_INET, SOCK_DGRAM, 0);
+    const int rc = send_heartbeats(hfd, addr, o);
+    close(hfd);
+    return rc;
+  }
   heartbeat::Message full{.kind = heartbeat::MessageKind::kFull};
   try {
     full.full = nlohmann::json::parse(document);

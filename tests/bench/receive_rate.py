@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Valid heartbeats one vigil daemon applies per CPU second.
+
+One daemon, n1, is configured with 100 more members (n2..n101, mesh
+dissemination, default timings) that never run: vigil-forge plays them all
+(`--kind heartbeats`), each with its own boot and seq, sealed with the
+cluster key by the real Sealer, round-robin, at a given total rate, from
+another CPU than n1's. Each member first sends a full document, and again
+every second; then every heartbeat is a ping (--delta 0) or a patch carrying
+the next change of its /labels/x (--delta 1: each one is applied and
+published as NodeDataUpdated and NodeStatusLabelsUpdated).
+
+For each rate the script reports what n1 took in (authenticated datagrams of
+those members, from `hb status`), what it dropped (its own counters and the
+kernel's at its socket), its CPU time (/proc/<pid>/schedstat), the heartbeats
+applied per CPU second, and the NodeStale lines of its log while the members
+were sending (none may appear). A heartbeat counts as applied when n1
+authenticated it and counted no drop of any kind for it: with no kernel drop
+and no resync ("gap or bad delta" in the log), every patch's delta applied.
+
+Usage:
+  tests/bench/receive_rate.py --vigil build/bin/vigil --forge build/bin/vigil-forge
+      [--rates 50000,100000,150000] [--seconds 8] [--delta 0,1] [--json FILE]
+Python 3 standard library only.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+
+import vigil_cluster  # noqa: E402
+
+MEMBERS = 100
+
+
+def schedstat_ns(pid):
+    with open("/proc/%d/schedstat" % pid) as f:
+        return int(f.read().split()[0])
+
+
+def udp_drops(pid, addr, port):
+    import socket
+    import struct
+    want = "%08X:%04X" % (struct.unpack("<I", socket.inet_aton(addr))[0], port)
+    with open("/proc/%d/net/udp" % pid) as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[1] == want:
+                return int(fields[-1])
+    return 0
+
+
+def received_from_members(hb):
+    total = 0
+    for p in hb["paths"]:
+        for name, peer in p["peers"].items():
+            total += peer["received_datagrams"]
+    return total
+
+
+def dropped_total(hb):
+    return sum(hb["dropped"].values())
+
+
+def log_lines(c, what):
+    return [line for line in c.log("n1").splitlines() if what in line]
+
+
+def run_rate(c, forge, rate, seconds, delta, log):
+    pid = c.procs["n1"].pid
+    addr, port = c.addr("n1"), c.port
+    hb0 = c.hb("n1")
+    stale0 = len(log_lines(c, " NodeStale "))
+    resync0 = len(log_lines(c, "gap or bad delta"))
+    kdrop0 = udp_drops(pid, addr, port)
+    cpu0, t0 = schedstat_ns(pid), time.monotonic()
+    cmd = [forge, "--to", "%s:%d" % (addr, port), "--kind", "heartbeats",
+           "--cluster", c.cluster_name, "--secret", c.secret, "--sender", "n",
+           "--senders", str(MEMBERS), "--rate", str(rate), "--seconds", str(seconds),
+           "--delta", str(delta), "--ack", "1000000"]
+    if (os.cpu_count() or 1) >= 2:
+        cmd = ["taskset", "-c", "1"] + cmd
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()
+    sent = int(out[1])
+    time.sleep(0.3)  # n1 drains its socket
+    cpu1, t1 = schedstat_ns(pid), time.monotonic()
+    hb1 = c.hb("n1")
+    stale = len(log_lines(c, " NodeStale ")) - stale0  # before the members go quiet
+    resync = len(log_lines(c, "gap or bad delta")) - resync0
+    kdrop = udp_drops(pid, addr, port) - kdrop0
+    received = received_from_members(hb1) - received_from_members(hb0)
+    dropped = dropped_total(hb1) - dropped_total(hb0)
+    cpu_s = (cpu1 - cpu0) / 1e9
+    applied = received - dropped
+    r = {"delta": delta, "rate": rate, "seconds": seconds, "sent": sent,
+         "received": received, "dropped_by_n1": dropped, "kernel_drops": kdrop,
+         "applied": applied, "cpu_s": round(cpu_s, 3),
+         "cpu_pct": round(100 * cpu_s / (t1 - t0), 1),
+         "applied_per_s": round(applied / seconds),
+         "applied_per_cpu_s": round(applied / cpu_s) if cpu_s else None,
+         "node_stale": stale, "resyncs": resync}
+    log("  %s at %6d/s: sent %d, n1 received %d, dropped %d (kernel %d), applied %d/s on "
+        "%.0f%% of a core: %d per CPU second; NodeStale %d, resyncs %d"
+        % ("patches" if delta else "pings  ", rate, sent, received, dropped, kdrop,
+           r["applied_per_s"], r["cpu_pct"], r["applied_per_cpu_s"] or 0, stale, resync))
+    return r
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--vigil", required=True)
+    ap.add_argument("--forge", required=True)
+    ap.add_argument("--rates", default="50000,100000,150000")
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--delta", default="0,1")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    vigil_cluster.VIGIL = os.path.abspath(args.vigil)
+    forge = os.path.abspath(args.forge)
+
+    def log(msg):
+        print(msg, flush=True)
+
+    c = vigil_cluster.Cluster("recvrate", size=MEMBERS + 1, interval="500ms", timeout="2s",
+                              cluster_name="recvrate", dissemination="mesh", log_level="info")
+    results = []
+    try:
+        c.start("n1")  # returns once its API answers
+        if (os.cpu_count() or 1) >= 2:
+            subprocess.run(["taskset", "-a", "-p", "-c", "0", str(c.procs["n1"].pid)],
+                           check=True, capture_output=True)
+        log("n1 (pid %d) with %d simulated members; forge on CPU 1"
+            % (c.procs["n1"].pid, MEMBERS))
+        for delta in [int(d) for d in args.delta.split(",")]:
+            for rate in [int(r) for r in args.rates.split(",")]:
+                results.append(run_rate(c, forge, rate, args.seconds, delta, log))
+                time.sleep(3.0)  # the members go stale; the next run brings them back
+    finally:
+        c.close()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
