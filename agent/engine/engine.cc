@@ -466,7 +466,7 @@ void Engine::Impl::reconfigure_paths() {
 void Engine::Impl::on_commit(const json& before, const json& ops) {
   const auto& doc = local_.document();
   saver_.save(doc.committed());
-  publish_document_change(config_.node_name, before, doc.committed(), doc.gen(), &ops, false);
+  publish_document_change(config_.node_name, before, doc.committed(), doc.gen(), ops, false);
   cb_.dataset_changed();
   if (gossip_)
     gossip_->committed(doc.gen(), ops);
@@ -478,18 +478,18 @@ void Engine::Impl::publish_received(const std::string& node, const json& before,
                                     const membership::Replicator::Received& r) {
   if (r.full) {
     publish_document_change(node, before, replicator_.document(node), replicator_.applied_gen(node),
-                            nullptr, true);
+                            json(), true);
   } else if (!r.applied.empty()) {
     json ops = json::array();
     for (const auto& d : r.applied)
       for (const auto& op : *d.ops) ops.push_back(op);
     publish_document_change(node, before, replicator_.document(node), replicator_.applied_gen(node),
-                            &ops, true);
+                            std::move(ops), true);
   }
 }
 
 void Engine::Impl::publish_document_change(const std::string& node, const json& before,
-                                           const json& after, uint64_t gen, const json* ops,
+                                           const json& after, uint64_t gen, json patch,
                                            bool from_peer) {
   auto event = [&](std::string kind, json data) {
     Event e{.kind = std::move(kind), .labels = {{"node", node}}, .data = std::move(data)};
@@ -497,8 +497,8 @@ void Engine::Impl::publish_document_change(const std::string& node, const json& 
     cb_.publish(std::move(e));
   };
   json data = {{"node", node}, {"gen", gen}, {"value", after}};
-  if (ops)
-    data["patch"] = *ops;
+  if (!patch.is_null())
+    data["patch"] = std::move(patch);
   else
     data["full"] = true;
   event("NodeDataUpdated", std::move(data));

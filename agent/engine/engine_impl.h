@@ -137,8 +137,10 @@ class Engine::Impl {
   /// Publishes what a peer document received as a full or deltas changed.
   void publish_received(const std::string& node, const nlohmann::json& before,
                         const membership::Replicator::Received& r);
+  /// NodeDataUpdated with `patch` (the ops applied; null: a full), then
+  /// NodeStatusLabelsUpdated and NodeFrozen when those fields changed.
   void publish_document_change(const std::string& node, const nlohmann::json& before,
-                               const nlohmann::json& after, uint64_t gen, const nlohmann::json* ops,
+                               const nlohmann::json& after, uint64_t gen, nlohmann::json patch,
                                bool from_peer);
 
   boost::asio::io_context& io_;

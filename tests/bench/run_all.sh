@@ -7,6 +7,7 @@
 #      webhook delivery throughput to one receiver (webhook_throughput.py),
 #      the CPU of a /metrics scrape at N = 10 and of an idle status page
 #      (metrics_scrape.py; the page part needs chromium and chromium-driver),
+#      valid heartbeats one daemon applies per CPU second (receive_rate.py),
 #      NATS export throughput and latency to one subscriber (nats_export.py;
 #      skipped without nats-server),
 #      the cluster benchmarks on loopback (cluster_bench.py, N = 3, 5, 10),
@@ -96,6 +97,13 @@ if [[ $nats_rc -eq 77 ]]; then
 elif [[ $nats_rc -ne 0 ]]; then
   status=1
 fi
+
+echo
+echo "== valid heartbeats one daemon applies per CPU second, 100 simulated members: $vigil"
+rate_flags=()
+[[ ${#quick[@]} -gt 0 ]] && rate_flags=(--rates 20000 --seconds 2)
+python3 "$here/receive_rate.py" --vigil "$vigil" --forge "$build/bin/vigil-forge" "${rate_flags[@]}" \
+  --json "$out/receive_rate.json" || status=1
 
 echo
 echo "== cluster benchmarks on loopback: $vigil"
