@@ -73,7 +73,7 @@ Opener::Opener(uint64_t cluster_id, std::string self, std::set<std::string> memb
                const crypto::Keyring& keyring, OpenerOptions options)
     : cluster_id_(cluster_id),
       self_(std::move(self)),
-      members_(members.begin(), members.end()),
+      members_(std::move(members)),
       keyring_(keyring),
       options_(options),
       reassembler_(options.reassembly) {}

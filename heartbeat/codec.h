@@ -92,7 +92,7 @@ class Opener {
     /// heard on that path; a replay on a path that already carried it is not.
     bool heard = false;
     /// Set when a whole message is ready: a view of the Opener's buffers,
-    /// valid until its next open(), expire() or set_members().
+    /// valid until its next open().
     std::optional<std::span<const uint8_t>> payload;
   };
 
@@ -143,9 +143,7 @@ class Opener {
   /// Incomplete messages held for reassembly, all senders.
   std::size_t pending() const { return reassembler_.pending(); }
 
-  void set_members(const std::set<std::string>& members) {
-    members_ = {members.begin(), members.end()};
-  }
+  void set_members(std::set<std::string> members) { members_ = std::move(members); }
   const DropCounters& drops() const { return drops_; }
   /// Counts a drop decided by a later stage (e.g. a payload that fails decode).
   void count_drop(DropReason r) { drops_.add(r); }
@@ -156,7 +154,7 @@ class Opener {
 
   uint64_t cluster_id_;
   std::string self_;
-  std::set<std::string, std::less<>> members_;
+  std::set<std::string> members_;
   const crypto::Keyring& keyring_;
   OpenerOptions options_;
   struct SenderWindows {

@@ -229,9 +229,11 @@ std::vector<uint8_t> encode(const Message& msg);
 /// The bytes are read in one pass (msgpack_reader.h): the fields straight into the message, the
 /// JSON values (ops, documents, member and webhook entries, queries) into nlohmann::json.
 Message decode(std::span<const uint8_t> bytes);
-/// The same into `msg`, whose delta storage is reused (the receive path decodes every message
-/// into one Message). On DecodeError `msg` holds some of the fields read: reset it or decode
-/// again before use.
+/// The same into `msg`, over what it holds: the gen vector and the deltas, their JSON ops
+/// included, reuse the storage of the last message decoded into it (the receive path decodes
+/// every message into one Message, and a sender's next heartbeat has the same shape). Every
+/// other field is reset. On DecodeError `msg` holds some of the fields read: decode into it again
+/// before use.
 void decode(std::span<const uint8_t> bytes, Message& msg);
 
 }  // namespace vigil::heartbeat
