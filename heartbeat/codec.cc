@@ -76,7 +76,9 @@ Opener::Opener(uint64_t cluster_id, std::string self, std::set<std::string> memb
       members_(std::move(members)),
       keyring_(keyring),
       options_(options),
-      reassembler_(options.reassembly) {}
+      reassembler_(options.reassembly) {
+  scratch_.reserve(kMaxDatagramBytes);  // the plaintext of any datagram, without regrowth
+}
 
 Opener::Opened Opener::drop(DropReason why) {
   drops_.add(why);
