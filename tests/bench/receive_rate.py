@@ -6,9 +6,12 @@ dissemination, default timings) that never run: vigil-forge plays them all
 (`--kind heartbeats`), each with its own boot and seq, sealed with the
 cluster key by the real Sealer, round-robin, at a given total rate, from
 another CPU than n1's. Each member first sends a full document, and again
-every second; then every heartbeat is a ping (--delta 0) or a patch carrying
-the next change of its /labels/x (--delta 1: each one is applied and
-published as NodeDataUpdated and NodeStatusLabelsUpdated).
+every second; then every heartbeat is, by --heartbeats:
+  pings   a ping: liveness and the gen vector;
+  data    a patch carrying the next change of its /data/x, applied and
+          published as a NodeDataUpdated event;
+  labels  a patch carrying the next change of its /labels/x, applied and
+          published as NodeDataUpdated and NodeStatusLabelsUpdated.
 
 For each rate the script reports what n1 took in (authenticated datagrams of
 those members, from `hb status`), what it dropped (its own counters and the
@@ -22,7 +25,8 @@ given: after a gap a member's patches wait for its next full.
 
 Usage:
   tests/bench/receive_rate.py --vigil build/bin/vigil --forge build/bin/vigil-forge
-      [--rates 50000,100000,150000] [--seconds 8] [--delta 0,1] [--json FILE]
+      [--rates 50000,100000,150000] [--seconds 8] [--heartbeats pings,data,labels]
+      [--json FILE]
 Python 3 standard library only.
 """
 import argparse
@@ -74,7 +78,7 @@ def log_lines(c, what):
     return [line for line in c.log("n1").splitlines() if what in line]
 
 
-def run_rate(c, forge, rate, seconds, delta, log):
+def run_rate(c, forge, rate, seconds, kind, log):
     pid = c.procs["n1"].pid
     addr, port = c.addr("n1"), c.port
     hb0 = c.hb("n1")
@@ -85,7 +89,8 @@ def run_rate(c, forge, rate, seconds, delta, log):
     cmd = [forge, "--to", "%s:%d" % (addr, port), "--kind", "heartbeats",
            "--cluster", c.cluster_name, "--secret", c.secret, "--sender", "n",
            "--senders", str(MEMBERS), "--rate", str(rate), "--seconds", str(seconds),
-           "--delta", str(delta), "--ack", "1000000"]
+           "--delta", "0" if kind == "pings" else "1",
+           "--field", "data" if kind == "data" else "labels", "--ack", "1000000"]
     if (os.cpu_count() or 1) >= 2:
         cmd = ["taskset", "-c", "1"] + cmd
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()
@@ -103,7 +108,7 @@ def run_rate(c, forge, rate, seconds, delta, log):
     # full, so what n1 took in is no longer what it applied.
     overloaded = kdrop > 0 or resync > 0
     applied = None if overloaded else received - dropped
-    r = {"delta": delta, "rate": rate, "seconds": seconds, "sent": sent,
+    r = {"heartbeats": kind, "rate": rate, "seconds": seconds, "sent": sent,
          "received": received, "dropped_by_n1": dropped, "kernel_drops": kdrop,
          "applied": applied, "cpu_s": round(cpu_s, 3),
          "cpu_pct": round(100 * cpu_s / (t1 - t0), 1),
@@ -115,8 +120,8 @@ def run_rate(c, forge, rate, seconds, delta, log):
             if not overloaded else "OVERLOADED (kernel drops or resyncs: applied not counted), "
             "%.0f%% of a core" % r["cpu_pct"])
     log("  %s at %6d/s: sent %d, n1 received %d, dropped %d (kernel %d), %s; NodeStale %d, "
-        "resyncs %d" % ("patches" if delta else "pings  ", rate, sent, received, dropped, kdrop,
-                        what, stale, resync))
+        "resyncs %d" % (kind.ljust(6), rate, sent, received, dropped, kdrop, what, stale,
+                        resync))
     return r
 
 
@@ -126,7 +131,7 @@ def main():
     ap.add_argument("--forge", required=True)
     ap.add_argument("--rates", default="50000,100000,150000")
     ap.add_argument("--seconds", type=float, default=8.0)
-    ap.add_argument("--delta", default="0,1")
+    ap.add_argument("--heartbeats", default="pings,data,labels")
     ap.add_argument("--json")
     args = ap.parse_args()
     vigil_cluster.VIGIL = os.path.abspath(args.vigil)
@@ -145,18 +150,20 @@ def main():
                            check=True, capture_output=True)
         log("n1 (pid %d) with %d simulated members; forge on CPU 1"
             % (c.procs["n1"].pid, MEMBERS))
-        for delta in [int(d) for d in args.delta.split(",")]:
+        for kind in args.heartbeats.split(","):
+            if kind not in ("pings", "data", "labels"):
+                raise SystemExit("--heartbeats: pings, data or labels, not %r" % kind)
             for rate in [int(r) for r in args.rates.split(",")]:
-                results.append(run_rate(c, forge, rate, args.seconds, delta, log))
+                results.append(run_rate(c, forge, rate, args.seconds, kind, log))
                 time.sleep(3.0)  # the members go stale; the next run brings them back
     finally:
         c.close()
-    for delta in sorted({r["delta"] for r in results}):
-        rows = [r for r in results if r["delta"] == delta and not r["overloaded"]]
+    for kind in dict.fromkeys(r["heartbeats"] for r in results):
+        rows = [r for r in results if r["heartbeats"] == kind and not r["overloaded"]]
         best = max((r["applied_per_cpu_s"] for r in rows), default=None)
-        stale = sum(r["node_stale"] for r in results if r["delta"] == delta)
+        stale = sum(r["node_stale"] for r in results if r["heartbeats"] == kind)
         log("%s: best %s applied per CPU second without overload (target >= 150000), "
-            "NodeStale %d" % ("patches" if delta else "pings", best, stale))
+            "NodeStale %d" % (kind, best, stale))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

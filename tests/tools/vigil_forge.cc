@@ -29,7 +29,8 @@
 //                a full of a node document (and again every second, as a
 //                peer answers a full request); then, with --delta 1, every
 //                heartbeat is a patch carrying the next gen's change of
-//                /labels/x, else a ping. --ack G is the gen of the receiver
+//                /labels/x (--field labels, the default) or /data/x (--field
+//                data), else a ping. --ack G is the gen of the receiver
 //                (--receiver, default n1) the members acknowledge.
 // Prints "sent N" and exits 0; exits 2 on bad arguments.
 #include <arpa/inet.h>
@@ -76,6 +77,7 @@ struct HeartbeatOptions {
   long senders = 100, rate = 0, ack = 1;
   double seconds = 10;
   bool delta = false;
+  std::string field = "labels";  // the object of the document each delta changes
 };
 
 nlohmann::json member_document(long index) {
@@ -84,7 +86,7 @@ nlohmann::json member_document(long index) {
           {"frozen_at", nullptr},
           {"boot_at", "2026-01-01T00:00:00.000Z"},
           {"version", "0.1.0"},
-          {"data", nlohmann::json::object()}};
+          {"data", {{"x", "0"}}}};
 }
 
 int send_heartbeats(int fd, const sockaddr_in& addr, const HeartbeatOptions& o) {
@@ -121,12 +123,12 @@ int send_heartbeats(int fd, const sockaddr_in& addr, const HeartbeatOptions& o) 
     if (o.delta) {
       ++m.gen;
       const std::string value = "v" + std::to_string(m.gen);
-      m.doc["labels"]["x"] = value;
+      m.doc[o.field]["x"] = value;
       msg.kind = heartbeat::MessageKind::kPatch;
       msg.gens[m.name] = m.gen;
       msg.deltas.push_back(
-          {m.gen,
-           nlohmann::json::array({{{"op", "replace"}, {"path", "/labels/x"}, {"value", value}}})});
+          {m.gen, nlohmann::json::array(
+                      {{{"op", "replace"}, {"path", "/" + o.field + "/x"}, {"value", value}}})});
     }
     return std::move(m.sealer->seal(heartbeat::encode(msg), now_ms()).front());
   };
@@ -191,6 +193,7 @@ int send_heartbeats(int fd, const sockaddr_in& addr, const HeartbeatOptions& o) 
 int main(int argc, char** argv) {
   std::string to, kind, cluster = "itest", sender = "n2", receiver = "n1";
   long senders = 100, rate = 0, ack = 1, delta = 0;
+  std::string field = "labels";
   double seconds = 10;
   std::string secret_hex(64, '0'), document = "{}";
   long count = 1, pool = 0, gen = 1;
@@ -224,6 +227,8 @@ int main(int argc, char** argv) {
       ack = std::stol(v);
     else if (k == "--delta")
       delta = std::stol(v);
+    else if (k == "--field")
+      field = v;
     else if (k == "--receiver")
       receiver = v;
     else
@@ -238,8 +243,9 @@ int main(int argc, char** argv) {
     return usage("bad --to address");
   if (pool < 0 || count < 0 || gen < 1) return usage("--pool and --count must be >= 0, --gen >= 1");
   if (kind == "heartbeats") {
-    if (senders < 1 || rate < 0 || ack < 0 || seconds <= 0)
-      return usage("--senders >= 1, --rate >= 0, --ack >= 0, --seconds > 0");
+    if (senders < 1 || rate < 0 || ack < 0 || seconds <= 0 ||
+        (field != "labels" && field != "data"))
+      return usage("--senders >= 1, --rate >= 0, --ack >= 0, --seconds > 0, --field labels|data");
     crypto::init();
     HeartbeatOptions o{.cluster = cluster,
                        .prefix = sender,
