@@ -18,6 +18,9 @@ class NonceSequence {
  public:
   /// Draws the random prefix (randombytes_buf).
   NonceSequence();
+  // A copy would hand out the same nonces again: neither copied nor moved.
+  NonceSequence(const NonceSequence&) = delete;
+  NonceSequence& operator=(const NonceSequence&) = delete;
 
   /// The next nonce: the prefix, then the counter (from 1) as 8 bytes,
   /// little endian. Throws std::overflow_error after 2^64 - 1 nonces.

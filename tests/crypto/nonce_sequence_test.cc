@@ -2,6 +2,7 @@
 #include "crypto/nonce_sequence.h"
 
 #include <set>
+#include <type_traits>
 
 #include <gtest/gtest.h>
 
@@ -22,6 +23,11 @@ TEST(NonceSequence, NoncesNeverRepeatAndCountUpBehindOnePrefix) {
     EXPECT_EQ(counter, static_cast<uint64_t>(i));
   }
 }
+
+// A copy would hand out the same nonces a second time under the same key.
+static_assert(!std::is_copy_constructible_v<NonceSequence>);
+static_assert(!std::is_move_constructible_v<NonceSequence>);
+static_assert(!std::is_copy_assignable_v<NonceSequence>);
 
 TEST(NonceSequence, TwoSequencesHaveDifferentPrefixes) {
   NonceSequence a, b;
