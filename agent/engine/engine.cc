@@ -363,7 +363,8 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
     gossip_receive(sender, result->boot, msg);
     return;
   }
-  // Pings change nothing: copy the previous document only when it may change.
+  // Pings change nothing. Otherwise keep what the events compare (the status
+  // fields of the previous document), not a copy of the whole of it.
   json before = msg.kind == heartbeat::MessageKind::kPing
                     ? json()
                     : status_fields(replicator_.document(sender));
