@@ -40,34 +40,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import vigil_cluster  # noqa: E402
+from cluster_bench import read_schedstat, udp_socket_counters  # noqa: E402
 
 MEMBERS = 100
 
 
-def schedstat_ns(pid):
-    with open("/proc/%d/schedstat" % pid) as f:
-        return int(f.read().split()[0])
-
-
-def udp_drops(pid, addr, port):
-    import socket
-    import struct
-    want = "%08X:%04X" % (struct.unpack("<I", socket.inet_aton(addr))[0], port)
-    with open("/proc/%d/net/udp" % pid) as f:
-        next(f)
-        for line in f:
-            fields = line.split()
-            if fields[1] == want:
-                return int(fields[-1])
-    return 0
-
-
 def received_from_members(hb):
-    total = 0
-    for p in hb["paths"]:
-        for name, peer in p["peers"].items():
-            total += peer["received_datagrams"]
-    return total
+    return sum(peer["received_datagrams"] for p in hb["paths"] for peer in p["peers"].values())
 
 
 def dropped_total(hb):
@@ -84,8 +63,8 @@ def run_rate(c, forge, rate, seconds, kind, log):
     hb0 = c.hb("n1")
     stale0 = len(log_lines(c, " NodeStale "))
     resync0 = len(log_lines(c, "gap or bad delta"))
-    kdrop0 = udp_drops(pid, addr, port)
-    cpu0, t0 = schedstat_ns(pid), time.monotonic()
+    kdrop0 = udp_socket_counters(pid, addr, port)["drops"]
+    cpu0, t0 = read_schedstat(pid)[0], time.monotonic()
     cmd = [forge, "--to", "%s:%d" % (addr, port), "--kind", "heartbeats",
            "--cluster", c.cluster_name, "--secret", c.secret, "--sender", "n",
            "--senders", str(MEMBERS), "--rate", str(rate), "--seconds", str(seconds),
@@ -96,11 +75,11 @@ def run_rate(c, forge, rate, seconds, kind, log):
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()
     sent = int(out[1])
     time.sleep(0.3)  # n1 drains its socket
-    cpu1, t1 = schedstat_ns(pid), time.monotonic()
+    cpu1, t1 = read_schedstat(pid)[0], time.monotonic()
     hb1 = c.hb("n1")
     stale = len(log_lines(c, " NodeStale ")) - stale0  # before the members go quiet
     resync = len(log_lines(c, "gap or bad delta")) - resync0
-    kdrop = udp_drops(pid, addr, port) - kdrop0
+    kdrop = udp_socket_counters(pid, addr, port)["drops"] - kdrop0
     received = received_from_members(hb1) - received_from_members(hb0)
     dropped = dropped_total(hb1) - dropped_total(hb0)
     cpu_s = (cpu1 - cpu0) / 1e9
