@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "patch/json_patch.h"
 
@@ -68,17 +69,18 @@ Replicator::Received Replicator::receive(const std::string& sender, uint64_t boo
         p.shown = std::move(p.doc);
         p.refused = true;
       }
-      p.doc = std::move(msg.full);
+      p.doc = std::make_shared<nlohmann::json>(std::move(msg.full));
       p.applied = msg.full_gen;
       p.need_full = false;
       if (why) {
         out.refused = std::move(why);
       } else {
         p.refused = false;
-        p.shown = nullptr;
+        p.shown.reset();
         out.full = true;
       }
     }
+    show(p, out);
     return out;
   }
   if (msg.kind != MessageKind::kPatch || p.need_full) return out;
@@ -94,6 +96,7 @@ Replicator::Received Replicator::receive(const std::string& sender, uint64_t boo
     if (applied == Applied::kShown) out.applied.push_back({d.gen, &d.ops});
   }
   if (p.refused) recheck(p, out);
+  show(p, out);
   return out;
 }
 
@@ -107,13 +110,14 @@ Replicator::Received Replicator::receive(const std::string& sender, uint64_t boo
 Replicator::Applied Replicator::apply_delta(Peer& p, const nlohmann::json& ops, Received& out) {
   try {
     if (p.refused || !check_ || check_->keeps_valid(ops)) {
-      patch::apply_patch(p.doc, ops);
+      // Atomic (json_patch.h): a delta that does not apply leaves it as it was.
+      patch::apply_patch(writable(p.doc), ops);
       return p.refused ? Applied::kHidden : Applied::kShown;
     }
-    nlohmann::json trial = p.doc;
-    patch::apply_patch(trial, ops);
+    auto trial = std::make_shared<nlohmann::json>(*p.doc);
+    patch::apply_patch(*trial, ops);
     Applied applied = Applied::kShown;
-    if (auto why = check_->refuse(trial)) {
+    if (auto why = check_->refuse(*trial)) {
       p.shown = std::move(p.doc);
       p.refused = true;
       out.refused = std::move(why);
@@ -127,14 +131,25 @@ Replicator::Applied Replicator::apply_delta(Peer& p, const nlohmann::json& ops, 
 }
 
 void Replicator::recheck(Peer& p, Received& out) {
-  if (auto why = check_->refuse(p.doc)) {
+  if (auto why = check_->refuse(*p.doc)) {
     out.refused = std::move(why);
     return;
   }
   p.refused = false;
-  p.shown = nullptr;
+  p.shown.reset();
   out.full = true;
   out.refused.reset();
+}
+
+nlohmann::json& Replicator::writable(Doc& d) {
+  if (d.use_count() > 1) d = std::make_shared<nlohmann::json>(std::as_const(*d));
+  return *d;
+}
+
+void Replicator::show(const Peer& p, Received& out) {
+  if (!out.changed()) return;
+  out.document = p.refused ? p.shown : p.doc;
+  out.gen = p.applied;
 }
 
 void Replicator::reset(Peer& p, uint64_t boot) {
@@ -174,6 +189,7 @@ Replicator::Received Replicator::relayed(const heartbeat::RelayedDelta& d) {
   if (applied == Applied::kShown) out.applied.push_back({d.gen, &d.ops});
   drain_held(p, out);
   if (p.refused) recheck(p, out);
+  show(p, out);
   return out;
 }
 
@@ -209,6 +225,7 @@ Replicator::Received Replicator::relayed_full(const heartbeat::RelayedFull& f) {
     out.fresh = true;
     drain_held(p, out);
     if (p.refused) recheck(p, out);
+    show(p, out);
   }
   return out;
 }
@@ -250,9 +267,9 @@ std::optional<heartbeat::RelayedFull> Replicator::full_of(const std::string& nod
                                                           uint64_t self_boot) const {
   if (node == self_) return heartbeat::RelayedFull{self_, self_boot, doc_.gen(), doc_.committed()};
   auto it = peers_.find(node);
-  if (it == peers_.end() || it->second.doc.is_null() || it->second.applied == 0)
+  if (it == peers_.end() || it->second.doc->is_null() || it->second.applied == 0)
     return std::nullopt;
-  return heartbeat::RelayedFull{node, it->second.boot, it->second.applied, it->second.doc};
+  return heartbeat::RelayedFull{node, it->second.boot, it->second.applied, *it->second.doc};
 }
 
 void Replicator::add(const std::string& peer) {
@@ -275,6 +292,12 @@ const nlohmann::json& Replicator::document(const std::string& peer) const {
   static const nlohmann::json kNull;
   auto it = peers_.find(peer);
   if (it == peers_.end()) return kNull;
+  return it->second.refused ? *it->second.shown : *it->second.doc;
+}
+
+std::shared_ptr<const nlohmann::json> Replicator::snapshot(const std::string& peer) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return nullptr;
   return it->second.refused ? it->second.shown : it->second.doc;
 }
 

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -81,6 +82,11 @@ class Replicator {
     /// Ops applied that live in no message (see AppliedDelta). Reserved
     /// before it is filled, so the pointers into it stay valid.
     std::vector<nlohmann::json> kept;
+    /// When changed(): the peer's document as now shown, shared with the
+    /// replicator (snapshot()), and its gen; found with the peer, so that a
+    /// caller publishing the change looks nothing up again.
+    std::shared_ptr<const nlohmann::json> document;
+    uint64_t gen = 0;
     bool changed() const { return full || !applied.empty(); }
   };
 
@@ -150,6 +156,12 @@ class Replicator {
   /// This node's copy of `peer`'s document: the last accepted one (null
   /// until a full was accepted).
   const nlohmann::json& document(const std::string& peer) const;
+  /// The same document as a shared, immutable snapshot (null pointer for an
+  /// unknown peer). It never changes: while a snapshot is held, the next
+  /// delta applies to a copy (copy on write); once every holder let go,
+  /// deltas apply in place again, so an event that shares the document
+  /// (agent Event::value) and is done with at once costs no copy.
+  std::shared_ptr<const nlohmann::json> snapshot(const std::string& peer) const;
   /// Last gen of `peer` applied here (0: none yet, or a full is awaited).
   uint64_t applied_gen(const std::string& peer) const;
   /// Gen of this node that `peer` last acknowledged.
@@ -158,9 +170,13 @@ class Replicator {
   heartbeat::GenVector gens() const;
 
  private:
+  /// A document held as a snapshot that may be shared (snapshot()).
+  using Doc = std::shared_ptr<nlohmann::json>;
   struct Peer {
-    nlohmann::json doc;    // null until the first full; the raw one while refused
-    nlohmann::json shown;  // while refused: the last accepted document
+    // null until the first full; the raw one while refused. Never a null
+    // pointer.
+    Doc doc = std::make_shared<nlohmann::json>();
+    Doc shown;  // while refused: the last accepted document
     bool refused = false;
     uint64_t applied = 0;                     // gen of doc
     bool need_full = true;                    // advertise 0 until a full arrives
@@ -168,6 +184,10 @@ class Replicator {
     uint64_t boot = 0;                        // incarnation the state above belongs to
     std::map<uint64_t, nlohmann::json> held;  // gossip: deltas past a gap, by gen
   };
+  /// `d` to be changed in place: copied first when a snapshot holds it.
+  static nlohmann::json& writable(Doc& d);
+  /// Sets Received::document and gen from `p` when `out` changed something.
+  static void show(const Peer& p, Received& out);
   /// A newer boot of `p`: everything known about it starts over.
   static void reset(Peer& p, uint64_t boot);
   /// Applies held-back deltas that follow `p.applied`.

@@ -265,7 +265,7 @@ void Engine::Impl::update_mode() {
                 }
               },
           .document =
-              [this](const std::string& writer, const json& before,
+              [this](const std::string& writer, const std::optional<json>& before,
                      const membership::Replicator::Received& r) {
                 gossip_document(writer, before, r);
               }});
@@ -308,7 +308,7 @@ void Engine::Impl::gossip_receive(const std::string& sender, uint64_t boot,
   gossip_->receive(sender, msg);
 }
 
-void Engine::Impl::gossip_document(const std::string& writer, const json& before,
+void Engine::Impl::gossip_document(const std::string& writer, const std::optional<json>& before,
                                    const membership::Replicator::Received& r) {
   publish_received(writer, before, r);
   if (r.refused) {
@@ -363,11 +363,14 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
     gossip_receive(sender, result->boot, msg);
     return;
   }
-  // Pings change nothing. Otherwise keep what the events compare (the status
-  // fields of the previous document), not a copy of the whole of it.
-  json before = msg.kind == heartbeat::MessageKind::kPing
-                    ? json()
-                    : status_fields(replicator_.document(sender));
+  // Keep what the events compare (the status fields of the previous
+  // document), not a copy of the whole of it, and only when the message may
+  // change them: a full, or a delta that writes them.
+  const bool status = msg.kind == heartbeat::MessageKind::kFull ||
+                      std::any_of(msg.deltas.begin(), msg.deltas.end(),
+                                  [](const auto& d) { return delta_touches_status(d.ops); });
+  const std::optional<json> before =
+      status ? std::optional(status_fields(replicator_.document(sender))) : std::nullopt;
   auto received = replicator_.receive(sender, result->boot, msg);
   publish_received(sender, before, received);
   if (received.resync) spdlog::info("gap or bad delta from {}: full resync requested", sender);
@@ -467,7 +470,8 @@ void Engine::Impl::reconfigure_paths() {
 void Engine::Impl::on_commit(const json& before, const json& ops) {
   const auto& doc = local_.document();
   saver_.save(doc.committed());
-  publish_document_change(config_.node_name, before, doc.committed(), doc.gen(), ops, false);
+  publish_document_change(config_.node_name, &before, std::make_shared<const json>(doc.committed()),
+                          doc.gen(), ops, false);
   cb_.dataset_changed();
   if (gossip_)
     gossip_->committed(doc.gen(), ops);
@@ -475,46 +479,52 @@ void Engine::Impl::on_commit(const json& before, const json& ops) {
     send_now();
 }
 
-void Engine::Impl::publish_received(const std::string& node, const json& before,
+void Engine::Impl::publish_received(const std::string& node, const std::optional<json>& before,
                                     const membership::Replicator::Received& r) {
-  if (r.full) {
-    publish_document_change(node, before, replicator_.document(node), replicator_.applied_gen(node),
-                            json(), true);
-  } else if (!r.applied.empty()) {
-    json ops = json::array();
+  if (!r.changed()) return;
+  json ops;  // null: a full
+  if (!r.full) {
+    ops = json::array();
     for (const auto& d : r.applied)
       for (const auto& op : *d.ops) ops.push_back(op);
-    publish_document_change(node, before, replicator_.document(node), replicator_.applied_gen(node),
-                            std::move(ops), true);
   }
+  publish_document_change(node, before ? &*before : nullptr, r.document, r.gen, std::move(ops),
+                          true);
 }
 
-void Engine::Impl::publish_document_change(const std::string& node, const json& before,
-                                           const json& after, uint64_t gen, json patch,
-                                           bool from_peer) {
-  auto event = [&](std::string kind, json data) {
-    Event e{.kind = std::move(kind), .labels = {{"node", node}}, .data = std::move(data)};
-    if (from_peer) e.labels["from"] = "peer";
+void Engine::Impl::publish_document_change(const std::string& node, const json* before,
+                                           std::shared_ptr<const json> after, uint64_t gen,
+                                           json patch, bool from_peer) {
+  auto event = [&](std::string kind, json data, std::shared_ptr<const json> value = nullptr) {
+    Event e{.kind = std::move(kind),
+            .labels = {{"node", node}},
+            .data = std::move(data),
+            .value = std::move(value)};
+    if (from_peer) e.labels.emplace("from", "peer");
     cb_.publish(std::move(e));
   };
-  json data = {{"node", node}, {"gen", gen}, {"value", after}};
+  json data = {{"node", node}, {"gen", gen}};
   if (!patch.is_null())
     data["patch"] = std::move(patch);
   else
     data["full"] = true;
-  event("NodeDataUpdated", std::move(data));
+  // The document is shared with the dataset, not copied (Event::value);
+  // `after` keeps it alive for the comparisons below.
+  event("NodeDataUpdated", std::move(data), after);
+  const json& doc = *after;
+  if (before == nullptr) return;  // the change wrote no status field
   static const json kAbsent;
   auto field = [](const json& doc, const char* key) -> const json& {
     if (!doc.is_object()) return kAbsent;
     auto it = doc.find(key);
     return it == doc.end() ? kAbsent : *it;
   };
-  if (field(before, "labels") != field(after, "labels"))
-    event("NodeStatusLabelsUpdated", {{"node", node}, {"labels", field(after, "labels")}});
-  if (field(before, "frozen") != field(after, "frozen"))
-    event("NodeFrozen", {{"node", node},
-                         {"frozen", field(after, "frozen")},
-                         {"frozen_at", field(after, "frozen_at")}});
+  if (field(*before, "labels") != field(doc, "labels"))
+    event("NodeStatusLabelsUpdated", {{"node", node}, {"labels", field(doc, "labels")}});
+  if (field(*before, "frozen") != field(doc, "frozen"))
+    event(
+        "NodeFrozen",
+        {{"node", node}, {"frozen", field(doc, "frozen")}, {"frozen_at", field(doc, "frozen_at")}});
 }
 
 // ---- rotation and status ------------------------------------------------------

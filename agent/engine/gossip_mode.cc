@@ -122,7 +122,8 @@ void GossipMode::receive(const std::string& sender, const heartbeat::Message& ms
   if (std::find(members_.begin(), members_.end(), sender) == members_.end()) return;
   bool fresh = false;
   for (const auto& d : msg.relayed) {
-    json before = status_fields(replicator_.document(d.writer));
+    std::optional<json> before;
+    if (delta_touches_status(d.ops)) before = status_fields(replicator_.document(d.writer));
     auto r = replicator_.relayed(d);
     if (r.fresh) {
       deltas_.queue(delta_key(d), pack_delta(d), true);  // relayed on, unchanged
@@ -137,7 +138,7 @@ void GossipMode::receive(const std::string& sender, const heartbeat::Message& ms
     send_swim(swim_.gossip(true));
   }
   for (const auto& f : msg.relayed_full) {
-    json before = status_fields(replicator_.document(f.writer));
+    const std::optional<json> before = status_fields(replicator_.document(f.writer));
     auto r = replicator_.relayed_full(f);
     if (r.changed() || r.refused) hooks_.document(f.writer, before, r);
   }

@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -78,8 +79,9 @@ class GossipMode {
     /// SWIM's NodeAlive and NodeStale.
     std::function<void(const std::vector<membership::Transition>&)> transitions;
     /// A peer document changed by a relayed delta or full: its writer, the
-    /// document before, and what the replicator did.
-    std::function<void(const std::string& writer, const nlohmann::json& before,
+    /// status fields of the document before (node_schema.h; nullopt when
+    /// the change could not write them), and what the replicator did.
+    std::function<void(const std::string& writer, const std::optional<nlohmann::json>& before,
                        const membership::Replicator::Received&)>
         document;
   };

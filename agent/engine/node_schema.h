@@ -41,6 +41,12 @@ bool delta_keeps_schema(const nlohmann::json& ops);
 /// instead of a copy of the whole of it.
 nlohmann::json status_fields(const nlohmann::json& doc);
 
+/// False when applying `ops` (an RFC 6902 array) surely changes none of the
+/// status_fields(): no op's path or from is the root or starts with /labels
+/// or /frozen. True otherwise, a malformed `ops` included. The engine then
+/// keeps nothing of the previous document (most heartbeats change /data).
+bool delta_touches_status(const nlohmann::json& ops);
+
 /// The schema as the replicator's check of received documents.
 class NodeSchemaCheck final : public membership::DocumentCheck {
  public:

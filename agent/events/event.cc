@@ -16,11 +16,13 @@ namespace {
 nlohmann::json to_json(const Event& e) {
   nlohmann::json labels = nlohmann::json::object();
   for (const auto& [k, v] : e.labels) labels[k] = v;
+  nlohmann::json data = e.data.is_null() ? nlohmann::json::object() : e.data;
+  if (e.value && data.is_object()) data["value"] = *e.value;
   return nlohmann::json{{"kind", e.kind},
                         {"id", e.id},
                         {"at", e.at},
                         {"labels", std::move(labels)},
-                        {"data", e.data.is_null() ? nlohmann::json::object() : e.data}};
+                        {"data", std::move(data)}};
 }
 
 Event event_from_json(const nlohmann::json& j) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -31,9 +32,17 @@ struct Event {
   /// Kind-specific payload, always a JSON object; `.path` filter elements
   /// are evaluated against it.
   nlohmann::json data = nlohmann::json::object();
+  /// data["value"] when the publisher shares it instead of copying it into
+  /// `data`, which then has no "value" member: an immutable snapshot, such as
+  /// the node document of NodeDataUpdated, which the dataset holds too. A
+  /// heartbeat that changes a document then costs no copy of it. to_json()
+  /// writes it at data.value and event filters read it there, so consumers
+  /// see one shape; code reading `data` directly must look here first.
+  std::shared_ptr<const nlohmann::json> value;
 };
 
-/// The JSON form above; every key is always present.
+/// The JSON form above; every key is always present (data.value from
+/// Event::value when set).
 nlohmann::json to_json(const Event& e);
 
 /// Reads the JSON form back. "kind" is required (a non-empty string);

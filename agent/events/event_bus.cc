@@ -63,9 +63,11 @@ uint64_t EventBus::enqueue(Event e, SubscriberId skip) {
 }
 
 void EventBus::deliver(const Pending& p) {
-  // Snapshots: callbacks may add or remove listeners and subscribers.
-  std::vector<ListenerId> lids;
-  lids.reserve(listeners_.size());
+  // Snapshots: callbacks may add or remove listeners and subscribers. Only
+  // the outermost publish delivers, so the scratch vectors are never in use
+  // twice.
+  std::vector<ListenerId>& lids = listener_ids_;
+  lids.clear();
   for (const auto& [id, fn] : listeners_) lids.push_back(id);
   for (const ListenerId lid : lids) {
     auto it = listeners_.find(lid);
@@ -75,8 +77,8 @@ void EventBus::deliver(const Pending& p) {
     call_guarded("listener", &p.event, [&] { (*fn)(p.event); });
   }
 
-  std::vector<SubscriberId> sids;
-  sids.reserve(subscribers_.size());
+  std::vector<SubscriberId>& sids = subscriber_ids_;
+  sids.clear();
   for (const auto& [id, sub] : subscribers_) sids.push_back(id);
   QueuedPtr shared;  // made for the first subscriber that takes the event
   for (const SubscriberId sid : sids) {

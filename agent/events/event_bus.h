@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "agent/events/event.h"
 #include "agent/events/event_filter.h"
@@ -137,6 +138,8 @@ class EventBus {
   std::map<SubscriberId, Subscriber> subscribers_;
   std::deque<Pending> pending_;
   bool delivering_ = false;
+  std::vector<ListenerId> listener_ids_;  // deliver()'s snapshots, reused
+  std::vector<SubscriberId> subscriber_ids_;
 };
 
 }  // namespace vigil::agent

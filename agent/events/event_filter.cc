@@ -108,7 +108,9 @@ bool EventFilter::matches(const Event& e) const {
     if (it == e.labels.end() || it->second != value) return false;
   }
   for (const auto& c : conditions_) {
-    if (!c.evaluate(e.data)) return false;
+    if (!(e.value && e.data.is_object() ? c.evaluate(e.data, "value", *e.value)
+                                        : c.evaluate(e.data)))
+      return false;
   }
   return true;
 }

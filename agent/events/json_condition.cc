@@ -1,5 +1,6 @@
 #include "agent/events/json_condition.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "agent/base/bounded_json.h"
@@ -240,6 +241,21 @@ bool JsonCondition::evaluate(const nlohmann::json& root) const {
     if (!holds(leaf)) return false;
   }
   return true;
+}
+
+bool JsonCondition::evaluate(const nlohmann::json& root, std::string_view key,
+                             const nlohmann::json& member) const {
+  if (!path_.empty() && !path_.front().wildcard) {
+    if (path_.front().name != key) return evaluate(root);
+    std::vector<const nlohmann::json*> leaves;
+    collect(&member, 1, leaves);
+    return !leaves.empty() &&
+           std::all_of(leaves.begin(), leaves.end(), [&](const auto* l) { return holds(l); });
+  }
+  // The root itself or each of its members: rare enough to build it.
+  nlohmann::json whole = root;
+  whole[std::string(key)] = member;
+  return evaluate(whole);
 }
 
 std::vector<std::string> JsonCondition::segments() const {

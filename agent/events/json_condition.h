@@ -67,6 +67,11 @@ struct JsonCondition {
 
   /// Evaluates against `root` (an event's .data, or the dataset root).
   bool evaluate(const nlohmann::json& root) const;
+  /// Evaluates against `root` with its member `key` set to `member` (added
+  /// or replaced), without building that object: how an event's data is
+  /// seen when its value is shared (Event::value). `root` must be an object.
+  bool evaluate(const nlohmann::json& root, std::string_view key,
+                const nlohmann::json& member) const;
 
   /// Why the condition does not hold on `root`, or nullopt when it holds.
   /// Names the first match that fails, with `*` replaced by the member or

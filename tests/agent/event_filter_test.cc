@@ -144,6 +144,29 @@ TEST(EventFilter, DataAssertionErrorNamesTheElement) {
   }
 }
 
+TEST(EventFilter, ASharedValueIsSeenAtDataValue) {
+  Event e = make("NodeDataUpdated", {{"node", "n2"}}, {{"node", "n2"}, {"gen", 4}});
+  e.value = std::make_shared<const json>(json{{"labels", {{"rack", "r7"}}}, {"frozen", false}});
+  EXPECT_TRUE(match("NodeDataUpdated,.value.labels.rack=r7", e));
+  EXPECT_FALSE(match("NodeDataUpdated,.value.labels.rack=r8", e));
+  EXPECT_TRUE(match(".value.labels.zone!=a", e));  // missing
+  EXPECT_FALSE(match(".value.frozen", e));         // false is not truthy
+  EXPECT_TRUE(match(".value", e));
+  EXPECT_TRUE(match(".gen=4,.node=n2", e));  // the other members, in data
+  EXPECT_FALSE(match(".value.labels.*=r8", e));
+  EXPECT_TRUE(match(".value.labels.*=r7", e));
+  // A wildcard over data's members sees the value among them.
+  EXPECT_TRUE(match(".*.labels.rack!=r8", e));
+  EXPECT_FALSE(match(".*.labels.rack!=r7", e));
+  EXPECT_TRUE(match(".", e));
+  // The shared value hides a "value" left in data.
+  e.data["value"] = json{{"labels", {{"rack", "r8"}}}};
+  EXPECT_TRUE(match(".value.labels.rack=r7", e));
+  // Without it, data.value is read as any member.
+  e.value = nullptr;
+  EXPECT_TRUE(match(".value.labels.rack=r8", e));
+}
+
 TEST(EventFilterSet, EmptySetMatchesEverything) {
   EventFilterSet set;
   EXPECT_TRUE(set.empty());

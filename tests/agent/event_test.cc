@@ -23,6 +23,18 @@ TEST(EventJson, HasTheFiveKeysOfTheEventShape) {
                                "labels":{"node":"n2","from":"peer"},"data":{"paths":["lan"]}})"));
 }
 
+TEST(EventJson, ASharedValueIsWrittenAtDataValue) {
+  Event e;
+  e.kind = "NodeDataUpdated";
+  e.data = {{"node", "n2"}, {"gen", 3}};
+  e.value = std::make_shared<const json>(json{{"data", {{"x", 1}}}});
+  const json j = to_json(e);
+  EXPECT_EQ(j["data"], json::parse(R"({"node":"n2","gen":3,"value":{"data":{"x":1}}})"));
+  EXPECT_FALSE(e.data.contains("value"));  // the event itself is unchanged
+  // Read back, the value is a member of data like any other.
+  EXPECT_EQ(event_from_json(j).data, j["data"]);
+}
+
 TEST(EventJson, RoundTripsThroughTextUnchanged) {
   Event e;
   e.kind = "ClientSubscribed";

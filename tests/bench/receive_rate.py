@@ -57,6 +57,17 @@ def log_lines(c, what):
     return [line for line in c.log("n1").splitlines() if what in line]
 
 
+def check_changed_field(c, kind):
+    """n1's copy of n2's document changed where --heartbeats says, and only
+    there: a run measures the path it names."""
+    doc = c.status("n1")["node"]["n2"]
+    x = {"data": doc["data"]["x"], "labels": doc["labels"]["x"]}
+    for field in ("data", "labels"):
+        if (x[field] != "0") != (field == kind):
+            raise SystemExit("--heartbeats %s: n1 holds data.x = %r, labels.x = %r"
+                             % (kind, x["data"], x["labels"]))
+
+
 def run_rate(c, forge, rate, seconds, kind, log):
     pid = c.procs["n1"].pid
     addr, port = c.addr("n1"), c.port
@@ -78,6 +89,7 @@ def run_rate(c, forge, rate, seconds, kind, log):
     cpu1, t1 = read_schedstat(pid)[0], time.monotonic()
     hb1 = c.hb("n1")
     stale = len(log_lines(c, " NodeStale ")) - stale0  # before the members go quiet
+    check_changed_field(c, kind)
     resync = len(log_lines(c, "gap or bad delta")) - resync0
     kdrop = udp_socket_counters(pid, addr, port)["drops"] - kdrop0
     received = received_from_members(hb1) - received_from_members(hb0)

@@ -252,6 +252,61 @@ TEST(Replicator, ADeltaThatBreaksTheDocumentKeepsTheLastAcceptedOne) {
   }
 }
 
+TEST(Replicator, ASnapshotNeverChangesAndIsCopiedOnlyWhileHeld) {
+  patch::NodeDocument doc{json::object()};
+  Replicator r{"b", {"a"}, doc};
+  EXPECT_EQ(r.snapshot("nobody"), nullptr);
+  auto got = r.receive("a", 1, full_of({{"x", 1}}, 1));
+  ASSERT_TRUE(got.full);
+  // The change reports the document as shown, and its gen.
+  ASSERT_NE(got.document, nullptr);
+  EXPECT_EQ(*got.document, json({{"x", 1}}));
+  EXPECT_EQ(got.gen, 1u);
+  EXPECT_EQ(got.document, r.snapshot("a"));
+  got = {};
+
+  // Nothing holds the document: a delta applies in place.
+  const json* before = &r.document("a");
+  got = r.receive("a", 1, patch_of(json::parse(R"([{"op":"add","path":"/x","value":2}])"), 2));
+  EXPECT_EQ(&r.document("a"), before);
+  EXPECT_EQ(got.gen, 2u);
+  got = {};
+
+  // A snapshot is held (an event still carries it): the next delta applies
+  // to a copy, and the snapshot keeps what it showed.
+  auto held = r.snapshot("a");
+  got = r.receive("a", 1, patch_of(json::parse(R"([{"op":"add","path":"/y","value":3}])"), 3));
+  EXPECT_EQ(*held, json({{"x", 2}}));
+  EXPECT_EQ(r.document("a"), json({{"x", 2}, {"y", 3}}));
+  EXPECT_NE(&r.document("a"), held.get());
+  EXPECT_EQ(*got.document, r.document("a"));
+  // A full replaces it without touching the held one either.
+  got = r.receive("a", 1, full_of({{"z", 4}}, 4));
+  EXPECT_EQ(*held, json({{"x", 2}}));
+  EXPECT_EQ(*r.snapshot("a"), json({{"z", 4}}));
+  // Nothing changed, nothing reported.
+  got = r.receive("a", 1, full_of({{"z", 4}}, 4));
+  EXPECT_FALSE(got.changed());
+  EXPECT_EQ(got.document, nullptr);
+}
+
+TEST(Replicator, ASnapshotOfARefusedPeerIsTheLastAcceptedDocument) {
+  NoBadKey check;
+  patch::NodeDocument doc{json::object()};
+  Replicator r{"b", {"a"}, doc, &check};
+  ASSERT_TRUE(r.receive("a", 1, full_of({{"x", 1}}, 1)).full);
+  auto held = r.snapshot("a");
+  auto got =
+      r.receive("a", 1, patch_of(json::parse(R"([{"op":"add","path":"/bad","value":1}])"), 2));
+  ASSERT_TRUE(got.refused.has_value());
+  EXPECT_EQ(*r.snapshot("a"), json({{"x", 1}}));
+  EXPECT_EQ(*held, json({{"x", 1}}));
+  got = r.receive("a", 1, patch_of(json::parse(R"([{"op":"remove","path":"/bad"}])"), 3));
+  ASSERT_TRUE(got.full);
+  EXPECT_EQ(*got.document, json({{"x", 1}}));
+  EXPECT_EQ(got.gen, 3u);
+}
+
 // ---- gossip mode ----
 
 json add_label(const std::string& k, const std::string& v) {

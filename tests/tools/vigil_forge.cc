@@ -255,7 +255,8 @@ int main(int argc, char** argv) {
                        .rate = rate,
                        .ack = ack,
                        .seconds = seconds,
-                       .delta = delta != 0};
+                       .delta = delta != 0,
+                       .field = field};
     const int hfd = socket(AF_INET, SOCK_DGRAM, 0);
     const int rc = send_heartbeats(hfd, addr, o);
     close(hfd);
