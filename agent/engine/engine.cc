@@ -483,7 +483,9 @@ void Engine::Impl::publish_received(const std::string& node, const std::optional
                                     const membership::Replicator::Received& r) {
   if (!r.changed()) return;
   json ops;  // null: a full
-  if (!r.full) {
+  if (!r.full && r.applied.size() == 1) {
+    ops = *r.applied.front().ops;  // one delta (the common case): its array as it is
+  } else if (!r.full) {
     ops = json::array();
     for (const auto& d : r.applied)
       for (const auto& op : *d.ops) ops.push_back(op);

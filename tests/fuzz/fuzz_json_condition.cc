@@ -83,6 +83,24 @@ std::vector<json> documents() {
   return out;
 }
 
+// The first document split as an event with a shared value is: each member
+// in turn taken out of the rest (Event::value), plus a member it lacks.
+struct Split {
+  json rest;
+  std::string key;
+  json member;
+};
+std::vector<Split> splits(const json& doc) {
+  std::vector<Split> out;
+  for (const auto& [key, member] : doc.items()) {
+    json rest = doc;
+    rest.erase(key);
+    out.push_back({std::move(rest), key, member});
+  }
+  out.push_back({doc, "value", doc["node"]});
+  return out;
+}
+
 bool evaluate_checked(const JsonCondition& c, const json& doc) {
   try {
     return c.evaluate(doc);
@@ -97,6 +115,7 @@ bool evaluate_checked(const JsonCondition& c, const json& doc) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   static const std::vector<json> docs = documents();
+  static const std::vector<Split> split = splits(docs.front());
   const std::string_view text(reinterpret_cast<const char*>(data), size);
 
   std::optional<JsonCondition> parsed;
@@ -142,6 +161,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
       fail("JsonCondition::why_not threw", e.what());
     }
     check(why.has_value() == !holds, "why_not() disagrees with evaluate()", why.value_or(""));
+  }
+  for (const Split& sp : split) {
+    json whole = sp.rest;
+    whole[sp.key] = sp.member;
+    bool holds = false;
+    try {
+      holds = c.evaluate(sp.rest, sp.key, sp.member);
+    } catch (const std::exception& e) {
+      fail("JsonCondition::evaluate with a shared member threw", e.what());
+    }
+    check(holds == evaluate_checked(c, whole),
+          "evaluate() with a shared member differs from evaluate() on the whole", sp.key);
   }
   return 0;
 }
