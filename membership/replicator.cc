@@ -301,6 +301,11 @@ std::shared_ptr<const nlohmann::json> Replicator::snapshot(const std::string& pe
   return it->second.refused ? it->second.shown : it->second.doc;
 }
 
+bool Replicator::refused(const std::string& peer) const {
+  auto it = peers_.find(peer);
+  return it != peers_.end() && it->second.refused;
+}
+
 uint64_t Replicator::applied_gen(const std::string& peer) const {
   auto it = peers_.find(peer);
   return it == peers_.end() ? 0 : it->second.applied;

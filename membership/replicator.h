@@ -162,6 +162,9 @@ class Replicator {
   /// deltas apply in place again, so an event that shares the document
   /// (agent Event::value) and is done with at once costs no copy.
   std::shared_ptr<const nlohmann::json> snapshot(const std::string& peer) const;
+  /// True while `peer`'s document is refused by the check: document() is
+  /// the last accepted one, and the next accepted change shows as a full.
+  bool refused(const std::string& peer) const;
   /// Last gen of `peer` applied here (0: none yet, or a full is awaited).
   uint64_t applied_gen(const std::string& peer) const;
   /// Gen of this node that `peer` last acknowledged.

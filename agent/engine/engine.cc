@@ -22,6 +22,7 @@
 #include "agent/engine/local_document.h"
 #include "agent/engine/node_file.h"
 #include "agent/engine/node_schema.h"
+#include "agent/engine/status_before.h"
 #include "agent/keys/secret_rotation.h"
 #include "crypto/key.h"
 #include "crypto/keyring.h"
@@ -265,7 +266,7 @@ void Engine::Impl::update_mode() {
                 }
               },
           .document =
-              [this](const std::string& writer, const std::optional<json>& before,
+              [this](const std::string& writer, const StatusBefore& before,
                      const membership::Replicator::Received& r) {
                 gossip_document(writer, before, r);
               }});
@@ -308,7 +309,7 @@ void Engine::Impl::gossip_receive(const std::string& sender, uint64_t boot,
   gossip_->receive(sender, msg);
 }
 
-void Engine::Impl::gossip_document(const std::string& writer, const std::optional<json>& before,
+void Engine::Impl::gossip_document(const std::string& writer, const StatusBefore& before,
                                    const membership::Replicator::Received& r) {
   publish_received(writer, before, r);
   if (r.refused) {
@@ -363,14 +364,13 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
     gossip_receive(sender, result->boot, msg);
     return;
   }
-  // Keep what the events compare (the status fields of the previous
-  // document), not a copy of the whole of it, and only when the message may
-  // change them: a full, or a delta that writes them.
-  const bool status = msg.kind == heartbeat::MessageKind::kFull ||
-                      std::any_of(msg.deltas.begin(), msg.deltas.end(),
-                                  [](const auto& d) { return delta_touches_status(d.ops); });
-  const std::optional<json> before =
-      status ? std::optional(status_fields(replicator_.document(sender))) : std::nullopt;
+  // Keep what the events compare of the previous document (its labels and
+  // frozen state), only as far as the message may change them.
+  StatusBefore before;
+  if (msg.kind == heartbeat::MessageKind::kFull || replicator_.refused(sender))
+    before.full(replicator_.document(sender));  // a refused one may show as a full
+  else
+    for (const auto& d : msg.deltas) before.delta(replicator_.document(sender), d.ops);
   auto received = replicator_.receive(sender, result->boot, msg);
   publish_received(sender, before, received);
   if (received.resync) spdlog::info("gap or bad delta from {}: full resync requested", sender);
@@ -470,7 +470,9 @@ void Engine::Impl::reconfigure_paths() {
 void Engine::Impl::on_commit(const json& before, const json& ops) {
   const auto& doc = local_.document();
   saver_.save(doc.committed());
-  publish_document_change(config_.node_name, &before, std::make_shared<const json>(doc.committed()),
+  StatusBefore status;
+  status.full(before);
+  publish_document_change(config_.node_name, status, std::make_shared<const json>(doc.committed()),
                           doc.gen(), ops, false);
   cb_.dataset_changed();
   if (gossip_)
@@ -479,7 +481,7 @@ void Engine::Impl::on_commit(const json& before, const json& ops) {
     send_now();
 }
 
-void Engine::Impl::publish_received(const std::string& node, const std::optional<json>& before,
+void Engine::Impl::publish_received(const std::string& node, const StatusBefore& before,
                                     const membership::Replicator::Received& r) {
   if (!r.changed()) return;
   json ops;  // null: a full
@@ -490,11 +492,10 @@ void Engine::Impl::publish_received(const std::string& node, const std::optional
     for (const auto& d : r.applied)
       for (const auto& op : *d.ops) ops.push_back(op);
   }
-  publish_document_change(node, before ? &*before : nullptr, r.document, r.gen, std::move(ops),
-                          true);
+  publish_document_change(node, before, r.document, r.gen, std::move(ops), true);
 }
 
-void Engine::Impl::publish_document_change(const std::string& node, const json* before,
+void Engine::Impl::publish_document_change(const std::string& node, const StatusBefore& before,
                                            std::shared_ptr<const json> after, uint64_t gen,
                                            json patch, bool from_peer) {
   auto event = [&](std::string kind, json data, std::shared_ptr<const json> value = nullptr) {
@@ -514,16 +515,15 @@ void Engine::Impl::publish_document_change(const std::string& node, const json* 
   // `after` keeps it alive for the comparisons below.
   event("NodeDataUpdated", std::move(data), after);
   const json& doc = *after;
-  if (before == nullptr) return;  // the change wrote no status field
   static const json kAbsent;
   auto field = [](const json& doc, const char* key) -> const json& {
     if (!doc.is_object()) return kAbsent;
     auto it = doc.find(key);
     return it == doc.end() ? kAbsent : *it;
   };
-  if (field(*before, "labels") != field(doc, "labels"))
+  if (before.labels_changed(doc))
     event("NodeStatusLabelsUpdated", {{"node", node}, {"labels", field(doc, "labels")}});
-  if (field(*before, "frozen") != field(doc, "frozen"))
+  if (before.frozen_changed(doc))
     event(
         "NodeFrozen",
         {{"node", node}, {"frozen", field(doc, "frozen")}, {"frozen_at", field(doc, "frozen_at")}});

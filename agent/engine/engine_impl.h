@@ -114,7 +114,7 @@ class Engine::Impl {
   heartbeat::Message gossip_base();
   std::size_t gossip_send(const std::string& peer, const heartbeat::Message& msg);
   void gossip_receive(const std::string& sender, uint64_t boot, const heartbeat::Message& msg);
-  void gossip_document(const std::string& writer, const std::optional<nlohmann::json>& before,
+  void gossip_document(const std::string& writer, const StatusBefore& before,
                        const membership::Replicator::Received& received);
   // Heartbeat receive and liveness.
   void on_datagram(std::size_t index, const std::string& path, std::span<const uint8_t> bytes);
@@ -135,16 +135,15 @@ class Engine::Impl {
   void expire_farewells(Clock::time_point now);
   // Documents.
   void on_commit(const nlohmann::json& before, const nlohmann::json& ops);
-  /// Publishes what a peer document received as a full or deltas changed.
-  /// `before`: the status fields before (node_schema.h), or nullopt when
-  /// what was received could not change them.
-  void publish_received(const std::string& node, const std::optional<nlohmann::json>& before,
+  /// Publishes what a peer document received as a full or deltas changed;
+  /// `before` was recorded before they applied.
+  void publish_received(const std::string& node, const StatusBefore& before,
                         const membership::Replicator::Received& r);
   /// NodeDataUpdated with `patch` (the ops applied; null: a full) and the
   /// document `after` shared as its value (Event::value), then
-  /// NodeStatusLabelsUpdated and NodeFrozen when those fields differ from
-  /// `before` (the document or its status fields; nullptr: none changed).
-  void publish_document_change(const std::string& node, const nlohmann::json* before,
+  /// NodeStatusLabelsUpdated and NodeFrozen when `before` says those fields
+  /// changed.
+  void publish_document_change(const std::string& node, const StatusBefore& before,
                                std::shared_ptr<const nlohmann::json> after, uint64_t gen,
                                nlohmann::json patch, bool from_peer);
 

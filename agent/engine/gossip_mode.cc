@@ -122,8 +122,11 @@ void GossipMode::receive(const std::string& sender, const heartbeat::Message& ms
   if (std::find(members_.begin(), members_.end(), sender) == members_.end()) return;
   bool fresh = false;
   for (const auto& d : msg.relayed) {
-    std::optional<json> before;
-    if (delta_touches_status(d.ops)) before = status_fields(replicator_.document(d.writer));
+    StatusBefore before;
+    if (replicator_.refused(d.writer))
+      before.full(replicator_.document(d.writer));  // it may show as a full
+    else
+      before.delta(replicator_.document(d.writer), d.ops);
     auto r = replicator_.relayed(d);
     if (r.fresh) {
       deltas_.queue(delta_key(d), pack_delta(d), true);  // relayed on, unchanged
@@ -138,7 +141,8 @@ void GossipMode::receive(const std::string& sender, const heartbeat::Message& ms
     send_swim(swim_.gossip(true));
   }
   for (const auto& f : msg.relayed_full) {
-    const std::optional<json> before = status_fields(replicator_.document(f.writer));
+    StatusBefore before;
+    before.full(replicator_.document(f.writer));
     auto r = replicator_.relayed_full(f);
     if (r.changed() || r.refused) hooks_.document(f.writer, before, r);
   }

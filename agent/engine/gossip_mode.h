@@ -45,6 +45,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json_fwd.hpp>
 
+#include "agent/engine/status_before.h"
 #include "heartbeat/message.h"
 #include "membership/broadcast_queue.h"
 #include "membership/peer_state.h"
@@ -78,10 +79,10 @@ class GossipMode {
     std::function<std::size_t(const std::string& peer, const heartbeat::Message& msg)> send;
     /// SWIM's NodeAlive and NodeStale.
     std::function<void(const std::vector<membership::Transition>&)> transitions;
-    /// A peer document changed by a relayed delta or full: its writer, the
-    /// status fields of the document before (node_schema.h; nullopt when
-    /// the change could not write them), and what the replicator did.
-    std::function<void(const std::string& writer, const std::optional<nlohmann::json>& before,
+    /// A peer document changed by a relayed delta or full: its writer, what
+    /// the document held before of its status fields, and what the
+    /// replicator did.
+    std::function<void(const std::string& writer, const StatusBefore& before,
                        const membership::Replicator::Received&)>
         document;
   };

@@ -81,24 +81,6 @@ bool delta_keeps_schema(const json& ops) {
   return true;
 }
 
-bool delta_touches_status(const json& ops) {
-  if (!ops.is_array()) return true;
-  // A pointer names one member of the root: "/labels", "/labels/x",
-  // "/frozen", "/frozen_at"; "" is the root itself.
-  auto touches = [](const json& pointer) {
-    if (!pointer.is_string()) return true;
-    const std::string& p = pointer.get_ref<const std::string&>();
-    return p.empty() || starts_with(p, "/labels") || starts_with(p, "/frozen");
-  };
-  for (const auto& op : ops) {
-    if (!op.is_object()) return true;
-    auto path = op.find("path");
-    auto from = op.find("from");
-    if (path == op.end() || touches(*path) || (from != op.end() && touches(*from))) return true;
-  }
-  return false;
-}
-
 json status_fields(const json& doc) {
   if (!doc.is_object()) return nullptr;
   json out = json::object();

@@ -37,15 +37,9 @@ bool delta_keeps_schema(const nlohmann::json& ops);
 /// The fields of `doc` whose change has an event of its own besides
 /// NodeDataUpdated (seed 001: NodeStatusLabelsUpdated for labels, NodeFrozen
 /// for frozen and frozen_at), copied into an object; null when `doc` is not
-/// an object. What the engine keeps of a peer's document before a change,
-/// instead of a copy of the whole of it.
+/// an object. What StatusBefore keeps of a document before a change that
+/// may touch them beyond single labels.
 nlohmann::json status_fields(const nlohmann::json& doc);
-
-/// False when applying `ops` (an RFC 6902 array) surely changes none of the
-/// status_fields(): no op's path or from is the root or starts with /labels
-/// or /frozen. True otherwise, a malformed `ops` included. The engine then
-/// keeps nothing of the previous document (most heartbeats change /data).
-bool delta_touches_status(const nlohmann::json& ops);
 
 /// The schema as the replicator's check of received documents.
 class NodeSchemaCheck final : public membership::DocumentCheck {

@@ -33,22 +33,21 @@ class GossipModeTest : public ::testing::Test {
   GossipModeTest()
       : doc_(nlohmann::json{{"labels", nlohmann::json::object()}}),
         replicator_("x", {"x", "b", "c"}, doc_),
-        gossip_(io_, "x", kBoot, milliseconds(500), milliseconds(2000), {"x", "b", "c"},
-                replicator_,
-                GossipMode::Hooks{
-                    .base =
-                        [] {
-                          return heartbeat::Message{.kind = heartbeat::MessageKind::kPing,
-                                                    .gens = {{"x", 1}}};
-                        },
-                    .send =
-                        [this](const std::string& to, const heartbeat::Message& msg) {
-                          sent_.push_back({to, msg});
-                          return std::size_t{100};
-                        },
-                    .transitions = [](const std::vector<membership::Transition>&) {},
-                    .document = [](const std::string&, const std::optional<nlohmann::json>&,
-                                   const membership::Replicator::Received&) {}}) {}
+        gossip_(
+            io_, "x", kBoot, milliseconds(500), milliseconds(2000), {"x", "b", "c"}, replicator_,
+            GossipMode::Hooks{.base =
+                                  [] {
+                                    return heartbeat::Message{.kind = heartbeat::MessageKind::kPing,
+                                                              .gens = {{"x", 1}}};
+                                  },
+                              .send =
+                                  [this](const std::string& to, const heartbeat::Message& msg) {
+                                    sent_.push_back({to, msg});
+                                    return std::size_t{100};
+                                  },
+                              .transitions = [](const std::vector<membership::Transition>&) {},
+                              .document = [](const std::string&, const StatusBefore&,
+                                             const membership::Replicator::Received&) {}}) {}
 
   // The alive updates of x that x sent to `to`.
   std::vector<heartbeat::SwimPart::Update> alives_sent_to(const std::string& to) const {

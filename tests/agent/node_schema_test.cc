@@ -62,27 +62,5 @@ TEST(NodeSchema, OnlyDeltasThatCannotBreakTheSchemaSkipTheCheck) {
   EXPECT_FALSE(keeps(R"({"op":"add"})"));
 }
 
-TEST(NodeSchema, DeltaTouchesStatusNamesTheDeltasThatMayChangeLabelsOrFrozen) {
-  auto touches = [](const char* ops) { return delta_touches_status(json::parse(ops)); };
-  EXPECT_FALSE(touches(R"([{"op":"replace","path":"/data/x","value":1}])"));
-  EXPECT_FALSE(touches(R"([{"op":"move","from":"/data/a","path":"/data/b"}])"));
-  EXPECT_FALSE(touches(R"([{"op":"replace","path":"/version","value":"1"}])"));
-  EXPECT_FALSE(touches(R"([])"));
-  EXPECT_TRUE(touches(R"([{"op":"add","path":"/labels/zone","value":"b"}])"));
-  EXPECT_TRUE(touches(R"([{"op":"replace","path":"/labels","value":{}}])"));
-  EXPECT_TRUE(touches(R"([{"op":"replace","path":"/frozen","value":true}])"));
-  EXPECT_TRUE(touches(R"([{"op":"replace","path":"/frozen_at","value":null}])"));
-  EXPECT_TRUE(touches(R"([{"op":"replace","path":"","value":{}}])"));
-  // A move out of the labels removes one.
-  EXPECT_TRUE(touches(R"([{"op":"move","from":"/labels/zone","path":"/data/zone"}])"));
-  EXPECT_TRUE(touches(R"([{"op":"replace","path":"/data/x","value":1},
-                          {"op":"remove","path":"/labels/zone"}])"));
-  // Malformed: assumed to touch them.
-  EXPECT_TRUE(touches(R"({"op":"add"})"));
-  EXPECT_TRUE(touches(R"([5])"));
-  EXPECT_TRUE(touches(R"([{"op":"add","value":1}])"));
-  EXPECT_TRUE(touches(R"([{"op":"add","path":7,"value":1}])"));
-}
-
 }  // namespace
 }  // namespace vigil::agent
