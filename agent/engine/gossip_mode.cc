@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
-#include "agent/engine/node_schema.h"
+#include "agent/engine/status_before.h"
 
 namespace vigil::agent {
 

@@ -45,7 +45,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json_fwd.hpp>
 
-#include "agent/engine/status_before.h"
 #include "heartbeat/message.h"
 #include "membership/broadcast_queue.h"
 #include "membership/peer_state.h"
@@ -53,6 +52,8 @@
 #include "membership/swim.h"
 
 namespace vigil::agent {
+
+class StatusBefore;  // status_before.h
 
 class GossipMode {
  public:

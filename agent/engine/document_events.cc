@@ -1,0 +1,83 @@
+// The engine's side of node documents: a local commit, and a peer's change
+// received as a full or deltas (mesh or gossip), published as NodeDataUpdated
+// (seed 001) with the document shared, not copied (Event::value), then
+// NodeStatusLabelsUpdated and NodeFrozen when StatusBefore says those
+// fields changed.
+#include "agent/engine/engine_impl.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/engine/status_before.h"
+
+namespace vigil::agent {
+
+using json = nlohmann::json;
+
+void Engine::Impl::on_commit(const json& before, const json& ops) {
+  const auto& doc = local_.document();
+  saver_.save(doc.committed());
+  StatusBefore status;
+  status.full(before);
+  publish_document_change(config_.node_name, status, std::make_shared<const json>(doc.committed()),
+                          doc.gen(), ops, false);
+  cb_.dataset_changed();
+  if (gossip_)
+    gossip_->committed(doc.gen(), ops);
+  else
+    send_now();
+}
+
+void Engine::Impl::publish_received(const std::string& node, const StatusBefore& before,
+                                    const membership::Replicator::Received& r) {
+  if (!r.changed()) return;
+  json ops;  // null: a full
+  if (r.full) {
+  } else if (r.applied.size() == 1) {
+    ops = *r.applied.front().ops;  // one delta (the common case): its array as it is
+  } else {
+    ops = json::array();
+    for (const auto& d : r.applied)
+      for (const auto& op : *d.ops) ops.push_back(op);
+  }
+  publish_document_change(node, before, r.document, r.gen, std::move(ops), true);
+}
+
+void Engine::Impl::publish_document_change(const std::string& node, const StatusBefore& before,
+                                           std::shared_ptr<const json> after, uint64_t gen,
+                                           json patch, bool from_peer) {
+  auto event = [&](std::string kind, json data, std::shared_ptr<const json> value = nullptr) {
+    Event e{.kind = std::move(kind),
+            .labels = {{"node", node}},
+            .data = std::move(data),
+            .value = std::move(value)};
+    if (from_peer) e.labels.emplace("from", "peer");
+    cb_.publish(std::move(e));
+  };
+  json data = {{"node", node}, {"gen", gen}};
+  if (!patch.is_null())
+    data["patch"] = std::move(patch);
+  else
+    data["full"] = true;
+  // The document is shared with the dataset, not copied (Event::value);
+  // `after` keeps it alive for the comparisons below.
+  event("NodeDataUpdated", std::move(data), after);
+  const json& doc = *after;
+  static const json kAbsent;
+  auto field = [](const json& doc, const char* key) -> const json& {
+    if (!doc.is_object()) return kAbsent;
+    auto it = doc.find(key);
+    return it == doc.end() ? kAbsent : *it;
+  };
+  if (before.labels_changed(doc))
+    event("NodeStatusLabelsUpdated", {{"node", node}, {"labels", field(doc, "labels")}});
+  if (before.frozen_changed(doc))
+    event(
+        "NodeFrozen",
+        {{"node", node}, {"frozen", field(doc, "frozen")}, {"frozen_at", field(doc, "frozen_at")}});
+}
+
+}  // namespace vigil::agent
