@@ -125,17 +125,23 @@ class Daemon::Impl : public ApiBackend {
         reload_(io_, {config_, hooks_, api_, split_, bus_, [this](Config& next) { overlay(next); },
                       [this] { engine_->reconfigure_paths(); }}),
         join_timer_(io_) {
-    bus_.listen([this](const Event& e) { metrics_.event(e); });
-    bus_.listen([this](const Event& e) { hooks_.on_event(e); });
-    bus_.listen([this](const Event& e) { webhooks_.offer(e); });
+    // Each consumer says which kinds it takes, so that an event no one
+    // takes is only counted (EventBus::skip_unwanted).
+    bus_.count([this](std::string_view kind) { metrics_.count_event(kind); });
+    bus_.listen(
+        [this](const Event& e) { metrics_.hook_run(e); },
+        [](std::string_view kind) { return kind == "ExecSuccess" || kind == "ExecFailed"; });
+    bus_.listen([this](const Event& e) { hooks_.on_event(e); },
+                [this](std::string_view kind) { return hooks_.wants(kind); });
+    bus_.listen([this](const Event& e) { webhooks_.offer(e); },
+                [this](std::string_view kind) { return webhooks_.wants(kind); });
     webhooks_.set_changed(engine_->webhooks());
     if (config_.nats) {
       nats_ = std::make_unique<nats::Exporter>(io_, *config_.nats, config_.node_name,
                                                config_.cluster_name,
                                                [this](Event e) { bus_.publish(std::move(e)); });
-      bus_.listen([this](const Event& e) {
-        if (nats_) nats_->offer(e);
-      });
+      bus_.listen([this](const Event& e) { nats_->offer(e); },
+                  [this](std::string_view kind) { return nats_ && nats_->wants(kind); });
     }
   }
 
@@ -237,6 +243,7 @@ class Daemon::Impl : public ApiBackend {
         io_, config_, cluster_,
         Engine::Callbacks{
             .publish = [this](Event e) { bus_.publish(std::move(e)); },
+            .skip_unwanted = [this](std::string_view kind) { return bus_.skip_unwanted(kind); },
             .dataset_changed =
                 [this] {
                   api_.dataset_changed();

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
@@ -53,6 +54,8 @@ class ClusterWebhooks {
   void set_changed(const membership::WebhookSet& set);
   /// An event of the bus, for the deliveries.
   void offer(const Event& e) { deliveries_.offer(e); }
+  /// The kinds offer() may deliver (WebhookDeliveries::wants).
+  bool wants(std::string_view kind) const { return deliveries_.wants(kind); }
 
   /// The ApiBackend calls (api/backend.h).
   void list(Done done);

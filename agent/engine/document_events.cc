@@ -2,9 +2,11 @@
 // received as a full or deltas (mesh or gossip), published as NodeDataUpdated
 // (seed 001) with the document shared, not copied (Event::value), then
 // NodeStatusLabelsUpdated and NodeFrozen when StatusBefore says those
-// fields changed.
+// fields changed. An event no one wants is counted, not built
+// (EventBus::skip_unwanted).
 #include "agent/engine/engine_impl.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -22,8 +24,9 @@ void Engine::Impl::on_commit(const json& before, const json& ops) {
   saver_.save(doc.committed());
   StatusBefore status;
   status.full(before);
-  publish_document_change(config_.node_name, status, std::make_shared<const json>(doc.committed()),
-                          doc.gen(), ops, false);
+  publish_document_change(
+      config_.node_name, status, std::make_shared<const json>(doc.committed()), doc.gen(),
+      [&] { return ops; }, false);
   cb_.dataset_changed();
   if (gossip_)
     gossip_->committed(doc.gen(), ops);
@@ -34,21 +37,23 @@ void Engine::Impl::on_commit(const json& before, const json& ops) {
 void Engine::Impl::publish_received(const std::string& node, const StatusBefore& before,
                                     const membership::Replicator::Received& r) {
   if (!r.changed()) return;
-  json ops;  // null: a full
-  if (r.full) {
-  } else if (r.applied.size() == 1) {
-    ops = *r.applied.front().ops;  // one delta (the common case): its array as it is
-  } else {
-    ops = json::array();
-    for (const auto& d : r.applied)
-      for (const auto& op : *d.ops) ops.push_back(op);
-  }
-  publish_document_change(node, before, r.document, r.gen, std::move(ops), true);
+  publish_document_change(
+      node, before, r.document, r.gen,
+      [&r] {
+        json ops;  // null: a full
+        if (r.full) return ops;
+        if (r.applied.size() == 1) return *r.applied.front().ops;  // one delta, the common case
+        ops = json::array();
+        for (const auto& d : r.applied)
+          for (const auto& op : *d.ops) ops.push_back(op);
+        return ops;
+      },
+      true);
 }
 
 void Engine::Impl::publish_document_change(const std::string& node, const StatusBefore& before,
-                                           std::shared_ptr<const json> after, uint64_t gen,
-                                           json patch, bool from_peer) {
+                                           const std::shared_ptr<const json>& after, uint64_t gen,
+                                           const std::function<json()>& patch, bool from_peer) {
   auto event = [&](std::string kind, json data, std::shared_ptr<const json> value = nullptr) {
     Event e{.kind = std::move(kind),
             .labels = {{"node", node}},
@@ -57,14 +62,15 @@ void Engine::Impl::publish_document_change(const std::string& node, const Status
     if (from_peer) e.labels.emplace("from", "peer");
     cb_.publish(std::move(e));
   };
-  json data = {{"node", node}, {"gen", gen}};
-  if (!patch.is_null())
-    data["patch"] = std::move(patch);
-  else
-    data["full"] = true;
-  // The document is shared with the dataset, not copied (Event::value);
-  // `after` keeps it alive for the comparisons below.
-  event("NodeDataUpdated", std::move(data), after);
+  if (want_event("NodeDataUpdated")) {
+    json data = {{"node", node}, {"gen", gen}};
+    if (json ops = patch(); !ops.is_null())
+      data["patch"] = std::move(ops);
+    else
+      data["full"] = true;
+    // The document is shared with the dataset, not copied (Event::value).
+    event("NodeDataUpdated", std::move(data), after);
+  }
   const json& doc = *after;
   static const json kAbsent;
   auto field = [](const json& doc, const char* key) -> const json& {
@@ -72,9 +78,9 @@ void Engine::Impl::publish_document_change(const std::string& node, const Status
     auto it = doc.find(key);
     return it == doc.end() ? kAbsent : *it;
   };
-  if (before.labels_changed(doc))
+  if (before.labels_changed(doc) && want_event("NodeStatusLabelsUpdated"))
     event("NodeStatusLabelsUpdated", {{"node", node}, {"labels", field(doc, "labels")}});
-  if (before.frozen_changed(doc))
+  if (before.frozen_changed(doc) && want_event("NodeFrozen"))
     event(
         "NodeFrozen",
         {{"node", node}, {"frozen", field(doc, "frozen")}, {"frozen_at", field(doc, "frozen_at")}});

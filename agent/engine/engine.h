@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,6 +42,12 @@ class Engine {
     /// list's: JoinRequest, JoinSuccess, JoinError, JoinIgnored,
     /// LeaveRequest, LeaveSuccess, LeaveError, ClusterConfigUpdated.
     std::function<void(Event)> publish;
+    /// Asked before a document event (NodeDataUpdated, NodeStatusLabelsUpdated,
+    /// NodeFrozen; one per heartbeat that changes a peer's document) is
+    /// built: true when no one would receive an event of `kind`, which has
+    /// then been counted (EventBus::skip_unwanted), and the engine builds
+    /// nothing. Unset: every event is built and published.
+    std::function<bool(std::string_view kind)> skip_unwanted;
     /// The dataset may have changed: a commit, an applied delta or full, or
     /// a liveness transition.
     std::function<void()> dataset_changed;

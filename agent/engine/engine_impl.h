@@ -139,13 +139,16 @@ class Engine::Impl {
   /// `before` was recorded before they applied.
   void publish_received(const std::string& node, const StatusBefore& before,
                         const membership::Replicator::Received& r);
-  /// NodeDataUpdated with `patch` (the ops applied; null: a full) and the
-  /// document `after` shared as its value (Event::value), then
-  /// NodeStatusLabelsUpdated and NodeFrozen when `before` says those fields
-  /// changed.
+  /// NodeDataUpdated with the ops applied (`patch()`, called only when the
+  /// event is built; null: a full) and the document `after` shared as its
+  /// value (Event::value), then NodeStatusLabelsUpdated and NodeFrozen when
+  /// `before` says those fields changed. An event no one wants is only
+  /// counted (Callbacks::skip_unwanted).
   void publish_document_change(const std::string& node, const StatusBefore& before,
-                               std::shared_ptr<const nlohmann::json> after, uint64_t gen,
-                               nlohmann::json patch, bool from_peer);
+                               const std::shared_ptr<const nlohmann::json>& after, uint64_t gen,
+                               const std::function<nlohmann::json()>& patch, bool from_peer);
+  /// False when no one wants an event of `kind` (counted, not built).
+  bool want_event(std::string_view kind) { return !cb_.skip_unwanted || !cb_.skip_unwanted(kind); }
 
   boost::asio::io_context& io_;
   const Config& config_;

@@ -40,8 +40,23 @@ EventBus::EventBus(Options opts) : opts_(std::move(opts)) {
 
 uint64_t EventBus::publish(Event e) { return enqueue(std::move(e), 0); }
 
+bool EventBus::wanted(std::string_view kind) const {
+  for (const auto& [id, l] : listeners_)
+    if (l->takes(kind)) return true;
+  for (const auto& [id, sub] : subscribers_)
+    if (sub.filters.may_match(kind)) return true;
+  return false;
+}
+
+bool EventBus::skip_unwanted(std::string_view kind) {
+  if (wanted(kind)) return false;
+  for (const auto& counter : counters_) call_guarded("counter", nullptr, [&] { counter(kind); });
+  return true;
+}
+
 uint64_t EventBus::enqueue(Event e, SubscriberId skip) {
   e.id = next_id_++;
+  for (const auto& counter : counters_) call_guarded("counter", &e, [&] { counter(e.kind); });
   if (e.at.empty()) e.at = now_rfc3339();
   if (!opts_.node.empty() && !e.labels.contains("node")) e.labels.emplace("node", opts_.node);
   if (e.data.is_null()) e.data = nlohmann::json::object();
@@ -68,13 +83,13 @@ void EventBus::deliver(const Pending& p) {
   // twice.
   std::vector<ListenerId>& lids = listener_ids_;
   lids.clear();
-  for (const auto& [id, fn] : listeners_) lids.push_back(id);
+  for (const auto& [id, l] : listeners_) lids.push_back(id);
   for (const ListenerId lid : lids) {
     auto it = listeners_.find(lid);
-    if (it == listeners_.end()) continue;
+    if (it == listeners_.end() || !it->second->takes(p.event.kind)) continue;
     // Hold a reference so a listener that unlistens itself stays alive while it runs.
-    const auto fn = it->second;
-    call_guarded("listener", &p.event, [&] { (*fn)(p.event); });
+    const auto l = it->second;
+    call_guarded("listener", &p.event, [&] { l->fn(p.event); });
   }
 
   std::vector<SubscriberId>& sids = subscriber_ids_;
@@ -128,10 +143,15 @@ void EventBus::offer(SubscriberId id, const Event& e, QueuedPtr& shared) {
   }
 }
 
-EventBus::ListenerId EventBus::listen(std::function<void(const Event&)> fn) {
+EventBus::ListenerId EventBus::listen(std::function<void(const Event&)> fn, KindInterest kinds) {
   const ListenerId id = next_listener_++;
-  listeners_.emplace(id, std::make_shared<const std::function<void(const Event&)>>(std::move(fn)));
+  listeners_.emplace(id,
+                     std::make_shared<const Listener>(Listener{std::move(fn), std::move(kinds)}));
   return id;
+}
+
+void EventBus::count(std::function<void(std::string_view kind)> fn) {
+  counters_.push_back(std::move(fn));
 }
 
 void EventBus::unlisten(ListenerId id) { listeners_.erase(id); }

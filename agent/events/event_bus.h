@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/events/event.h"
@@ -78,9 +79,34 @@ class EventBus {
   /// listener is logged and does not stop delivery. Returns the id.
   uint64_t publish(Event e);
 
-  /// Registers an internal consumer (hooks, waits) called with every event.
-  /// Listeners may listen/unlisten (themselves included) from the callback.
-  ListenerId listen(std::function<void(const Event&)> fn);
+  /// Which events a listener is called with, decided from the kind alone,
+  /// before the event is built (see skip_unwanted()): true to be called. It
+  /// must be cheap and have no side effect. Empty: every kind.
+  using KindInterest = std::function<bool(std::string_view kind)>;
+
+  /// Registers an internal consumer (hooks, webhooks, NATS) called with
+  /// every event whose kind `kinds` takes. Listeners may listen/unlisten
+  /// (themselves included) from the callback.
+  ListenerId listen(std::function<void(const Event&)> fn, KindInterest kinds = {});
+
+  /// Registers a counter, called with the kind of every event: each one
+  /// published, and each one skipped for want of a consumer
+  /// (skip_unwanted()). vigil_events_total counts here, so that it does not
+  /// depend on who listens. Counters are never removed.
+  void count(std::function<void(std::string_view kind)> fn);
+
+  /// True when an event of `kind` would reach someone: a listener whose
+  /// interest takes the kind, or a subscriber whose filters may match it
+  /// (EventFilterSet::may_match).
+  bool wanted(std::string_view kind) const;
+
+  /// For a publisher of frequent events (a peer's NodeDataUpdated, one per
+  /// heartbeat that changes its document): when no one wants an event of
+  /// `kind` (wanted()), counts it as published and returns true, and the
+  /// caller does not build it; such an event takes no id. Otherwise returns
+  /// false, and the caller publishes it. An event nobody receives then costs
+  /// a few comparisons instead of its JSON.
+  bool skip_unwanted(std::string_view kind);
   /// Removes a listener; unknown ids are ignored.
   void unlisten(ListenerId id);
 
@@ -134,7 +160,14 @@ class EventBus {
   uint64_t next_id_ = 1;
   ListenerId next_listener_ = 1;
   SubscriberId next_subscriber_ = 1;
-  std::map<ListenerId, std::shared_ptr<const std::function<void(const Event&)>>> listeners_;
+  struct Listener {
+    std::function<void(const Event&)> fn;
+    KindInterest kinds;
+    bool takes(std::string_view kind) const { return !kinds || kinds(kind); }
+  };
+
+  std::map<ListenerId, std::shared_ptr<const Listener>> listeners_;
+  std::vector<std::function<void(std::string_view kind)>> counters_;
   std::map<SubscriberId, Subscriber> subscribers_;
   std::deque<Pending> pending_;
   bool delivering_ = false;

@@ -99,10 +99,12 @@ EventFilter EventFilter::parse(std::string_view expr) {
   return f;
 }
 
+bool EventFilter::may_match(std::string_view kind) const {
+  return kinds_.empty() || std::find(kinds_.begin(), kinds_.end(), kind) != kinds_.end();
+}
+
 bool EventFilter::matches(const Event& e) const {
-  if (!kinds_.empty() && std::find(kinds_.begin(), kinds_.end(), e.kind) == kinds_.end()) {
-    return false;
-  }
+  if (!may_match(e.kind)) return false;
   for (const auto& [key, value] : labels_) {
     auto it = e.labels.find(key);
     if (it == e.labels.end() || it->second != value) return false;
@@ -127,6 +129,12 @@ bool EventFilterSet::matches(const Event& e) const {
   if (filters_.empty()) return true;
   return std::any_of(filters_.begin(), filters_.end(),
                      [&](const EventFilter& f) { return f.matches(e); });
+}
+
+bool EventFilterSet::may_match(std::string_view kind) const {
+  if (filters_.empty()) return true;
+  return std::any_of(filters_.begin(), filters_.end(),
+                     [&](const EventFilter& f) { return f.may_match(kind); });
 }
 
 std::vector<std::string> EventFilterSet::texts() const {

@@ -39,6 +39,9 @@ class EventFilter {
   /// True when the event's kind is listed (or no kind is listed), every
   /// label matches and every data assertion holds on e.data.
   bool matches(const Event& e) const;
+  /// False when no event of `kind` can match (kinds are listed and `kind` is
+  /// not one of them): asked before such an event is built.
+  bool may_match(std::string_view kind) const;
 
   /// The expression as given.
   const std::string& text() const { return text_; }
@@ -65,6 +68,9 @@ class EventFilterSet {
 
   void add(EventFilter f);
   bool matches(const Event& e) const;
+  /// False when no filter can match an event of `kind` (EventFilter::may_match);
+  /// true for an empty set.
+  bool may_match(std::string_view kind) const;
   bool empty() const { return filters_.empty(); }
   /// The filters' texts, in the order added (the "filters" of ClientSubscribed).
   std::vector<std::string> texts() const;

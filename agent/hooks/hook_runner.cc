@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -76,6 +77,11 @@ void HookRunner::reconfigure(std::vector<HookConfig> hooks) {
 }
 
 HookRunner::~HookRunner() { kill_all(); }
+
+bool HookRunner::wants(std::string_view kind) const {
+  return std::any_of(hooks_.begin(), hooks_.end(),
+                     [&](const auto& hook) { return hook->wants(kind); });
+}
 
 void HookRunner::on_event(const Event& event) {
   if (is_exec_kind(event.kind)) return;

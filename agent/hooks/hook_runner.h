@@ -21,6 +21,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -51,8 +52,11 @@ class HookRunner {
   ~HookRunner();
 
   /// Starts, or queues, the hooks wanted by `event` (called for every
-  /// published event).
+  /// published event of a kind wants() takes).
   void on_event(const Event& event);
+  /// True when an event of `kind` runs a hook (HookConfig::wants): the
+  /// listener's interest (EventBus::KindInterest).
+  bool wants(std::string_view kind) const;
 
   /// Replaces the hooks (a config reload): the next events run `hooks`.
   /// Runs already started, and runs queued before the call, finish with the

@@ -93,17 +93,21 @@ struct Metrics::Impl {
 Metrics::Metrics(const std::string& version) : impl_(std::make_unique<Impl>(version)) {}
 Metrics::~Metrics() = default;
 
-void Metrics::event(const Event& e) {
-  auto counter = impl_->event_counters.find(e.kind);
+void Metrics::count_event(std::string_view kind) {
+  auto counter = impl_->event_counters.find(kind);
   if (counter == impl_->event_counters.end()) {
-    auto& c = impl_->events.Add({{"kind", bounded(impl_->kinds, e.kind, kMaxKinds)}});
+    const std::string k(kind);
+    auto& c = impl_->events.Add({{"kind", bounded(impl_->kinds, k, kMaxKinds)}});
     if (impl_->event_counters.size() > kMaxKinds) {  // kinds past the bound count as one
       c.Increment();
       return;
     }
-    counter = impl_->event_counters.emplace(e.kind, &c).first;
+    counter = impl_->event_counters.emplace(k, &c).first;
   }
   counter->second->Increment();
+}
+
+void Metrics::hook_run(const Event& e) {
   if (e.kind != "ExecSuccess" && e.kind != "ExecFailed") return;
   auto it = e.labels.find("hook");
   if (it == e.labels.end()) return;

@@ -8,7 +8,7 @@
 // Two kinds of families:
 //   - counted as things happen, on the daemon's thread: events by kind,
 //     hook runs by hook and result with a duration histogram (both from the
-//     event bus: see event()), API requests by route and status;
+//     event bus: see count_event() and hook_run()), API requests by route and status;
 //   - read at scrape time from the daemon's own status documents (the
 //     snapshot below), so that they can never drift from what
 //     `vigil hb status` and `vigil daemon status` show: datagrams and bytes
@@ -22,6 +22,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -57,11 +58,15 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  /// An event of the bus: counts it by kind (vigil_events_total); an
-  /// ExecSuccess or ExecFailed also counts a hook run by hook and result
-  /// (success, failure, timeout, not_started) and observes its
-  /// data.duration_ms in vigil_hook_duration_seconds.
-  void event(const Event& e);
+  /// An event of the bus, by kind (vigil_events_total): the bus's counter
+  /// (EventBus::count), which sees every event, delivered to someone or not.
+  void count_event(std::string_view kind);
+
+  /// An ExecSuccess or ExecFailed event (a listener of those kinds): counts
+  /// a hook run by hook and result (success, failure, timeout, not_started)
+  /// and observes its data.duration_ms in vigil_hook_duration_seconds.
+  /// Other kinds are ignored.
+  void hook_run(const Event& e);
 
   /// One API answer: `route` is the route's path template ("/v1/status",
   /// "/v1/queue/<id>"), or "unmatched"; `status` the HTTP status.

@@ -108,6 +108,8 @@ Exporter::~Exporter() {
   if (client_) client_->close();
 }
 
+bool Exporter::wants(std::string_view kind) const { return !stopping_ && filters_.may_match(kind); }
+
 void Exporter::offer(const Event& e) {
   if (stopping_) return;
   if (auto from = e.labels.find("from"); from != e.labels.end() && from->second == "peer") return;

@@ -47,6 +47,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -97,6 +98,10 @@ class Exporter {
   /// An event of the bus: buffered for publication when the filters match
   /// and it is this node's own.
   void offer(const Event& e);
+  /// False when the filters cannot match an event of `kind`
+  /// (EventFilterSet::may_match), or once stopping: the listener's interest
+  /// (EventBus::KindInterest).
+  bool wants(std::string_view kind) const;
 
   /// {"url", "connected": bool, "server": {"name", "id", "version",
   ///  "jetstream"} | null, "buffered", "published", "acked", "dropped",

@@ -1,5 +1,6 @@
 #include "agent/webhooks/webhook_deliveries.h"
 
+#include <algorithm>
 #include <exception>
 #include <set>
 #include <stdexcept>
@@ -100,6 +101,12 @@ void WebhookDeliveries::apply(std::vector<Webhook> set) {
     spdlog::info("webhook {}: delivering (queue {})", url, dir.string());
     if (!stopped_) running.delivery->start();
   }
+}
+
+bool WebhookDeliveries::wants(std::string_view kind) const {
+  return std::any_of(deliveries_.begin(), deliveries_.end(), [&](const auto& entry) {
+    return entry.second.delivery->webhook().filters.may_match(kind);
+  });
 }
 
 void WebhookDeliveries::offer(const Event& e) {

@@ -40,6 +40,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -102,6 +103,10 @@ class WebhookDeliveries {
   /// delivery id "<node>-<boot>-<n>", with boot this object's start time
   /// (ms since the epoch) and n counting from 1, is unique per node.
   void offer(const Event& e);
+  /// False when no webhook's filters may match an event of `kind`
+  /// (EventFilterSet::may_match): the listener's interest
+  /// (EventBus::KindInterest).
+  bool wants(std::string_view kind) const;
 
   /// One object per webhook, in URL order:
   ///   {"url": "...", "id": "<webhook_id>", "queued": 3, "delivered": 10,

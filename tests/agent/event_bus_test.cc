@@ -1,7 +1,9 @@
 #include "agent/events/event_bus.h"
 
+#include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -246,6 +248,65 @@ TEST(EventBus, DropsASubscriberPastItsByteLimit) {
   EXPECT_EQ(error["data"]["error"], "queue full");
   EXPECT_GT(error["data"]["bytes"].get<std::size_t>(), 3000u);
   EXPECT_TRUE(bus.drain(slow).empty());
+}
+
+TEST(EventBus, AListenerIsCalledOnlyWithTheKindsItTakes) {
+  EventBus bus({.node = "n1"});
+  std::vector<std::string> stale_only, all;
+  bus.listen([&](const Event& e) { stale_only.push_back(e.kind); },
+             [](std::string_view kind) { return kind == "NodeStale"; });
+  bus.listen([&](const Event& e) { all.push_back(e.kind); });
+  bus.publish(make("NodeAlive"));
+  bus.publish(make("NodeStale"));
+  EXPECT_EQ(stale_only, (std::vector<std::string>{"NodeStale"}));
+  EXPECT_EQ(all, (std::vector<std::string>{"NodeAlive", "NodeStale"}));
+}
+
+TEST(EventBus, AKindIsWantedByAListenerThatTakesItOrASubscriberThatMayMatchIt) {
+  EventBus bus({.node = "n1"});
+  EXPECT_FALSE(bus.wanted("NodeDataUpdated"));  // no one at all
+  const auto l =
+      bus.listen([](const Event&) {}, [](std::string_view k) { return k == "NodeStale"; });
+  EXPECT_TRUE(bus.wanted("NodeStale"));
+  EXPECT_FALSE(bus.wanted("NodeDataUpdated"));
+  bus.unlisten(l);
+  // A subscriber's filters decide by their kinds; labels and data
+  // assertions are checked on the event itself.
+  const auto other = bus.subscribe("other", filters({"NodeAlive,node=n2"}), nullptr, nullptr);
+  EXPECT_TRUE(bus.wanted("NodeAlive"));
+  EXPECT_FALSE(bus.wanted("NodeDataUpdated"));
+  const auto data = bus.subscribe("data", filters({".gen>1"}), nullptr, nullptr);  // any kind
+  EXPECT_TRUE(bus.wanted("NodeDataUpdated"));
+  bus.unsubscribe(data);
+  bus.unsubscribe(other);
+  const auto all = bus.listen([](const Event&) {});  // no interest given: every kind
+  EXPECT_TRUE(bus.wanted("NodeDataUpdated"));
+  bus.unlisten(all);
+}
+
+TEST(EventBus, AnEventNoOneWantsIsCountedButTakesNoIdAndReachesNoOne) {
+  EventBus bus({.node = "n1"});
+  std::map<std::string, int> counted;
+  bus.count([&](std::string_view kind) { ++counted[std::string(kind)]; });
+  std::vector<std::string> seen;
+  bus.listen([&](const Event& e) { seen.push_back(e.kind); },
+             [](std::string_view k) { return k == "NodeStale"; });
+  const auto sub = bus.subscribe("alive", filters({"NodeAlive"}), nullptr, nullptr);
+
+  EXPECT_TRUE(bus.skip_unwanted("NodeDataUpdated"));  // not built by the caller
+  EXPECT_FALSE(bus.skip_unwanted("NodeStale"));       // the caller publishes these two
+  EXPECT_FALSE(bus.skip_unwanted("NodeAlive"));
+  EXPECT_EQ(bus.last_id(), 1u);  // ClientSubscribed only: a skipped event takes no id
+  bus.publish(make("NodeStale"));
+  bus.publish(make("NodeAlive"));
+
+  // The counter saw every event, built or skipped, once each.
+  EXPECT_EQ(
+      counted,
+      (std::map<std::string, int>{
+          {"ClientSubscribed", 1}, {"NodeAlive", 1}, {"NodeDataUpdated", 1}, {"NodeStale", 1}}));
+  EXPECT_EQ(seen, (std::vector<std::string>{"NodeStale"}));
+  EXPECT_EQ(kinds(bus.drain(sub)), (std::vector<std::string>{"NodeAlive"}));
 }
 
 }  // namespace

@@ -77,6 +77,9 @@ TEST(EventFilter, KindsAreOred) {
   EXPECT_TRUE(f.matches(make("InstanceStatusUpdated", {})));
   EXPECT_TRUE(f.matches(make("ObjectOrchestrationEnd", {})));
   EXPECT_FALSE(f.matches(make("NodeStale", {})));
+  // Decided before an event is built, from its kind alone.
+  EXPECT_TRUE(f.may_match("ObjectOrchestrationEnd"));
+  EXPECT_FALSE(f.may_match("NodeStale"));
 }
 
 TEST(EventFilter, NoKindListedMeansEveryKind) {
@@ -84,6 +87,7 @@ TEST(EventFilter, NoKindListedMeansEveryKind) {
   EXPECT_TRUE(f.kinds().empty());
   EXPECT_TRUE(f.matches(make("NodeStale", {{"node", "n1"}})));
   EXPECT_TRUE(f.matches(make("HeartbeatAlive", {{"node", "n1"}})));
+  EXPECT_TRUE(f.may_match("HeartbeatAlive"));  // the labels decide, on the event
 }
 
 TEST(EventFilter, LabelsAreAndedAndMustBePresent) {
@@ -171,6 +175,7 @@ TEST(EventFilterSet, EmptySetMatchesEverything) {
   EventFilterSet set;
   EXPECT_TRUE(set.empty());
   EXPECT_TRUE(set.matches(make("AnyKind", {})));
+  EXPECT_TRUE(set.may_match("AnyKind"));
 }
 
 TEST(EventFilterSet, SeveralFiltersAreOred) {
@@ -181,6 +186,9 @@ TEST(EventFilterSet, SeveralFiltersAreOred) {
   EXPECT_TRUE(set.matches(make("HeartbeatStale", {{"node", "n3"}})));
   EXPECT_FALSE(set.matches(make("NodeStale", {{"node", "n3"}})));
   EXPECT_FALSE(set.matches(make("NodeAlive", {{"node", "n2"}})));
+  EXPECT_TRUE(set.may_match("HeartbeatStale"));
+  EXPECT_TRUE(set.may_match("NodeStale"));
+  EXPECT_FALSE(set.may_match("NodeAlive"));
   EXPECT_THROW(EventFilterSet::parse({"NodeStale", "bad!"}), FilterError);
 }
 

@@ -78,5 +78,22 @@ TEST(HookRunner, ManyQuickHooksQueuedBehindTheConcurrencyLimitAllSucceed) {
   EXPECT_EQ(counts["ExecSuccess"], 300);
 }
 
+// The bus asks wants() before it builds an event (EventBus::KindInterest):
+// an event no hook runs for need not be built at all.
+TEST(HookRunner, WantsTheKindsItsHooksListAndNeverTheExecKinds) {
+  boost::asio::io_context io;
+  EventBus bus(EventBus::Options{});
+  HookRunner none(io, bus, {});
+  EXPECT_FALSE(none.wants("NodeAlive"));
+  HookRunner some(io, bus,
+                  {HookConfig{.name = "alive", .events = {"NodeAlive"}, .command = {"/bin/true"}}});
+  EXPECT_TRUE(some.wants("NodeAlive"));
+  EXPECT_FALSE(some.wants("NodeDataUpdated"));
+  HookRunner all(io, bus,
+                 {HookConfig{.name = "all", .all_events = true, .command = {"/bin/true"}}});
+  EXPECT_TRUE(all.wants("NodeDataUpdated"));
+  EXPECT_FALSE(all.wants("ExecSuccess"));  // a hook run publishes them
+}
+
 }  // namespace
 }  // namespace vigil::agent

@@ -104,6 +104,10 @@ TEST(NatsExport, FiltersChooseTheEventsExported) {
   NatsExportConfig c = config_for(closed_port(io), 100);
   c.filters = {"NodeStale", "NodeAlive,node=n2"};
   Exporter x(io, c, "n1", "c1", nullptr);
+  // The bus asks this before it builds an event (EventBus::KindInterest).
+  EXPECT_TRUE(x.wants("NodeStale"));
+  EXPECT_TRUE(x.wants("NodeAlive"));
+  EXPECT_FALSE(x.wants("Log"));
   x.offer(event("NodeStale", 1, {{"node", "n3"}}));
   x.offer(event("NodeAlive", 2, {{"node", "n3"}}));
   x.offer(event("NodeAlive", 3, {{"node", "n2"}}));

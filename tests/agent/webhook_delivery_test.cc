@@ -483,6 +483,10 @@ TEST_F(WebhookDeliveryTest, PeerEventsAreNotDeliveredAndFiltersApply) {
   auto hooks = Make();
   hooks->apply(
       {make_webhook(rx.url(), WebhookAuth::kNone, "", {"NodeStale", "NodeAlive,node=n3"})});
+  // The bus asks this before it builds an event (EventBus::KindInterest).
+  EXPECT_TRUE(hooks->wants("NodeStale"));
+  EXPECT_TRUE(hooks->wants("NodeAlive"));
+  EXPECT_FALSE(hooks->wants("NodeDataUpdated"));
   hooks->offer(event("NodeStale", 1, {{"from", "peer"}}));  // a peer publishes it
   hooks->offer(event("NodeDataUpdated", 2));                // not in the filters
   hooks->offer(event("NodeAlive", 3, {{"node", "n2"}}));    // label does not match

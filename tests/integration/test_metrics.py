@@ -111,6 +111,18 @@ class MetricsEndpoint(unittest.TestCase):
                                delta=600)
         self.assertEqual(len(samples(text, "vigil_build_info")), 1)
 
+    def test_an_event_no_one_receives_is_counted_all_the_same(self):
+        # No hook, webhook or events client takes NodeDataUpdated on n1, so
+        # n1 builds none for a peer's change (EventBus::skip_unwanted); the
+        # counter counts it all the same.
+        key = '{kind="NodeDataUpdated"}'
+        before = samples(self.scrape(), "vigil_events_total").get(key, 0)
+        self.assertEqual(self.c.cli("n2", "node", "set", ".data.skipped=1").returncode, 0)
+        self.assertEqual(self.c.cli("n2", "node", "set", ".data.skipped=2").returncode, 0)
+        self.assertTrue(wait_until(
+            lambda: samples(self.scrape(), "vigil_events_total").get(key, 0) >= before + 2, 20),
+            "n1 did not count n2's two changes")
+
     def test_api_requests_are_counted_by_route_and_status(self):
         before = samples(self.scrape(), "vigil_api_requests_total")
         self.assertEqual(get(self.host, self.c.http_port, "/nowhere")[0], 404)
