@@ -54,7 +54,10 @@ std::vector<uint64_t> KeyRotation::key_ids() const {
 
 void KeyRotation::heard(const std::string& peer, const std::vector<uint32_t>& versions,
                         const std::vector<uint64_t>& ids) {
-  peers_[peer] = PeerList{.versions = versions, .ids = ids};
+  // Assigned in place: one message per peer per interval reuses its vectors.
+  PeerList& p = peers_[peer];
+  p.versions.assign(versions.begin(), versions.end());
+  p.ids.assign(ids.begin(), ids.end());
 }
 
 bool KeyRotation::holds(const PeerList& peer, uint32_t version) const {

@@ -59,6 +59,7 @@ Replicator::Received Replicator::receive(const std::string& sender, uint64_t boo
   Peer& p = it->second;
   if (boot != p.boot) reset(p, boot);
   if (auto ack = msg.gens.find(self_); ack != msg.gens.end()) p.acked = ack->second;
+  out.behind = p.acked < doc_.gen();
 
   if (msg.kind == MessageKind::kFull) {
     // Never an older gen than the one held: a reordered full must not roll
@@ -283,27 +284,22 @@ void Replicator::forget(const std::string& peer) {
   it->second.acked = 0;
 }
 
-bool Replicator::behind(const std::string& peer) const {
-  auto it = peers_.find(peer);
-  return it != peers_.end() && it->second.acked < doc_.gen();
+const nlohmann::json& Replicator::document(const std::string& peer) const {
+  return shown(peer).document;
 }
 
-const nlohmann::json& Replicator::document(const std::string& peer) const {
+Replicator::Shown Replicator::shown(const std::string& peer) const {
   static const nlohmann::json kNull;
   auto it = peers_.find(peer);
-  if (it == peers_.end()) return kNull;
-  return it->second.refused ? *it->second.shown : *it->second.doc;
+  if (it == peers_.end()) return {kNull, false};
+  const Peer& p = it->second;
+  return {p.refused ? *p.shown : *p.doc, p.refused};
 }
 
 std::shared_ptr<const nlohmann::json> Replicator::snapshot(const std::string& peer) const {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return nullptr;
   return it->second.refused ? it->second.shown : it->second.doc;
-}
-
-bool Replicator::refused(const std::string& peer) const {
-  auto it = peers_.find(peer);
-  return it != peers_.end() && it->second.refused;
 }
 
 uint64_t Replicator::applied_gen(const std::string& peer) const {

@@ -87,6 +87,9 @@ class Replicator {
     /// caller publishing the change looks nothing up again.
     std::shared_ptr<const nlohmann::json> document;
     uint64_t gen = 0;
+    /// The sender acknowledged less than this node's gen, as of this
+    /// message: it needs data.
+    bool behind = false;
     bool changed() const { return full || !applied.empty(); }
   };
 
@@ -150,9 +153,6 @@ class Replicator {
   /// broadcast queue, and a node behind gets a full.
   void trim_journal() { doc_.journal().trim(doc_.gen()); }
 
-  /// True when `peer` acknowledged less than this node's gen (it needs data).
-  bool behind(const std::string& peer) const;
-
   /// This node's copy of `peer`'s document: the last accepted one (null
   /// until a full was accepted).
   const nlohmann::json& document(const std::string& peer) const;
@@ -162,9 +162,15 @@ class Replicator {
   /// deltas apply in place again, so an event that shares the document
   /// (agent Event::value) and is done with at once costs no copy.
   std::shared_ptr<const nlohmann::json> snapshot(const std::string& peer) const;
-  /// True while `peer`'s document is refused by the check: document() is
-  /// the last accepted one, and the next accepted change shows as a full.
-  bool refused(const std::string& peer) const;
+  /// document(), and whether `peer`'s document is refused by the check:
+  /// then document() is the last accepted one, and the next accepted change
+  /// shows as a full. One lookup, for a caller that reads both before each
+  /// message (a null document, not refused, for an unknown peer).
+  struct Shown {
+    const nlohmann::json& document;
+    bool refused = false;
+  };
+  Shown shown(const std::string& peer) const;
   /// Last gen of `peer` applied here (0: none yet, or a full is awaited).
   uint64_t applied_gen(const std::string& peer) const;
   /// Gen of this node that `peer` last acknowledged.

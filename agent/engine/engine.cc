@@ -369,11 +369,11 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
   // A ping changes nothing: it looks nothing up.
   StatusBefore before;
   if (msg.kind == heartbeat::MessageKind::kFull || !msg.deltas.empty()) {
-    const json& current = replicator_.document(sender);
-    if (msg.kind == heartbeat::MessageKind::kFull || replicator_.refused(sender))
-      before.full(current);  // a refused one may show as a full
+    const auto current = replicator_.shown(sender);
+    if (msg.kind == heartbeat::MessageKind::kFull || current.refused)
+      before.full(current.document);  // a refused one may show as a full
     else
-      for (const auto& d : msg.deltas) before.delta(current, d.ops);
+      for (const auto& d : msg.deltas) before.delta(current.document, d.ops);
   }
   auto received = replicator_.receive(sender, result->boot, msg);
   publish_received(sender, before, received);
@@ -392,7 +392,7 @@ void Engine::Impl::on_datagram(std::size_t index, const std::string& path,
     apply(peers_.stopped(sender, result->boot));
     return;
   }
-  if (received.resync || replicator_.behind(sender)) send_soon();
+  if (received.resync || received.behind) send_soon();
 }
 
 // The path logged the change itself (heartbeat/path.cc), with its address

@@ -123,10 +123,10 @@ void GossipMode::receive(const std::string& sender, const heartbeat::Message& ms
   bool fresh = false;
   for (const auto& d : msg.relayed) {
     StatusBefore before;
-    if (replicator_.refused(d.writer))
-      before.full(replicator_.document(d.writer));  // it may show as a full
+    if (const auto current = replicator_.shown(d.writer); current.refused)
+      before.full(current.document);  // it may show as a full
     else
-      before.delta(replicator_.document(d.writer), d.ops);
+      before.delta(current.document, d.ops);
     auto r = replicator_.relayed(d);
     if (r.fresh) {
       deltas_.queue(delta_key(d), pack_delta(d), true);  // relayed on, unchanged
