@@ -69,11 +69,11 @@ std::vector<std::vector<uint8_t>> Sealer::seal(std::span<const uint8_t> payload,
   return datagrams;
 }
 
-Opener::Opener(uint64_t cluster_id, std::string self, std::set<std::string> members,
+Opener::Opener(uint64_t cluster_id, std::string self, const std::set<std::string>& members,
                const crypto::Keyring& keyring, OpenerOptions options)
     : cluster_id_(cluster_id),
       self_(std::move(self)),
-      members_(std::move(members)),
+      members_(members.begin(), members.end()),
       keyring_(keyring),
       options_(options),
       reassembler_(options.reassembly) {

@@ -15,6 +15,8 @@
 #include <set>
 #include <span>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "crypto/keyring.h"
@@ -78,7 +80,7 @@ class Opener {
 
   /// `members`: node names accepted as senders (the local node excluded by
   /// the caller or by `self`). `keyring` must outlive the Opener.
-  Opener(uint64_t cluster_id, std::string self, std::set<std::string> members,
+  Opener(uint64_t cluster_id, std::string self, const std::set<std::string>& members,
          const crypto::Keyring& keyring, OpenerOptions options = {});
 
   /// What one datagram yielded.
@@ -143,7 +145,9 @@ class Opener {
   /// Incomplete messages held for reassembly, all senders.
   std::size_t pending() const { return reassembler_.pending(); }
 
-  void set_members(std::set<std::string> members) { members_ = std::move(members); }
+  void set_members(const std::set<std::string>& members) {
+    members_ = {members.begin(), members.end()};
+  }
   const DropCounters& drops() const { return drops_; }
   /// Counts a drop decided by a later stage (e.g. a payload that fails decode).
   void count_drop(DropReason r) { drops_.add(r); }
@@ -154,7 +158,7 @@ class Opener {
 
   uint64_t cluster_id_;
   std::string self_;
-  std::set<std::string> members_;
+  std::unordered_set<std::string> members_;  // found once per datagram
   const crypto::Keyring& keyring_;
   OpenerOptions options_;
   struct SenderWindows {
@@ -164,7 +168,7 @@ class Opener {
     std::vector<std::pair<std::size_t, crypto::ReplayWindow>> paths;
     crypto::ReplayWindow& on_path(std::size_t path, int64_t max_skew_ms);
   };
-  std::map<std::string, SenderWindows, std::less<>> windows_;
+  std::unordered_map<std::string, SenderWindows> windows_;
   Reassembler reassembler_;
   DropCounters drops_;
   std::vector<uint8_t> scratch_;

@@ -21,6 +21,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace vigil::membership {
 
@@ -51,7 +52,7 @@ class DigestSync {
 
  private:
   uint64_t digest_;
-  std::map<std::string, uint64_t> digests_;  // peer -> last digest it sent
+  std::unordered_map<std::string, uint64_t> digests_;  // peer -> last digest it sent
   Clock::time_point push_until_{};
 };
 

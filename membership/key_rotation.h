@@ -50,6 +50,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "crypto/key.h"
@@ -180,7 +181,7 @@ class KeyRotation {
   Options options_;
   std::map<uint32_t, crypto::Secret> secrets_;
   std::map<uint32_t, Held> held_;
-  std::map<std::string, PeerList> peers_;
+  std::unordered_map<std::string, PeerList> peers_;  // found once per message
   std::optional<heartbeat::KeyOffer> offer_;
   Clock::time_point offer_deadline_{};
   uint32_t bound_ = 0;                         // retire_bound() when last looked at

@@ -25,6 +25,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/container/small_vector.hpp>
@@ -212,7 +213,7 @@ class Replicator {
   std::string self_;
   patch::NodeDocument& doc_;
   const DocumentCheck* check_;
-  std::map<std::string, Peer> peers_;
+  std::unordered_map<std::string, Peer> peers_;  // found once per message
 };
 
 }  // namespace vigil::membership

@@ -162,7 +162,9 @@ std::size_t HeartbeatPaths::send_to(const std::string& peer, const Datagrams& da
 
 void HeartbeatPaths::count_received(const std::string& path, const std::string& peer,
                                     std::size_t bytes) {
-  auto& c = received_[{path, peer}];
+  auto on_path = received_.find(path);
+  if (on_path == received_.end()) on_path = received_.try_emplace(path).first;
+  auto& c = on_path->second[peer];
   ++c.datagrams;
   c.bytes += bytes;
 }
@@ -189,9 +191,11 @@ json HeartbeatPaths::status(const membership::PeerTable& table) const {
         if (auto last = w->last_heard())
           peer["last_heard_ms"] = std::chrono::duration_cast<milliseconds>(now - *last).count();
       }
-      if (auto it = received_.find({p->id(), name}); it != received_.end()) {
-        peer["received_datagrams"] = it->second.datagrams;
-        peer["received_bytes"] = it->second.bytes;
+      if (auto on_path = received_.find(p->id()); on_path != received_.end()) {
+        if (auto it = on_path->second.find(name); it != on_path->second.end()) {
+          peer["received_datagrams"] = it->second.datagrams;
+          peer["received_bytes"] = it->second.bytes;
+        }
       }
       peers[name] = std::move(peer);
     }

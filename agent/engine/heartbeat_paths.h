@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -116,9 +117,10 @@ class HeartbeatPaths {
   std::vector<std::unique_ptr<heartbeat::Path>> paths_;
   std::list<Group> groups_;  // stable addresses: a timer's handler holds its group
   bool started_ = false;
-  std::vector<heartbeat::DropCounters> drops_;                            // by path index
-  std::map<std::pair<std::string, std::string>, PeerCounters> received_;  // (path, peer)
-  std::map<std::pair<std::string, std::string>, PeerCounters> sent_;      // (path, peer)
+  std::vector<heartbeat::DropCounters> drops_;  // by path index
+  // path -> peer -> counters: found once per datagram, with no key built.
+  std::map<std::string, std::unordered_map<std::string, PeerCounters>, std::less<>> received_;
+  std::map<std::pair<std::string, std::string>, PeerCounters> sent_;  // (path, peer)
 };
 
 }  // namespace vigil::agent
