@@ -23,6 +23,11 @@ and no resync ("gap or bad delta" in the log), every patch's delta applied.
 A run with either is reported as overloaded, and its applied count is not
 given: after a gap a member's patches wait for its next full.
 
+n1 runs no hook, webhook, NATS export or events client: the events of a
+change are counted (vigil_events_total) but not built, as in any daemon where
+no one takes them (EventBus::skip_unwanted). A consumer of NodeDataUpdated
+adds the cost of building its event, and its own.
+
 Usage:
   tests/bench/receive_rate.py --vigil build/bin/vigil --forge build/bin/vigil-forge
       [--rates 50000,100000,150000] [--seconds 8] [--heartbeats pings,data,labels]
