@@ -2,6 +2,8 @@
 
 #include <map>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -87,7 +89,14 @@ struct Metrics::Impl {
   // The counter of each event kind seen, found once: Family::Add hashes
   // and compares a label map on every call, and a busy node publishes an
   // event per applied delta.
-  std::map<std::string, prometheus::Counter*, std::less<>> event_counters;
+  // Hashed, and looked up by string_view: a kind is counted per delta too.
+  struct KindHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view kind) const {
+      return std::hash<std::string_view>{}(kind);
+    }
+  };
+  std::unordered_map<std::string, prometheus::Counter*, KindHash, std::equal_to<>> event_counters;
 };
 
 Metrics::Metrics(const std::string& version) : impl_(std::make_unique<Impl>(version)) {}
