@@ -1,10 +1,6 @@
 #include "agent/nats/nats_client.h"
 
-#include <openssl/err.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
 
 #include <array>
 #include <cstdlib>
@@ -21,6 +17,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "agent/base/tls_client.h"
+
 namespace vigil::agent::nats {
 
 namespace asio = boost::asio;
@@ -29,15 +27,6 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 namespace {
-
-std::string openssl_error() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof(text));
-  return text;
-}
 
 std::string random_token() {
   std::array<unsigned char, 12> bytes{};
@@ -59,25 +48,6 @@ bool is_ip(const std::string& host) {
 }
 
 }  // namespace
-
-std::shared_ptr<ssl::context> make_tls_context(const std::string& ca_file) {
-  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
-  SSL_CTX* ctx = context->native_handle();
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-  std::string file = ca_file;
-  if (file.empty()) {
-    const char* env = std::getenv(X509_get_default_cert_file_env());
-    file = env != nullptr && *env != '\0' ? env : X509_get_default_cert_file();
-  }
-  ERR_clear_error();
-  if (SSL_CTX_load_verify_locations(ctx, file.c_str(), nullptr) != 1) {
-    std::string reason = openssl_error();
-    if (reason.empty()) reason = "no certificate could be read";
-    throw std::runtime_error("TLS: cannot load CA file " + file + ": " + reason);
-  }
-  return context;
-}
 
 struct Client::Impl {
   explicit Impl(asio::io_context& io) : resolver(io), socket(io), setup_timer(io), ping_timer(io) {}
@@ -244,29 +214,16 @@ void Client::on_info(const ServerInfo& info) {
   // write goes through TLS.
   impl_->upgrading = true;
   impl_->tls.emplace(std::move(impl_->socket), *options_.tls_context);
-  SSL* handle = impl_->tls->native_handle();
-  X509_VERIFY_PARAM* param = SSL_get0_param(handle);
-  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  const bool ip = is_ip(options_.host);
-  const bool named = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, options_.host.c_str()) == 1
-                        : X509_VERIFY_PARAM_set1_host(param, options_.host.c_str(), 0) == 1;
-  if (!named) return fail("TLS: cannot set the host to verify: " + openssl_error());
-  if (!ip && SSL_set_tlsext_host_name(handle, options_.host.c_str()) != 1) {
-    return fail("TLS: cannot set SNI: " + openssl_error());
-  }
-  impl_->tls->set_verify_mode(ssl::verify_peer);
+  if (auto why = expect_server(impl_->tls->native_handle(), options_.host, is_ip(options_.host));
+      !why.empty())
+    return fail(why);
   impl_->tls->async_handshake(ssl::stream_base::client, [weak = weak_from_this()](error_code ec) {
     auto self = weak.lock();
     if (!self || self->finished_) return;
     if (ec) {
-      const long verify = SSL_get_verify_result(self->impl_->tls->native_handle());
-      if (verify != X509_V_OK) {
-        return self->fail(std::string("TLS: certificate verify failed: ") +
-                          X509_verify_cert_error_string(verify) + " (" + self->options_.host + ":" +
-                          std::to_string(self->options_.port) + ")");
-      }
-      return self->fail("TLS handshake with " + self->options_.host + ":" +
-                        std::to_string(self->options_.port) + ": " + ec.message());
+      return self->fail(
+          handshake_error(self->impl_->tls->native_handle(), ec.message(),
+                          self->options_.host + ":" + std::to_string(self->options_.port)));
     }
     self->impl_->upgrading = false;
     self->after_tls();

@@ -38,13 +38,6 @@
 
 namespace vigil::agent::nats {
 
-/// The TLS client context for NATS: TLS 1.2 or newer, peer verification on,
-/// trusting the CAs of `ca_file` (PEM) or, when it is "", the system store
-/// (OpenSSL's default CA file, which $SSL_CERT_FILE overrides). Reads files:
-/// call it on a worker thread. Throws std::runtime_error("TLS: cannot load
-/// CA file <path>: <reason>").
-std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& ca_file);
-
 /// What a request came to.
 struct RequestResult {
   bool answered = false;  // a reply came; else `error` says why not

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include "agent/base/clock.h"
+#include "agent/base/tls_client.h"
 #include "agent/base/version.h"
 
 namespace vigil::agent::nats {
@@ -88,7 +89,7 @@ Exporter::Exporter(asio::io_context& io, const NatsExportConfig& config, std::st
       rng_(std::random_device{}()) {
   const std::string ca = config_.ca_file.string();
   auto tls = std::make_shared<std::shared_ptr<asio::ssl::context>>();
-  worker_.submit([tls, ca] { *tls = make_tls_context(ca); },
+  worker_.submit([tls, ca] { *tls = make_tls_client_context(ca); },
                  [this, tls, alive = alive_](const std::string& err) {
                    if (!*alive) return;
                    tls_loaded_ = true;

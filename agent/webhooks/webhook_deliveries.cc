@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 
 #include "agent/base/clock.h"
+#include "agent/base/tls_client.h"
 
 namespace vigil::agent {
 
@@ -49,7 +50,7 @@ WebhookDeliveries::WebhookDeliveries(boost::asio::io_context& io, BlockingWorker
   // Read before any queue: the worker runs jobs in order, so every queue
   // loads after the CA store is ready.
   auto made = std::make_shared<std::shared_ptr<boost::asio::ssl::context>>();
-  worker_.submit([made, ca_file = options_.ca_file] { *made = make_webhook_tls_context(ca_file); },
+  worker_.submit([made, ca_file = options_.ca_file] { *made = make_tls_client_context(ca_file); },
                  [this, alive = std::weak_ptr<bool>(alive_), made](const std::string& error) {
                    if (alive.expired()) return;
                    tls_->ready = true;

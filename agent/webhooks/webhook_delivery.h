@@ -59,7 +59,7 @@ struct WebhookDeliveryOptions {
 };
 
 /// The TLS context every https delivery uses, made once on the worker
-/// (make_webhook_tls_context); until `ready`, https deliveries wait.
+/// (make_tls_client_context); until `ready`, https deliveries wait.
 struct WebhookTls {
   bool ready = false;
   std::shared_ptr<boost::asio::ssl::context> context;  // null when loading failed

@@ -1,10 +1,5 @@
 #include "agent/webhooks/webhook_sender.h"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
-
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -17,6 +12,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "agent/base/tls_client.h"
 #include "agent/base/version.h"
 
 namespace vigil::agent {
@@ -30,16 +26,6 @@ using boost::system::error_code;
 namespace {
 
 constexpr std::uint32_t kMaxAnswerHeaderBytes = 16 * 1024;
-
-/// The OpenSSL error queue's first entry, or "".
-std::string openssl_error() {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return "";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof(text));
-  return text;
-}
 
 struct PostRun : WebhookPost, std::enable_shared_from_this<PostRun> {
   PostRun(asio::io_context& io, std::shared_ptr<ssl::context> tls_context, WebhookUrl u,
@@ -113,32 +99,17 @@ struct PostRun : WebhookPost, std::enable_shared_from_this<PostRun> {
 
   void handshake() {
     stage = "TLS handshake with";
-    SSL* ssl_handle = tls_stream->native_handle();
-    X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
-    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    const bool named = url.host_is_ip
-                           ? X509_VERIFY_PARAM_set1_ip_asc(param, url.host.c_str()) == 1
-                           : X509_VERIFY_PARAM_set1_host(param, url.host.c_str(), 0) == 1;
-    if (!named) return fail("TLS: cannot set the host to verify: " + openssl_error());
-    if (!url.host_is_ip && SSL_set_tlsext_host_name(ssl_handle, url.host.c_str()) != 1) {
-      return fail("TLS: cannot set SNI: " + openssl_error());
-    }
-    tls_stream->set_verify_mode(ssl::verify_peer);
-    tls_stream->async_handshake(ssl::stream_base::client,
-                                [self = shared_from_this()](error_code ec) {
-                                  if (self->finished) return;
-                                  if (ec) return self->handshake_failed(ec);
-                                  self->send();
-                                });
-  }
-
-  void handshake_failed(const error_code& ec) {
-    const long verify = SSL_get_verify_result(tls_stream->native_handle());
-    if (verify != X509_V_OK) {
-      return fail(std::string("TLS: certificate verify failed: ") +
-                  X509_verify_cert_error_string(verify) + " (" + url.authority() + ")");
-    }
-    fail("TLS handshake with " + url.authority() + ": " + ec.message());
+    if (auto why = expect_server(tls_stream->native_handle(), url.host, url.host_is_ip);
+        !why.empty())
+      return fail(why);
+    tls_stream->async_handshake(
+        ssl::stream_base::client, [self = shared_from_this()](error_code ec) {
+          if (self->finished) return;
+          if (ec)
+            return self->fail(handshake_error(self->tls_stream->native_handle(), ec.message(),
+                                              self->url.authority()));
+          self->send();
+        });
   }
 
   void send() {
@@ -218,25 +189,6 @@ struct PostRun : WebhookPost, std::enable_shared_from_this<PostRun> {
 std::string duration_text(std::chrono::milliseconds d) {
   if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
   return std::to_string(d.count()) + " ms";
-}
-
-std::shared_ptr<ssl::context> make_webhook_tls_context(const std::string& ca_file) {
-  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
-  SSL_CTX* ctx = context->native_handle();
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-  std::string file = ca_file;
-  if (file.empty()) {
-    const char* env = std::getenv(X509_get_default_cert_file_env());
-    file = env != nullptr && *env != '\0' ? env : X509_get_default_cert_file();
-  }
-  ERR_clear_error();
-  if (SSL_CTX_load_verify_locations(ctx, file.c_str(), nullptr) != 1) {
-    std::string reason = openssl_error();
-    if (reason.empty()) reason = "no certificate could be read";
-    throw std::runtime_error("TLS: cannot load CA file " + file + ": " + reason);
-  }
-  return context;
 }
 
 std::shared_ptr<WebhookPost> post_webhook(

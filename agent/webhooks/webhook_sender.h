@@ -6,7 +6,7 @@
 //
 // TLS (https) is always verified, never turned off (seed 000's daemon turns
 // verification off on an error; vigil does not): the chain against the CA
-// store of the context (make_webhook_tls_context: the system store, or a
+// store of the context (make_tls_client_context: the system store, or a
 // `ca_file`), the certificate's names against the URL's host (RFC 6125: a
 // DNS name, or an IP address SAN for an IP host), with SNI for a name
 // (RFC 6066 section 3). TLS 1.2 or newer.
@@ -43,15 +43,6 @@ struct WebhookResult {
   ///   "bad answer from 127.0.0.1:8080: ..." (not HTTP, headers above 16 KiB)
   std::string error;
 };
-
-/// The TLS client context for webhooks: TLS 1.2 or newer, peer verification
-/// on, trusting the CAs of `ca_file` (PEM, one or more certificates) or,
-/// when it is "", of the system store (OpenSSL's default CA file, which
-/// $SSL_CERT_FILE overrides; on Debian /etc/ssl/certs/ca-certificates.crt).
-/// The certificates are read here, whole: blocking, so call it on a worker
-/// (the handshakes then read nothing from disk). Throws std::runtime_error
-/// ("TLS: cannot load CA file <path>: <reason>").
-std::shared_ptr<boost::asio::ssl::context> make_webhook_tls_context(const std::string& ca_file);
 
 /// A request in flight.
 class WebhookPost {
