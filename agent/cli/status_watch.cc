@@ -44,13 +44,14 @@ constexpr std::size_t kMaxPending = 1000;     // events held for the main thread
 
 // ---- wake-ups ------------------------------------------------------------------
 // One pipe wakes the main loop: a byte per reason, written by the signal
-// handlers ('q' quit, 'w' resize) and by the event thread ('e').
+// handlers ('q' quit, 'w' resize, 'z' suspend, 'c' continued) and by the
+// event thread ('e').
 
 volatile std::sig_atomic_t g_wake_fd = -1;
 
 extern "C" void on_signal(int sig) {
   const int saved = errno;
-  const char c = sig == SIGWINCH ? 'w' : 'q';
+  const char c = sig == SIGWINCH ? 'w' : sig == SIGTSTP ? 'z' : sig == SIGCONT ? 'c' : 'q';
   const int fd = g_wake_fd;
   if (fd >= 0) {
     const ssize_t n = ::write(fd, &c, 1);  // a full pipe: the loop is awake anyway
@@ -105,7 +106,8 @@ class SignalGuard {
   SignalGuard& operator=(const SignalGuard&) = delete;
 
  private:
-  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGPIPE};
+  static constexpr int kSignals[] = {SIGINT,   SIGTERM, SIGHUP,  SIGQUIT,
+                                     SIGWINCH, SIGPIPE, SIGTSTP, SIGCONT};
   struct sigaction old_[std::size(kSignals)]{};
 };
 
@@ -264,9 +266,11 @@ class Monitor {
         while ((got = ::read(pipe.read_fd(), bytes, sizeof bytes)) > 0) {
           for (ssize_t i = 0; i < got; ++i) {
             if (bytes[i] == 'q') return kExitOk;
-            if (bytes[i] == 'w') {
+            if (bytes[i] == 'z') suspend(full);
+            if (bytes[i] == 'w' || bytes[i] == 'z' || bytes[i] == 'c') {
               dirty = true;
-              last_frame = {};  // a new size: draw at once
+              last_frame = {};  // a new size, or back from a stop: draw at once
+              repaint_ = repaint_ || bytes[i] != 'w';
             }
           }
         }
@@ -278,7 +282,8 @@ class Monitor {
         if (got < 0 && errno != EINTR && errno != EAGAIN) return kExitOk;
         for (ssize_t i = 0; i < got; ++i) {
           if (bytes[i] == 'q' || bytes[i] == 'Q' || bytes[i] == 0x03) return kExitOk;
-          if (bytes[i] == 0x0c) {  // Ctrl-L
+          if (bytes[i] == 0x1a) suspend(full);         // Ctrl-Z
+          if (bytes[i] == 0x0c || bytes[i] == 0x1a) {  // Ctrl-L, or back from Ctrl-Z
             repaint_ = true;
             dirty = true;
             last_frame = {};
@@ -289,6 +294,24 @@ class Monitor {
   }
 
  private:
+  // Job control (Ctrl-Z, or SIGTSTP from elsewhere): the terminal as it was
+  // before the monitor, then the stop SIGTSTP's default action makes, as
+  // any program run from a shell; from `fg` (SIGCONT) on, the screen is
+  // taken back and the caller repaints it. The event thread stops with the
+  // process. A process group with no shell to resume it is not stopped
+  // (POSIX discards the signal then) and goes on at once.
+  static void suspend(std::optional<FullScreen>& full) {
+    if (full) full->restore();
+    struct sigaction dfl {
+    }, ours{};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    ::sigaction(SIGTSTP, &dfl, &ours);
+    ::raise(SIGTSTP);  // returns once continued
+    ::sigaction(SIGTSTP, &ours, nullptr);
+    if (full) full->enter();
+  }
+
   // One frame: the status asked now, composed, written. False when stdout
   // is a pipe whose reader is gone; throws when it cannot be written.
   bool draw() {

@@ -54,6 +54,11 @@ bool write_all(int fd, std::string_view text) {
 }
 
 FullScreen::FullScreen(int keys_fd, int screen_fd) : keys_fd_(keys_fd), screen_fd_(screen_fd) {
+  enter();
+}
+
+void FullScreen::enter() noexcept {
+  if (termios_saved_ || screen_entered_) return;
   if (keys_fd_ >= 0 && ::tcgetattr(keys_fd_, &saved_) == 0) {
     struct termios raw = saved_;
     raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO | ISIG | IEXTEN);

@@ -39,15 +39,17 @@ std::string redraw_in_place(const std::vector<std::string>& lines);
 /// errno set when a write fails.
 bool write_all(int fd, std::string_view text);
 
-/// The terminal in full-screen mode for the life of this object.
+/// The terminal in full-screen mode for the life of this object (enter()
+/// at construction).
 ///   - `keys_fd` (a terminal, or -1): non-canonical input without echo, and
 ///     without the signal keys, so that Ctrl-C arrives as byte 0x03 and
-///     Ctrl-Z does not stop the process while it owns the screen.
+///     Ctrl-Z as 0x1a, for the program to quit or suspend itself in order.
 ///   - `screen_fd` (a terminal): the alternate screen buffer (mode 1049),
 ///     the cursor hidden (mode 25), no autowrap (mode 7).
-/// restore() (and the destructor) put back the termios saved at the start,
-/// autowrap, the cursor and the main screen. It is idempotent, never
-/// throws, and writes only async-signal-safe calls.
+/// restore() (and the destructor) put back the termios saved by enter(),
+/// autowrap, the cursor and the main screen; enter() again (after a
+/// suspend) saves the termios anew and takes the screen back. Both are
+/// idempotent and never throw; restore() makes only async-signal-safe calls.
 class FullScreen {
  public:
   FullScreen(int keys_fd, int screen_fd);
@@ -55,6 +57,7 @@ class FullScreen {
   FullScreen(const FullScreen&) = delete;
   FullScreen& operator=(const FullScreen&) = delete;
 
+  void enter() noexcept;
   void restore() noexcept;
 
  private:

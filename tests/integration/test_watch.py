@@ -2,7 +2,8 @@
 pane of a fixed size: the table redrawn in place with 3 nodes alive, a node
 killed shown stale with its NodeStale event under the table, `q` and Ctrl-C
 quitting with exit 0 and the terminal restored (main screen, cursor,
-termios); lines cut to a narrow pane; colour, and none with NO_COLOR. With
+termios); Ctrl-Z giving the terminal back to the shell and `fg` taking the
+screen again; lines cut to a narrow pane; colour, and none with NO_COLOR. With
 stdout piped: frames one after another without any escape sequence, with
 and without NO_COLOR; the daemon killed and restarted under a running
 monitor. Needs tmux (else exit 77)."""
@@ -133,11 +134,13 @@ class TerminalTest(unittest.TestCase):
                       and s[s.index("pane-ready") + 1].strip() in ("#", "$"))
         return t
 
-    def start_watch(self, t, node):
+    def start_watch(self, t, node, then_exit_status=True):
         """Types the monitor's command line in the pane's shell; it prints
-        watch-exit=<status> when the monitor ends."""
-        t.type("%s --config %s daemon status --watch; echo watch-exit=$?"
-               % (VIGIL, self.c.config_path(node)))
+        watch-exit=<status> when the monitor ends (unless not
+        then_exit_status: a shell goes on with a list when a job stops)."""
+        t.type("%s --config %s daemon status --watch%s"
+               % (VIGIL, self.c.config_path(node),
+                  "; echo watch-exit=$?" if then_exit_status else ""))
 
     def test_1_kill_shows_stale_under_the_table_and_q_restores_the_terminal(self):
         t = self.pane(100, 40)
@@ -197,6 +200,31 @@ class TerminalTest(unittest.TestCase):
         t.wait_screen(lambda s: "watch-exit=0" in s)
         self.assertEqual(t.flag("alternate_on"), "0")
         self.assertEqual(t.flag("cursor_flag"), "1")
+
+    def test_2b_ctrl_z_gives_the_terminal_back_and_fg_takes_the_screen_again(self):
+        t = self.pane(100, 40)
+        t.type("stty -g > %s/before; echo before-watch-marker" % t.dir)
+        t.wait_screen(lambda s: "before-watch-marker" in s)
+        self.start_watch(t, "n2", then_exit_status=False)
+        t.wait_screen(lambda s: len(node_states(s)) == 3 and t.flag("alternate_on") == "1")
+        t.key("C-z")
+        # Stopped as a shell job: the main screen, the cursor and the
+        # termios of before are back, and the shell reads commands.
+        screen = t.wait_screen(lambda s: t.flag("alternate_on") == "0"
+                               and any("Stopped" in line for line in s))
+        self.assertIn("before-watch-marker", screen)
+        self.assertEqual(t.flag("cursor_flag"), "1")
+        t.type("stty -g > %s/stopped; echo stty-done" % t.dir)
+        t.wait_screen(lambda s: "stty-done" in s)
+        with open(os.path.join(t.dir, "before")) as f, open(os.path.join(t.dir, "stopped")) as g:
+            self.assertEqual(g.read(), f.read(), "termios as before the monitor")
+        t.type("fg")
+        t.wait_screen(lambda s: len(node_states(s)) == 3 and t.flag("alternate_on") == "1")
+        self.assertEqual(t.flag("cursor_flag"), "0")
+        t.key("q")
+        t.wait_screen(lambda s: t.flag("alternate_on") == "0" and "stty-done" in s)
+        t.type("echo fg-exit=$?")
+        t.wait_screen(lambda s: "fg-exit=0" in s)
 
     def test_3_narrow_pane_cuts_every_line(self):
         label = "a-label-long-enough-to-make-the-row-wider-than-sixty-columns"
