@@ -32,13 +32,15 @@
 //                /labels/x (--field labels, the default) or /data/x (--field
 //                data), else a ping. --ack G is the gen of the receiver
 //                (--receiver, default n1) the members acknowledge.
-// Prints "sent N" and exits 0; exits 2 on bad arguments.
+// Prints "sent N" and exits 0; exits 2 on bad arguments (options parsed by
+// CLI11; --help lists them).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -47,6 +49,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "crypto/aead.h"
 #include "crypto/key.h"
@@ -197,60 +201,67 @@ int main(int argc, char** argv) {
   double seconds = 10;
   std::string secret_hex(64, '0'), document = "{}";
   long count = 1, pool = 0, gen = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--to")
-      to = v;
-    else if (k == "--kind")
-      kind = v;
-    else if (k == "--count")
-      count = std::stol(v);
-    else if (k == "--cluster")
-      cluster = v;
-    else if (k == "--secret")
-      secret_hex = v;
-    else if (k == "--sender")
-      sender = v;
-    else if (k == "--pool")
-      pool = std::stol(v);
-    else if (k == "--document")
-      document = v;
-    else if (k == "--gen")
-      gen = std::stol(v);
-    else if (k == "--senders")
-      senders = std::stol(v);
-    else if (k == "--rate")
-      rate = std::stol(v);
-    else if (k == "--seconds")
-      seconds = std::stod(v);
-    else if (k == "--ack")
-      ack = std::stol(v);
-    else if (k == "--delta")
-      delta = std::stol(v);
-    else if (k == "--field")
-      field = v;
-    else if (k == "--receiver")
-      receiver = v;
-    else
-      return usage(("unknown option " + k).c_str());
+
+  CLI::App app{"Sends crafted heartbeat datagrams to one UDP address (tests on loopback only).",
+               "vigil-forge"};
+  app.add_option("--to", to, "IPv4 HOST:PORT to send to")->required();
+  app.add_option("--kind", kind, "what to send (see the top of vigil_forge.cc)")
+      ->required()
+      ->check(CLI::IsMember(
+          {"random", "oversize", "truncated", "wrong-key", "incomplete", "full", "heartbeats"}));
+  app.add_option("--count", count, "datagrams or messages to send")->check(CLI::NonNegativeNumber);
+  app.add_option("--cluster", cluster, "cluster name the datagrams claim");
+  app.add_option("--secret", secret_hex, "cluster secret, 64 hex characters");
+  app.add_option("--sender", sender, "sender name (heartbeats: the prefix of the members)");
+  app.add_option("--pool", pool, "distinct datagrams built first, then sent round-robin")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--document", document, "full: the sender's node document, JSON");
+  app.add_option("--gen", gen, "full: its gen")->check(CLI::PositiveNumber);
+  app.add_option("--senders", senders, "heartbeats: simulated members")->check(CLI::PositiveNumber);
+  app.add_option("--rate", rate, "heartbeats: a second in all, 0 as fast as possible")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seconds", seconds, "heartbeats: for how long")->check(CLI::PositiveNumber);
+  app.add_option("--ack", ack, "heartbeats: the receiver's gen the members acknowledge")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--delta", delta, "heartbeats: 1 for patches, 0 for pings")
+      ->check(CLI::Range(0, 1));
+  app.add_option("--field", field, "heartbeats: the object each patch changes")
+      ->check(CLI::IsMember({"labels", "data"}));
+  app.add_option("--receiver", receiver, "heartbeats: the receiver's name");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints why
+    return 2;
   }
-  auto colon = to.rfind(':');
+
+  const auto colon = to.rfind(':');
   if (colon == std::string::npos) return usage("--to HOST:PORT required");
+  unsigned port = 0;
+  const std::string port_text = to.substr(colon + 1);
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535)
+    return usage("bad --to port");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(to.substr(colon + 1))));
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   if (inet_pton(AF_INET, to.substr(0, colon).c_str(), &addr.sin_addr) != 1)
     return usage("bad --to address");
-  if (pool < 0 || count < 0 || gen < 1) return usage("--pool and --count must be >= 0, --gen >= 1");
+  crypto::Secret secret{};
+  try {
+    secret = crypto::parse_secret_hex(secret_hex);
+  } catch (const std::exception& e) {
+    return usage((std::string("--secret: ") + e.what()).c_str());
+  }
   if (kind == "heartbeats") {
-    if (senders < 1 || rate < 0 || ack < 0 || seconds <= 0 ||
-        (field != "labels" && field != "data"))
-      return usage("--senders >= 1, --rate >= 0, --ack >= 0, --seconds > 0, --field labels|data");
     crypto::init();
     HeartbeatOptions o{.cluster = cluster,
                        .prefix = sender,
                        .receiver = receiver,
-                       .secret = crypto::parse_secret_hex(secret_hex),
+                       .secret = secret,
                        .senders = senders,
                        .rate = rate,
                        .ack = ack,
@@ -273,7 +284,7 @@ int main(int argc, char** argv) {
   const std::vector<uint8_t> full_payload = heartbeat::encode(full);
 
   crypto::init();
-  crypto::Key key = crypto::derive_key(crypto::parse_secret_hex(secret_hex), cluster, 1);
+  crypto::Key key = crypto::derive_key(secret, cluster, 1);
   std::mt19937_64 rng(42);
   const uint64_t boot = static_cast<uint64_t>(now_ms()) * 1000;
   auto make = [&](long n, std::vector<uint8_t>& d) {
