@@ -302,8 +302,8 @@ class Monitor {
   // (POSIX discards the signal then) and goes on at once.
   static void suspend(std::optional<FullScreen>& full) {
     if (full) full->restore();
-    struct sigaction dfl {
-    }, ours{};
+    struct sigaction dfl = {};
+    struct sigaction ours = {};
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
     ::sigaction(SIGTSTP, &dfl, &ours);
