@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/engine/node_schema.h"
 #include "agent/engine/status_before.h"
 
 namespace vigil::agent {
@@ -72,18 +73,12 @@ void Engine::Impl::publish_document_change(const std::string& node, const Status
     event("NodeDataUpdated", std::move(data), after);
   }
   const json& doc = *after;
-  static const json kAbsent;
-  auto field = [](const json& doc, const char* key) -> const json& {
-    if (!doc.is_object()) return kAbsent;
-    auto it = doc.find(key);
-    return it == doc.end() ? kAbsent : *it;
-  };
   if (before.labels_changed(doc) && want_event("NodeStatusLabelsUpdated"))
-    event("NodeStatusLabelsUpdated", {{"node", node}, {"labels", field(doc, "labels")}});
+    event("NodeStatusLabelsUpdated", {{"node", node}, {"labels", member_of(doc, "labels")}});
   if (before.frozen_changed(doc) && want_event("NodeFrozen"))
-    event(
-        "NodeFrozen",
-        {{"node", node}, {"frozen", field(doc, "frozen")}, {"frozen_at", field(doc, "frozen_at")}});
+    event("NodeFrozen", {{"node", node},
+                         {"frozen", member_of(doc, "frozen")},
+                         {"frozen_at", member_of(doc, "frozen_at")}});
 }
 
 }  // namespace vigil::agent

@@ -81,6 +81,13 @@ bool delta_keeps_schema(const json& ops) {
   return true;
 }
 
+const json& member_of(const json& doc, std::string_view key) {
+  static const json kAbsent;
+  if (!doc.is_object()) return kAbsent;
+  auto it = doc.find(key);
+  return it == doc.end() ? kAbsent : *it;
+}
+
 json status_fields(const json& doc) {
   if (!doc.is_object()) return nullptr;
   json out = json::object();

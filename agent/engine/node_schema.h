@@ -17,6 +17,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +41,11 @@ bool delta_keeps_schema(const nlohmann::json& ops);
 /// an object. What StatusBefore keeps of a document before a change that
 /// may touch them beyond single labels.
 nlohmann::json status_fields(const nlohmann::json& doc);
+
+/// The member `key` of `doc`, or null when `doc` is not an object or has no
+/// such member: a field of a node document, present or not, as the status
+/// events compare and report it.
+const nlohmann::json& member_of(const nlohmann::json& doc, std::string_view key);
 
 /// The schema as the replicator's check of received documents.
 class NodeSchemaCheck final : public membership::DocumentCheck {

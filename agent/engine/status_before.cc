@@ -11,14 +11,6 @@ using json = nlohmann::json;
 
 namespace {
 
-const json kAbsent;
-
-const json& member(const json& doc, std::string_view key) {
-  if (!doc.is_object()) return kAbsent;
-  auto it = doc.find(key);
-  return it == doc.end() ? kAbsent : *it;
-}
-
 // The root member a JSON pointer (RFC 6901) starts in: "labels" for
 // "/labels/x". Empty for the root itself or a pointer that is not one. An
 // escaped token (~0, ~1) names no status field, and is returned as written.
@@ -77,7 +69,7 @@ void StatusBefore::full(const json& doc) { keep_status_fields(doc); }
 void StatusBefore::delta(const json& doc, const json& ops) {
   if (level_ == Level::kStatusFields) return;
   if (!ops.is_array()) return keep_status_fields(doc);
-  const json& labels = member(doc, "labels");
+  const json& labels = member_of(doc, "labels");
   for (const auto& op : ops) {
     std::string_view key;
     switch (effect(op, key)) {
@@ -91,7 +83,7 @@ void StatusBefore::delta(const json& doc, const json& ops) {
     bool known = false;
     for (const auto& [k, v] : labels_) known = known || k == key;
     if (known) continue;  // the value before the whole message is kept
-    const json& value = member(labels, key);
+    const json& value = member_of(labels, key);
     if (!value.is_null() && !value.is_string()) return keep_status_fields(doc);
     labels_.emplace_back(std::string(key), value.is_string()
                                                ? std::optional(value.get<std::string>())
@@ -105,13 +97,13 @@ bool StatusBefore::labels_changed(const json& after) const {
     case Level::kNothing:
       return false;
     case Level::kStatusFields:
-      return member(fields_, "labels") != member(after, "labels");
+      return member_of(fields_, "labels") != member_of(after, "labels");
     case Level::kLabelValues:
       break;
   }
-  const json& labels = member(after, "labels");
+  const json& labels = member_of(after, "labels");
   for (const auto& [key, before] : labels_) {
-    const json& now = member(labels, key);
+    const json& now = member_of(labels, key);
     if (now.is_null() ? before.has_value()
                       : !now.is_string() || !before || now.get_ref<const std::string&>() != *before)
       return true;
@@ -120,7 +112,8 @@ bool StatusBefore::labels_changed(const json& after) const {
 }
 
 bool StatusBefore::frozen_changed(const json& after) const {
-  return level_ == Level::kStatusFields && member(fields_, "frozen") != member(after, "frozen");
+  return level_ == Level::kStatusFields &&
+         member_of(fields_, "frozen") != member_of(after, "frozen");
 }
 
 }  // namespace vigil::agent

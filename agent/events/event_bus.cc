@@ -48,15 +48,19 @@ bool EventBus::wanted(std::string_view kind) const {
   return false;
 }
 
+void EventBus::count_kind(std::string_view kind, const Event* e) {
+  for (const auto& counter : counters_) call_guarded("counter", e, [&] { counter(kind); });
+}
+
 bool EventBus::skip_unwanted(std::string_view kind) {
   if (wanted(kind)) return false;
-  for (const auto& counter : counters_) call_guarded("counter", nullptr, [&] { counter(kind); });
+  count_kind(kind, nullptr);
   return true;
 }
 
 uint64_t EventBus::enqueue(Event e, SubscriberId skip) {
   e.id = next_id_++;
-  for (const auto& counter : counters_) call_guarded("counter", &e, [&] { counter(e.kind); });
+  count_kind(e.kind, &e);
   if (e.at.empty()) e.at = now_rfc3339();
   if (!opts_.node.empty() && !e.labels.contains("node")) e.labels.emplace("node", opts_.node);
   if (e.data.is_null()) e.data = nlohmann::json::object();

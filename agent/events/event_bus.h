@@ -152,6 +152,8 @@ class EventBus {
   };
 
   uint64_t enqueue(Event e, SubscriberId skip);
+  /// Calls every counter with `kind` (`e`: the event, when it was built).
+  void count_kind(std::string_view kind, const Event* e);
   void deliver(const Pending& p);
   void offer(SubscriberId id, const Event& e, QueuedPtr& shared);
   static Event subscription_event(std::string kind, const std::string& name, nlohmann::json data);
